@@ -1,0 +1,1 @@
+"""Diagnostics, comparisons, reports, plots, updating and the command line."""

@@ -1,0 +1,1 @@
+"""Data contract: schema, loaders, validation, and the shipped synthetic dataset."""

@@ -1,0 +1,91 @@
+"""The data contract: column names, allowed values and endpoint definitions.
+
+Everything that reads, validates, models or reports study data takes its vocabulary from here, so
+one name means one thing in code, InferenceData, tables and docs.
+
+Patient table (long format, one row per patient per treatment line)
+--------------------------------------------------------------------
+``site``, ``patient_id``, ``line`` identify a row. ``best_response`` is one of CR, PR, SD, PD, NE.
+``ttp_months`` (> 0) with ``progressed`` (1 = progression observed, 0 = censored) follow the
+survival vocabulary of lifelines (duration, event observed). ``trae_grade_3_4`` is 0/1.
+``regimen_class``, ``line_number``, ``sex`` and ``age`` are optional; ``sex`` and ``age`` are
+patient-level and must not change between a patient's lines.
+
+Aggregate table (sites that share only counts)
+----------------------------------------------
+``site``, ``line``, ``endpoint``, ``n`` and ``events`` for binary endpoints. A TTP row
+(``endpoint == "ttp"``) gives ``median_months`` with its 95% interval ``median_lower`` and
+``median_upper`` (``events`` optional), and enters the TTP model through the approximate
+likelihood on the log median documented in ``docs/models.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Default treatment-line labels, in order.
+DEFAULT_LINES: Final[tuple[str, ...]] = ("ICI-1", "ICI-2")
+
+#: Allowed best overall responses (RECIST / mRECIST categories; NE = not evaluable).
+RESPONSES: Final[tuple[str, ...]] = ("CR", "PR", "SD", "PD", "NE")
+
+#: Best responses counted as events for each derived binary endpoint. NE stays in the
+#: denominator (intention to treat) unless the caller drops NE rows first.
+RESPONSE_EVENTS: Final[frozenset[str]] = frozenset({"CR", "PR"})
+DISEASE_CONTROL_EVENTS: Final[frozenset[str]] = frozenset({"CR", "PR", "SD"})
+
+#: Binary endpoints and the patient-table column each is derived from.
+BINARY_ENDPOINTS: Final[tuple[str, ...]] = ("response", "disease_control", "toxicity")
+#: The time-to-event endpoint.
+TTP_ENDPOINT: Final[str] = "ttp"
+ENDPOINTS: Final[tuple[str, ...]] = BINARY_ENDPOINTS + (TTP_ENDPOINT,)
+
+#: Human-readable endpoint labels for tables and figures.
+ENDPOINT_LABELS: Final[dict[str, str]] = {
+    "response": "Objective response (CR or PR)",
+    "disease_control": "Disease control (CR, PR or SD)",
+    "toxicity": "Grade 3-4 treatment-related adverse event",
+    "ttp": "Time to progression",
+}
+
+# Patient-table columns.
+SITE: Final = "site"
+PATIENT_ID: Final = "patient_id"
+LINE: Final = "line"
+BEST_RESPONSE: Final = "best_response"
+TTP_MONTHS: Final = "ttp_months"
+PROGRESSED: Final = "progressed"
+TRAE_GRADE_3_4: Final = "trae_grade_3_4"
+REGIMEN_CLASS: Final = "regimen_class"
+LINE_NUMBER: Final = "line_number"
+SEX: Final = "sex"
+AGE: Final = "age"
+
+PATIENT_KEY_COLUMNS: Final[tuple[str, ...]] = (SITE, PATIENT_ID, LINE)
+PATIENT_OPTIONAL_COLUMNS: Final[tuple[str, ...]] = (REGIMEN_CLASS, LINE_NUMBER, SEX, AGE)
+#: Columns that describe the patient, not the line: constant across a patient's rows.
+PATIENT_LEVEL_COLUMNS: Final[tuple[str, ...]] = (SEX, AGE)
+
+#: Columns each endpoint needs in the patient table (beyond the key columns).
+ENDPOINT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "response": (BEST_RESPONSE,),
+    "disease_control": (BEST_RESPONSE,),
+    "toxicity": (TRAE_GRADE_3_4,),
+    "ttp": (TTP_MONTHS, PROGRESSED),
+}
+
+#: Regimen classes of the reference study (free text is allowed in user data).
+REGIMEN_CLASSES: Final[tuple[str, ...]] = ("ici_alone", "dual_ici", "ici_targeted")
+SEXES: Final[tuple[str, ...]] = ("M", "F")
+
+# Aggregate-table columns.
+ENDPOINT: Final = "endpoint"
+N: Final = "n"
+EVENTS: Final = "events"
+MEDIAN_MONTHS: Final = "median_months"
+MEDIAN_LOWER: Final = "median_lower"
+MEDIAN_UPPER: Final = "median_upper"
+AGGREGATE_KEY_COLUMNS: Final[tuple[str, ...]] = (SITE, LINE, ENDPOINT)
+AGGREGATE_COLUMNS: Final[tuple[str, ...]] = (
+    SITE, LINE, ENDPOINT, N, EVENTS, MEDIAN_MONTHS, MEDIAN_LOWER, MEDIAN_UPPER,
+)
