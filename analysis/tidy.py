@@ -74,10 +74,11 @@ def convergence(draws: np.ndarray) -> dict[str, float]:
     if np.nanstd(arr) == 0:
         return {"mcse_mean": 0.0, "r_hat": 1.0, "ess_bulk": float(arr.size), "ess_tail": float(arr.size)}
     return {
-        "mcse_mean": float(az.mcse(arr, method="mean")),
-        "r_hat": float(az.rhat(arr)),
-        "ess_bulk": float(az.ess(arr, method="bulk")),
-        "ess_tail": float(az.ess(arr, method="tail")),
+        # ArviZ returns 0-d or length-1 arrays depending on the function; take the scalar.
+        "mcse_mean": float(np.ravel(az.mcse(arr, method="mean"))[0]),
+        "r_hat": float(np.ravel(az.rhat(arr))[0]),
+        "ess_bulk": float(np.ravel(az.ess(arr, method="bulk"))[0]),
+        "ess_tail": float(np.ravel(az.ess(arr, method="tail"))[0]),
     }
 
 
