@@ -125,12 +125,12 @@ def _ages(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _patients(rng: np.random.Generator) -> pd.DataFrame:
     """Patient-level columns: site, id, sex, age, site effects and a shared frailty."""
-    sites = np.repeat([f"S{i + 1:02d}" for i in range(len(SITE_SIZES))], SITE_SIZES)
-    ids = [f"{s}-P{k + 1:02d}" for s, size in zip(
-        [f"S{i + 1:02d}" for i in range(len(SITE_SIZES))], SITE_SIZES) for k in range(size)]
+    labels = [f"S{i + 1:02d}" for i in range(len(SITE_SIZES))]
+    sites = np.repeat(labels, SITE_SIZES)
+    ids = [f"{s}-P{k + 1:02d}" for s, size in zip(labels, SITE_SIZES) for k in range(size)]
     # Mild site heterogeneity: a logit shift in response and a log shift in TTP per site.
-    site_resp = dict(zip(np.unique(sites), rng.normal(0.0, 0.3, len(SITE_SIZES))))
-    site_ttp = dict(zip(np.unique(sites), rng.normal(0.0, 0.15, len(SITE_SIZES))))
+    site_resp = dict(zip(labels, rng.normal(0.0, 0.3, len(labels))))
+    site_ttp = dict(zip(labels, rng.normal(0.0, 0.15, len(labels))))
     idx = np.arange(N_PATIENTS)
     male = np.isin(idx, _pick(rng, idx, N_MALE))
     return pd.DataFrame({
@@ -235,6 +235,8 @@ def _rescale(times: np.ndarray, events: np.ndarray, median: float, half_width: f
     matter: the median is placed at ``median`` and ``l - u`` set so that
     ``z * se = z * se_S * (l - u) / (S(u) - S(l)) = half_width``.
     """
+    # Imported here, not at module level: the generator and the reported figures share one
+    # implementation of the linear interval, without making rechallenge.data import analysis.
     from rechallenge.analysis.frequentist import collett_median_se, fit_km, z_value
 
     c = collett_median_se(fit_km(times, events, level))
