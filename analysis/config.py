@@ -1,0 +1,204 @@
+"""The analysis config: one TOML file describes a run; defaults need no file.
+
+Example (every key optional)::
+
+    [data]
+    patients = ["patients.csv"]          # relative to the config file
+    aggregates = ["counts.csv"]
+    lines = ["ICI-1", "ICI-2"]
+
+    [analysis]
+    endpoints = ["response", "disease_control", "toxicity", "ttp"]
+    pooling = "partial"                  # partial | complete | none
+    patient_effect = false
+    covariates = []                      # e.g. ["regimen_class"]
+    covariate_effects = "shared"         # shared | per_line
+    shared_shape = false                 # TTP: one Weibull shape for all lines
+    comparators = true                   # fit complete and no pooling for LOO
+    sensitivity = true                   # refits under other heterogeneity priors + power-scaling
+
+    [priors.binary]                      # overrides by name; unknown names are an error
+    tau_sd = 1.0
+    [priors.ttp]
+    tau_sd = 0.5
+
+    [sampler]
+    backend = "nutpie"                   # nutpie | pymc
+    chains = 4
+    draws = 1000
+    tune = 1000
+    seed = 20230105
+    target_accept = 0.9
+
+    [interval]
+    level = 0.95
+    kind = "equal-tailed"                # equal-tailed | hdi
+
+The resolved config (defaults filled in, paths absolute) is written into each run directory as
+``config.toml``, so ``rechallenge analyze --config RUN/config.toml`` repeats the run exactly.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from rechallenge.data import schema
+from rechallenge.models.sampling import SamplerSettings
+
+from .intervals import Interval
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """The config file is missing, unreadable or has unknown or invalid entries."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Input files and line order. No files means the shipped synthetic dataset."""
+
+    patients: tuple[str, ...] = ()
+    aggregates: tuple[str, ...] = ()
+    lines: tuple[str, ...] = schema.DEFAULT_LINES
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Which models to fit and how."""
+
+    endpoints: tuple[str, ...] = schema.ENDPOINTS
+    pooling: str = "partial"
+    patient_effect: bool = False
+    covariates: tuple[str, ...] = ()
+    covariate_effects: str = "shared"
+    shared_shape: bool = False
+    comparators: bool = True
+    sensitivity: bool = True
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole analysis: data, models, priors, sampler and interval."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    priors: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    sampler: SamplerSettings = field(default_factory=SamplerSettings)
+    interval: Interval = field(default_factory=Interval)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (TOML-writable)."""
+        return {
+            "data": {k: list(v) for k, v in asdict(self.data).items()},
+            "analysis": {
+                k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.analysis).items()
+            },
+            "priors": {family: dict(values) for family, values in self.priors.items()},
+            "sampler": asdict(self.sampler),
+            "interval": asdict(self.interval),
+        }
+
+    def to_toml(self) -> str:
+        """TOML text of the resolved config."""
+        return tomli_w.dumps(self.to_dict())
+
+    def with_sampler(self, **changes: Any) -> "RunConfig":
+        """Copy with sampler settings changed (e.g. from command-line flags)."""
+        return replace(self, sampler=replace(self.sampler, **changes))
+
+
+_PRIOR_FAMILIES = ("binary", "ttp")
+
+
+def _section(raw: Mapping[str, Any], name: str, cls: type, source: str) -> dict[str, Any]:
+    """Check a TOML table against a dataclass's fields; lists become tuples."""
+    table = raw.get(name, {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    allowed = {f.name for f in fields(cls)}
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {unknown} in [{name}]; allowed: {sorted(allowed)}")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+
+
+def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path | None = None) -> RunConfig:
+    """Build a :class:`RunConfig` from a parsed TOML mapping, checking every key and value.
+
+    Parameters
+    ----------
+    raw
+        Parsed TOML.
+    source
+        Name used in error messages (the file).
+    base
+        Directory that relative data paths are resolved against (the config file's directory).
+    """
+    unknown = sorted(set(raw) - {"data", "analysis", "priors", "sampler", "interval"})
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {unknown}")
+    try:
+        data = DataConfig(**_section(raw, "data", DataConfig, source))
+        if base is not None:
+            data = replace(
+                data,
+                patients=tuple(str((base / p).resolve()) for p in data.patients),
+                aggregates=tuple(str((base / p).resolve()) for p in data.aggregates),
+            )
+        analysis = AnalysisConfig(**_section(raw, "analysis", AnalysisConfig, source))
+        sampler = SamplerSettings(**_section(raw, "sampler", SamplerSettings, source))
+        interval = Interval(**_section(raw, "interval", Interval, source))
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"{source}: {exc}") from exc
+    priors = raw.get("priors", {})
+    bad_families = sorted(set(priors) - set(_PRIOR_FAMILIES))
+    if bad_families:
+        raise ConfigError(
+            f"{source}: unknown prior family {bad_families} in [priors]; use [priors.binary] "
+            "or [priors.ttp]"
+        )
+    _check_analysis(analysis, data, source)
+    return RunConfig(data, analysis, {k: dict(v) for k, v in priors.items()}, sampler, interval)
+
+
+def _check_analysis(analysis: AnalysisConfig, data: DataConfig, source: str) -> None:
+    problems = []
+    bad = [e for e in analysis.endpoints if e not in schema.ENDPOINTS]
+    if bad:
+        problems.append(f"unknown endpoint(s) {bad}; expected some of {list(schema.ENDPOINTS)}")
+    if not analysis.endpoints:
+        problems.append("no endpoints to analyse")
+    if analysis.pooling not in ("partial", "complete", "none"):
+        problems.append(f"pooling must be partial, complete or none, got {analysis.pooling!r}")
+    if analysis.covariate_effects not in ("shared", "per_line"):
+        problems.append(f"covariate_effects must be shared or per_line, got {analysis.covariate_effects!r}")
+    if len(set(data.lines)) != len(data.lines) or not data.lines:
+        problems.append(f"lines must be distinct labels, got {list(data.lines)}")
+    if problems:
+        raise ConfigError(f"{source}: " + "; ".join(problems))
+
+
+def load_config(path: str | Path | None) -> RunConfig:
+    """Read and check a TOML config; ``None`` gives the defaults."""
+    if path is None:
+        return RunConfig()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_config(raw, source=str(path), base=path.parent)
