@@ -1,0 +1,186 @@
+"""Command line: ``rechallenge <command> ...``, a thin layer over the Python API.
+
+Adding a command takes two functions and one line in :data:`COMMANDS`::
+
+    def register_report(sub: Subparsers) -> argparse.ArgumentParser:
+        parser = sub.add_parser("report", help="...", description="...")
+        parser.add_argument("run_dir")
+        return parser
+
+    def run_report(args: argparse.Namespace) -> int:
+        ...                      # call the Python API; return the exit status
+        return 0
+
+    COMMANDS["report"] = Command(register_report, run_report)
+
+Keep the heavy imports (PyMC, ArviZ) inside the run function so ``rechallenge validate`` and
+``--help`` stay fast. Exit statuses: 0 success, 1 the input or the run failed (problems printed),
+2 usage error (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    Subparsers = argparse._SubParsersAction
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: how its parser is registered and what runs it."""
+
+    register: Callable[[Subparsers], argparse.ArgumentParser]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _comma_list(text: str) -> tuple[str, ...]:
+    """``ICI-1,ICI-2`` -> ``("ICI-1", "ICI-2")``; argparse turns ValueError into a usage error."""
+    items = tuple(part.strip() for part in text.split(","))
+    if not items or any(item == "" for item in items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated labels, got {text!r}")
+    if len({item.upper() for item in items}) != len(items):
+        raise argparse.ArgumentTypeError(f"labels must differ (ignoring case), got {text!r}")
+    return items
+
+
+def _endpoint_list(text: str) -> tuple[str, ...]:
+    from rechallenge.data import schema
+
+    items = _comma_list(text)
+    unknown = [e for e in items if e not in schema.ENDPOINTS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown endpoint(s) {', '.join(unknown)}; choose from {', '.join(schema.ENDPOINTS)}")
+    return items
+
+
+# ---- validate -------------------------------------------------------------------------------
+
+def register_validate(sub: Subparsers) -> argparse.ArgumentParser:
+    """Parser of ``rechallenge validate``."""
+    from rechallenge.data import schema
+
+    parser = sub.add_parser(
+        "validate",
+        help="check input files against the data contract",
+        description=(
+            "Check patient-level files (and aggregate files given with --aggregate) against the "
+            "data contract described in docs/data_format.md. Every problem in every file is "
+            "reported with its file, row (the header is row 1), column and value. Exit status 0 "
+            "when all files are valid, 1 otherwise."),
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="patient table(s): CSV, TSV or XLSX, one row per patient per line")
+    parser.add_argument("--aggregate", nargs="+", default=[], metavar="FILE", action="extend",
+                        help="aggregate table(s): counts per site, line and endpoint")
+    parser.add_argument("--lines", type=_comma_list, default=schema.DEFAULT_LINES,
+                        metavar="LABELS",
+                        help=f"line labels in order (default: {','.join(schema.DEFAULT_LINES)})")
+    parser.add_argument("--endpoints", type=_endpoint_list, default=schema.ENDPOINTS,
+                        metavar="NAMES",
+                        help=("endpoints to be analysed; only their columns are required "
+                              f"(default: {','.join(schema.ENDPOINTS)})"))
+    return parser
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    """Validate all files together; print an OK line per clean file and every problem."""
+    from rechallenge.data import DataValidationError, load_study, read_aggregate, read_patients
+    from rechallenge.data.schema import PATIENT_ID, SITE
+
+    if not args.files and not args.aggregate:
+        print("rechallenge validate: error: give at least one FILE or --aggregate FILE",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        # One call sees every file at once, so problems between files (the same patient-line
+        # twice; patient rows and counts for the same site, line and endpoint) are found too.
+        load_study(args.files, args.aggregate, lines=args.lines, endpoints=args.endpoints)
+        issues: tuple = ()
+    except DataValidationError as exc:
+        issues = exc.issues
+    except ImportError as exc:  # an .xlsx file without openpyxl installed
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+    failed = {issue.file for issue in issues}
+    for path in map(str, args.files):
+        if path not in failed:
+            df = read_patients(path, lines=args.lines, endpoints=args.endpoints)
+            n_patients = len(df[[SITE, PATIENT_ID]].drop_duplicates())
+            print(f"OK: {path}: {len(df)} rows, {n_patients} patients, "
+                  f"{df[SITE].nunique()} sites")
+    for path in map(str, args.aggregate):
+        if path not in failed:
+            df = read_aggregate(path, lines=args.lines)
+            print(f"OK: {path}: {len(df)} rows, {df[SITE].nunique()} sites (aggregate counts)")
+    if issues:
+        print(DataValidationError(issues))
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+#: Subcommands in the order ``--help`` lists them. Other modules add theirs here.
+COMMANDS: dict[str, Command] = {
+    "validate": Command(register_validate, run_validate),
+}
+
+
+# ---- entry point ----------------------------------------------------------------------------
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rechallenge")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (package metadata not installed)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="rechallenge",
+        description=("Bayesian hierarchical models for multicentre studies of immune checkpoint "
+                     "inhibitor rechallenge."),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        command.register(sub).set_defaults(_command=name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 failure, 2 usage error).
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(None if argv is None else list(argv))
+    except SystemExit as exc:  # --help, --version and usage errors: return, don't exit
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    name = getattr(args, "_command", None)
+    if name is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return COMMANDS[name].run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,320 @@
+"""Shared machinery of validation: raw text tables, cell parsers and column checks.
+
+Every input (CSV, TSV, XLSX or an in-memory DataFrame) is first turned into a :class:`RawTable`:
+the cells exactly as written, as text, each data row tagged with its row number in the file. The
+table-specific rules (:mod:`._patients`, :mod:`._aggregates`) then parse that text, so a bad value
+is always reported verbatim and a file and a DataFrame are checked by the same code.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import numbers
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .errors import ValidationIssue
+
+#: Text that means "no value" in an *optional* column (compared case-insensitively). In a
+#: required column these are errors, reported as written.
+MISSING_MARKERS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none"})
+
+
+class _Invalid:
+    """Marker returned by a cell parser that could not parse its text."""
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID: Any = _Invalid()
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """Cells of one input as text, before any parsing.
+
+    Parameters
+    ----------
+    source
+        Name used in messages (the path as given, or ``"<DataFrame>"``).
+    frame
+        One column per header name (normalised: stripped, lower case), every cell a ``str``
+        exactly as written.
+    rows
+        Row number of each frame row in the file (header = row 1).
+    """
+
+    source: str
+    frame: pd.DataFrame
+    rows: np.ndarray
+
+    def column(self, name: str) -> list[tuple[int, str]]:
+        """``(row number, raw text)`` for every row of column ``name``."""
+        return list(zip(self.rows.tolist(), self.frame[name].tolist()))
+
+
+def normalise_name(name: object) -> str:
+    """Header name as matched against the contract: stripped and lower case."""
+    return str(name).strip().lower()
+
+
+def cell_text(value: object) -> str:
+    """Text of one in-memory cell, as it would read in a CSV written by pandas.
+
+    Missing values (None, NaN, NA, NaT) become blank; booleans become ``1``/``0`` because they are
+    genuine 0/1 flags in memory; everything else is ``str`` of the value.
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return "" if math.isnan(number) else repr(number)
+    if isinstance(value, (_dt.date, _dt.datetime, pd.Timestamp)):
+        return value.isoformat()
+    return str(value)
+
+
+def table_from_records(
+    source: str, records: Iterable[tuple[int, Sequence[str]]]
+) -> tuple[RawTable | None, list[ValidationIssue]]:
+    """Build a :class:`RawTable` from ``(row number, cells)`` records, header first.
+
+    Leading and entirely blank rows are skipped (they keep their numbers). Trailing blank cells
+    beyond the header are dropped; any other mismatch in the number of cells is reported and the
+    row left out of further checks, because its values have probably shifted columns.
+
+    Returns
+    -------
+    tuple
+        The table (``None`` when nothing usable was found) and the problems met on the way.
+    """
+    issues: list[ValidationIssue] = []
+    header: list[str] | None = None
+    body: list[list[str]] = []
+    rows: list[int] = []
+    for row, cells in records:
+        cells = list(cells)
+        if all(c.strip() == "" for c in cells):
+            continue
+        if header is None:
+            header = [normalise_name(c) for c in cells]
+            header_row = row
+            continue
+        while len(cells) > len(header) and cells[-1].strip() == "":
+            cells.pop()
+        if len(cells) != len(header):
+            issues.append(ValidationIssue(
+                source, row, None, None,
+                f"{len(header)} cells as in the header on row {header_row}, found {len(cells)}"
+                " (is there a stray separator or a missing value?)",
+            ))
+            continue
+        body.append(cells)
+        rows.append(row)
+
+    if header is None:
+        return None, [ValidationIssue(
+            source, None, None, None,
+            "a header row and at least one data row; the file has no content",
+        )]
+    keep = _check_header(source, header, header_row, body, issues)
+    if not body:
+        issues.append(ValidationIssue(
+            source, None, None, None,
+            "at least one data row below the header; the file has only a header",
+        ))
+        return None, issues
+    frame = pd.DataFrame(
+        {header[j]: [r[j] for r in body] for j in keep}, dtype=object
+    )
+    return RawTable(source, frame, np.asarray(rows, dtype=int)), issues
+
+
+def _check_header(
+    source: str, header: list[str], header_row: int, body: list[list[str]],
+    issues: list[ValidationIssue],
+) -> list[int]:
+    """Positions of the header cells to keep; report duplicate and unnamed columns."""
+    keep: list[int] = []
+    first_seen: dict[str, int] = {}
+    for j, name in enumerate(header):
+        if name == "":
+            # A trailing separator in a spreadsheet export gives an unnamed, empty column: ignore
+            # it. An unnamed column that holds values is probably a lost header cell.
+            if any(j < len(r) and r[j].strip() for r in body):
+                issues.append(ValidationIssue(
+                    source, header_row, None, None,
+                    f"a name for header cell {j + 1} (the column holds values but has no name)",
+                ))
+            continue
+        if name in first_seen:
+            issues.append(ValidationIssue(
+                source, header_row, name, None,
+                f"each column name once; header cells {first_seen[name] + 1} and {j + 1} "
+                f"are both {name!r}",
+            ))
+            continue
+        first_seen[name] = j
+        keep.append(j)
+    return keep
+
+
+def table_from_frame(df: pd.DataFrame, source: str) -> tuple[RawTable | None, list[ValidationIssue]]:
+    """Turn an in-memory DataFrame into a :class:`RawTable` (first row is row 2, as in a CSV)."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    header = [str(c) for c in df.columns]
+    records = [(1, header)] + [
+        (i + 2, [cell_text(v) for v in values])
+        for i, values in enumerate(df.itertuples(index=False, name=None))
+    ]
+    if not header:
+        return None, [ValidationIssue(source, None, None, None, "a table with columns and rows")]
+    return table_from_records(source, records)
+
+
+def check_required_columns(
+    table: RawTable, required: dict[str, str], issues: list[ValidationIssue]
+) -> None:
+    """Report each required column the table lacks.
+
+    Parameters
+    ----------
+    required
+        Column name -> why it is required (shown to the user).
+    """
+    present = list(table.frame.columns)
+    missing = [c for c in required if c not in present]
+    if not missing:
+        return
+    hint = ""
+    if len(present) == 1 and any(sep in present[0] for sep in (";", "\t", "|")):
+        hint = (" (the header is one cell; the file seems to use another separator than the"
+                " comma: save it as comma-separated CSV, or name it .tsv if tab-separated)")
+    for name in missing:
+        issues.append(ValidationIssue(
+            table.source, None, name, None,
+            f"this column ({required[name]}); the file's columns are: "
+            f"{', '.join(present) or 'none'}{hint}",
+        ))
+
+
+def check_cells(
+    table: RawTable,
+    column: str,
+    parse: Callable[[str], Any],
+    expected: str,
+    *,
+    required: bool,
+    issues: list[ValidationIssue],
+) -> list[Any]:
+    """Parse every cell of ``column``; report each cell ``parse`` rejects.
+
+    Parameters
+    ----------
+    parse
+        Receives the stripped text of a non-missing cell; returns the value or :data:`INVALID`.
+    required
+        When true a missing cell is an error; otherwise blank and :data:`MISSING_MARKERS` give
+        ``None``.
+
+    Returns
+    -------
+    list
+        Parsed value per row; ``None`` where the cell was missing or invalid.
+    """
+    values: list[Any] = []
+    for row, raw in table.column(column):
+        text = raw.strip()
+        if text == "" or (not required and text.lower() in MISSING_MARKERS):
+            if required:
+                issues.append(ValidationIssue(table.source, row, column, raw, expected))
+            values.append(None)
+            continue
+        value = parse(text)
+        if value is INVALID:
+            issues.append(ValidationIssue(table.source, row, column, raw, expected))
+            value = None
+        values.append(value)
+    return values
+
+
+# ---- cell parsers: stripped, non-missing text in; value or INVALID out -------------------------
+
+def parse_number(text: str) -> Any:
+    """A finite decimal number (``float('nan')`` and ``inf`` parse in Python but are not data)."""
+    try:
+        number = float(text)
+    except ValueError:
+        return INVALID
+    return number if math.isfinite(number) else INVALID
+
+
+def parse_whole(text: str) -> Any:
+    """A whole number; ``3.0`` counts as 3 because spreadsheets often write integers that way."""
+    number = parse_number(text)
+    if number is INVALID or not float(number).is_integer():
+        return INVALID
+    return int(number)
+
+
+def parse_flag(text: str) -> Any:
+    """0 or 1 (``0.0``/``1.0`` accepted, as written by spreadsheets)."""
+    value = parse_whole(text)
+    return value if value in (0, 1) else INVALID
+
+
+def parse_text(text: str) -> Any:
+    """Any non-blank text, stripped."""
+    return text
+
+
+def choice_parser(allowed: Sequence[str], *, fold: Callable[[str], str] = str.upper) -> Callable[[str], Any]:
+    """Parser accepting ``allowed`` labels case-insensitively, returning the canonical spelling."""
+    lookup = {fold(a): a for a in allowed}
+    return lambda text: lookup.get(fold(text), INVALID)
+
+
+def check_lines(lines: Sequence[str]) -> tuple[str, ...]:
+    """Validate the line labels of an analysis (a programming error, hence ValueError)."""
+    if isinstance(lines, str):
+        raise ValueError(f"lines must be a sequence of labels, e.g. {schema.DEFAULT_LINES}, not a string")
+    labels = tuple(str(line).strip() for line in lines)
+    if not labels or any(label == "" for label in labels):
+        raise ValueError(f"lines must be non-empty labels, got {tuple(lines)!r}")
+    if len({label.upper() for label in labels}) != len(labels):
+        raise ValueError(f"line labels must differ (ignoring case), got {labels!r}")
+    return labels
+
+
+def check_endpoints(endpoints: Sequence[str]) -> tuple[str, ...]:
+    """Validate the endpoints of an analysis (a programming error, hence ValueError)."""
+    if isinstance(endpoints, str):
+        endpoints = (endpoints,)
+    unknown = [e for e in endpoints if e not in schema.ENDPOINTS]
+    if unknown:
+        raise ValueError(f"unknown endpoint(s) {unknown}; expected some of {schema.ENDPOINTS}")
+    return tuple(endpoints)
+
+
+def line_expected(lines: Sequence[str]) -> str:
+    """The 'expected' text for a line label."""
+    return (f"one of the line labels {', '.join(lines)} (case does not matter; "
+            "other labels are set with lines=... or --lines)")
+
+
+def sort_issues(issues: list[ValidationIssue], sources: Sequence[str]) -> list[ValidationIssue]:
+    """Issues in the order of ``sources``, then file-level first, then by row (stable)."""
+    order = {s: i for i, s in enumerate(dict.fromkeys(sources))}
+    return sorted(issues, key=lambda x: (order.get(x.file, len(order)), x.row or 0))
