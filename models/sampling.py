@@ -144,10 +144,30 @@ def fit(
     """
     settings = SamplerSettings(draws, tune, chains, seed, backend, target_accept, prior_draws)
     info = model_info(model)
-    seeds = derived_seeds(seed)
     if data:
+        unknown = sorted(set(data) - {d.name for d in model.data_vars})
+        if unknown:
+            raise ValueError(f"no pm.Data named {unknown} in the model")
+        # The model is shared between refits: put its data back afterwards, so one refit's
+        # values (e.g. a sensitivity prior) never leak into the next fit.
+        original = {name: model[name].get_value() for name in data}
         pm.set_data(dict(data), model=model)
+        try:
+            return _fit(model, settings, info, data, progress)
+        finally:
+            pm.set_data(original, model=model)
+    return _fit(model, settings, info, None, progress)
 
+
+def _fit(
+    model: pm.Model,
+    settings: SamplerSettings,
+    info: Any,
+    data: Mapping[str, Any] | None,
+    progress: bool,
+) -> az.InferenceData:
+    seeds = derived_seeds(settings.seed)
+    backend, prior_draws, seed = settings.backend, settings.prior_draws, settings.seed
     if backend == "nutpie":
         idata = _sample_nutpie(model, settings, seeds["sampler"], data, progress)
     else:
