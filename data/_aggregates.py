@@ -124,7 +124,9 @@ def _check_median(
     return values
 
 
-def _check_interval(table: RawTable, data: dict[str, list[Any]], issues: list[ValidationIssue]) -> None:
+def _check_interval(
+    table: RawTable, data: dict[str, list[Any]], issues: list[ValidationIssue]
+) -> None:
     """0 < lower <= median <= upper, and a 95% interval of non-zero width."""
     raw = {c: table.frame[c].tolist() for c in _MEDIANS}
     for i, row in enumerate(table.rows.tolist()):

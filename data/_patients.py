@@ -73,7 +73,8 @@ def required_patient_columns(endpoints: Sequence[str]) -> dict[str, str]:
         needed_by = [repr(e) for e in endpoints if column in schema.ENDPOINT_COLUMNS[e]]
         noun = "endpoints" if len(needed_by) > 1 else "endpoint"
         required[column] = f"needed for the {noun} {' and '.join(needed_by)}"
-    return required
+    # Report missing columns in the order of the contract, not of the endpoints.
+    return {c: required[c] for c in PATIENT_COLUMNS if c in required}
 
 
 def parse_patient_table(
@@ -147,7 +148,7 @@ def check_patient_rows(
     for _, rec in keyed[keyed.duplicated(key)].iterrows():
         ref = first.loc[tuple(rec[key])]
         issues.append(ValidationIssue(
-            rec["_file"], rec["_row"], schema.LINE, rec["_raw_line"],
+            rec["_file"], int(rec["_row"]), schema.LINE, rec["_raw_line"],
             f"one row per site, patient and line; site {rec[schema.SITE]!r}, patient "
             f"{rec[schema.PATIENT_ID]!r}, line {rec[schema.LINE]} already appears on "
             f"{_where(ref['_file'], ref['_row'], rec['_file'])}",
@@ -163,24 +164,26 @@ def check_patient_rows(
         for _, group in known.groupby([schema.SITE, schema.PATIENT_ID], sort=False):
             ref = group.iloc[0]
             for _, rec in group.iloc[1:].iterrows():
-                if rec[column] != ref[column]:
-                    issues.append(ValidationIssue(
-                        rec["_file"], rec["_row"], column, rec[f"_raw_{column}"],
-                        f"the same {column} as on {_where(ref['_file'], ref['_row'], rec['_file'])} "
-                        f"({ref[f'_raw_{column}']!r}): {column} describes the patient and must not "
-                        "change between lines",
-                    ))
+                if rec[column] == ref[column]:
+                    continue
+                where = _where(ref["_file"], ref["_row"], rec["_file"])
+                issues.append(ValidationIssue(
+                    rec["_file"], int(rec["_row"]), column, rec[f"_raw_{column}"],
+                    f"the same {column} as on {where} ({ref[f'_raw_{column}']!r}): {column} "
+                    "describes the patient and must not change between lines",
+                ))
 
     # Line numbers must increase with the line order (ICI-2 comes after ICI-1).
     if schema.LINE_NUMBER in rows.columns:
         rank = {label: i for i, label in enumerate(lines)}
         numbered = keyed[keyed[schema.LINE_NUMBER].notna()].drop_duplicates(key)
-        numbered = numbered.assign(_rank=numbered[schema.LINE].map(rank)).sort_values("_rank", kind="stable")
+        numbered = (numbered.assign(_rank=numbered[schema.LINE].map(rank))
+                    .sort_values("_rank", kind="stable"))
         for _, group in numbered.groupby([schema.SITE, schema.PATIENT_ID], sort=False):
             for (_, prev), (_, rec) in zip(group.iloc[:-1].iterrows(), group.iloc[1:].iterrows()):
                 if rec[schema.LINE_NUMBER] <= prev[schema.LINE_NUMBER]:
                     issues.append(ValidationIssue(
-                        rec["_file"], rec["_row"], schema.LINE_NUMBER, rec["_raw_line_number"],
+                        rec["_file"], int(rec["_row"]), schema.LINE_NUMBER, rec["_raw_line_number"],
                         f"a line_number above {prev[schema.LINE_NUMBER]} ({prev[schema.LINE]} on "
                         f"{_where(prev['_file'], prev['_row'], rec['_file'])}), because "
                         f"{rec[schema.LINE]} comes after {prev[schema.LINE]}",

@@ -101,8 +101,10 @@ def table_from_records(
     """
     issues: list[ValidationIssue] = []
     header: list[str] | None = None
+    header_row = 0
     body: list[list[str]] = []
     rows: list[int] = []
+    ragged = 0
     for row, cells in records:
         cells = list(cells)
         if all(c.strip() == "" for c in cells):
@@ -119,6 +121,7 @@ def table_from_records(
                 f"{len(header)} cells as in the header on row {header_row}, found {len(cells)}"
                 " (is there a stray separator or a missing value?)",
             ))
+            ragged += 1
             continue
         body.append(cells)
         rows.append(row)
@@ -130,14 +133,14 @@ def table_from_records(
         )]
     keep = _check_header(source, header, header_row, body, issues)
     if not body:
+        if ragged:  # the data rows exist but none could be used; they are reported already
+            return None, issues
         issues.append(ValidationIssue(
             source, None, None, None,
             "at least one data row below the header; the file has only a header",
         ))
         return None, issues
-    frame = pd.DataFrame(
-        {header[j]: [r[j] for r in body] for j in keep}, dtype=object
-    )
+    frame = pd.DataFrame({header[j]: [r[j] for r in body] for j in keep}, dtype=object)
     return RawTable(source, frame, np.asarray(rows, dtype=int)), issues
 
 
@@ -170,7 +173,9 @@ def _check_header(
     return keep
 
 
-def table_from_frame(df: pd.DataFrame, source: str) -> tuple[RawTable | None, list[ValidationIssue]]:
+def table_from_frame(
+    df: pd.DataFrame, source: str
+) -> tuple[RawTable | None, list[ValidationIssue]]:
     """Turn an in-memory DataFrame into a :class:`RawTable` (first row is row 2, as in a CSV)."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
@@ -280,7 +285,9 @@ def parse_text(text: str) -> Any:
     return text
 
 
-def choice_parser(allowed: Sequence[str], *, fold: Callable[[str], str] = str.upper) -> Callable[[str], Any]:
+def choice_parser(
+    allowed: Sequence[str], *, fold: Callable[[str], str] = str.upper
+) -> Callable[[str], Any]:
     """Parser accepting ``allowed`` labels case-insensitively, returning the canonical spelling."""
     lookup = {fold(a): a for a in allowed}
     return lambda text: lookup.get(fold(text), INVALID)
@@ -289,7 +296,8 @@ def choice_parser(allowed: Sequence[str], *, fold: Callable[[str], str] = str.up
 def check_lines(lines: Sequence[str]) -> tuple[str, ...]:
     """Validate the line labels of an analysis (a programming error, hence ValueError)."""
     if isinstance(lines, str):
-        raise ValueError(f"lines must be a sequence of labels, e.g. {schema.DEFAULT_LINES}, not a string")
+        raise ValueError(
+            f"lines must be a sequence of labels, e.g. {schema.DEFAULT_LINES}, not a string")
     labels = tuple(str(line).strip() for line in lines)
     if not labels or any(label == "" for label in labels):
         raise ValueError(f"lines must be non-empty labels, got {tuple(lines)!r}")

@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 #: One sentence shown above every list of problems, so no reader has to guess the numbering.
-ROW_NUMBERING: str = "rows are counted as in the file: the header is row 1, the first data row is row 2"
+ROW_NUMBERING: str = (
+    "rows are counted as in the file: the header is row 1, the first data row is row 2"
+)
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,9 @@ class ValidationIssue:
     def __str__(self) -> str:
         if self.value is None:
             return f"{self.location}: expected {self.expected}"
-        # A blank cell printed as '' is easy to misread; say what it is.
-        shown = "a blank cell" if self.value == "" else repr(self.value)
+        # A blank cell printed as '' (or '  ') is easy to misread; say what it is.
+        blank = isinstance(self.value, str) and self.value.strip() == ""
+        shown = "a blank cell" if blank else repr(self.value)
         return f"{self.location}: got {shown}, expected {self.expected}"
 
 

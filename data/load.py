@@ -18,9 +18,8 @@ import io
 import os
 from collections.abc import Iterable, Sequence
 from importlib import resources
-from importlib.abc import Traversable
 from pathlib import Path
-from typing import Final, Union
+from typing import TYPE_CHECKING, Final, Union
 
 import pandas as pd
 
@@ -29,6 +28,9 @@ from ._tables import RawTable, cell_text, check_endpoints, check_lines, table_fr
 from .errors import ValidationIssue
 from .study import Study
 from .validate import empty_aggregates, validate_tables
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 __all__ = ["EXAMPLE_FILE", "EXAMPLE_SOURCE", "read_patients", "read_aggregate", "load_study",
            "load_example", "example_study", "read_table"]
@@ -213,7 +215,9 @@ def _load(
     return Study(patients, aggregates, lines, tuple(sources))
 
 
-def read_table(path: PathLike, *, source: str | None = None) -> tuple[RawTable | None, list[ValidationIssue]]:
+def read_table(
+    path: PathLike, *, source: str | None = None
+) -> tuple[RawTable | None, list[ValidationIssue]]:
     """Read a file's cells as text, without applying any table's rules.
 
     Parameters
@@ -229,24 +233,24 @@ def read_table(path: PathLike, *, source: str | None = None) -> tuple[RawTable |
         The raw table (``None`` if nothing usable could be read) and the file-level problems.
     """
     source = str(path) if source is None else source
+
+    def problem(expected: str) -> tuple[None, list[ValidationIssue]]:
+        return None, [ValidationIssue(source, None, None, None, expected)]
+
     file = Path(path)
     if not file.exists():
-        return None, [ValidationIssue(source, None, None, None,
-                                      "an existing file; nothing was found at this path")]
+        return problem("an existing file; nothing was found at this path")
     if file.is_dir():
-        return None, [ValidationIssue(source, None, None, None, "a file; this is a directory")]
+        return problem("a file; this is a directory")
     suffix = file.suffix.lower()
     if suffix in _UNSUPPORTED:
-        return None, [ValidationIssue(source, None, None, None,
-                                      "a .csv, .tsv or .xlsx file; save the sheet as .xlsx or as CSV UTF-8")]
+        return problem("a .csv, .tsv or .xlsx file; save the sheet as .xlsx or as CSV UTF-8")
     try:
         data = file.read_bytes()
     except OSError as exc:
-        return None, [ValidationIssue(source, None, None, None,
-                                      f"a readable file; reading failed: {exc.strerror or exc}")]
+        return problem(f"a readable file; reading failed: {exc.strerror or exc}")
     if not data:
-        return None, [ValidationIssue(source, None, None, None,
-                                      "a header row and at least one data row; the file is empty (0 bytes)")]
+        return problem("a header row and at least one data row; the file is empty (0 bytes)")
     if suffix in _EXCEL_SUFFIXES:
         return _read_excel(file, source)
     text, issues = _decode(data, source)
@@ -287,7 +291,9 @@ def _decode(data: bytes, source: str) -> tuple[str | None, list[ValidationIssue]
     return None, issues
 
 
-def _parse_delimited(text: str, source: str, delimiter: str) -> tuple[RawTable | None, list[ValidationIssue]]:
+def _parse_delimited(
+    text: str, source: str, delimiter: str
+) -> tuple[RawTable | None, list[ValidationIssue]]:
     """Split text into records numbered as a spreadsheet numbers rows (blank lines count)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[tuple[int, list[str]]] = []
@@ -316,8 +322,9 @@ def _read_excel(file: Path, source: str) -> tuple[RawTable | None, list[Validati
                                       f"an Excel .xlsx workbook that opens; openpyxl says: {exc}")]
     try:
         sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(min_row=1, values_only=True)  # from row 1, so numbers match Excel
         records = [(number, [cell_text(v) for v in values])
-                   for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)]
+                   for number, values in enumerate(rows, start=1)]
     finally:
         workbook.close()
     return table_from_records(source, records)

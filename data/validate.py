@@ -1,7 +1,8 @@
 """Validation of the two input tables against the data contract.
 
-Every check runs and every problem is collected; a :class:`~rechallenge.data.errors.DataValidationError`
-listing all of them is raised at the end, and data are returned only when nothing was found. The
+Every check runs and every problem is collected; one
+:class:`~rechallenge.data.errors.DataValidationError` listing all of them is raised at the end,
+and data are returned only when nothing was found. The
 rules live in :mod:`._patients` and :mod:`._aggregates`; this module runs them on one or more
 inputs together and adds the checks that span both tables.
 
