@@ -78,20 +78,46 @@ def register_validate(sub: Subparsers) -> argparse.ArgumentParser:
             "Check patient-level files (and aggregate files given with --aggregate) against the "
             "data contract described in docs/data_format.md. Every problem in every file is "
             "reported with its file, row (the header is row 1), column and value. Exit status 0 "
-            "when all files are valid, 1 otherwise."),
+            "when all files are valid, 1 otherwise. Options given here override --config."),
     )
     parser.add_argument("files", nargs="*", metavar="FILE",
                         help="patient table(s): CSV, TSV or XLSX, one row per patient per line")
     parser.add_argument("--aggregate", nargs="+", default=[], metavar="FILE", action="extend",
                         help="aggregate table(s): counts per site, line and endpoint")
-    parser.add_argument("--lines", type=_comma_list, default=schema.DEFAULT_LINES,
-                        metavar="LABELS",
+    parser.add_argument("--lines", type=_comma_list, default=None, metavar="LABELS",
                         help=f"line labels in order (default: {','.join(schema.DEFAULT_LINES)})")
-    parser.add_argument("--endpoints", type=_endpoint_list, default=schema.ENDPOINTS,
-                        metavar="NAMES",
+    parser.add_argument("--endpoints", type=_endpoint_list, default=None, metavar="NAMES",
                         help=("endpoints to be analysed; only their columns are required "
                               f"(default: {','.join(schema.ENDPOINTS)})"))
+    parser.add_argument("--config", metavar="TOML", default=None,
+                        help=("analysis config; its [data] files and lines and its [analysis] "
+                              "endpoints are used where not given on the command line"))
     return parser
+
+
+def _validate_inputs(args: argparse.Namespace) -> tuple[list[str], list[str], tuple, tuple]:
+    """Files, aggregate files, lines and endpoints: command line first, then config, then defaults.
+
+    Raises
+    ------
+    ValueError
+        If the config file cannot be used (``ConfigError`` is a ValueError).
+    """
+    from rechallenge.data import schema
+
+    files, aggregates = list(args.files), list(args.aggregate)
+    lines, endpoints = args.lines, args.endpoints
+    if args.config is not None:
+        # Imported only when asked for: the config module pulls in the sampler settings.
+        from rechallenge.analysis.config import load_config
+
+        config = load_config(args.config)
+        if not files and not aggregates:
+            files, aggregates = list(config.data.patients), list(config.data.aggregates)
+        lines = lines or config.data.lines
+        endpoints = endpoints or config.analysis.endpoints
+    return (files, aggregates, tuple(lines or schema.DEFAULT_LINES),
+            tuple(endpoints or schema.ENDPOINTS))
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -99,14 +125,19 @@ def run_validate(args: argparse.Namespace) -> int:
     from rechallenge.data import DataValidationError, load_study, read_aggregate, read_patients
     from rechallenge.data.schema import PATIENT_ID, SITE
 
-    if not args.files and not args.aggregate:
-        print("rechallenge validate: error: give at least one FILE or --aggregate FILE",
-              file=sys.stderr)
+    try:
+        files, aggregates, lines, endpoints = _validate_inputs(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    if not files and not aggregates:
+        print("rechallenge validate: error: give at least one FILE or --aggregate FILE "
+              "(or a --config that names data files)", file=sys.stderr)
         return EXIT_USAGE
     try:
         # One call sees every file at once, so problems between files (the same patient-line
         # twice; patient rows and counts for the same site, line and endpoint) are found too.
-        load_study(args.files, args.aggregate, lines=args.lines, endpoints=args.endpoints)
+        load_study(files, aggregates, lines=lines, endpoints=endpoints)
         issues: tuple = ()
     except DataValidationError as exc:
         issues = exc.issues
@@ -115,15 +146,15 @@ def run_validate(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
 
     failed = {issue.file for issue in issues}
-    for path in map(str, args.files):
+    for path in map(str, files):
         if path not in failed:
-            df = read_patients(path, lines=args.lines, endpoints=args.endpoints)
+            df = read_patients(path, lines=lines, endpoints=endpoints)
             n_patients = len(df[[SITE, PATIENT_ID]].drop_duplicates())
             print(f"OK: {path}: {len(df)} rows, {n_patients} patients, "
                   f"{df[SITE].nunique()} sites")
-    for path in map(str, args.aggregate):
+    for path in map(str, aggregates):
         if path not in failed:
-            df = read_aggregate(path, lines=args.lines)
+            df = read_aggregate(path, lines=lines)
             print(f"OK: {path}: {len(df)} rows, {df[SITE].nunique()} sites (aggregate counts)")
     if issues:
         print(DataValidationError(issues))

@@ -86,6 +86,21 @@ def test_endpoints_option_relaxes_required_columns(tmp_path, capsys):
     assert "OK:" in capsys.readouterr().out
 
 
+def test_config_supplies_files_lines_and_endpoints(tmp_path, capsys):
+    rows = [r.replace("ICI-1", "L1").replace("ICI-2", "L2") for r in GOOD]
+    write(tmp_path, rows, "p.csv")
+    config = tmp_path / "run.toml"
+    config.write_text('[data]\npatients = ["p.csv"]\nlines = ["L1", "L2"]\n'
+                      '[analysis]\nendpoints = ["response"]\n', encoding="utf-8")
+    assert main(["validate", "--config", str(config)]) == 0
+    assert "p.csv: 4 rows, 2 patients, 2 sites" in capsys.readouterr().out
+    # the command line wins over the config
+    assert main(["validate", "--config", str(config), "--lines", "ICI-1,ICI-2"]) == 1
+    assert "one of the line labels ICI-1, ICI-2" in capsys.readouterr().out
+    assert main(["validate", "--config", str(tmp_path / "missing.toml")]) == 1
+    assert "config file not found" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv", [
     ["validate"],                                     # no file at all
     ["validate", "p.csv", "--lines", "ICI-1,,ICI-2"],  # empty label
