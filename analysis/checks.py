@@ -1,0 +1,197 @@
+"""Model checks: LOO comparison of the pooling choices, leave-one-site-out, prior sensitivity.
+
+LOO
+    PSIS-LOO (Vehtari, Gelman & Gabry 2017) over the likelihood rows of each fit (patient rows, or
+    site-line counts where rows are collapsed), compared across partial, complete and no pooling
+    with ``az.compare``; the Pareto k of each fit says where the approximation is unreliable.
+Leave one site out
+    With 14 sites the question a reader asks is how well the model predicts a whole new site.
+    The pointwise log likelihood is summed within each site and PSIS is applied to those site
+    totals (leave-one-group-out PSIS). Its Pareto k values are reported too: k > 0.7 means the
+    approximation of that site's exact refit is unreliable.
+Prior sensitivity
+    Refits with the heterogeneity prior scale halved and doubled, side by side with the default,
+    and ArviZ's power-scaling diagnostic (``az.psens``, Kallioinen et al. 2023) for the top-level
+    priors; values above 0.05 suggest prior (or likelihood) sensitivity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+#: Pareto k above which PSIS is unreliable (Vehtari et al. 2024: 0.7 for S >= 2000 draws).
+PARETO_K_THRESHOLD = 0.7
+#: az.psens values above this are flagged (Kallioinen et al. 2023).
+PSENS_THRESHOLD = 0.05
+
+
+def row_log_likelihood(idata: az.InferenceData) -> tuple[str, xr.DataArray]:
+    """Name and values of the pointwise log likelihood over the ``obs`` rows."""
+    for name, values in idata.log_likelihood.data_vars.items():
+        if "obs" in values.dims:
+            return str(name), values
+    raise ValueError("the fit has no log likelihood over 'obs' rows")
+
+
+def loo_comparison(fits: Mapping[str, az.InferenceData]) -> pd.DataFrame:
+    """PSIS-LOO of each fit and their comparison.
+
+    Parameters
+    ----------
+    fits
+        ``{label: idata}``, e.g. ``{"partial": ..., "complete": ..., "none": ...}``; all fitted to
+        the same rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fit: model, rank, elpd_loo, se, p_loo, elpd_diff, dse, weight, n_rows,
+        n_pareto_k_high (k > 0.7), max_pareto_k.
+    """
+    datasets = {}
+    high: dict[str, tuple[int, float, int]] = {}
+    for label, idata in fits.items():
+        name, values = row_log_likelihood(idata)
+        datasets[label] = az.InferenceData(
+            posterior=idata.posterior, log_likelihood=xr.Dataset({name: values})
+        )
+        loo = az.loo(datasets[label], pointwise=True)
+        k = np.asarray(loo.pareto_k)
+        high[label] = (int(np.sum(k > PARETO_K_THRESHOLD)), float(np.max(k)), int(k.size))
+    comparison = az.compare(datasets, ic="loo")
+    frame = comparison.reset_index().rename(columns={"index": "model"})
+    frame["n_rows"] = [high[m][2] for m in frame["model"]]
+    frame["n_pareto_k_high"] = [high[m][0] for m in frame["model"]]
+    frame["max_pareto_k"] = [high[m][1] for m in frame["model"]]
+    keep = ["model", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight", "n_rows",
+            "n_pareto_k_high", "max_pareto_k"]
+    return frame[keep]
+
+
+def site_log_likelihood(idata: az.InferenceData) -> xr.DataArray:
+    """Log likelihood summed within each site: dims (chain, draw, site)."""
+    _, values = row_log_likelihood(idata)
+    site_idx = idata.constant_data["site_idx"].to_numpy()
+    sites = idata.posterior.coords["site"].to_numpy()
+    totals = np.zeros(values.shape[:2] + (len(sites),))
+    arr = values.transpose("chain", "draw", "obs").to_numpy()
+    for code in range(len(sites)):
+        totals[..., code] = arr[..., site_idx == code].sum(axis=-1)
+    return xr.DataArray(
+        totals,
+        dims=("chain", "draw", "site"),
+        coords={"chain": values.coords["chain"], "draw": values.coords["draw"], "site": sites},
+    )
+
+
+def leave_one_site_out(idata: az.InferenceData, *, model: str) -> pd.DataFrame:
+    """Leave-one-site-out PSIS: per site, the expected log predictive density and Pareto k.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns model, site, elpd_site, pareto_k, reliable (k <= 0.7).
+    """
+    site_ll = site_log_likelihood(idata)
+    grouped = az.InferenceData(posterior=idata.posterior, log_likelihood=xr.Dataset({"site": site_ll}))
+    loo = az.loo(grouped, pointwise=True)
+    k = np.asarray(loo.pareto_k)
+    return pd.DataFrame(
+        {
+            "model": model,
+            "site": site_ll.coords["site"].to_numpy().astype(str),
+            "elpd_site": np.asarray(loo.loo_i),
+            "pareto_k": k,
+            "reliable": k <= PARETO_K_THRESHOLD,
+        }
+    )
+
+
+def power_scaling(idata: az.InferenceData, var_names: Sequence[str], prior_names: Sequence[str]) -> pd.DataFrame:
+    """``az.psens`` for prior and likelihood, one row per scalar element of ``var_names``.
+
+    Parameters
+    ----------
+    idata
+        A fit with ``log_prior`` and ``log_likelihood`` groups.
+    var_names
+        Posterior variables to diagnose (e.g. ``["mu", "tau"]``).
+    prior_names
+        Log-prior terms to power-scale: the top-level priors only; the hierarchical terms (site
+        effects) are part of the model, not of the prior being questioned.
+    """
+    names = [v for v in var_names if v in idata.posterior]
+    priors = [p for p in prior_names if p in idata.log_prior]
+    prior = az.psens(idata, component="prior", var_names=names, component_var_names=priors)
+    like = az.psens(idata, component="likelihood", var_names=names)
+    rows = []
+    for name in names:
+        p_arr, l_arr = prior[name], like[name]
+        for idx in np.ndindex(p_arr.shape):
+            labels = [str(p_arr.coords[d].values[i]) for d, i in zip(p_arr.dims, idx)]
+            rows.append(
+                {
+                    "parameter": f"{name}[{', '.join(labels)}]" if labels else name,
+                    "psens_prior": float(p_arr.values[idx]),
+                    "psens_likelihood": float(l_arr.values[idx]),
+                }
+            )
+    frame = pd.DataFrame(rows)
+    # The diagnosis of the priorsense package (Kallioinen et al. 2023).
+    prior_hi = frame["psens_prior"] >= PSENS_THRESHOLD
+    like_hi = frame["psens_likelihood"] >= PSENS_THRESHOLD
+    frame["diagnosis"] = np.select(
+        [prior_hi & like_hi, ~prior_hi & ~like_hi],
+        ["potential prior-data conflict", "potential strong prior / weak likelihood"],
+        default="-",
+    )
+    return frame
+
+
+def sensitivity_table(
+    summaries: Mapping[str, pd.DataFrame],
+    quantities: Sequence[str],
+    *,
+    endpoint: str,
+) -> pd.DataFrame:
+    """Headline quantities under each prior variant, side by side.
+
+    Parameters
+    ----------
+    summaries
+        ``{variant: tidy summary}``, e.g. ``{"default": ..., "tau_half": ..., "tau_double": ...}``.
+    quantities
+        Which quantities to show.
+
+    Returns
+    -------
+    pandas.DataFrame
+        endpoint, quantity, line, then ``<variant>_median``, ``<variant>_lower``,
+        ``<variant>_upper`` per variant, and ``max_shift`` (largest change of the median from the
+        default, in units of the default posterior sd).
+    """
+    base = summaries["default"]
+    base = base[base["quantity"].isin(quantities)][["quantity", "line", "median", "sd"]]
+    frame = base[["quantity", "line"]].copy()
+    frame.insert(0, "endpoint", endpoint)
+    shifts = np.zeros(len(frame))
+    for variant, summary in summaries.items():
+        merged = base.merge(summary, on=["quantity", "line"], how="left", suffixes=("_base", ""))
+        for stat in ("median", "lower", "upper"):
+            frame[f"{variant}_{stat}"] = merged[stat].to_numpy()
+        shift = np.abs(merged["median"].to_numpy() - merged["median_base"].to_numpy())
+        shifts = np.maximum(shifts, shift / merged["sd_base"].to_numpy())
+    frame["max_shift_sd"] = shifts
+    return frame.reset_index(drop=True)
+
+
+def summarise_variants(
+    fits: Mapping[str, az.InferenceData], summarise: Callable[[az.InferenceData], pd.DataFrame]
+) -> dict[str, pd.DataFrame]:
+    """Apply one summary function to each fit variant."""
+    return {variant: summarise(idata) for variant, idata in fits.items()}
