@@ -13,6 +13,9 @@ import pytensor.tensor as pt
 
 #: Second name of the line dimension, for line-by-line matrices (the site-effect correlation).
 LINE_B = "line_b"
+#: Dimension of the packed lower-triangular Cholesky factor (row-major: "ICI-1,ICI-1",
+#: "ICI-2,ICI-1", "ICI-2,ICI-2"), so the sampled factor has dims like every other variable.
+LINE_PAIR = "line_pair"
 
 
 def correlated_site_effects(
@@ -22,7 +25,8 @@ def correlated_site_effects(
 
     Variables created: ``tau`` (dims ``line``), ``z_site`` (``site, line``), ``u_site``
     (``site, line``) and, with two or more lines, ``site_chol_cov`` (packed Cholesky factor,
-    sampled) and ``site_corr`` (``line, line_b``).
+    sampled, dims ``line_pair``; the coordinate is added to the model if absent) and
+    ``site_corr`` (``line, line_b``).
 
     Parameters
     ----------
@@ -42,12 +46,21 @@ def correlated_site_effects(
     if n_lines == 1:
         tau = pm.HalfNormal("tau", sigma=tau_sd, dims="line")
         return pm.Deterministic("u_site", z * tau, dims=("site", "line"))
+    model = pm.modelcontext(None)
+    if LINE_PAIR not in model.coords:
+        lines = list(model.coords.get("line") or range(n_lines))
+        pairs = [f"{lines[i]},{lines[j]}" for i in range(n_lines) for j in range(i + 1)]
+        model.add_coord(LINE_PAIR, pairs)
+    # store_in_trace=False: tau and site_corr below are the stored copies, with dims; PyMC's own
+    # site_chol_cov_stds / site_chol_cov_corr would duplicate them without dims.
     chol, corr, stds = pm.LKJCholeskyCov(
         "site_chol_cov",
         n=n_lines,
         eta=lkj_eta,
         sd_dist=pm.HalfNormal.dist(sigma=tau_sd, shape=n_lines),
         compute_corr=True,
+        store_in_trace=False,
+        dims=LINE_PAIR,
     )
     pm.Deterministic("tau", stds, dims="line")
     pm.Deterministic("site_corr", corr, dims=("line", LINE_B))
