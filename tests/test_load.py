@@ -264,7 +264,8 @@ def test_the_same_file_twice(tmp_path):
 # ---- Excel -------------------------------------------------------------------------------------
 
 def test_xlsx_is_read_with_excel_row_numbers(tmp_path):
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
+
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(HEADER.split(","))
@@ -282,7 +283,6 @@ def test_xlsx_is_read_with_excel_row_numbers(tmp_path):
 
 
 def test_damaged_xlsx_is_an_issue(tmp_path):
-    pytest.importorskip("openpyxl")
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"not a zip file")
     assert "workbook that opens" in only_issue(read_patients, path).expected
@@ -338,10 +338,6 @@ def test_missing_example_is_an_installation_error(tmp_path, monkeypatch):
 
 
 def test_shipped_example_is_valid():
-    from importlib import resources
-
-    if not (resources.files("rechallenge.data") / EXAMPLE_FILE).is_file():
-        pytest.skip(f"{EXAMPLE_FILE} has not been generated yet")
     df = load_example()
     assert len(df) == 116 and df[["site", "patient_id"]].drop_duplicates().shape[0] == 58
     assert set(df["line"]) == {"ICI-1", "ICI-2"}
