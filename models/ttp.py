@@ -1,0 +1,379 @@
+"""Weibull model of time to progression (TTP) across sites and treatment lines.
+
+Model
+-----
+For patient row ``i`` (one patient at one line) at site ``s[i]`` and line ``l[i]``::
+
+    t_i ~ Weibull(shape k[l], scale lambda_i), right-censored at t_i when progressed_i == 0
+    log lambda_i = beta[l] + u_site[s, l] (+ x_i' gamma (+ frailty[patient_i]))
+
+with ``u_site[s, :] ~ MvNormal(0, diag(tau) R diag(tau))`` (partial pooling, non-centred, LKJ on
+``R``), ``u_site = 0`` (complete pooling) or ``u_site[s, l] ~ Normal(0, site_effect_sd)``
+independently (no pooling). ``k`` is per line, or one ``k`` for all lines (``shared_shape``).
+A site that reports only a median TTP with its 95% CI enters through ``log_median_obs``, an
+approximate normal likelihood on the log median (see :mod:`.weibull_likelihood` and the docs).
+
+Parameterisation, written once
+------------------------------
+``S(t) = exp(-(t / lambda)^k)``; hazard ``h(t) = (k / lambda) (t / lambda)^(k - 1)``; median
+``lambda (log 2)^(1/k)``.
+
+* AFT reading: ``log T = log lambda + W / k`` with ``W`` standard minimum-Gumbel, so a change
+  ``d`` in ``log lambda`` multiplies every quantile of T (the median included) by ``exp(d)``;
+  ``beta``, ``u_site`` and ``gamma`` are log time ratios.
+* PH reading: ``h(t) = k t^(k-1) exp(-k log lambda)``; with a common ``k`` a change ``d`` in
+  ``log lambda`` multiplies the hazard by ``exp(-k d)``. The ICI-2 vs ICI-1 hazard ratio is
+  ``exp(-k (beta[ICI-2] - beta[ICI-1]))``, defined only with ``shared_shape=True`` (with a shape
+  per line the hazards are not proportional).
+* PyMC: ``pm.Weibull(alpha=k, beta=lambda)``. lifelines: ``WeibullFitter.rho_ = k``,
+  ``WeibullFitter.lambda_ = lambda`` (and ``WeibullAFTFitter``'s ``lambda_`` intercept is
+  ``log lambda``). BUGS ``dweib(r, mu)``: ``r = k``, ``mu = lambda^(-k)``.
+
+Times are in months; the priors below are on that scale.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Final, Literal
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+
+from rechallenge.data import schema
+from rechallenge.data.study import Study
+
+from .design import covariate_design
+from .effects import LINE_B, correlated_site_effects, independent_site_effects
+from .info import ModelInfo, attach_info
+from .priors import PriorDefault, Priors, prior_data, resolve_priors
+from .weibull_likelihood import (
+    LIKELIHOODS, Likelihood, censored_weibull, log_median_se, weibull_log_median,
+)
+
+Pooling = Literal["partial", "complete", "none"]
+POOLINGS: Final[dict[str, str]] = {
+    "partial": "partial_pooling", "complete": "complete_pooling", "none": "no_pooling",
+}
+COVARIATE_EFFECTS: Final[tuple[str, ...]] = ("shared", "per_line")
+
+#: The log-space likelihood is the default: the same log density as ``pm.Censored`` (tested), and
+#: under nutpie its likelihood gradient costs 4-6x less (2x for the whole partial-pooling model on
+#: the shipped data, where the site-effect block dominates); measured in docs/ttp_model.md.
+DEFAULT_LIKELIHOOD: Final[Likelihood] = "logspace"
+
+TTP_PRIORS: Final[dict[str, PriorDefault]] = {
+    "beta_mu": PriorDefault(
+        math.log(6.0),
+        "beta[line] ~ Normal(beta_mu, beta_sd)  (log scale, months)",
+        "Centred on a scale of 6 months: median TTP on ICIs in advanced HCC is typically 3-8 "
+        "months, and with k = 1 a scale of 6 means a median of 4.2 months.",
+        positive=False,
+    ),
+    "beta_sd": PriorDefault(
+        1.0,
+        "beta[line] ~ Normal(beta_mu, beta_sd)",
+        "95% of the prior scale lies in 0.8-43 months, so medians from about 1 to 40 months are "
+        "all plausible while medians of days or decades are not.",
+    ),
+    "shape_log_sd": PriorDefault(
+        0.5,
+        "log_shape ~ Normal(0, shape_log_sd), shape = exp(log_shape)",
+        "Centred on k = 1 (constant hazard) with 95% of the mass in k = 0.38-2.7: falling or "
+        "rising hazards of the size seen in oncology, but not the near-deterministic times of "
+        "k > 4 that a few early progressions could otherwise suggest in small samples.",
+    ),
+    "tau_sd": PriorDefault(
+        0.5,
+        "tau[line] ~ HalfNormal(tau_sd)  (between-site SD of log scale)",
+        "Prior median tau 0.34, 95% below 0.98: typical sites' median TTP within a factor of about "
+        "2 of each other is expected, a factor beyond 7 is ruled out. With 14 small sites the data "
+        "barely inform tau, so a heavier tail would let it wander to implausible values.",
+    ),
+    "lkj_eta": PriorDefault(
+        2.0,
+        "site_corr ~ LKJ(lkj_eta)",
+        "Mildly favours small correlations between a site's ICI-1 and ICI-2 effects (density "
+        "proportional to 1 - r^2 for two lines) without excluding strong ones.",
+    ),
+    "frailty_sd": PriorDefault(
+        0.5,
+        "sigma_frailty ~ HalfNormal(frailty_sd)  (patient effect on log scale)",
+        "A patient SD of 0.5 multiplies a patient's times by up to ~2.7 at both lines; the Weibull "
+        "itself already spreads log times by 1.28 / k, and with two rows per patient a larger "
+        "frailty would not be identified.",
+    ),
+    "covariate_sd": PriorDefault(
+        1.0,
+        "gamma ~ Normal(0, covariate_sd)  (log time ratio per unit or vs reference level)",
+        "Time ratios between 0.14 and 7.1 a priori (95%): no plausible covariate changes median "
+        "TTP more than that.",
+    ),
+    "site_effect_sd": PriorDefault(
+        1.0,
+        "u_site[site, line] ~ Normal(0, site_effect_sd)  (no-pooling comparator only)",
+        "Wide enough that each site's scale is set by its own data (site time ratios 0.14-7.1), "
+        "narrow enough to keep sites with only censored rows finite.",
+    ),
+}
+
+_CONSTANT_PRIORS: Final = ("lkj_eta",)
+
+
+def build_ttp_model(
+    study: Study,
+    *,
+    pooling: Pooling = "partial",
+    patient_frailty: bool = False,
+    shared_shape: bool = False,
+    covariates: Sequence[str] = (),
+    covariate_effects: Literal["shared", "per_line"] = "shared",
+    priors: Priors | Mapping[str, float] | None = None,
+    likelihood: Likelihood = DEFAULT_LIKELIHOOD,
+) -> pm.Model:
+    """Build the Weibull TTP model (no sampling; ``study`` is not changed).
+
+    Parameters
+    ----------
+    study
+        Patient rows (``ttp_months``, ``progressed``) and aggregate rows with endpoint ``"ttp"``
+        (``median_months``, ``median_lower``, ``median_upper``).
+    pooling
+        ``"partial"`` (correlated site effects, the default), ``"complete"`` (no site effects) or
+        ``"none"`` (independent fixed site effects), the last two as comparators.
+    patient_frailty
+        Add a patient effect on the log scale shared by a patient's lines (``sigma_frailty``).
+        Not available with aggregate TTP rows (their median would have to be marginalised over
+        the frailty).
+    shared_shape
+        One shape for all lines (scalar ``shape``); needed for the hazard ratio.
+    covariates
+        Patient-table columns for meta-regression on ``log lambda`` (numeric centred, categorical
+        treatment-coded, see :func:`rechallenge.models.design.covariate_design`).
+    covariate_effects
+        ``"shared"`` (``gamma`` dims covariate) or ``"per_line"`` (dims covariate, line).
+    priors
+        Overrides of :data:`TTP_PRIORS` by name, or resolved :class:`Priors`.
+    likelihood
+        ``"logspace"`` (default, faster) or ``"censored"`` (``pm.Censored``); same log density.
+
+    Returns
+    -------
+    pymc.Model
+        With coords site, line, line_b, obs (and patient, covariate, agg_obs when used), data
+        containers ``duration``, ``censor_upper``, ``site_idx``, ``line_idx`` (and
+        ``patient_idx``, ``covariate_x``, ``agg_*``) and observed variables ``ttp`` and
+        ``log_median_obs``; a :class:`~rechallenge.models.info.ModelInfo` is attached.
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose one of {tuple(POOLINGS)}")
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
+    if covariate_effects not in COVARIATE_EFFECTS:
+        raise ValueError(
+            f"unknown covariate_effects {covariate_effects!r}; choose one of {COVARIATE_EFFECTS}")
+    resolved = resolve_priors(TTP_PRIORS, priors, model="ttp")
+    lines, sites = tuple(study.lines), study.sites
+    rows = ttp_patient_rows(study)
+    aggs = ttp_aggregate_rows(study)
+    if rows.empty and aggs.empty:
+        raise ValueError("the study has no TTP data (no patient rows and no aggregate 'ttp' rows)")
+    if patient_frailty and rows.empty:
+        raise ValueError("patient_frailty needs patient rows")
+    if patient_frailty and not aggs.empty:
+        raise ValueError(
+            "patient_frailty cannot be combined with aggregate TTP rows: a reported median is a "
+            "median over that site's patients, which the model would have to marginalise over "
+            "the frailty; fit without frailty")
+    covariates = tuple(covariates)
+    if covariates and rows.empty:
+        raise ValueError("covariates need patient rows")
+    x, cov_names, encoding = covariate_design(rows, covariates)
+
+    coords: dict[str, Sequence] = {"site": sites, "line": lines, LINE_B: lines}
+    if not rows.empty:
+        coords["obs"] = np.arange(len(rows))
+    if not aggs.empty:
+        coords["agg_obs"] = np.arange(len(aggs))
+    if cov_names:
+        coords["covariate"] = cov_names
+    patient_codes = None
+    if patient_frailty:
+        patient_labels, patient_codes = _patient_index(rows)
+        coords["patient"] = patient_labels
+
+    with pm.Model(coords=coords) as model:
+        p = prior_data(resolved, constants=_CONSTANT_PRIORS)
+        beta = pm.Normal("beta", p["beta_mu"], p["beta_sd"], dims="line")
+        # Sampled as log k ~ Normal: the sampler starts at k = 1 (a LogNormal would start at its
+        # mean exp(sd^2 / 2), which overflows for the vague priors of reference analyses).
+        if shared_shape:
+            shape = pm.Deterministic("shape", pt.exp(pm.Normal("log_shape", 0.0, p["shape_log_sd"])))
+            shape_line = pt.ones(len(lines)) * shape
+        else:
+            log_shape = pm.Normal("log_shape", 0.0, p["shape_log_sd"], dims="line")
+            shape_line = pm.Deterministic("shape", pt.exp(log_shape), dims="line")
+        if pooling == "partial":
+            u_site = correlated_site_effects(
+                n_lines=len(lines), tau_sd=p["tau_sd"], lkj_eta=p["lkj_eta"])
+        elif pooling == "none":
+            u_site = independent_site_effects(effect_sd=p["site_effect_sd"])
+        else:
+            u_site = None
+        gamma = None
+        if cov_names:
+            gamma_dims = "covariate" if covariate_effects == "shared" else ("covariate", "line")
+            gamma = pm.Normal("gamma", 0.0, p["covariate_sd"], dims=gamma_dims)
+
+        if not rows.empty:
+            site_idx = pm.Data("site_idx", _codes(rows[schema.SITE], sites), dims="obs")
+            line_idx = pm.Data("line_idx", _codes(rows[schema.LINE], lines), dims="obs")
+            duration = pm.Data("duration", rows[schema.TTP_MONTHS].to_numpy(float), dims="obs")
+            upper = pm.Data("censor_upper", censor_upper(rows), dims="obs")
+            log_scale = beta[line_idx]
+            if u_site is not None:
+                log_scale = log_scale + u_site[site_idx, line_idx]
+            if gamma is not None:
+                x_data = pm.Data("covariate_x", x, dims=("obs", "covariate"))
+                log_scale = log_scale + _covariate_term(x_data, gamma, line_idx)
+            if patient_codes is not None:
+                patient_idx = pm.Data("patient_idx", patient_codes, dims="obs")
+                sigma = pm.HalfNormal("sigma_frailty", sigma=p["frailty_sd"])
+                z = pm.Normal("z_frailty", 0.0, 1.0, dims="patient")
+                frailty = pm.Deterministic("frailty", z * sigma, dims="patient")
+                log_scale = log_scale + frailty[patient_idx]
+            censored_weibull(
+                "ttp", shape=shape_line[line_idx], log_scale=log_scale, upper=upper,
+                observed=duration, dims="obs", likelihood=likelihood)
+
+        if not aggs.empty:
+            a_site = pm.Data("agg_site_idx", _codes(aggs[schema.SITE], sites), dims="agg_obs")
+            a_line = pm.Data("agg_line_idx", _codes(aggs[schema.LINE], lines), dims="agg_obs")
+            a_se = pm.Data("agg_log_median_se", log_median_se(
+                aggs[schema.MEDIAN_LOWER], aggs[schema.MEDIAN_UPPER]), dims="agg_obs")
+            a_obs = pm.Data("agg_log_median", np.log(aggs[schema.MEDIAN_MONTHS].to_numpy(float)),
+                            dims="agg_obs")
+            a_log_scale = beta[a_line]
+            if u_site is not None:
+                a_log_scale = a_log_scale + u_site[a_site, a_line]
+            if gamma is not None:
+                # A reported median describes the site's mix of patients, which is unknown: take
+                # the covariate means of the patient rows of the same line.
+                x_agg = pm.Data("agg_covariate_x", _line_means(x, rows, aggs, lines),
+                                dims=("agg_obs", "covariate"))
+                a_log_scale = a_log_scale + _covariate_term(x_agg, gamma, a_line)
+            pm.Normal("log_median_obs", mu=weibull_log_median(shape_line[a_line], a_log_scale),
+                      sigma=a_se, observed=a_obs, dims="agg_obs")
+
+    options = {
+        "pooling": pooling, "patient_frailty": bool(patient_frailty),
+        "shared_shape": bool(shared_shape), "covariates": list(covariates),
+        "covariate_effects": covariate_effects, "likelihood": likelihood,
+    }
+    info = ModelInfo(
+        name=f"ttp_weibull_{POOLINGS[pooling]}", endpoint=schema.TTP_ENDPOINT, options=options,
+        priors=resolved, data_hash=study.data_hash(), lines=lines, sites=sites,
+        extra={"covariate_names": cov_names, "covariate_encoding": encoding,
+               "n_patient_rows": len(rows), "n_aggregate_rows": len(aggs)},
+    )
+    return attach_info(model, info)
+
+
+def ttp_patient_rows(study: Study) -> pd.DataFrame:
+    """Patient rows for the TTP model (a checked copy; raises on unusable values)."""
+    rows = study.patients
+    if rows is None or len(rows) == 0:
+        return pd.DataFrame(columns=[schema.SITE, schema.PATIENT_ID, schema.LINE,
+                                     schema.TTP_MONTHS, schema.PROGRESSED])
+    missing = [c for c in (schema.TTP_MONTHS, schema.PROGRESSED) if c not in rows.columns]
+    if missing:
+        raise ValueError(f"patient table lacks TTP column(s) {missing}")
+    rows = rows.reset_index(drop=True).copy()
+    t = pd.to_numeric(rows[schema.TTP_MONTHS], errors="coerce").to_numpy(float)
+    e = pd.to_numeric(rows[schema.PROGRESSED], errors="coerce").to_numpy(float)
+    problems = []
+    bad_t = ~(np.isfinite(t) & (t > 0))
+    if bad_t.any():
+        problems.append(f"{schema.TTP_MONTHS} must be finite and > 0 (rows {np.flatnonzero(bad_t)[:10].tolist()})")
+    bad_e = ~np.isin(e, (0.0, 1.0))
+    if bad_e.any():
+        problems.append(f"{schema.PROGRESSED} must be 0 or 1 (rows {np.flatnonzero(bad_e)[:10].tolist()})")
+    unknown = sorted(set(rows[schema.LINE].astype(str)) - set(study.lines))
+    if unknown:
+        problems.append(f"unknown line label(s) {unknown}; lines are {list(study.lines)}")
+    if problems:
+        raise ValueError("TTP patient data: " + "; ".join(problems))
+    rows[schema.TTP_MONTHS] = t
+    rows[schema.PROGRESSED] = e.astype(int)
+    return rows
+
+
+def ttp_aggregate_rows(study: Study) -> pd.DataFrame:
+    """Aggregate rows with endpoint ``"ttp"`` (a checked copy)."""
+    aggs = study.aggregates
+    if aggs is None or len(aggs) == 0 or schema.ENDPOINT not in aggs.columns:
+        return pd.DataFrame(columns=list(schema.AGGREGATE_COLUMNS))
+    aggs = aggs[aggs[schema.ENDPOINT] == schema.TTP_ENDPOINT].reset_index(drop=True).copy()
+    if aggs.empty:
+        return aggs
+    cols = (schema.MEDIAN_MONTHS, schema.MEDIAN_LOWER, schema.MEDIAN_UPPER)
+    values = {c: pd.to_numeric(aggs.get(c), errors="coerce").to_numpy(float) for c in cols}
+    m, lo, hi = (values[c] for c in cols)
+    ok = np.isfinite(m) & np.isfinite(lo) & np.isfinite(hi) & (lo > 0) & (lo < m) & (m < hi)
+    if not ok.all():
+        bad = aggs.loc[~ok, [schema.SITE, schema.LINE]].astype(str).agg("/".join, axis=1).tolist()
+        raise ValueError(
+            "aggregate TTP rows need 0 < median_lower < median_months < median_upper (a 95% CI on "
+            f"the months scale; a linear CI with a lower bound <= 0 cannot be logged, use the "
+            f"log-log CI instead): rows {bad}")
+    unknown = sorted(set(aggs[schema.LINE].astype(str)) - set(study.lines))
+    if unknown:
+        raise ValueError(f"aggregate TTP rows: unknown line label(s) {unknown}")
+    for c in cols:
+        aggs[c] = values[c]
+    return aggs
+
+
+def censor_upper(rows: pd.DataFrame) -> np.ndarray:
+    """Censoring bound per row: the time itself when censored, ``inf`` when progression observed."""
+    t = rows[schema.TTP_MONTHS].to_numpy(float)
+    return np.where(rows[schema.PROGRESSED].to_numpy(int) == 1, np.inf, t)
+
+
+def _codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:
+    # The one place labels become indices, so site and line order always follow the coords.
+    codes = pd.Categorical(values.astype(str), categories=list(categories)).codes
+    if (codes < 0).any():
+        raise ValueError(f"labels {sorted(set(values[codes < 0]))} not in {list(categories)}")
+    return codes.astype("int64")
+
+
+def _patient_index(rows: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    """Patient labels (``patient_id``, or ``site/patient_id`` when ids repeat across sites)."""
+    ids = rows[schema.PATIENT_ID].astype(str)
+    sites_per_id = rows.groupby(ids)[schema.SITE].nunique()
+    keys = ids if (sites_per_id <= 1).all() else rows[schema.SITE].astype(str) + "/" + ids
+    labels = sorted(set(keys))
+    return labels, _codes(keys, labels)
+
+
+def _covariate_term(
+    x: pt.TensorVariable, gamma: pt.TensorVariable, line_idx: pt.TensorVariable
+) -> pt.TensorVariable:
+    if gamma.ndim == 1:
+        return pt.dot(x, gamma)
+    return pt.sum(x * gamma[:, line_idx].T, axis=1)
+
+
+def _line_means(
+    x: np.ndarray, rows: pd.DataFrame, aggs: pd.DataFrame, lines: Sequence[str]
+) -> np.ndarray:
+    out = np.zeros((len(aggs), x.shape[1]))
+    row_lines = rows[schema.LINE].astype(str).to_numpy()
+    for i, line in enumerate(aggs[schema.LINE].astype(str)):
+        mask = row_lines == line
+        out[i] = x[mask].mean(axis=0) if mask.any() else x.mean(axis=0)
+    return out
