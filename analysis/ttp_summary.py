@@ -71,12 +71,28 @@ def summarise_ttp(
         ``"<later> vs <first>"``; a shared shape has ``line`` = ``"all"``. With no pooling only
         ``shape`` is reported (sites are not exchangeable, so there is no population or new site).
     """
+    rows = [
+        summarise_draws(draws, interval=interval, endpoint=ENDPOINT, quantity=quantity, line=line)
+        for quantity, line, draws in quantity_draws(idata, seed=seed)
+    ]
+    return summary_frame(rows)
+
+
+def quantity_draws(
+    idata: az.InferenceData, *, seed: int = DEFAULT_SEED
+) -> list[tuple[str, str, np.ndarray]]:
+    """Draws of every quantity of :func:`summarise_ttp`, for plots and custom summaries.
+
+    Returns
+    -------
+    list of (quantity, line, draws)
+        ``draws`` has shape (chain, draw); same order and labels as :func:`summarise_ttp`.
+    """
     d = _TTPDraws.from_idata(idata)
-    rows: list[dict[str, Any]] = []
+    out: list[tuple[str, str, np.ndarray]] = []
 
     def add(quantity: str, line: str, draws: np.ndarray) -> None:
-        rows.append(summarise_draws(draws, interval=interval, endpoint=ENDPOINT,
-                                    quantity=quantity, line=line))
+        out.append((quantity, line, np.asarray(draws, dtype=float)))
 
     if d.pooling != "none":
         typical = marginal_weibull_median(d.beta, d.frailty_sd[..., None], d.shape)
@@ -109,7 +125,7 @@ def summarise_ttp(
                 add("site_corr", label, corr.sel(line=d.lines[0], line_b=d.lines[j]).to_numpy())
     if d.has_frailty:
         add("sigma_frailty", "all", d.frailty_sd)
-    return summary_frame(rows)
+    return out
 
 
 def site_medians(idata: az.InferenceData, *, interval: Interval = DEFAULT_INTERVAL) -> pd.DataFrame:
