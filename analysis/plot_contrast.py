@@ -13,6 +13,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from scipy import stats
 
 from .figures import NEUTRAL, REFERENCE, figure_style, new_axes
@@ -111,6 +112,10 @@ def plot_contrast(
         ax = new_axes(height=2.5) if ax is None else ax
         if log_scale:
             ax.set_xscale("log")
+            # Plain ratios (0.2, 0.5, 1, 2, 5) rather than powers of ten with crowded minor labels.
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _fmt(v, None)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.fill_between(x, 0, density, where=inside, color=_FILL, alpha=0.35, linewidth=0,
                         label=interval.label)
         ax.plot(x, density, color=NEUTRAL, linewidth=1.2)
@@ -118,16 +123,17 @@ def plot_contrast(
                   color=NEUTRAL, linewidth=1.0, label="Posterior median")
         # Lines stop at the top of the density, leaving the headroom to the text and legend.
         ax.vlines(reference, 0, top * 1.05, color=REFERENCE, linestyle="--", linewidth=0.9,
-                  label=f"Reference ({_fmt(reference)})")
+                  label=f"Reference ({_fmt(reference, None)})")
         ax.set_ylim(0, top * _HEADROOM)
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
         ax.set_xlabel(label)
         ax.set_ylabel("Posterior density")
+        digits = _decimals(summary["median"], summary["lower"], summary["upper"])
         ax.text(0.01, 0.98,
-                f"P(> {_fmt(reference)}) = {summary['prob_greater']:.2f}\n"
-                f"Median {_fmt(summary['median'])}\n"
-                f"({_fmt(summary['lower'])} to {_fmt(summary['upper'])})",
+                f"P(> {_fmt(reference, None)}) = {summary['prob_greater']:.2f}\n"
+                f"Median {_fmt(summary['median'], digits)}\n"
+                f"({_fmt(summary['lower'], digits)} to {_fmt(summary['upper'], digits)})",
                 transform=ax.transAxes, va="top", ha="left")
         ax.legend(loc="upper right", borderaxespad=0.2)
     return ax
@@ -154,7 +160,13 @@ def _density(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return grid, kde(grid)
 
 
-def _fmt(value: float) -> str:
-    """Three significant digits, no exponent, with a true minus sign as on the axis."""
-    text = f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+def _decimals(*values: float) -> int:
+    """Decimals that give the largest of ``values`` three significant digits (at most 2)."""
+    largest = max(abs(v) for v in values)
+    return 2 if largest < 10 else 1 if largest < 100 else 0
+
+
+def _fmt(value: float, digits: int | None) -> str:
+    """``digits`` decimals (``None``: shortest form), with a true minus sign as on the axis."""
+    text = f"{value:g}" if digits is None else f"{value:.{digits}f}"
     return text.replace("-", "\u2212")

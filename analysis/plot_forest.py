@@ -41,6 +41,8 @@ POOLED_ROWS: Final[tuple[tuple[str, str, str], ...]] = (
 #: Columns needed in the per-site table (posterior summary of each site plus its counts).
 SITE_COLUMNS: Final[tuple[str, ...]] = ("site", "line", "n", "events", "median", "lower", "upper")
 _RAW_OFFSET: Final = 0.17
+#: Raw proportion and exact interval as ``site_estimates`` gives them (computed when absent).
+_RAW_COLUMNS: Final[tuple[str, ...]] = ("proportion", "proportion_lower", "proportion_upper")
 
 
 def forest_data(
@@ -57,7 +59,9 @@ def forest_data(
     site_table
         Per-site posterior summaries with counts, as
         :func:`rechallenge.analysis.binary_summary.site_estimates` returns them
-        (:data:`SITE_COLUMNS`, one row per site and line).
+        (:data:`SITE_COLUMNS`, one row per site and line). Its ``proportion``,
+        ``proportion_lower`` and ``proportion_upper`` are used when present; otherwise the exact
+        interval is computed here at the level of ``interval``.
     summary
         :func:`rechallenge.analysis.binary_summary.summarise_binary` of the same fit; its
         ``probability_population``, ``probability_typical_site`` and ``probability_new_site`` rows
@@ -72,8 +76,8 @@ def forest_data(
     pandas.DataFrame
         :data:`FOREST_COLUMNS`, top to bottom: the sites (``kind = "site"``) in table order, then
         the rows of :data:`POOLED_ROWS` present in ``summary``. ``raw*`` are NaN where there is no
-        raw proportion (typical and new site); the population row carries the crude proportion
-        of all patients of the line.
+        raw proportion (typical and new site, and a site without patients at this line); the
+        population row carries the crude proportion of all patients of the line.
     """
     check_columns(site_table, SITE_COLUMNS, "site_table")
     check_columns(summary, ("quantity", "line", "median", "lower", "upper"), "summary")
@@ -83,11 +87,16 @@ def forest_data(
     if not len(sites):
         raise ValueError(f"site_table has no rows of line {line!r}")
     rows: list[dict[str, Any]] = []
+    given = all(c in sites.columns for c in _RAW_COLUMNS)
     for _, s in sites.iterrows():
-        raw = exact_proportion_ci(int(s["events"]), int(s["n"]), level=interval.level)
+        if given:
+            raw = tuple(float(s[c]) for c in _RAW_COLUMNS)
+        else:
+            ci = exact_proportion_ci(int(s["events"]), int(s["n"]), level=interval.level)
+            raw = (ci.proportion, ci.lower, ci.upper)
         rows.append({"kind": "site", "label": str(s["site"]), "site": str(s["site"]),
-                     "n": int(s["n"]), "events": int(s["events"]), "raw": raw.proportion,
-                     "raw_lower": raw.lower, "raw_upper": raw.upper, "median": s["median"],
+                     "n": int(s["n"]), "events": int(s["events"]), "raw": raw[0],
+                     "raw_lower": raw[1], "raw_upper": raw[2], "median": s["median"],
                      "lower": s["lower"], "upper": s["upper"]})
     total_n, total_events = int(sites["n"].sum()), int(sites["events"].sum())
     for kind, label, quantity in POOLED_ROWS:
@@ -136,7 +145,8 @@ def plot_forest(
 
     Notes
     -----
-    Rows carry ``events/n`` of the line at the right edge (header ``r/n``).
+    Rows carry ``events/n`` of the line at the right edge (header ``r/n``). The legend goes
+    below the figure when the function makes the figure, else to the right of ``ax``.
 
     Returns
     -------
@@ -158,9 +168,10 @@ def plot_forest(
     y = np.where(data["kind"] == "site", data["row"], data["row"] + 1).astype(float)
     y_of = dict(zip(data["row"], y))
     with figure_style():
+        created = ax is None
         if ax is None:
-            ax = new_axes(width=DOUBLE_WIDTH, height=0.9 + 0.21 * (len(data) + 1))
-        raw = data[data["raw"].notna()]
+            ax = new_axes(width=DOUBLE_WIDTH * 0.75, height=1.4 + 0.21 * (len(data) + 1))
+        raw = data[data["raw"].notna() & data["raw_lower"].notna()]
         y_raw = np.array([y_of[r] for r in raw["row"]]) - _RAW_OFFSET
         ax.hlines(y_raw, raw["raw_lower"], raw["raw_upper"], color=colour, linewidth=0.8)
         ax.plot(raw["raw"], y_raw, linestyle="none", marker="o", markersize=4,
@@ -185,7 +196,7 @@ def plot_forest(
         ax.set_yticks(y)
         ax.set_yticklabels([str(r["label"]) for _, r in data.iterrows()])
         # Events/patients of this line beside each row, outside the right edge of the axes.
-        counts = data[data["n"].notna()]
+        counts = data[data["n"].fillna(0) > 0]
         for _, r in counts.iterrows():
             ax.annotate(f"{int(r['events'])}/{int(r['n'])}", xy=(1, y_of[r["row"]]),
                         xycoords=("axes fraction", "data"), xytext=(4, 0),
@@ -207,10 +218,14 @@ def plot_forest(
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
         ax.set_xlabel("Probability")
         ax.set_title(line if title is None else title)
-        # Right of the axes, past the r/n column.
-        ax.legend(handles=forest_handles(interval, highlight=bool(highlight_sites)),
-                  loc="upper left", bbox_to_anchor=(1.0, 1.0),
-                  bbox_transform=offset_copy(ax.transAxes, fig=ax.figure, x=34, units="points"))
+        handles = forest_handles(interval, highlight=bool(highlight_sites))
+        if created:
+            ax.figure.legend(handles=handles, loc="outside lower center", ncol=2)
+        else:
+            # Right of the axes, past the r/n column.
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                      bbox_transform=offset_copy(ax.transAxes, fig=ax.figure, x=34,
+                                                 units="points"))
     return ax
 
 
@@ -263,7 +278,8 @@ def forest_handles(interval: Interval, *, highlight: bool = False) -> list[Any]:
     """Legend entries of the forest plot (in the neutral colour: lines are told by panel)."""
     handles: list[Any] = [
         Line2D([], [], color=NEUTRAL, linewidth=0.8, marker="o", markersize=4,
-               markerfacecolor="white", label=f"Observed, exact {interval.percent} CI"),
+               markerfacecolor="white",
+               label=f"Observed, exact {interval.percent} confidence interval"),
         Line2D([], [], color=NEUTRAL, linewidth=1.8, marker="o", markersize=4.5,
                label=f"Site posterior median, {interval.label}"),
         Line2D([], [], color=NEUTRAL, linewidth=1.8, marker="D", markersize=5,

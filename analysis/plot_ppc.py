@@ -22,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.transforms import offset_copy
 
 from .figures import (
     DOUBLE_WIDTH, NEUTRAL, check_columns, check_interval, figure_style, line_colour, new_axes,
@@ -147,16 +148,26 @@ def plot_site_count_ppc(
                 tail = min(row["p_value"], row["p_value_below"])
                 ax.annotate(f"p={tail:.3f}", (row["observed"], sites.index(row["site"]) + offset),
                             xytext=(5, 0), textcoords="offset points", va="center", fontsize=6.5)
+            # Patients of each site and line (the largest possible count) beside its row.
+            for yy, n in zip(y, part["n"].astype(int)):
+                ax.annotate(str(n), xy=(1, yy), xycoords=("axes fraction", "data"),
+                            xytext=(4, 0), textcoords="offset points", ha="left", va="center",
+                            fontsize=7 if len(lines) > 1 else 7.5, color=colour)
+        ax.annotate("n", xy=(1, 1), xycoords="axes fraction", xytext=(4, 2),
+                    textcoords="offset points", ha="left", va="bottom", fontsize=7.5,
+                    fontstyle="italic")
         ax.set_yticks(range(len(sites)))
-        ax.set_yticklabels([f"{s} (n={_site_n(data, s)})" for s in sites])
+        ax.set_yticklabels(sites)
         ax.set_ylim(len(sites) - 0.5, -0.5)
-        ax.set_xlim(left=-0.3)
+        ax.set_xlim(-0.3, _count_axis_max(data))
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("Events per site")
         if title:
             ax.set_title(title)
-        ax.legend(handles=_count_handles(lines if len(lines) > 1 else [], interval),
-                  loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        ax.legend(handles=_count_handles(lines if len(lines) > 1 else [], interval,
+                                         flagged=not surprising(data, interval).empty),
+                  loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                  bbox_transform=offset_copy(ax.transAxes, fig=ax.figure, x=22, units="points"))
     return ax
 
 
@@ -170,18 +181,26 @@ def surprising(data: pd.DataFrame, interval: Interval) -> pd.DataFrame:
     return data[(data["p_value"] < tail) | (data["p_value_below"] < tail)]
 
 
-def _count_handles(lines: list[str], interval: Interval) -> list[Any]:
+def _count_handles(lines: list[str], interval: Interval, *, flagged: bool) -> list[Any]:
     handles: list[Any] = [Patch(color=line_colour(v), alpha=0.6, label=v) for v in lines]
-    return handles + [
+    handles += [
         Line2D([], [], marker="o", linestyle="none", markersize=4, markerfacecolor="white",
                markeredgecolor=NEUTRAL, label="Observed"),
         Line2D([], [], color=NEUTRAL, alpha=0.45, linewidth=3.5,
                label=f"Replicated, {interval.label}"),
         Line2D([], [], color=NEUTRAL, marker="|", linestyle="none", markersize=7,
                label="Replicated median"),
-        Line2D([], [], linestyle="none",
-               label=f"p: tail probability, shown when < {(1 - interval.level) / 2:g}"),
     ]
+    if flagged:
+        handles.append(Line2D([], [], linestyle="none",
+                              label=f"p: tail probability < {(1 - interval.level) / 2:g}"))
+    return handles
+
+
+def _count_axis_max(data: pd.DataFrame) -> float:
+    """Right end of the count axis: past the largest observed or replicated count."""
+    top = np.nanmax(data[["observed", "upper", "rep_median"]].to_numpy(float), initial=1.0)
+    return float(top) + 0.6
 
 
 def plot_site_count_ppc_lines(
@@ -198,7 +217,10 @@ def plot_site_count_ppc_lines(
             ax.get_legend().remove()
             if k > 0:
                 ax.tick_params(labelleft=False)
-        fig.legend(handles=_count_handles([], interval), loc="outside lower center", ncol=4)
+        axes[0].set_xlim(-0.3, _count_axis_max(data))  # shared: one scale for every line
+        fig.legend(handles=_count_handles([], interval,
+                                          flagged=not surprising(data, interval).empty),
+                   loc="outside lower center", ncol=4)
         if title:
             fig.suptitle(title)
     return fig
@@ -221,8 +243,9 @@ def plot_km_ppc(
     km
         From :func:`rechallenge.analysis.plot_survival.km_data` (the data's step curves).
     ax
-        Axes to draw on; a new figure when ``None``. All lines in the inputs are drawn on it;
-        :func:`plot_km_ppc_lines` gives one panel per line.
+        Axes to draw on (legend to its right); when ``None``, a new figure with the legend
+        below. All lines in the inputs are drawn on it; :func:`plot_km_ppc_lines` gives one
+        panel per line.
     interval
         The interval the band shows.
 
@@ -235,7 +258,8 @@ def plot_km_ppc(
     check_interval(band, interval)
     lines = ordered_lines(band, km)
     with figure_style():
-        ax = new_axes(width=SURVIVAL_WIDTH, height=2.8) if ax is None else ax
+        created = ax is None
+        ax = new_axes(width=SURVIVAL_WIDTH, height=3.4) if ax is None else ax
         for line in lines:
             colour = line_colour(line)
             b = band[band["line"] == line].sort_values("time")
@@ -246,8 +270,12 @@ def plot_km_ppc(
                     linestyle="--")
             draw_km(ax, km[km["line"] == line], colour)
         finish_survival_axes(ax, band, km)
-        ax.legend(handles=_km_handles(lines, interval), loc="upper left",
-                  bbox_to_anchor=(1.02, 1.0))
+        if created:
+            ax.figure.legend(handles=_km_handles(lines, interval), loc="outside lower center",
+                             ncol=3)
+        else:
+            ax.legend(handles=_km_handles(lines, interval), loc="upper left",
+                      bbox_to_anchor=(1.02, 1.0))
     return ax
 
 
@@ -286,7 +314,3 @@ def _dodge(k: int) -> np.ndarray:
     """Vertical offsets of ``k`` lines within a site's row."""
     return np.zeros(1) if k <= 1 else np.linspace(-0.18, 0.18, k)
 
-
-def _site_n(data: pd.DataFrame, site: str) -> str:
-    ns = sorted(set(data.loc[data["site"].astype(str) == site, "n"].astype(int)))
-    return "/".join(str(v) for v in ns)

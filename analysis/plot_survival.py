@@ -25,8 +25,8 @@ from .figures import (
 from .frequentist import fit_km
 from .intervals import DEFAULT_INTERVAL, Interval
 
-#: Width of a standalone survival plot: the legend sits to the right of the axes.
-SURVIVAL_WIDTH: Final = 5.0
+#: Width of a standalone survival plot in inches.
+SURVIVAL_WIDTH: Final = 4.5
 
 #: Columns of :func:`km_data`.
 KM_COLUMNS: Final[tuple[str, ...]] = ("line", "time", "survival", "at_risk", "events", "censored")
@@ -99,7 +99,8 @@ def plot_survival(
     km
         From :func:`km_data`.
     ax
-        Axes to draw on; a new single-column figure when ``None``.
+        Axes to draw on (legend to its right); when ``None``, a new figure with the legend
+        below.
     interval
         The interval the band shows; must match ``curves["interval"]``.
 
@@ -111,7 +112,8 @@ def plot_survival(
     check_columns(km, KM_COLUMNS, "km")
     check_interval(curves, interval)
     with figure_style():
-        ax = new_axes(width=SURVIVAL_WIDTH, height=3.0) if ax is None else ax
+        created = ax is None
+        ax = new_axes(width=SURVIVAL_WIDTH, height=3.6) if ax is None else ax
         lines = ordered_lines(curves, km)
         for line in lines:
             colour = line_colour(line)
@@ -133,7 +135,10 @@ def plot_survival(
             Line2D([], [], color=NEUTRAL, marker="|", linestyle="none", markersize=5,
                    label="Censored"),
         ]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        if created:
+            ax.figure.legend(handles=handles, loc="outside lower center", ncol=3)
+        else:
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax
 
 

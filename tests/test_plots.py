@@ -129,7 +129,7 @@ def test_plot_survival(patients):
     assert HDI90.label in text and "No. at risk" in text
     # One band per line, one median and one Kaplan-Meier step line per line, plus censor ticks.
     assert len(ax.collections) == 2
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = [t.get_text() for t in ax.figure.legends[0].get_texts()]
     assert labels[:2] == list(LINES)
 
 
@@ -248,6 +248,20 @@ def test_forest_data_rows_and_raw_intervals():
     assert (population["events"], population["n"]) == (4, 11)
     assert population["median"] == pytest.approx(0.3)
     assert data.loc[data["kind"] == "new_site", "raw"].isna().all()
+
+
+def test_forest_data_uses_given_proportions_and_allows_empty_sites():
+    table = _site_table()
+    table["proportion"] = table["events"] / table["n"]
+    table["proportion_lower"], table["proportion_upper"] = 0.01, 0.99
+    table.loc[(table["site"] == "S2") & (table["line"] == "ICI-1"), ["n", "events"]] = 0
+    table.loc[(table["site"] == "S2") & (table["line"] == "ICI-1"),
+              ["proportion", "proportion_lower", "proportion_upper"]] = np.nan
+    data = forest_data(table, _binary_summary(), line="ICI-1")
+    assert data.loc[data["site"] == "S1", "raw_upper"].item() == pytest.approx(0.99)
+    assert data.loc[data["site"] == "S2", "raw"].isna().all()
+    ax = plot_forest(data)
+    assert "0/0" not in figure_text(ax.figure) and "4/9" in figure_text(ax.figure)
 
 
 def test_forest_data_checks_line_and_interval():
