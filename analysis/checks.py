@@ -98,7 +98,7 @@ def leave_one_site_out(idata: az.InferenceData, *, model: str) -> pd.DataFrame:
         Columns model, site, elpd_site, pareto_k, reliable (k <= 0.7).
     """
     site_ll = site_log_likelihood(idata)
-    grouped = az.InferenceData(posterior=idata.posterior, log_likelihood=xr.Dataset({"site": site_ll}))
+    grouped = az.InferenceData(posterior=idata.posterior, log_likelihood=xr.Dataset({"site_total": site_ll}))
     loo = az.loo(grouped, pointwise=True)
     k = np.asarray(loo.pareto_k)
     return pd.DataFrame(

@@ -162,9 +162,116 @@ def run_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- analyze / report -----------------------------------------------------------------------
+
+def register_analyze(sub: Subparsers) -> argparse.ArgumentParser:
+    """Parser of ``rechallenge analyze``."""
+    parser = sub.add_parser(
+        "analyze",
+        help="fit every endpoint, check the fits and write the report",
+        description=(
+            "Fit the hierarchical models of every endpoint (response, disease control, toxicity, "
+            "time to progression), run the diagnostics gate, model checks and sensitivity "
+            "analyses, and write a run directory with fits, tables, figures and report. Without "
+            "DATA (or data files in --config) the shipped SYNTHETIC dataset is analysed. Exit "
+            "status 1 if the data are invalid or the convergence gate fails (unless "
+            "--allow-unconverged)."),
+    )
+    parser.add_argument("data", nargs="*", metavar="DATA", help="patient table(s) (CSV, TSV, XLSX)")
+    parser.add_argument("--aggregate", nargs="+", default=[], action="extend", metavar="FILE",
+                        help="aggregate table(s): counts per site, line and endpoint")
+    parser.add_argument("--out", required=True, metavar="DIR", help="run directory to create")
+    parser.add_argument("--config", metavar="FILE", help="TOML config (see docs/config.md)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing DIR")
+    parser.add_argument("--allow-unconverged", action="store_true",
+                        help="accept fits that fail the diagnostics gate (the report says so)")
+    for flag, kind, text in (
+        ("--backend", str, "sampler backend: nutpie or pymc"),
+        ("--chains", int, "number of chains"),
+        ("--draws", int, "posterior draws per chain"),
+        ("--tune", int, "tuning steps per chain"),
+        ("--seed", int, "master seed"),
+        ("--target-accept", float, "NUTS target acceptance rate"),
+    ):
+        parser.add_argument(flag, type=kind, default=None, help=f"{text} (overrides the config)")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+    return parser
+
+
+def _config_from_args(args: argparse.Namespace):  # -> RunConfig (heavy import kept local)
+    from dataclasses import replace
+
+    from rechallenge.analysis.config import load_config
+
+    config = load_config(args.config)
+    if args.data or args.aggregate:
+        config = replace(config, data=replace(
+            config.data, patients=tuple(map(str, args.data)), aggregates=tuple(map(str, args.aggregate))))
+    changes = {name: getattr(args, name) for name in
+               ("backend", "chains", "draws", "tune", "seed", "target_accept")
+               if getattr(args, name) is not None}
+    return config.with_sampler(**changes) if changes else config
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    """Run the whole analysis; print where it went and the gate verdict."""
+    from rechallenge.analysis.config import ConfigError
+    from rechallenge.analysis.pipeline import UnconvergedError, analyze, stderr_progress
+    from rechallenge.analysis.rundir import RunExistsError
+    from rechallenge.data import DataValidationError
+
+    try:
+        config = _config_from_args(args)
+        result = analyze(config, args.out, overwrite=args.overwrite,
+                         allow_unconverged=args.allow_unconverged,
+                         progress=(lambda _m: None) if args.quiet else stderr_progress)
+    except (ConfigError, RunExistsError, DataValidationError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except UnconvergedError as exc:
+        print(exc.gate.message(), file=sys.stderr)
+        print(f"The run was written to {exc.out} for inspection; rerun with --allow-unconverged "
+              "to accept it.", file=sys.stderr)
+        return EXIT_FAILURE
+    print(result.gate.message())
+    print(f"Report: {result.out / 'report.md'} (and report.html)")
+    return EXIT_OK
+
+
+def register_report(sub: Subparsers) -> argparse.ArgumentParser:
+    """Parser of ``rechallenge report``."""
+    parser = sub.add_parser(
+        "report",
+        help="rebuild tables, figures and report of a run from its saved fits",
+        description="Rebuild the tables, figures and report of RUN_DIR from its saved fits, "
+                    "without sampling. The fits are checked against the run's data hash.",
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+    return parser
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Rebuild the report of a run."""
+    from rechallenge.analysis.fitio import DataHashMismatch
+    from rechallenge.analysis.pipeline import rebuild_report, stderr_progress
+
+    try:
+        result = rebuild_report(args.run_dir,
+                                progress=(lambda _m: None) if args.quiet else stderr_progress)
+    except (FileNotFoundError, DataHashMismatch, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(result.gate.message())
+    print(f"Report: {result.out / 'report.md'} (and report.html)")
+    return EXIT_OK if result.gate.passed or result.manifest["gate"].get("allowed_unconverged") else EXIT_FAILURE
+
+
 #: Subcommands in the order ``--help`` lists them. Other modules add theirs here.
 COMMANDS: dict[str, Command] = {
     "validate": Command(register_validate, run_validate),
+    "analyze": Command(register_analyze, run_analyze),
+    "report": Command(register_report, run_report),
 }
 
 

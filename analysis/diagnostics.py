@@ -155,9 +155,11 @@ def evaluate_gate(
             ("tail ESS", rows["ess_tail"] < t.ess_tail_min, f"< {t.ess_tail_min:.0f}"),
         ):
             hit = rows[mask.to_numpy() | rows[_column(criterion)].isna().to_numpy()]
-            if len(hit):
-                names = ", ".join(hit["name"].head(8)) + (" ..." if len(hit) > 8 else "")
-                failures.append(f"{model}: {criterion} {limit} for {len(hit)} quantities ({names})")
+            # A parameter that is also reported as a derived quantity (tau) is named once.
+            names = list(dict.fromkeys(hit["name"]))
+            if names:
+                shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+                failures.append(f"{model}: {criterion} {limit} for {len(names)} quantities ({shown})")
         advice.add(
             "run longer chains (e.g. --draws 2000 --tune 2000); persistent R-hat failures suggest "
             "multimodality or a weakly identified parameter: consider a tighter heterogeneity "

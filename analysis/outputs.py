@@ -1,0 +1,165 @@
+"""The outputs stage of a run: diagnostics gate, tables, figures, prose and the report.
+
+Shared by ``analyze`` (after fitting) and ``report`` (from saved fits), so both write the same
+files from the same fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import arviz as az
+import pandas as pd
+
+from rechallenge.data import Study, schema
+from rechallenge.models.sampling import fit_attrs
+
+from . import report_tables as rt
+from .config import RunConfig
+from .descriptive import response_by_prior_response
+from .diagnostics import (
+    DEFAULT_THRESHOLDS, GateResult, derived_diagnostics, evaluate_gate, parameter_diagnostics,
+    sampler_diagnostics,
+)
+from .endpoint_results import EndpointResults, all_endpoint_results
+from .fitting import fit_key
+from .prose import methods_paragraph, results_sentences
+from .report import ReportContent, Section, write_report
+from .report_figures import build_figures
+from .tables import Table
+
+
+def diagnostics_tables(
+    fits: Mapping[str, az.InferenceData], results: Mapping[str, EndpointResults]
+) -> tuple[pd.DataFrame, pd.DataFrame, GateResult]:
+    """Diagnostics of every fit (parameters) and main fit (derived quantities), and the gate.
+
+    The gate judges the main fits, whose numbers are reported; comparators and sensitivity refits
+    are listed in the table but only inform.
+    """
+    frames, sampler_rows = [], []
+    for key, idata in fits.items():
+        frames.append(parameter_diagnostics(idata, model=key))
+        sampler_rows.append(sampler_diagnostics(idata, model=key))
+    for endpoint, result in results.items():
+        frames.append(derived_diagnostics(result.summary, model=endpoint))
+        frames.append(derived_diagnostics(result.sites, model=endpoint))
+    diagnostics = pd.concat(frames, ignore_index=True)
+    sampler = pd.DataFrame(sampler_rows)
+    main = set(results)
+    gate = evaluate_gate(
+        diagnostics[diagnostics["model"].isin(main)],
+        [row for row in sampler_rows if row["model"] in main],
+        DEFAULT_THRESHOLDS,
+    )
+    return diagnostics, sampler, gate
+
+
+def _header(study: Study, config: RunConfig) -> tuple[str, ...]:
+    data = (
+        "Data: SYNTHETIC reconstruction of Scheiner et al., JHEP Reports 2023 (not patient data)"
+        if study.synthetic else f"Data: {', '.join(study.sources) or 'user data'}"
+    )
+    n_patients = len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates()) if len(study.patients) else 0
+    return (
+        data,
+        f"{n_patients} patients with patient-level rows, {len(study.sites)} sites, lines "
+        f"{', '.join(study.lines)}; data hash {study.data_hash()[:12]}",
+        f"Intervals: {config.interval.label}s throughout (frequentist references: "
+        f"{config.interval.percent} confidence intervals)",
+        f"Sampler: {config.sampler.backend}, {config.sampler.chains} chains x "
+        f"{config.sampler.draws} draws (+{config.sampler.tune} tuning), seed {config.sampler.seed}",
+    )
+
+
+def build_outputs(
+    staging: Path,
+    study: Study,
+    fits: Mapping[str, az.InferenceData],
+    config: RunConfig,
+    *,
+    allow_unconverged: bool,
+) -> GateResult:
+    """Write tables/, figures/, report.md and report.html into ``staging``; return the gate."""
+    interval = config.interval
+    results = all_endpoint_results(study, fits, config)
+    diagnostics, sampler, gate = diagnostics_tables(fits, results)
+
+    tables_dir = staging / "tables"
+    Table("diagnostics", "Convergence diagnostics of every parameter and derived quantity.",
+          diagnostics).write(tables_dir)
+    overview = rt.diagnostics_overview(diagnostics, sampler)
+    descriptive = rt.descriptive(study, interval)
+    comparisons = [rt.comparison(r, study, interval) for r in results.values()]
+    site_tables = [rt.sites(r, interval) for r in results.values()]
+    attrs = {e: fit_attrs(fits[fit_key(e)]) for e in results}
+    priors = rt.priors_table({e: a["priors"] for e, a in attrs.items()})
+    loo = rt.concat_table(
+        "loo", "PSIS-LOO comparison of partial, complete and no pooling per endpoint (elpd: higher "
+        "is better; Pareto k > 0.7 marks unreliable rows).", [r.loo for r in results.values()])
+    loso = rt.concat_table(
+        "leave_one_site_out", "Leave-one-site-out PSIS per endpoint: expected log predictive "
+        "density of each whole site and its Pareto k (k > 0.7: approximation unreliable).",
+        [r.loso for r in results.values()])
+    sensitivity = rt.concat_table(
+        "sensitivity_priors", f"Headline quantities under the default heterogeneity prior and with "
+        f"its scale halved and doubled (posterior medians and {interval.label}s); max_shift_sd is the "
+        "largest move of a median in default posterior SDs.", [r.sensitivity for r in results.values()])
+    psens = rt.concat_table(
+        "sensitivity_power_scaling", "Power-scaling sensitivity (az.psens) of the top-level "
+        "parameters to the prior and the likelihood; >= 0.05 is flagged (Kallioinen et al. 2023).",
+        [r.power_scaling for r in results.values()])
+    cross = None
+    if len(study.patients) and len(study.lines) >= 2 and schema.BEST_RESPONSE in study.patients:
+        frame = response_by_prior_response(study.patients, study.lines[0], study.lines[1],
+                                           level=interval.level)
+        cross = Table(
+            "response_by_previous_response",
+            f"Objective response at {study.lines[1]} by best response at {study.lines[0]} (crude "
+            f"proportions with exact {interval.percent} confidence intervals).",
+            frame.reset_index())
+    all_tables = [t for t in (descriptive, *comparisons, *site_tables, priors, overview, loo, loso,
+                              sensitivity, psens, cross) if t is not None]
+    for table in all_tables:
+        table.write(tables_dir)
+
+    figures = build_figures(staging / "figures", study, fits, results, config)
+
+    banner = None
+    if not gate.passed:
+        banner = (
+            "CONVERGENCE GATE FAILED: " + "; ".join(gate.failures)
+            + (". Reported at the user's request (--allow-unconverged); do not use these numbers "
+               "for inference." if allow_unconverged else ". Not for reporting.")
+        )
+    n_patients = len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates()) if len(study.patients) else 0
+    methods = methods_paragraph(
+        fit_attrs=attrs, interval=interval, thresholds=DEFAULT_THRESHOLDS, n_patients=n_patients,
+        n_sites=len(study.sites), lines=study.lines, synthetic=study.synthetic,
+        sensitivity=config.analysis.sensitivity, comparators=config.analysis.comparators,
+    )
+    sentences = results_sentences({e: r.summary for e, r in results.items()}, study.lines, interval)
+    sections = [
+        Section("Results", paragraphs=tuple(sentences), tables=tuple(comparisons),
+                figures=tuple(f for f in figures if f.name.startswith(("contrast", "survival")))),
+        Section("Site-level estimates", tables=tuple(site_tables),
+                figures=tuple(f for f in figures if f.name.startswith("forest"))),
+        Section("Reference analysis (frequentist)",
+                tables=tuple(t for t in (descriptive, cross) if t is not None)),
+        Section("Methods", paragraphs=(methods,), tables=(priors,)),
+        Section("Convergence diagnostics", paragraphs=(gate.message(),), tables=(overview,),
+                figures=tuple(f for f in figures if f.name.startswith("rank"))),
+        Section("Model checks",
+                tables=tuple(t for t in (loo, loso, sensitivity, psens) if t is not None),
+                figures=tuple(f for f in figures if f.name.startswith("ppc"))),
+    ]
+    content = ReportContent(
+        title="ICI rechallenge: Bayesian hierarchical analysis"
+        + (" (SYNTHETIC DATA)" if study.synthetic else ""),
+        header_lines=_header(study, config),
+        banner=banner,
+        sections=tuple(sections),
+    )
+    write_report(content, staging)
+    return gate

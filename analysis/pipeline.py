@@ -1,0 +1,221 @@
+"""The main job: ``analyze`` (fit everything, then report) and ``rebuild_report`` (report only).
+
+A run directory::
+
+    RUN/
+      config.toml       the resolved config: `rechallenge analyze --config RUN/config.toml` repeats it
+      manifest.json     input hashes, config, seed, versions, gate verdict, timings per stage
+      data/             the validated input rows the fits were made from
+      fits/*.nc         InferenceData per fit, with provenance attrs (data hash checked on load)
+      tables/           CSV, Markdown and LaTeX
+      figures/          PNG and PDF
+      report.md, report.html
+
+The whole directory is written atomically (see :mod:`rundir`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rechallenge.data import Study, example_study, load_study
+from rechallenge.models.sampling import package_versions
+
+from .config import RunConfig, load_config
+from .diagnostics import GateResult
+from .fitio import load_fit, save_fit
+from .fitting import fit_all
+from .outputs import build_outputs
+from .rundir import atomic_run_directory, write_json
+
+Progress = Callable[[str], None]
+
+PATIENTS_COPY = "data/patients.csv"
+AGGREGATES_COPY = "data/aggregates.csv"
+
+
+class UnconvergedError(RuntimeError):
+    """The diagnostics gate failed and the caller did not accept unconverged fits."""
+
+    def __init__(self, gate: GateResult, out: Path) -> None:
+        super().__init__(gate.message())
+        self.gate = gate
+        self.out = out
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced."""
+
+    out: Path
+    gate: GateResult
+    manifest: dict[str, Any]
+
+
+def stderr_progress(message: str) -> None:
+    """Default progress reporter: a timestamped line on stderr."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def load_inputs(config: RunConfig) -> Study:
+    """The study a config names, or the shipped synthetic dataset when it names no files."""
+    d = config.data
+    if not d.patients and not d.aggregates:
+        study = example_study()
+        if tuple(d.lines) != tuple(study.lines):
+            study = replace(study, lines=tuple(d.lines))
+        return study
+    return load_study(d.patients, d.aggregates, lines=d.lines, endpoints=config.analysis.endpoints)
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _input_hashes(config: RunConfig, study: Study) -> dict[str, str]:
+    files = list(config.data.patients) + list(config.data.aggregates)
+    hashes = {Path(f).name: file_sha256(f) for f in files}
+    hashes["study_rows"] = study.data_hash()
+    return hashes
+
+
+def _write_data_copy(study: Study, staging: Path) -> None:
+    (staging / "data").mkdir(parents=True, exist_ok=True)
+    study.patients.to_csv(staging / PATIENTS_COPY, index=False, lineterminator="\n")
+    study.aggregates.to_csv(staging / AGGREGATES_COPY, index=False, lineterminator="\n")
+
+
+def analyze(
+    config: RunConfig | None = None,
+    out: str | Path = "runs/latest",
+    *,
+    overwrite: bool = False,
+    allow_unconverged: bool = False,
+    progress: Progress = stderr_progress,
+) -> RunResult:
+    """Fit every configured endpoint and write a complete run directory.
+
+    Parameters
+    ----------
+    config
+        The analysis; ``None`` is the default analysis of the shipped synthetic dataset.
+    out
+        Run directory to create.
+    overwrite
+        Replace an existing run directory (only once the new one is complete).
+    allow_unconverged
+        Keep a run whose diagnostics gate failed (the report says so on its first page). Without
+        it such a run is still written, for inspection, and :class:`UnconvergedError` is raised.
+
+    Returns
+    -------
+    RunResult
+    """
+    config = config or RunConfig()
+    out = Path(out)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    progress("validating input data")
+    study = load_inputs(config)
+    timings["load_data"] = time.perf_counter() - start
+    with atomic_run_directory(out, overwrite=overwrite) as staging:
+        (staging / "config.toml").write_text(config.to_toml(), encoding="utf-8")
+        _write_data_copy(study, staging)
+        start = time.perf_counter()
+        stage = fit_all(study, config, progress=progress)
+        timings["fit_total"] = time.perf_counter() - start
+        timings.update({f"fit:{k}": v for k, v in stage.timings.items()})
+        start = time.perf_counter()
+        progress("saving fits")
+        for key, idata in stage.fits.items():
+            save_fit(idata, staging / "fits" / f"{key}.nc")
+        timings["save_fits"] = time.perf_counter() - start
+        start = time.perf_counter()
+        progress("diagnostics, checks, tables, figures and report")
+        gate = build_outputs(staging, study, stage.fits, config, allow_unconverged=allow_unconverged)
+        timings["report"] = time.perf_counter() - start
+        manifest = {
+            "synthetic_data": study.synthetic,
+            "sources": list(study.sources),
+            "input_hashes": _input_hashes(config, study),
+            "config": config.to_dict(),
+            "seed": config.sampler.seed,
+            "versions": package_versions(),
+            "fits": sorted(stage.fits),
+            "gate": {"passed": gate.passed, "failures": list(gate.failures),
+                     "allowed_unconverged": allow_unconverged},
+            "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+        }
+        write_json(staging / "manifest.json", manifest)
+    progress(f"run written to {out}")
+    result = RunResult(out, gate, manifest)
+    if not gate.passed and not allow_unconverged:
+        raise UnconvergedError(gate, out)
+    return result
+
+
+def load_run_study(run_dir: Path, manifest: dict[str, Any], config: RunConfig) -> Study:
+    """The study a run's fits were made from, read back from its ``data/`` copy."""
+    patients = [run_dir / PATIENTS_COPY] if _has_rows(run_dir / PATIENTS_COPY) else []
+    aggregates = [run_dir / AGGREGATES_COPY] if _has_rows(run_dir / AGGREGATES_COPY) else []
+    study = load_study(patients, aggregates, lines=config.data.lines,
+                       endpoints=config.analysis.endpoints)
+    return replace(study, sources=tuple(manifest.get("sources", ())),
+                   synthetic=bool(manifest.get("synthetic_data", False)))
+
+
+def _has_rows(path: Path) -> bool:
+    return path.is_file() and len(path.read_text(encoding="utf-8").strip().splitlines()) > 1
+
+
+def load_run(run_dir: str | Path) -> tuple[RunConfig, Study, dict[str, Any], dict[str, Any]]:
+    """Config, study, fits and manifest of a run directory (fits checked against the data hash)."""
+    import json
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "manifest.json").is_file():
+        raise FileNotFoundError(f"{run_dir}: not a run directory (no manifest.json)")
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    config = load_config(run_dir / "config.toml")
+    study = load_run_study(run_dir, manifest, config)
+    expected = study.data_hash()
+    fits = {
+        key: load_fit(run_dir / "fits" / f"{key}.nc", expected_hash=expected)
+        for key in manifest["fits"]
+    }
+    return config, study, fits, manifest
+
+
+def rebuild_report(
+    run_dir: str | Path,
+    *,
+    allow_unconverged: bool | None = None,
+    progress: Progress = stderr_progress,
+) -> RunResult:
+    """Rebuild tables, figures and report of a run from its saved fits, without sampling."""
+    run_dir = Path(run_dir)
+    progress(f"loading run {run_dir}")
+    config, study, fits, manifest = load_run(run_dir)
+    if allow_unconverged is None:
+        allow_unconverged = bool(manifest["gate"].get("allowed_unconverged", False))
+    with atomic_run_directory(run_dir, overwrite=True) as staging:
+        for keep in ("config.toml", "manifest.json", "data", "fits"):
+            src = run_dir / keep
+            if src.is_dir():
+                shutil.copytree(src, staging / keep)
+            else:
+                shutil.copy2(src, staging / keep)
+        progress("diagnostics, checks, tables, figures and report")
+        start = time.perf_counter()
+        gate = build_outputs(staging, study, fits, config, allow_unconverged=allow_unconverged)
+        manifest["timings_seconds"]["report_rebuild"] = round(time.perf_counter() - start, 3)
+        write_json(staging / "manifest.json", manifest)
+    return RunResult(run_dir, gate, manifest)
