@@ -16,6 +16,7 @@ Example (every key optional)::
     shared_shape = false                 # TTP: one Weibull shape for all lines
     comparators = true                   # fit complete and no pooling for LOO
     sensitivity = true                   # refits under other heterogeneity priors + power-scaling
+    map_robust_weight = 0.2              # vague-component weight of the exported MAP prior
 
     [priors.binary]                      # overrides by name; unknown names are an error
     tau_sd = 1.0
@@ -70,6 +71,9 @@ class DataConfig:
     patients: tuple[str, ...] = ()
     aggregates: tuple[str, ...] = ()
     lines: tuple[str, ...] = schema.DEFAULT_LINES
+    #: Label the data as synthetic in every report (set automatically for the shipped dataset
+    #: and for updates of a run of it).
+    synthetic: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class AnalysisConfig:
     shared_shape: bool = False
     comparators: bool = True
     sensitivity: bool = True
+    #: Weight of the vague component of the robust meta-analytic-predictive prior (map_prior.json).
+    map_robust_weight: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (TOML-writable)."""
         return {
-            "data": {k: list(v) for k, v in asdict(self.data).items()},
+            "data": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.data).items()},
             "analysis": {
                 k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.analysis).items()
             },
@@ -184,6 +190,8 @@ def _check_analysis(analysis: AnalysisConfig, data: DataConfig, source: str) -> 
         problems.append(f"pooling must be partial, complete or none, got {analysis.pooling!r}")
     if analysis.covariate_effects not in ("shared", "per_line"):
         problems.append(f"covariate_effects must be shared or per_line, got {analysis.covariate_effects!r}")
+    if not 0 <= analysis.map_robust_weight < 1:
+        problems.append(f"map_robust_weight must be in [0, 1), got {analysis.map_robust_weight}")
     if len(set(data.lines)) != len(data.lines) or not data.lines:
         problems.append(f"lines must be distinct labels, got {list(data.lines)}")
     if problems:

@@ -36,6 +36,11 @@ def fit_key(endpoint: str, variant: str | None = None) -> str:
     return endpoint if variant is None else f"{endpoint}__{variant}"
 
 
+def endpoint_of(key: str) -> str:
+    """The endpoint of a fit key (inverse of :func:`fit_key`)."""
+    return key.split("__", 1)[0]
+
+
 @dataclass
 class FitStage:
     """Fits of a run and the time each took (seconds)."""
@@ -45,8 +50,9 @@ class FitStage:
 
 
 def build_model(study: Study, endpoint: str, config: RunConfig, pooling: str) -> pm.Model:
-    """Build the configured model of one endpoint with the given pooling."""
+    """Build the configured model of one endpoint with the given pooling (its rows only)."""
     a = config.analysis
+    study = study.for_endpoint(endpoint)
     if endpoint == schema.TTP_ENDPOINT:
         return build_ttp_model(
             study,

@@ -31,7 +31,7 @@ from rechallenge.models.sampling import package_versions
 from .config import RunConfig, load_config
 from .diagnostics import GateResult
 from .fitio import load_fit, save_fit
-from .fitting import fit_all
+from .fitting import endpoint_of, fit_all
 from .outputs import build_outputs
 from .rundir import atomic_run_directory, write_json
 
@@ -72,7 +72,9 @@ def load_inputs(config: RunConfig) -> Study:
         if tuple(d.lines) != tuple(study.lines):
             study = replace(study, lines=tuple(d.lines))
         return study
-    return load_study(d.patients, d.aggregates, lines=d.lines, endpoints=config.analysis.endpoints)
+    study = load_study(d.patients, d.aggregates, lines=d.lines, endpoints=config.analysis.endpoints)
+    sources = tuple(Path(f).name for f in (*d.patients, *d.aggregates))
+    return replace(study, sources=sources, synthetic=d.synthetic)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -186,9 +188,10 @@ def load_run(run_dir: str | Path) -> tuple[RunConfig, Study, dict[str, Any], dic
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     config = load_config(run_dir / "config.toml")
     study = load_run_study(run_dir, manifest, config)
-    expected = study.data_hash()
+    # Each fit was made from its endpoint's rows (``Study.for_endpoint``).
     fits = {
-        key: load_fit(run_dir / "fits" / f"{key}.nc", expected_hash=expected)
+        key: load_fit(run_dir / "fits" / f"{key}.nc",
+                      expected_hash=study.for_endpoint(endpoint_of(key)).data_hash())
         for key in manifest["fits"]
     }
     return config, study, fits, manifest

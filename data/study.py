@@ -55,6 +55,17 @@ class Study:
                 digest.update(canonical.to_csv(index=False, lineterminator="\n").encode())
         return digest.hexdigest()
 
+    def for_endpoint(self, endpoint: str) -> "Study":
+        """The rows one endpoint's model uses: every patient row, and that endpoint's counts.
+
+        A site that sent counts only for other endpoints is then absent, rather than a site with
+        no data; models of different endpoints may therefore have different sites.
+        """
+        aggregates = self.aggregates
+        if len(aggregates):
+            aggregates = aggregates[aggregates[schema.ENDPOINT] == endpoint].reset_index(drop=True)
+        return Study(self.patients, aggregates, self.lines, self.sources, self.synthetic)
+
     def combine(self, other: "Study") -> "Study":
         """Return a new study with the rows of both (used by updating; inputs are not mutated)."""
         if tuple(other.lines) != tuple(self.lines):
