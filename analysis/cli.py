@@ -267,11 +267,64 @@ def run_report(args: argparse.Namespace) -> int:
     return EXIT_OK if result.gate.passed or result.manifest["gate"].get("allowed_unconverged") else EXIT_FAILURE
 
 
+# ---- update -----------------------------------------------------------------------------------
+
+def register_update(sub: Subparsers) -> argparse.ArgumentParser:
+    """Parser of ``rechallenge update``."""
+    parser = sub.add_parser(
+        "update",
+        help="add new sites to a run: conflict check, refit, before/after",
+        description=(
+            "Add new sites to an earlier run: check each new site against the run's predictive "
+            "distribution for a new site, refit the same models with the same config on the "
+            "combined data into --out, and report what moved. The earlier run is not changed. "
+            "New files may be patient tables or aggregate tables (told apart by their header)."),
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the earlier run")
+    parser.add_argument("--new-sites", nargs="+", required=True, action="extend", metavar="FILE",
+                        help="new sites' data (patient and/or aggregate tables)")
+    parser.add_argument("--out", required=True, metavar="NEW_DIR", help="run directory to create")
+    parser.add_argument("--same-site", nargs="+", default=[], action="extend", metavar="SITE",
+                        help="labels in the new data that are sites already in the run")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing NEW_DIR")
+    parser.add_argument("--allow-unconverged", action="store_true",
+                        help="accept fits that fail the diagnostics gate (the report says so)")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+    return parser
+
+
+def run_update(args: argparse.Namespace) -> int:
+    """Update a run with new sites."""
+    from rechallenge.analysis.fitio import DataHashMismatch
+    from rechallenge.analysis.pipeline import UnconvergedError, stderr_progress
+    from rechallenge.analysis.rundir import RunExistsError
+    from rechallenge.analysis.update import update_run
+    from rechallenge.data import DataValidationError
+
+    try:
+        result = update_run(args.run_dir, args.new_sites, out=args.out, same_site=args.same_site,
+                            overwrite=args.overwrite, allow_unconverged=args.allow_unconverged,
+                            progress=(lambda _m: None) if args.quiet else stderr_progress)
+    except (RunExistsError, DataValidationError, DataHashMismatch, FileNotFoundError,
+            ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except UnconvergedError as exc:
+        print(exc.gate.message(), file=sys.stderr)
+        print(f"The run was written to {exc.out} for inspection; rerun with --allow-unconverged "
+              "to accept it.", file=sys.stderr)
+        return EXIT_FAILURE
+    print(result.gate.message())
+    print(f"Report: {result.out / 'report.md'} (and report.html)")
+    return EXIT_OK
+
+
 #: Subcommands in the order ``--help`` lists them. Other modules add theirs here.
 COMMANDS: dict[str, Command] = {
     "validate": Command(register_validate, run_validate),
     "analyze": Command(register_analyze, run_analyze),
     "report": Command(register_report, run_report),
+    "update": Command(register_update, run_update),
 }
 
 

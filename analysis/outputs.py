@@ -6,6 +6,7 @@ files from the same fits.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,10 +25,12 @@ from .diagnostics import (
 )
 from .endpoint_results import EndpointResults, all_endpoint_results
 from .fitting import fit_key
+from .map_export import MAP_PRIOR_FILE, map_prior_record
 from .prose import methods_paragraph, results_sentences
 from .report import ReportContent, Section, write_report
 from .report_figures import build_figures
 from .tables import Table
+from .update_io import before_after, load_update
 
 
 def diagnostics_tables(
@@ -54,6 +57,64 @@ def diagnostics_tables(
         DEFAULT_THRESHOLDS,
     )
     return diagnostics, sampler, gate
+
+
+def map_prior_table(text: str, config: RunConfig) -> Table:
+    """One row per endpoint and line of a MAP prior record: fit check and effective sizes."""
+    record = json.loads(text)
+    rows = []
+    for endpoint, lines in record["mixtures"].items():
+        for line, entry in lines.items():
+            check = entry["check"]
+            rows.append({
+                "endpoint": endpoint, "line": line,
+                "components": len(entry["mixture"]["weights"]),
+                "draws_mean": check["draws"]["mean"], "mixture_mean": check["mixture"]["mean"],
+                "draws_lower": check["draws"]["lower"], "mixture_lower": check["mixture"]["lower"],
+                "draws_upper": check["draws"]["upper"], "mixture_upper": check["mixture"]["upper"],
+                "ess_elir": entry["ess"]["elir"], "robust_ess_elir": entry["robust_ess"]["elir"],
+            })
+    return Table(
+        "map_prior",
+        f"Meta-analytic-predictive prior per endpoint and line: the mixture against the "
+        f"predictive draws it approximates ({config.interval.percent} equal-tailed bounds; TTP on "
+        f"the log-median scale) and its effective sample size (ELIR) before and after "
+        f"robustification (weight {config.analysis.map_robust_weight:g}).",
+        pd.DataFrame(rows),
+    )
+
+
+def _update_section(update, results, config: RunConfig, figures) -> Section:
+    source, before, conflicts = update
+    after = pd.concat([r.summary for r in results.values()], ignore_index=True)
+    moved = Table(
+        "update_before_after",
+        f"Headline quantities before and after adding the new sites (posterior medians with "
+        f"{config.interval.label}s; posterior probabilities for prob_greater_population); "
+        f"shift_sd is the move in units of the earlier posterior SD.",
+        before_after(before, after),
+    )
+    checked = Table(
+        "update_conflict",
+        f"Prior-data conflict check of each new site before the refit: its data against the "
+        f"earlier run's predictive distribution for a new site ({config.interval.percent} "
+        f"predictive intervals; two-sided predictive p-value, flagged below "
+        f"{conflicts.attrs.get('alpha', 0.05) if hasattr(conflicts, 'attrs') else 0.05}). A "
+        f"screening flag, not a test with error control.",
+        conflicts,
+    )
+    flagged = conflicts[conflicts["flagged"].astype(str).str.lower() == "true"] if len(conflicts) else conflicts
+    text = (
+        f"New sites {', '.join(source['new_sites']) or '(none)'} were added to the earlier run "
+        f"(run hash {source['source_run_hash'][:12]}) and every model was refitted on the "
+        f"combined data. " + (
+            f"{len(flagged)} site-endpoint-line combination(s) were flagged as surprising before "
+            f"the refit: " + "; ".join(f"{r.site} {r.endpoint} {r.line} (p = {float(r.p_value):.3f})"
+                                       for r in flagged.itertuples()) + "."
+            if len(flagged) else "No new site was flagged as surprising by the conflict check.")
+    )
+    return Section("Update with new sites", paragraphs=(text,), tables=(checked, moved),
+                   figures=tuple(f for f in figures if f.name.startswith("forest")))
 
 
 def _header(study: Study, config: RunConfig) -> tuple[str, ...]:
@@ -124,7 +185,16 @@ def build_outputs(
     for table in all_tables:
         table.write(tables_dir)
 
-    figures = build_figures(staging / "figures", study, fits, results, config)
+    update = load_update(staging)
+    new_sites = tuple(update[0]["new_sites"]) if update else ()
+    figures = build_figures(staging / "figures", study, fits, results, config,
+                            highlight_sites=new_sites)
+    map_json = map_prior_record(study, fits, config)
+    map_table = None
+    if map_json is not None:
+        (staging / MAP_PRIOR_FILE).write_text(map_json, encoding="utf-8")
+        map_table = map_prior_table(map_json, config)
+    update_section = _update_section(update, results, config, figures) if update else None
 
     banner = None
     if not gate.passed:
@@ -143,6 +213,7 @@ def build_outputs(
     sections = [
         Section("Results", paragraphs=tuple(sentences), tables=tuple(comparisons),
                 figures=tuple(f for f in figures if f.name.startswith(("contrast", "survival")))),
+        *([update_section] if update_section else []),
         Section("Site-level estimates", tables=tuple(site_tables),
                 figures=tuple(f for f in figures if f.name.startswith("forest"))),
         Section("Reference analysis (frequentist)",
@@ -153,6 +224,11 @@ def build_outputs(
         Section("Model checks",
                 tables=tuple(t for t in (loo, loso, sensitivity, psens) if t is not None),
                 figures=tuple(f for f in figures if f.name.startswith("ppc"))),
+        *([Section("Prior for a future study", paragraphs=(
+            f"The predictive distribution for a new site, fitted by a mixture and robustified "
+            f"with a vague component of weight {config.analysis.map_robust_weight:g}, is saved "
+            f"in {MAP_PRIOR_FILE} (meta-analytic-predictive prior; see docs/map_prior.md).",),
+            tables=(map_table,))] if map_table is not None else []),
     ]
     content = ReportContent(
         title="ICI rechallenge: Bayesian hierarchical analysis"

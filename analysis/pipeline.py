@@ -102,6 +102,8 @@ def analyze(
     overwrite: bool = False,
     allow_unconverged: bool = False,
     progress: Progress = stderr_progress,
+    study: Study | None = None,
+    prepare: Callable[[Path], None] | None = None,
 ) -> RunResult:
     """Fit every configured endpoint and write a complete run directory.
 
@@ -116,6 +118,12 @@ def analyze(
     allow_unconverged
         Keep a run whose diagnostics gate failed (the report says so on its first page). Without
         it such a run is still written, for inspection, and :class:`UnconvergedError` is raised.
+    study
+        The validated data, when the caller has them already (an update); otherwise read from
+        the config.
+    prepare
+        Called with the staging directory before the outputs are built, to add files the
+        outputs read (an update's ``update/`` folder).
 
     Returns
     -------
@@ -126,11 +134,13 @@ def analyze(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     progress("validating input data")
-    study = load_inputs(config)
+    study = study if study is not None else load_inputs(config)
     timings["load_data"] = time.perf_counter() - start
     with atomic_run_directory(out, overwrite=overwrite) as staging:
         (staging / "config.toml").write_text(config.to_toml(), encoding="utf-8")
         _write_data_copy(study, staging)
+        if prepare is not None:
+            prepare(staging)
         start = time.perf_counter()
         stage = fit_all(study, config, progress=progress)
         timings["fit_total"] = time.perf_counter() - start
@@ -210,8 +220,10 @@ def rebuild_report(
     if allow_unconverged is None:
         allow_unconverged = bool(manifest["gate"].get("allowed_unconverged", False))
     with atomic_run_directory(run_dir, overwrite=True) as staging:
-        for keep in ("config.toml", "manifest.json", "data", "fits"):
+        for keep in ("config.toml", "manifest.json", "data", "fits", "update"):
             src = run_dir / keep
+            if not src.exists():
+                continue
             if src.is_dir():
                 shutil.copytree(src, staging / keep)
             else:

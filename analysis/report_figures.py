@@ -6,7 +6,7 @@ them. Captions state the interval from the run's one :class:`Interval`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import arviz as az
@@ -42,8 +42,13 @@ def build_figures(
     fits: Mapping[str, az.InferenceData],
     results: Mapping[str, EndpointResults],
     config: RunConfig,
+    *,
+    highlight_sites: Sequence[str] = (),
 ) -> list[FigureRef]:
-    """Draw and save every figure of the report; return their references in report order."""
+    """Draw and save every figure of the report; return their references in report order.
+
+    ``highlight_sites`` are marked in the forest plots (the new sites of an update).
+    """
     interval, seed, lines = config.interval, config.sampler.seed, study.lines
     refs: list[FigureRef] = []
 
@@ -85,10 +90,12 @@ def build_figures(
                          f"minus {lines[0]} ({interval.label} shaded).")
             if config.analysis.pooling != "none":
                 fig = plot_forest_lines(result.sites, result.summary, lines=lines, interval=interval,
-                                        title=label)
+                                        title=label, highlight_sites=highlight_sites)
+                marked = (f" Sites added in this update are marked: {', '.join(highlight_sites)}."
+                          if highlight_sites else "")
                 save(fig, f"forest_{endpoint}",
                      f"{label}: raw site proportions (exact CIs) and shrunken posterior estimates "
-                     f"({interval.label}s), with pooled and new-site rows per line.")
+                     f"({interval.label}s), with pooled and new-site rows per line.{marked}")
             save(plot_site_count_ppc_lines(site_count_ppc_data(idata, interval=interval),
                                            interval=interval, title=label),
                  f"ppc_{endpoint}",
