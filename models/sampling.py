@@ -30,6 +30,7 @@ import numpy as np
 import pymc as pm
 
 from .info import model_info
+from .priors import PRIOR_DATA_PREFIX
 
 #: Seed used when the caller gives none; every random step derives from it.
 DEFAULT_SEED = 20230105
@@ -192,6 +193,14 @@ def _fit(
         pm.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
 
     attrs = dict(info.to_attrs())
+    # Record the prior values this fit used: a sensitivity refit (data={"prior_tau_sd": ...})
+    # runs with values other than the ones the model was built with.
+    used = {
+        name: float(model[PRIOR_DATA_PREFIX + name].get_value())
+        if PRIOR_DATA_PREFIX + name in model.named_vars else value
+        for name, value in info.priors.items()
+    }
+    attrs["rechallenge_priors"] = json.dumps(used, sort_keys=True)
     attrs.update(
         rechallenge_sampler=json.dumps(asdict(settings), sort_keys=True),
         rechallenge_versions=json.dumps(package_versions(), sort_keys=True),
