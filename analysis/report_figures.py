@@ -89,10 +89,12 @@ def build_figures(
                          f"{label}: posterior of the population-averaged difference {lines[1]} "
                          f"minus {lines[0]} ({interval.label} shaded).")
             if config.analysis.pooling != "none":
+                # A new site may have reported only some endpoints: mark it where it is present.
+                present = [s for s in highlight_sites if s in set(result.sites["site"].astype(str))]
                 fig = plot_forest_lines(result.sites, result.summary, lines=lines, interval=interval,
-                                        title=label, highlight_sites=highlight_sites)
-                marked = (f" Sites added in this update are marked: {', '.join(highlight_sites)}."
-                          if highlight_sites else "")
+                                        title=label, highlight_sites=present)
+                marked = (f" Sites added in this update are marked: {', '.join(present)}."
+                          if present else "")
                 save(fig, f"forest_{endpoint}",
                      f"{label}: raw site proportions (exact CIs) and shrunken posterior estimates "
                      f"({interval.label}s), with pooled and new-site rows per line.{marked}")
