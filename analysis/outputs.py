@@ -155,7 +155,7 @@ def build_outputs(
     comparisons = [rt.comparison(r, study, interval) for r in results.values()]
     site_tables = [rt.sites(r, interval) for r in results.values()]
     attrs = {e: fit_attrs(fits[fit_key(e)]) for e in results}
-    priors = rt.priors_table({e: a["priors"] for e, a in attrs.items()})
+    priors = rt.priors_table(attrs)
     loo = rt.concat_table(
         "loo", "PSIS-LOO comparison of partial, complete and no pooling per endpoint (elpd: higher "
         "is better; Pareto k > 0.7 marks unreliable rows).", [r.loo for r in results.values()])

@@ -6,7 +6,7 @@ numbers from the tidy summary tables and its interval wording from the one :clas
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -117,6 +117,30 @@ def results_sentences(
     return out
 
 
+#: Hyperparameters that only matter for an optional part of a model, and the option that turns
+#: that part on (read from a fit's recorded options).
+_OPTIONAL_PRIORS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    # Binary: the covariate coefficients' SD; TTP (whose options name its likelihood): the SD of
+    # the line intercepts, always used.
+    "beta_sd": lambda o: "likelihood" in o or bool(o.get("covariates")),
+    "covariate_sd": lambda o: bool(o.get("covariates")),
+    "sigma_patient_sd": lambda o: bool(o.get("patient_effect")),
+    "frailty_sd": lambda o: bool(o.get("patient_frailty")),
+    "no_pooling_sd": lambda o: o.get("pooling") == "none",
+    "site_effect_sd": lambda o: o.get("pooling") == "none",
+    "tau_sd": lambda o: o.get("pooling", "partial") == "partial",
+    "lkj_eta": lambda o: o.get("pooling", "partial") == "partial",
+}
+
+
+def used_priors(endpoint: str, priors: Mapping[str, float], options: Mapping[str, Any]) -> dict[str, float]:
+    """The hyperparameters the fitted model structure actually uses, in name order."""
+    return {
+        name: value for name, value in sorted(priors.items())
+        if name not in _OPTIONAL_PRIORS or _OPTIONAL_PRIORS[name](options)
+    }
+
+
 def methods_paragraph(
     *,
     fit_attrs: Mapping[str, Mapping[str, Any]],
@@ -165,7 +189,8 @@ def methods_paragraph(
         )
     prior_bits = []
     for endpoint, attrs in fit_attrs.items():
-        pri = ", ".join(f"{k} = {v:g}" for k, v in sorted(attrs["priors"].items()))
+        used = used_priors(endpoint, attrs["priors"], attrs.get("options", {}))
+        pri = ", ".join(f"{k} = {v:.3g}" for k, v in used.items())
         prior_bits.append(f"{endpoint}: {pri}")
     text.append(
         "Weakly informative priors were used (hyperparameters by endpoint: "

@@ -17,7 +17,7 @@ from rechallenge.data import Study, binary_outcome, schema
 from .descriptive import descriptive_table
 from .endpoint_results import EndpointResults
 from .intervals import Interval
-from .prose import contrast_label
+from .prose import contrast_label, used_priors
 from .tables import Table
 
 _BINARY_ROWS = ("probability_population", "probability_typical_site", "probability_new_site",
@@ -150,14 +150,16 @@ def sites(result: EndpointResults, interval: Interval) -> Table:
     )
 
 
-def priors_table(prior_values: Mapping[str, Mapping[str, float]]) -> Table:
-    """Every prior hyperparameter used, its distribution and the reason for its default."""
+def priors_table(fit_attrs: Mapping[str, Mapping]) -> Table:
+    """Every prior hyperparameter the main fits use, its distribution and the reason for its
+    default (``fit_attrs``: per endpoint, the decoded provenance of its main fit)."""
     from rechallenge.models.binary import BINARY_PRIORS
     from rechallenge.models.ttp import TTP_PRIORS
 
     rows = []
-    for endpoint, values in prior_values.items():
+    for endpoint, attrs in fit_attrs.items():
         defaults = TTP_PRIORS if endpoint == schema.TTP_ENDPOINT else BINARY_PRIORS
+        values = used_priors(endpoint, attrs["priors"], attrs.get("options", {}))
         for name, value in values.items():
             d = defaults[name]
             rows.append({"endpoint": endpoint, "name": name, "value": value, "default": d.value,
