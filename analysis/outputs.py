@@ -63,7 +63,7 @@ def map_prior_table(text: str, config: RunConfig) -> Table:
     """One row per endpoint and line of a MAP prior record: fit check and effective sizes."""
     record = json.loads(text)
     rows = []
-    for endpoint, lines in record["mixtures"].items():
+    for endpoint, lines in record["endpoints"].items():
         for line, entry in lines.items():
             check = entry["check"]
             rows.append({

@@ -8,3 +8,29 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 SEED = 20230105
+
+
+import pytest  # noqa: E402
+
+
+def small_config(**analysis: object):
+    """A cheap analysis of the shipped data: response and TTP, 2 chains x 150 draws.
+
+    Not meant to converge; runs built from it are accepted with ``allow_unconverged``.
+    """
+    from dataclasses import replace
+
+    from rechallenge.analysis.config import AnalysisConfig, RunConfig
+
+    base = RunConfig(analysis=replace(AnalysisConfig(), endpoints=("response", "ttp"), **analysis))
+    return base.with_sampler(draws=150, tune=150, chains=2, seed=SEED)
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory: pytest.TempPathFactory):
+    """One small run (with comparators and sensitivity refits), shared by the slower tests."""
+    from rechallenge.analysis.pipeline import analyze
+
+    out = tmp_path_factory.mktemp("runs") / "small"
+    analyze(small_config(), out, allow_unconverged=True, progress=lambda _m: None)
+    return out

@@ -1,0 +1,183 @@
+"""The main job end to end: run directory, gate, reproducibility, atomicity, report rebuild.
+
+The small analysis of ``conftest.small_run`` (response and TTP, 2 chains x 150 draws, with
+comparators and sensitivity refits) is shared; it is not meant to converge, so it is accepted with
+``allow_unconverged``. Runtime about 2-3 minutes on 2 cores (compilation dominates).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import SEED, small_config
+from rechallenge.analysis.cli import main
+from rechallenge.analysis.config import ConfigError, load_config, parse_config
+from rechallenge.analysis.fitio import DataHashMismatch
+from rechallenge.analysis.pipeline import UnconvergedError, analyze, load_run, rebuild_report
+
+pytestmark = pytest.mark.integration
+
+QUIET = lambda _message: None  # noqa: E731
+
+
+@pytest.fixture(scope="module")
+def run(small_run: Path) -> Path:
+    return small_run
+
+
+def test_run_directory_has_every_part(run: Path) -> None:
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["synthetic_data"] is True
+    assert manifest["seed"] == SEED
+    assert {"pymc", "arviz", "nutpie", "rechallenge"} <= set(manifest["versions"])
+    assert manifest["input_hashes"]["study_rows"]
+    assert {"fit_total", "report"} <= set(manifest["timings_seconds"])
+    expected_fits = {f"{e}{v}" for e in ("response", "ttp")
+                     for v in ("", "__complete", "__none", "__tau_half", "__tau_double")}
+    assert set(manifest["fits"]) == expected_fits
+    assert {p.stem for p in (run / "fits").glob("*.nc")} == expected_fits
+    for stem in ("comparison_response", "comparison_ttp", "sites_response", "diagnostics", "loo",
+                 "leave_one_site_out", "sensitivity_priors", "sensitivity_power_scaling",
+                 "descriptive", "priors", "map_prior"):
+        for ext in ("csv", "md", "tex"):
+            assert (run / "tables" / f"{stem}.{ext}").is_file(), f"{stem}.{ext}"
+    for stem in ("forest_response", "contrast_response", "contrast_ttp", "survival_ttp",
+                 "ppc_response", "ppc_ttp", "rank_response", "rank_ttp"):
+        for ext in ("png", "pdf"):
+            assert (run / "figures" / f"{stem}.{ext}").stat().st_size > 1000
+    assert (run / "map_prior.json").is_file()
+    assert load_config(run / "config.toml") == small_config()
+
+
+def test_report_states_synthetic_data_interval_and_failed_gate(run: Path) -> None:
+    report = (run / "report.md").read_text()
+    html = (run / "report.html").read_text()
+    assert "SYNTHETIC" in report.splitlines()[0]
+    assert "95% equal-tailed credible interval" in report
+    # 150 draws on 2 chains cannot reach ESS 400: the first page says the gate failed.
+    first_page = "\n".join(report.splitlines()[:12])
+    assert "CONVERGENCE GATE FAILED" in first_page and "--allow-unconverged" in first_page
+    assert 'class="banner"' in html and "<table" in html and 'src="figures/' in html
+    for figure in re.findall(r'src="(figures/[^"]+)"', html):
+        assert (run / figure).is_file()
+
+
+def test_latex_tables_are_valid_tabular(run: Path) -> None:
+    for tex in (run / "tables").glob("*.tex"):
+        text = tex.read_text()
+        for env in ("table", "tabular"):
+            assert text.count(rf"\begin{{{env}}}") == text.count(rf"\end{{{env}}}") == 1, tex.name
+        spec = re.search(r"\\begin\{tabular\}\{([lrc]+)\}", text)
+        assert spec, tex.name
+        body = text[spec.end():text.index(r"\end{tabular}")]
+        rows = [r for r in body.split(r"\\") if r.strip() and r.strip() != r"\hline"]
+        for row in rows:
+            cells = re.split(r"(?<!\\)&", row.replace(r"\hline", ""))
+            assert len(cells) == len(spec.group(1)), (tex.name, row)
+        # Unescaped specials outside commands would break compilation.
+        assert not re.search(r"(?<!\\)[%_#$]", body), tex.name
+
+
+def test_rebuilt_report_equals_the_original(run: Path, tmp_path: Path) -> None:
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*")
+              if p.is_file() and p.suffix in (".csv", ".md", ".tex", ".json", ".html")
+              and p.name != "manifest.json"}
+    rebuild_report(run, progress=QUIET)
+    after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*")
+             if p.is_file() and p.suffix in (".csv", ".md", ".tex", ".json", ".html")
+             and p.name != "manifest.json"}
+    assert before.keys() == after.keys()
+    changed = [str(k) for k in before if before[k] != after[k]]
+    assert changed == []
+
+
+def test_same_seed_gives_identical_tables(run: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    analyze(small_config(), again, allow_unconverged=True, progress=QUIET)
+    for table in sorted((run / "tables").glob("*.csv")):
+        assert (again / "tables" / table.name).read_bytes() == table.read_bytes(), table.name
+
+
+def test_fits_are_checked_against_the_data(run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "tampered"
+    shutil.copytree(run, copy)
+    patients = copy / "data" / "patients.csv"
+    frame = pd.read_csv(patients, dtype=str, keep_default_na=False)
+    frame.loc[0, "best_response"] = "PD" if frame.loc[0, "best_response"] != "PD" else "PR"
+    frame.to_csv(patients, index=False)
+    with pytest.raises(DataHashMismatch, match="hash"):
+        load_run(copy)
+
+
+def test_existing_run_is_not_overwritten_without_asking(run: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["analyze", "--out", str(run), "--quiet"])
+    assert code == 1
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_gate_fails_on_a_bad_fit(tmp_path: Path) -> None:
+    config = small_config(comparators=False, sensitivity=False)
+    config = replace(config, analysis=replace(config.analysis, endpoints=("response",)))
+    config = config.with_sampler(draws=5, tune=5, chains=1)
+    with pytest.raises(UnconvergedError) as failure:
+        analyze(config, tmp_path / "bad", progress=QUIET)
+    message = failure.value.gate.message()
+    assert "bulk ESS" in message and "What to try" in message and "--draws" in message
+    # The run is still written, for inspection, and says so on its first page.
+    assert "CONVERGENCE GATE FAILED" in (tmp_path / "bad" / "report.md").read_text()
+    manifest = json.loads((tmp_path / "bad" / "manifest.json").read_text())
+    assert manifest["gate"]["passed"] is False
+
+
+def _config_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_killed_run_leaves_nothing_and_keeps_the_earlier_run(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "marker.txt").write_text("earlier run")
+    config = _config_file(tmp_path, '[analysis]\nendpoints = ["response"]\n'
+                          "[sampler]\ndraws = 20000\ntune = 1000\nchains = 2\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rechallenge.analysis.cli", "analyze", "--out", str(out),
+         "--config", str(config), "--overwrite"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 240
+    for line in proc.stderr:  # wait until sampling has started
+        if "fitting" in line or time.monotonic() > deadline:
+            break
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    assert proc.returncode != 0
+    assert (out / "marker.txt").read_text() == "earlier run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "run"]
+
+
+def test_config_rejects_unknown_keys_and_values(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown key"):
+        parse_config({"sampler": {"draw": 10}})
+    with pytest.raises(ConfigError, match="pooling"):
+        parse_config({"analysis": {"pooling": "some"}})
+    with pytest.raises(ConfigError, match="unknown endpoint"):
+        parse_config({"analysis": {"endpoints": ["survival"]}})
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(_config_file(tmp_path, "[sampler\n"))
