@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pymc.distributions.transforms import Interval
 
 #: Second name of the line dimension, for line-by-line matrices (the site-effect correlation).
 LINE_B = "line_b"
@@ -58,11 +59,25 @@ def correlated_site_effects(
         pairs = [f"{lines[i]},{lines[j]}" for i in range(n_lines) for j in range(i + 1, n_lines)]
         model.add_coord(LINE_PAIR, pairs)
     tau = pm.HalfNormal("tau", sigma=tau_sd, dims="line")
-    corr = pm.LKJCorr("site_corr_pairs", n=n_lines, eta=lkj_eta, return_matrix=True, dims=LINE_PAIR)
+    if n_lines == 2:
+        # The same LKJ(eta) prior, written so nutpie's numba backend compiles all of it: LKJCorr's
+        # positive-definiteness check runs in numba object mode (holding the GIL), which made
+        # 4-chain fits on the shipped data 3x slower. For 2 x 2, r = 2 Beta(eta, eta) - 1.
+        pairs = pm.CustomDist("site_corr_pairs", lkj_eta, dist=_two_line_lkj,
+                              transform=Interval(-1.0, 1.0), dims=LINE_PAIR)
+        corr = pm.LKJCorr.vec_to_corr_mat(pairs, 2)
+    else:
+        corr = pm.LKJCorr("site_corr_pairs", n=n_lines, eta=lkj_eta, return_matrix=True,
+                          dims=LINE_PAIR)
     pm.Deterministic("site_corr", corr, dims=("line", LINE_B))
     # u[s, :] = diag(tau) chol(R) z[s, :]: the correlation factor never sees the scale of tau.
     chol = small_cholesky(corr, n_lines)
     return pm.Deterministic("u_site", pt.dot(z, chol.T) * tau, dims=("site", "line"))
+
+
+def _two_line_lkj(eta: pt.TensorVariable, size: pt.TensorVariable) -> pt.TensorVariable:
+    """LKJ(eta) correlation of two lines: density proportional to (1 - r^2)^(eta - 1)."""
+    return 2.0 * pm.Beta.dist(eta, eta, size=size) - 1.0
 
 
 def small_cholesky(matrix: pt.TensorVariable, n: int) -> pt.TensorVariable:
