@@ -195,6 +195,8 @@ def build_outputs(
         (staging / MAP_PRIOR_FILE).write_text(map_json, encoding="utf-8")
         map_table = map_prior_table(map_json, config)
     update_section = _update_section(update, results, config, figures) if update else None
+    for table in ([map_table] if map_table else []) + list(update_section.tables if update_section else []):
+        table.write(tables_dir)
 
     banner = None
     if not gate.passed:
