@@ -24,7 +24,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -213,19 +213,19 @@ def _config_from_args(args: argparse.Namespace):  # -> RunConfig (heavy import k
     return config.with_sampler(**changes) if changes else config
 
 
-def run_analyze(args: argparse.Namespace) -> int:
-    """Run the whole analysis; print where it went and the gate verdict."""
-    from rechallenge.analysis.config import ConfigError
-    from rechallenge.analysis.pipeline import UnconvergedError, analyze, stderr_progress
+def _run_job(job: Callable[[], Any]) -> int:
+    """Run an analysis job; print the verdict, or the problem, and return the exit status.
+
+    Input problems (config, data, an existing run, a fit made from other data) exit 1 with the
+    message; a failed convergence gate exits 1 after saying where the run was written.
+    """
+    from rechallenge.analysis.pipeline import UnconvergedError
     from rechallenge.analysis.rundir import RunExistsError
-    from rechallenge.data import DataValidationError
 
     try:
-        config = _config_from_args(args)
-        result = analyze(config, args.out, overwrite=args.overwrite,
-                         allow_unconverged=args.allow_unconverged,
-                         progress=(lambda _m: None) if args.quiet else stderr_progress)
-    except (ConfigError, RunExistsError, DataValidationError, FileNotFoundError) as exc:
+        result = job()
+    except (ValueError, RunExistsError, FileNotFoundError) as exc:
+        # ValueError covers ConfigError, DataValidationError and DataHashMismatch.
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except UnconvergedError as exc:
@@ -236,6 +236,21 @@ def run_analyze(args: argparse.Namespace) -> int:
     print(result.gate.message())
     print(f"Report: {result.out / 'report.md'} (and report.html)")
     return EXIT_OK
+
+
+def _progress(args: argparse.Namespace) -> Callable[[str], None]:
+    from rechallenge.analysis.pipeline import stderr_progress
+
+    return (lambda _m: None) if args.quiet else stderr_progress
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    """Run the whole analysis; print where it went and the gate verdict."""
+    from rechallenge.analysis.pipeline import analyze
+
+    return _run_job(lambda: analyze(
+        _config_from_args(args), args.out, overwrite=args.overwrite,
+        allow_unconverged=args.allow_unconverged, progress=_progress(args)))
 
 
 def register_report(sub: Subparsers) -> argparse.ArgumentParser:
@@ -252,19 +267,16 @@ def register_report(sub: Subparsers) -> argparse.ArgumentParser:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Rebuild the report of a run."""
-    from rechallenge.analysis.fitio import DataHashMismatch
-    from rechallenge.analysis.pipeline import rebuild_report, stderr_progress
+    """Rebuild the report of a run (exit 1 if its fits failed the gate and were not accepted)."""
+    from rechallenge.analysis.pipeline import UnconvergedError, rebuild_report
 
-    try:
-        result = rebuild_report(args.run_dir,
-                                progress=(lambda _m: None) if args.quiet else stderr_progress)
-    except (FileNotFoundError, DataHashMismatch, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    print(result.gate.message())
-    print(f"Report: {result.out / 'report.md'} (and report.html)")
-    return EXIT_OK if result.gate.passed or result.manifest["gate"].get("allowed_unconverged") else EXIT_FAILURE
+    def job() -> Any:
+        result = rebuild_report(args.run_dir, progress=_progress(args))
+        if not result.gate.passed and not result.manifest["gate"].get("allowed_unconverged"):
+            raise UnconvergedError(result.gate, result.out)
+        return result
+
+    return _run_job(job)
 
 
 # ---- update -----------------------------------------------------------------------------------
@@ -295,28 +307,12 @@ def register_update(sub: Subparsers) -> argparse.ArgumentParser:
 
 def run_update(args: argparse.Namespace) -> int:
     """Update a run with new sites."""
-    from rechallenge.analysis.fitio import DataHashMismatch
-    from rechallenge.analysis.pipeline import UnconvergedError, stderr_progress
-    from rechallenge.analysis.rundir import RunExistsError
     from rechallenge.analysis.update import update_run
-    from rechallenge.data import DataValidationError
 
-    try:
-        result = update_run(args.run_dir, args.new_sites, out=args.out, same_site=args.same_site,
-                            overwrite=args.overwrite, allow_unconverged=args.allow_unconverged,
-                            progress=(lambda _m: None) if args.quiet else stderr_progress)
-    except (RunExistsError, DataValidationError, DataHashMismatch, FileNotFoundError,
-            ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except UnconvergedError as exc:
-        print(exc.gate.message(), file=sys.stderr)
-        print(f"The run was written to {exc.out} for inspection; rerun with --allow-unconverged "
-              "to accept it.", file=sys.stderr)
-        return EXIT_FAILURE
-    print(result.gate.message())
-    print(f"Report: {result.out / 'report.md'} (and report.html)")
-    return EXIT_OK
+    return _run_job(lambda: update_run(
+        args.run_dir, args.new_sites, out=args.out, same_site=args.same_site,
+        overwrite=args.overwrite, allow_unconverged=args.allow_unconverged,
+        progress=_progress(args)))
 
 
 #: Subcommands in the order ``--help`` lists them. Other modules add theirs here.
