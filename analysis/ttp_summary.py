@@ -142,8 +142,11 @@ def site_medians(idata: az.InferenceData, *, interval: Interval = DEFAULT_INTERV
     d = _TTPDraws.from_idata(idata)
     post = idata.posterior
     sites = [str(s) for s in post.coords["site"].to_numpy()] if "site" in post.coords else []
-    u = (post["u_site"].sel(line=list(d.lines)).transpose("chain", "draw", "site", "line").to_numpy()
-         if "u_site" in post else np.zeros(d.beta.shape[:2] + (len(sites), len(d.lines))))
+    if "u_site" in post:
+        u = post["u_site"].sel(line=list(d.lines)).transpose("chain", "draw", "site", "line")
+        u = u.to_numpy()
+    else:
+        u = np.zeros(d.beta.shape[:2] + (len(sites), len(d.lines)))
     medians = marginal_weibull_median(
         d.beta[:, :, None, :] + u, d.frailty_sd[:, :, None, None], d.shape[:, :, None, :])
     raw = _raw_site_medians(idata, sites, d.lines)
@@ -339,7 +342,9 @@ def _time_grid(idata: az.InferenceData, d: _TTPDraws) -> np.ndarray:
     return np.linspace(0.0, t_max, _CURVE_POINTS)
 
 
-def _band_frame(line: str, grid: np.ndarray, curves: np.ndarray, interval: Interval) -> pd.DataFrame:
+def _band_frame(
+    line: str, grid: np.ndarray, curves: np.ndarray, interval: Interval
+) -> pd.DataFrame:
     """Pointwise summary of curves with shape (draws, times)."""
     bounds = np.array([interval.bounds(curves[:, k]) for k in range(grid.size)])
     return pd.DataFrame({
@@ -357,7 +362,8 @@ def _raw_site_medians(
     const = idata.constant_data if "constant_data" in idata.groups() else xr.Dataset()
     if "observed_data" in idata.groups() and "log_median_obs" in idata.observed_data:
         log_m = idata.observed_data["log_median_obs"].to_numpy()
-        for s, l, m in zip(const["agg_site_idx"].to_numpy(), const["agg_line_idx"].to_numpy(), log_m):
+        agg_sites, agg_lines = const["agg_site_idx"].to_numpy(), const["agg_line_idx"].to_numpy()
+        for s, l, m in zip(agg_sites, agg_lines, log_m):
             out[(sites[int(s)], lines[int(l)])] = {
                 "n": 0, "events": 0, "raw_median": float(np.exp(m)), "raw_source": "reported"}
     t, upper, line_idx = _patient_arrays(idata)

@@ -89,9 +89,10 @@ TTP_PRIORS: Final[dict[str, PriorDefault]] = {
     "tau_sd": PriorDefault(
         0.5,
         "tau[line] ~ HalfNormal(tau_sd)  (between-site SD of log scale)",
-        "Prior median tau 0.34, 95% below 0.98: typical sites' median TTP within a factor of about "
-        "2 of each other is expected, a factor beyond 7 is ruled out. With 14 small sites the data "
-        "barely inform tau, so a heavier tail would let it wander to implausible values.",
+        "Prior median tau 0.34: 95% of sites' medians within a factor exp(1.96 tau) = 1.9 of the "
+        "typical site's; the prior 95% point tau = 0.98 allows a factor 6.8, more is ruled out. "
+        "With 14 small sites the data barely inform tau, so a heavier tail would let it wander "
+        "to implausible values.",
     ),
     "lkj_eta": PriorDefault(
         2.0,
@@ -102,9 +103,9 @@ TTP_PRIORS: Final[dict[str, PriorDefault]] = {
     "frailty_sd": PriorDefault(
         0.5,
         "sigma_frailty ~ HalfNormal(frailty_sd)  (patient effect on log scale)",
-        "A patient SD of 0.5 multiplies a patient's times by up to ~2.7 at both lines; the Weibull "
-        "itself already spreads log times by 1.28 / k, and with two rows per patient a larger "
-        "frailty would not be identified.",
+        "sigma = 0.5 puts 95% of patients' times within a factor 2.7 of the typical patient's, at "
+        "both lines; the Weibull itself already spreads log times with sd 1.28 / k, and with two "
+        "rows per patient a larger frailty would not be identified.",
     ),
     "covariate_sd": PriorDefault(
         1.0,
@@ -211,7 +212,8 @@ def build_ttp_model(
         # Sampled as log k ~ Normal: the sampler starts at k = 1 (a LogNormal would start at its
         # mean exp(sd^2 / 2), which overflows for the vague priors of reference analyses).
         if shared_shape:
-            shape = pm.Deterministic("shape", pt.exp(pm.Normal("log_shape", 0.0, p["shape_log_sd"])))
+            log_shape = pm.Normal("log_shape", 0.0, p["shape_log_sd"])
+            shape = pm.Deterministic("shape", pt.exp(log_shape))
             shape_line = pt.ones(len(lines)) * shape
         else:
             log_shape = pm.Normal("log_shape", 0.0, p["shape_log_sd"], dims="line")
@@ -297,10 +299,12 @@ def ttp_patient_rows(study: Study) -> pd.DataFrame:
     problems = []
     bad_t = ~(np.isfinite(t) & (t > 0))
     if bad_t.any():
-        problems.append(f"{schema.TTP_MONTHS} must be finite and > 0 (rows {np.flatnonzero(bad_t)[:10].tolist()})")
+        problems.append(f"{schema.TTP_MONTHS} must be finite and > 0 "
+                        f"(rows {np.flatnonzero(bad_t)[:10].tolist()})")
     bad_e = ~np.isin(e, (0.0, 1.0))
     if bad_e.any():
-        problems.append(f"{schema.PROGRESSED} must be 0 or 1 (rows {np.flatnonzero(bad_e)[:10].tolist()})")
+        problems.append(f"{schema.PROGRESSED} must be 0 or 1 "
+                        f"(rows {np.flatnonzero(bad_e)[:10].tolist()})")
     unknown = sorted(set(rows[schema.LINE].astype(str)) - set(study.lines))
     if unknown:
         problems.append(f"unknown line label(s) {unknown}; lines are {list(study.lines)}")

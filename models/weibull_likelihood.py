@@ -32,6 +32,7 @@ from typing import Final, Literal
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from scipy.stats import norm
 
 Likelihood = Literal["censored", "logspace"]
 LIKELIHOODS: Final[tuple[str, ...]] = ("censored", "logspace")
@@ -143,8 +144,6 @@ def log_median_se(lower: np.ndarray, upper: np.ndarray, level: float = 0.95) -> 
     ``se = (log upper - log lower) / (2 z)`` with ``z`` the two-sided normal quantile of
     ``level`` (1.959964 for 95%). Assumes the interval is symmetric on the log scale.
     """
-    from scipy.stats import norm
-
     z = Z_975 if level == 0.95 else float(norm.ppf(0.5 + level / 2))
     lower = np.asarray(lower, dtype=float)
     upper = np.asarray(upper, dtype=float)

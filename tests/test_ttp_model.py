@@ -35,7 +35,7 @@ def shipped_study() -> Study:
 
 
 def small_study(aggregates: pd.DataFrame | None = None) -> Study:
-    """Two sites, both lines, events and censored rows, with a tie between an event and a censoring."""
+    """Two sites, both lines, events and censored rows, an event and a censoring at one time."""
     rows = pd.DataFrame({
         "site": ["A", "A", "A", "A", "B", "B", "B", "B"],
         "patient_id": ["a1", "a1", "a2", "a2", "b1", "b1", "b2", "b2"],

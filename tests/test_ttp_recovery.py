@@ -124,7 +124,7 @@ def test_interval_coverage_is_nominal_over_simulations_from_the_prior():
     100 simulations x 8 quantities (beta, shape, tau and the population median, per line). Each
     quantity's coverage has binomial sd 0.022: it must lie in [0.88, 1] (3 sd below). The pooled
     coverage must lie within 0.95 +/- 0.035 (between 1.6 and 4.5 binomial sds, depending on how
-    correlated the quantities of one simulation are). About 2.5 minutes on 2 cores.
+    correlated the quantities of one simulation are). 140 s on a loaded 2-core machine.
     """
     started = time.perf_counter()
     rng = np.random.default_rng(SEED)

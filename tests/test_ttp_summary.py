@@ -36,7 +36,8 @@ def make_idata(*, shared_shape=False, tau=(0.3, 0.5), frailty=None, pooling="par
     """A posterior of the TTP model's shape with known values and small noise."""
     rng = np.random.default_rng(seed)
     size = (CHAINS, DRAWS)
-    beta = np.stack([1.7 + 0.1 * rng.standard_normal(size), 1.9 + 0.1 * rng.standard_normal(size)], -1)
+    beta = np.stack([1.7 + 0.1 * rng.standard_normal(size),
+                     1.9 + 0.1 * rng.standard_normal(size)], -1)
     shape = (1.2 + 0.05 * rng.standard_normal(size) if shared_shape
              else np.stack([1.3 + 0.05 * rng.standard_normal(size),
                             1.1 + 0.05 * rng.standard_normal(size)], -1))
@@ -156,7 +157,8 @@ def test_no_pooling_reports_only_the_shape_and_complete_pooling_has_no_tau():
     none = summarise_ttp(make_idata(pooling="none"))
     assert set(none["quantity"]) == {"shape"}
     complete = summarise_ttp(make_idata(pooling="complete"))
-    assert "tau" not in set(complete["quantity"]) and "median_population" in set(complete["quantity"])
+    assert "tau" not in set(complete["quantity"])
+    assert "median_population" in set(complete["quantity"])
 
 
 def test_new_site_draws_follow_the_seed():
@@ -164,7 +166,8 @@ def test_new_site_draws_follow_the_seed():
     a, b = summarise_ttp(idata, seed=1), summarise_ttp(idata, seed=1)
     pd.testing.assert_frame_equal(a, b)
     c = summarise_ttp(idata, seed=2)
-    assert not np.allclose(rows_of(a, "median_new_site")["mean"], rows_of(c, "median_new_site")["mean"])
+    assert not np.allclose(rows_of(a, "median_new_site")["mean"],
+                           rows_of(c, "median_new_site")["mean"])
 
 
 def test_summaries_survive_a_netcdf_round_trip(tmp_path):
