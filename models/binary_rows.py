@@ -108,8 +108,8 @@ def binary_rows(
     ValueError
         Unknown endpoint, missing endpoint columns or values, line labels outside
         ``study.lines`` or lines without rows, a site without rows for this endpoint, covariates
-        combined with aggregate rows, a patient effect without patient rows, or ``collapse=True``
-        with a patient effect.
+        combined with aggregate rows, a patient effect without patient rows, ``collapse=True``
+        with a patient effect, or (uncollapsed) a patient-line row that occurs twice.
     """
     if endpoint not in schema.BINARY_ENDPOINTS:
         raise ValueError(
@@ -143,7 +143,7 @@ def binary_rows(
     _check_sites(patients, aggregates, sites, endpoint)
 
     if covariates:
-        X, names, encoding = covariate_design(study.patients.loc[patients.index], covariates)
+        X, names, encoding = covariate_design(study.patients, covariates)
     else:
         X, names, encoding = np.zeros((len(patients), 0)), [], {}
 
@@ -152,6 +152,9 @@ def binary_rows(
     else:
         frame = patients.assign(source=PATIENT_SOURCE).reset_index(drop=True)
         frame["obs"] = frame["patient"] + "/" + frame[schema.LINE]
+        duplicated = frame["obs"][frame["obs"].duplicated()].unique().tolist()
+        if duplicated:
+            raise ValueError(f"patient-line rows occur more than once: {duplicated[:5]}")
     agg = aggregates.assign(
         patient="", source=AGGREGATE_SOURCE,
         obs=aggregates[schema.SITE] + "/" + aggregates[schema.LINE] + "/aggregate",

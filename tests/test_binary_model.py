@@ -380,6 +380,13 @@ def test_covariates_with_aggregate_rows_raise() -> None:
         build_binary_model(small_study(counts()), "response", covariates=["age"])
 
 
+def test_duplicate_patient_line_rows_raise() -> None:
+    rows = small_study().patients
+    study = Study(pd.concat([rows, rows.iloc[[0]]], ignore_index=True), lines=LINES)
+    with pytest.raises(ValueError, match="more than once"):
+        build_binary_model(study, "response", patient_effect=True)
+
+
 def test_bad_aggregate_counts_raise() -> None:
     with pytest.raises(ValueError, match="0 <= events <= n"):
         build_binary_model(small_study(counts(events=(13, 2))), "response")
