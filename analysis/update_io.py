@@ -19,8 +19,8 @@ UPDATE_DIR = "update"
 #: Quantities of the before/after table.
 HEADLINE_QUANTITIES: tuple[str, ...] = (
     "probability_population", "probability_new_site", "difference_population",
-    "odds_ratio_typical_site", "prob_greater_population", "median_population", "median_new_site",
-    "median_ratio_population", "hazard_ratio", "shape", "tau",
+    "odds_ratio_typical_site", "median_population", "median_new_site", "median_ratio_population",
+    "hazard_ratio", "prob_greater_population", "shape", "tau",
 )
 
 
