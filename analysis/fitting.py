@@ -36,6 +36,17 @@ def fit_key(endpoint: str, variant: str | None = None) -> str:
     return endpoint if variant is None else f"{endpoint}__{variant}"
 
 
+def fit_order(key: str) -> tuple[int, int]:
+    """Sort key of fit keys: endpoints in schema order, then main, sensitivity, comparators.
+
+    Every table and message lists fits in this order, so a run and its rebuilt report agree.
+    """
+    endpoint, _, variant = key.partition("__")
+    variants = ("", *SENSITIVITY_SCALES, *COMPARATORS)
+    e = schema.ENDPOINTS.index(endpoint) if endpoint in schema.ENDPOINTS else len(schema.ENDPOINTS)
+    return (e, variants.index(variant) if variant in variants else len(variants))
+
+
 def endpoint_of(key: str) -> str:
     """The endpoint of a fit key (inverse of :func:`fit_key`)."""
     return key.split("__", 1)[0]

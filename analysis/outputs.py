@@ -24,7 +24,7 @@ from .diagnostics import (
     sampler_diagnostics,
 )
 from .endpoint_results import EndpointResults, all_endpoint_results
-from .fitting import fit_key
+from .fitting import fit_key, fit_order
 from .map_export import MAP_PRIOR_FILE, map_prior_record
 from .prose import methods_paragraph, results_sentences
 from .report import ReportContent, Section, write_report
@@ -42,7 +42,8 @@ def diagnostics_tables(
     are listed in the table but only inform.
     """
     frames, sampler_rows = [], []
-    for key, idata in fits.items():
+    for key in sorted(fits, key=fit_order):
+        idata = fits[key]
         frames.append(parameter_diagnostics(idata, model=key))
         sampler_rows.append(sampler_diagnostics(idata, model=key))
     for endpoint, result in results.items():
@@ -189,8 +190,11 @@ def build_outputs(
     new_sites = tuple(update[0]["new_sites"]) if update else ()
     figures = build_figures(staging / "figures", study, fits, results, config,
                             highlight_sites=new_sites)
-    map_json = map_prior_record(study, fits, config)
-    map_table = None
+    map_table, map_note = None, None
+    try:
+        map_json = map_prior_record(study, fits, config)
+    except ValueError as exc:  # e.g. too few draws to fit a mixture
+        map_json, map_note = None, f"No MAP prior was exported: {exc}."
     if map_json is not None:
         (staging / MAP_PRIOR_FILE).write_text(map_json, encoding="utf-8")
         map_table = map_prior_table(map_json, config)
@@ -231,6 +235,7 @@ def build_outputs(
             f"with a vague component of weight {config.analysis.map_robust_weight:g}, is saved "
             f"in {MAP_PRIOR_FILE} (meta-analytic-predictive prior; see docs/map_prior.md).",),
             tables=(map_table,))] if map_table is not None else []),
+        *([Section("Prior for a future study", paragraphs=(map_note,))] if map_note else []),
     ]
     content = ReportContent(
         title="ICI rechallenge: Bayesian hierarchical analysis"

@@ -31,7 +31,7 @@ from rechallenge.models.sampling import package_versions
 from .config import RunConfig, load_config
 from .diagnostics import GateResult
 from .fitio import load_fit, save_fit
-from .fitting import endpoint_of, fit_all
+from .fitting import endpoint_of, fit_all, fit_order
 from .outputs import build_outputs
 from .rundir import atomic_run_directory, write_json
 
@@ -161,7 +161,7 @@ def analyze(
             "config": config.to_dict(),
             "seed": config.sampler.seed,
             "versions": package_versions(),
-            "fits": sorted(stage.fits),
+            "fits": sorted(stage.fits, key=fit_order),
             "gate": {"passed": gate.passed, "failures": list(gate.failures),
                      "allowed_unconverged": allow_unconverged},
             "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
