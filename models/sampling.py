@@ -1,26 +1,30 @@
 """One sampler front-end for every model: ``fit(model, ...) -> az.InferenceData``.
 
-The result always has the groups posterior, sample_stats, prior, prior_predictive,
-posterior_predictive, log_likelihood, observed_data and constant_data, and its posterior attrs
-record the model, priors, sampler settings, package versions, seed and data hash (see
-:func:`fit_attrs`), so a saved fit describes itself.
+By default the result has the groups posterior, sample_stats, prior, prior_predictive,
+posterior_predictive, log_likelihood, observed_data and constant_data (``groups=`` can leave out
+the prior, predictive and log-likelihood draws of a fit that needs only its posterior), and its
+posterior attrs record the model, priors, sampler settings, package versions, seed and data hash
+(see :func:`fit_attrs`), so a saved fit describes itself.
 
 Backends
 --------
 ``"nutpie"`` (default)
-    nutpie's NUTS on a numba-compiled log density. Compiling costs a few seconds once; the compiled
-    model is cached per ``pm.Model`` object, and :func:`fit` can reuse it for new data or prior
-    values through ``data=`` (no recompilation).
+    nutpie's NUTS on a numba-compiled log density: on the shipped data a fit samples in well under
+    a second, against 10-20 s for PyMC's NUTS (``docs/performance.md``). Compiling costs seconds,
+    so a compiled model is kept per model *structure*: every model whose log-density graph, coords
+    and data shapes are the same (the three binary endpoints of one study, a model refitted with
+    other prior values through ``data=``) reuses one compilation, with its own ``pm.Data`` values
+    and its own initial point. A fit is the same whether or not it reused a compilation.
 ``"pymc"``
-    PyMC's own NUTS.
+    PyMC's own NUTS (compiled per fit by PyMC).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import weakref
-from collections.abc import Mapping
+import time
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Any
@@ -30,6 +34,9 @@ import numpy as np
 import pymc as pm
 
 from .info import model_info
+from .nutpie_cache import (  # noqa: F401 - re-exported: the sampler front-end's cache API
+    clear_compiled_cache, compiled_nutpie_model, compiled_structures, is_compiled, prepared_for,
+)
 from .priors import PRIOR_DATA_PREFIX
 
 #: Seed used when the caller gives none; every random step derives from it.
@@ -39,7 +46,9 @@ DEFAULT_BACKEND = "nutpie"
 _VERSIONED_PACKAGES = ("rechallenge", "pymc", "pytensor", "arviz", "nutpie", "numpy", "pandas",
                        "xarray", "scipy")
 
-_compiled_cache: "weakref.WeakKeyDictionary[pm.Model, Any]" = weakref.WeakKeyDictionary()
+#: Groups :func:`fit` can compute besides the posterior (``groups=``): ``"prior"`` (prior and
+#: prior predictive draws), ``"posterior_predictive"`` and ``"log_likelihood"``.
+OPTIONAL_GROUPS: tuple[str, ...] = ("prior", "posterior_predictive", "log_likelihood")
 
 
 @dataclass(frozen=True)
@@ -97,17 +106,6 @@ def derived_seeds(seed: int) -> dict[str, int]:
     return {"sampler": int(states[0]), "prior": int(states[1]), "predictive": int(states[2])}
 
 
-def compiled_nutpie_model(model: pm.Model) -> Any:
-    """Return nutpie's compiled version of ``model``, compiling at most once per model object."""
-    import nutpie
-
-    compiled = _compiled_cache.get(model)
-    if compiled is None:
-        compiled = nutpie.compile_pymc_model(model)
-        _compiled_cache[model] = compiled
-    return compiled
-
-
 def fit(
     model: pm.Model,
     *,
@@ -119,7 +117,9 @@ def fit(
     target_accept: float = 0.9,
     prior_draws: int = 500,
     data: Mapping[str, Any] | None = None,
+    groups: Collection[str] | None = None,
     progress: bool = False,
+    timings: dict[str, float] | None = None,
 ) -> az.InferenceData:
     """Sample a model built by a rechallenge builder and return complete InferenceData.
 
@@ -133,18 +133,35 @@ def fit(
     data
         New values for the model's ``pm.Data`` containers (same shapes), e.g. prior
         hyperparameters ``{"prior_tau_sd": 0.5}`` for a sensitivity refit. The model is updated
-        in place through ``pm.set_data`` and, with nutpie, its compiled form is reused.
+        in place through ``pm.set_data`` for the fit and restored afterwards; with nutpie its
+        compiled form is reused.
+    groups
+        Which of :data:`OPTIONAL_GROUPS` to compute; ``None`` (the default) computes all of them.
+        A fit that only needs its posterior (e.g. a prior-sensitivity refit) can pass ``()`` and
+        skip the prior, predictive and log-likelihood draws and their compilation. The posterior,
+        sample_stats, observed_data and constant_data groups are always there, and leaving a
+        group out changes no number in the others (each step has its own derived seed).
     progress
         Show the sampler's progress bar.
+    timings
+        If given, filled with the seconds each step took: ``compile`` (nutpie: finding or
+        compiling the model; PyMC compiles inside ``sample``), ``sample`` (tuning and draws), and
+        ``prior``, ``posterior_predictive``, ``log_likelihood`` for the groups computed.
 
     Returns
     -------
     arviz.InferenceData
-        Groups posterior, sample_stats, prior, prior_predictive, posterior_predictive,
-        log_likelihood, observed_data, constant_data; provenance in ``posterior.attrs``.
+        Groups posterior, sample_stats, observed_data, constant_data and, as asked, prior and
+        prior_predictive, posterior_predictive, log_likelihood; provenance in
+        ``posterior.attrs``.
     """
     settings = SamplerSettings(draws, tune, chains, seed, backend, target_accept, prior_draws)
+    wanted = set(OPTIONAL_GROUPS if groups is None else groups)
+    unknown_groups = sorted(wanted - set(OPTIONAL_GROUPS))
+    if unknown_groups:
+        raise ValueError(f"unknown groups {unknown_groups}; choose from {OPTIONAL_GROUPS}")
     info = model_info(model)
+    timings = {} if timings is None else timings
     if data:
         unknown = sorted(set(data) - {d.name for d in model.data_vars})
         if unknown:
@@ -154,43 +171,58 @@ def fit(
         original = {name: model[name].get_value() for name in data}
         pm.set_data(dict(data), model=model)
         try:
-            return _fit(model, settings, info, data, progress)
+            return _fit(model, settings, info, wanted, progress, timings)
         finally:
             pm.set_data(original, model=model)
-    return _fit(model, settings, info, None, progress)
+    return _fit(model, settings, info, wanted, progress, timings)
 
 
 def _fit(
     model: pm.Model,
     settings: SamplerSettings,
     info: Any,
-    data: Mapping[str, Any] | None,
+    groups: set[str],
     progress: bool,
+    timings: dict[str, float],
 ) -> az.InferenceData:
     seeds = derived_seeds(settings.seed)
     backend, prior_draws, seed = settings.backend, settings.prior_draws, settings.seed
     if backend == "nutpie":
-        idata = _sample_nutpie(model, settings, seeds["sampler"], data, progress)
+        idata = _sample_nutpie(model, settings, seeds["sampler"], progress, timings)
     else:
+        start = time.perf_counter()
         idata = _sample_pymc(model, settings, seeds["sampler"], progress)
+        timings["sample"] = time.perf_counter() - start
 
     with model:
-        # The prior draws also bring observed_data and constant_data. They must come before the
-        # posterior predictive: PyMC treats every variable that depends on pm.Data (here the
-        # prior hyperparameters) as changed, and redraws it from the prior, unless the trace
-        # carries constant_data to compare with.
-        idata.extend(pm.sample_prior_predictive(prior_draws, random_seed=seeds["prior"]))
-        # Name the observed variables: without var_names, PyMC 5.28 appends them to
-        # model.observed_RVs a second time when the trace has observed_data, corrupting the model.
-        observed = [rv.name for rv in model.observed_RVs]
-        pm.sample_posterior_predictive(
-            idata,
-            var_names=observed,
-            random_seed=seeds["predictive"],
-            extend_inferencedata=True,
-            progressbar=False,
-        )
-        pm.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
+        if "prior" in groups:
+            # The prior draws also bring observed_data and constant_data.
+            start = time.perf_counter()
+            idata.extend(pm.sample_prior_predictive(prior_draws, random_seed=seeds["prior"]))
+            timings["prior"] = time.perf_counter() - start
+        else:
+            _add_data_groups(idata, model)
+        # constant_data must be in the trace before the posterior predictive: PyMC treats every
+        # variable that depends on pm.Data (here the prior hyperparameters) as changed, and
+        # redraws it from the prior, unless the trace carries constant_data to compare with.
+        if "posterior_predictive" in groups:
+            start = time.perf_counter()
+            # Name the observed variables: without var_names, PyMC 5.28 appends them to
+            # model.observed_RVs a second time when the trace has observed_data, corrupting the
+            # model.
+            observed = [rv.name for rv in model.observed_RVs]
+            pm.sample_posterior_predictive(
+                idata,
+                var_names=observed,
+                random_seed=seeds["predictive"],
+                extend_inferencedata=True,
+                progressbar=False,
+            )
+            timings["posterior_predictive"] = time.perf_counter() - start
+        if "log_likelihood" in groups:
+            start = time.perf_counter()
+            pm.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
+            timings["log_likelihood"] = time.perf_counter() - start
 
     attrs = dict(info.to_attrs())
     # Record the prior values this fit used: a sensitivity refit (data={"prior_tau_sd": ...})
@@ -210,18 +242,33 @@ def _fit(
     return idata
 
 
+def _add_data_groups(idata: az.InferenceData, model: pm.Model) -> None:
+    """observed_data and constant_data, as PyMC's prior draws would bring them (no compiling)."""
+    from pymc.backends.arviz import InferenceDataConverter
+
+    converter = InferenceDataConverter(trace=None, prior={}, model=model)
+    new = {}
+    for group, dataset in (("observed_data", converter.observed_data_to_xarray()),
+                           ("constant_data", converter.constant_data_to_xarray())):
+        if dataset is not None and group not in idata.groups():
+            new[group] = dataset
+    if new:
+        idata.add_groups(new)
+
+
 def _sample_nutpie(
     model: pm.Model,
     settings: SamplerSettings,
     seed: int,
-    data: Mapping[str, Any] | None,
     progress: bool,
+    timings: dict[str, float],
 ) -> az.InferenceData:
     import nutpie
 
-    compiled = compiled_nutpie_model(model)
-    if data:
-        compiled = compiled.with_data(**{k: np.asarray(v) for k, v in data.items()})
+    start = time.perf_counter()
+    compiled = prepared_for(model)
+    timings["compile"] = time.perf_counter() - start
+    start = time.perf_counter()
     idata = nutpie.sample(
         compiled,
         draws=settings.draws,
@@ -233,6 +280,7 @@ def _sample_nutpie(
         save_warmup=False,
         progress_bar=progress,
     )
+    timings["sample"] = time.perf_counter() - start
     # nutpie also stores the unconstrained values (``tau_log__``); keep the model's own names.
     transformed = [name for name in idata.posterior.data_vars if name.endswith("__")]
     idata.posterior = idata.posterior.drop_vars(transformed)
