@@ -5,20 +5,32 @@ comparators are fitted for LOO; the sensitivity refits reuse the main model's co
 the heterogeneity prior scale halved and doubled (prior values are ``pm.Data``). Fits are keyed
 ``"<endpoint>"``, ``"<endpoint>__complete"``, ``"<endpoint>__none"``, ``"<endpoint>__tau_half"``,
 ``"<endpoint>__tau_double"``.
+
+Each fit computes only what the run reads from it (:data:`FIT_GROUPS`): the main fit everything
+(prior, posterior predictive, log-likelihood), a comparator its log-likelihood (for LOO), a
+sensitivity refit its posterior. Leaving a group out changes no number of the others. Models of
+the same structure (e.g. the three binary endpoints of one study) share one nutpie compilation
+(see :mod:`rechallenge.models.sampling`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import sys
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import arviz as az
 import pymc as pm
 
 from rechallenge.data import Study, schema
 from rechallenge.models.binary import build_binary_model
-from rechallenge.models.sampling import fit
+from rechallenge.models.sampling import compiled_structures, fit, is_compiled
 from rechallenge.models.ttp import build_ttp_model
 
 from .config import RunConfig
@@ -27,6 +39,12 @@ from .config import RunConfig
 SENSITIVITY_SCALES: dict[str, float] = {"tau_half": 0.5, "tau_double": 2.0}
 #: The pooling of the comparators fitted beside the main model.
 COMPARATORS: tuple[str, ...] = ("complete", "none")
+#: Optional InferenceData groups each kind of fit computes (``fit(groups=...)``).
+FIT_GROUPS: dict[str, tuple[str, ...]] = {
+    "main": ("prior", "posterior_predictive", "log_likelihood"),
+    "comparator": ("log_likelihood",),
+    "sensitivity": (),
+}
 
 Progress = Callable[[str], None]
 
@@ -54,10 +72,20 @@ def endpoint_of(key: str) -> str:
 
 @dataclass
 class FitStage:
-    """Fits of a run and the time each took (seconds)."""
+    """Fits of a run, the time each took and the time of each step (seconds).
+
+    ``steps`` sums the steps of every fit: ``build``, ``compile``, ``sample``, ``prior``,
+    ``posterior_predictive``, ``log_likelihood`` and ``log_prior``.
+    """
 
     fits: dict[str, az.InferenceData] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    steps: dict[str, float] = field(default_factory=dict)
+
+    def add_steps(self, steps: dict[str, float]) -> None:
+        """Add one fit's step timings to the totals."""
+        for name, seconds in steps.items():
+            self.steps[name] = self.steps.get(name, 0.0) + seconds
 
 
 def build_model(study: Study, endpoint: str, config: RunConfig, pooling: str) -> pm.Model:
@@ -85,9 +113,16 @@ def build_model(study: Study, endpoint: str, config: RunConfig, pooling: str) ->
     )
 
 
-def _sample(model: pm.Model, config: RunConfig, data: dict[str, float] | None = None) -> az.InferenceData:
+def _sample(
+    model: pm.Model,
+    config: RunConfig,
+    kind: str,
+    stage: FitStage,
+    data: dict[str, float] | None = None,
+) -> az.InferenceData:
     s = config.sampler
-    return fit(
+    steps: dict[str, float] = {}
+    idata = fit(
         model,
         draws=s.draws,
         tune=s.tune,
@@ -97,18 +132,31 @@ def _sample(model: pm.Model, config: RunConfig, data: dict[str, float] | None = 
         target_accept=s.target_accept,
         prior_draws=s.prior_draws,
         data=data,
+        groups=FIT_GROUPS[kind],
+        timings=steps,
     )
+    stage.add_steps(steps)
+    return idata
 
 
-def fit_endpoint(
+def _build(
+    study: Study, endpoint: str, config: RunConfig, pooling: str, stage: FitStage
+) -> pm.Model:
+    start = time.perf_counter()
+    model = build_model(study, endpoint, config, pooling)
+    stage.add_steps({"build": time.perf_counter() - start})
+    return model
+
+
+def _fit_main(
     study: Study, endpoint: str, config: RunConfig, *, progress: Progress, stage: FitStage
 ) -> None:
-    """Fit the main model of ``endpoint`` and, as configured, its comparators and sensitivity refits."""
+    """The main fit of ``endpoint`` and, as configured, its sensitivity refits."""
     main_pooling = config.analysis.pooling
     start = time.perf_counter()
     progress(f"{endpoint}: fitting {main_pooling} pooling")
-    model = build_model(study, endpoint, config, main_pooling)
-    stage.fits[fit_key(endpoint)] = _sample(model, config)
+    model = _build(study, endpoint, config, main_pooling, stage)
+    stage.fits[fit_key(endpoint)] = _sample(model, config, "main", stage)
     stage.timings[fit_key(endpoint)] = time.perf_counter() - start
 
     if config.analysis.sensitivity and main_pooling == "partial":
@@ -117,26 +165,250 @@ def fit_endpoint(
             start = time.perf_counter()
             progress(f"{endpoint}: sensitivity refit, tau prior scale x{factor:g}")
             stage.fits[fit_key(endpoint, variant)] = _sample(
-                model, config, data={"prior_tau_sd": tau_sd * factor}
+                model, config, "sensitivity", stage, data={"prior_tau_sd": tau_sd * factor}
             )
             stage.timings[fit_key(endpoint, variant)] = time.perf_counter() - start
+        start = time.perf_counter()
         with model:
-            pm.compute_log_prior(stage.fits[fit_key(endpoint)], extend_inferencedata=True)
-
-    if config.analysis.comparators:
-        for pooling in COMPARATORS:
-            if pooling == main_pooling:
-                continue
-            start = time.perf_counter()
-            progress(f"{endpoint}: fitting comparator, {pooling} pooling")
-            comparator = build_model(study, endpoint, config, pooling)
-            stage.fits[fit_key(endpoint, pooling)] = _sample(comparator, config)
-            stage.timings[fit_key(endpoint, pooling)] = time.perf_counter() - start
+            pm.compute_log_prior(stage.fits[fit_key(endpoint)], extend_inferencedata=True,
+                                 progressbar=False)
+        stage.add_steps({"log_prior": time.perf_counter() - start})
 
 
-def fit_all(study: Study, config: RunConfig, *, progress: Progress) -> FitStage:
-    """Fit every configured endpoint; return the fits and their timings."""
-    stage = FitStage()
+def _fit_comparator(
+    study: Study, endpoint: str, pooling: str, config: RunConfig, *, progress: Progress,
+    stage: FitStage,
+) -> None:
+    start = time.perf_counter()
+    progress(f"{endpoint}: fitting comparator, {pooling} pooling")
+    comparator = _build(study, endpoint, config, pooling, stage)
+    stage.fits[fit_key(endpoint, pooling)] = _sample(comparator, config, "comparator", stage)
+    stage.timings[fit_key(endpoint, pooling)] = time.perf_counter() - start
+
+
+def _comparators(config: RunConfig) -> tuple[str, ...]:
+    if not config.analysis.comparators:
+        return ()
+    return tuple(p for p in COMPARATORS if p != config.analysis.pooling)
+
+
+def fit_endpoint(
+    study: Study, endpoint: str, config: RunConfig, *, progress: Progress, stage: FitStage
+) -> None:
+    """Fit the main model of ``endpoint`` and, as configured, its comparators and sensitivity refits."""
+    _fit_main(study, endpoint, config, progress=progress, stage=stage)
+    for pooling in _comparators(config):
+        _fit_comparator(study, endpoint, pooling, config, progress=progress, stage=stage)
+
+
+# --------------------------------------------------------------------------- in two processes
+#
+# Compiling a model structure takes seconds and one core; sampling takes well under a second per
+# fit. With two cores the fitting stage therefore runs in this process and one forked worker
+# process, each fitting whole groups of fits that share a model structure (so each structure is
+# compiled once, in one process). A fit does not depend on where it ran: same seeds, same numbers.
+
+#: Environment variable with the number of processes of the fitting stage (1: this one only).
+WORKERS_ENV = "RECHALLENGE_FIT_WORKERS"
+#: Cost of compiling a model structure, in fits (for sharing the work between processes).
+_COMPILE_COST = 8.0
+
+
+@dataclass(frozen=True)
+class FitGroup:
+    """Fits of one pooling across the endpoints of one model family (one model structure).
+
+    ``kind`` is ``"main"`` (main fits and their sensitivity refits) or ``"comparator"``.
+    """
+
+    kind: str
+    pooling: str
+    endpoints: tuple[str, ...]
+
+    def n_fits(self, config: RunConfig) -> int:
+        """Number of fits in the group."""
+        refits = len(SENSITIVITY_SCALES) if (
+            self.kind == "main" and config.analysis.sensitivity and self.pooling == "partial"
+        ) else 0
+        return len(self.endpoints) * (1 + refits)
+
+
+def fit_groups(config: RunConfig) -> list[FitGroup]:
+    """The fits of a run grouped by model structure (binary endpoints share theirs)."""
+    families: dict[bool, list[str]] = {}
     for endpoint in config.analysis.endpoints:
-        fit_endpoint(study, endpoint, config, progress=progress, stage=stage)
-    return stage
+        families.setdefault(endpoint == schema.TTP_ENDPOINT, []).append(endpoint)
+    groups = []
+    for endpoints in families.values():
+        groups.append(FitGroup("main", config.analysis.pooling, tuple(endpoints)))
+        groups += [FitGroup("comparator", p, tuple(endpoints)) for p in _comparators(config)]
+    return groups
+
+
+def fit_workers() -> int:
+    """Processes for the fitting stage: ``$RECHALLENGE_FIT_WORKERS``, else 2 (1 on one core)."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if not value:
+        return min(2, os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{WORKERS_ENV} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _run_group(
+    study: Study, config: RunConfig, group: FitGroup, progress: Progress, stage: FitStage
+) -> None:
+    for endpoint in group.endpoints:
+        if group.kind == "main":
+            _fit_main(study, endpoint, config, progress=progress, stage=stage)
+        else:
+            _fit_comparator(study, endpoint, group.pooling, config, progress=progress, stage=stage)
+
+
+def _split(study: Study, config: RunConfig, groups: list[FitGroup]) -> tuple[list, list]:
+    """Share groups between this process and the worker, longest first (LPT).
+
+    A group whose structure this process has compiled before (a repeated run) costs only its
+    sampling here, so it stays here.
+    """
+    cached = set()
+    if compiled_structures():
+        for group in groups:
+            model = build_model(study, group.endpoints[0], config, group.pooling)
+            if is_compiled(model):
+                cached.add(group)
+    cost = {g: g.n_fits(config) + (0.0 if g in cached else _COMPILE_COST) for g in groups}
+    here: list[FitGroup] = []
+    there: list[FitGroup] = []
+    load = [0.0, 0.0]
+    for group in sorted(groups, key=lambda g: -cost[g]):
+        if group in cached or load[0] <= load[1]:
+            here.append(group)
+            load[0] += cost[group]
+        else:
+            there.append(group)
+            load[1] += cost[group]
+    return here, there
+
+
+def _worker_main(conn: Any, study: Study, config: RunConfig, groups: list[FitGroup]) -> None:
+    """Entry point of the worker process: fit ``groups``, send back the FitStage or the error."""
+    parent = os.getppid()
+    # Die with the parent (even on SIGKILL) and leave signals to it: it terminates us.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+    try:
+        stage = FitStage()
+        for group in groups:
+            _run_group(study, config, group, lambda _message: None, stage)
+        conn.send(("ok", stage))
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+        detail = traceback.format_exc()
+        try:
+            conn.send(("error", exc, detail))
+        except Exception:  # noqa: BLE001 - an unpicklable exception: send its text
+            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}"), detail))
+    finally:
+        conn.close()
+
+
+def _start_worker(study: Study, config: RunConfig, groups: list[FitGroup]) -> tuple[Any, Any]:
+    methods = multiprocessing.get_all_start_methods()
+    # fork: the worker starts at once with everything imported; spawn elsewhere.
+    context = multiprocessing.get_context(
+        "fork" if sys.platform.startswith("linux") and "fork" in methods else "spawn"
+    )
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_worker_main, args=(sender, study, config, groups), name="rechallenge-fit"
+    )
+    process.start()
+    sender.close()
+    return process, receiver
+
+
+def _canonical_order(stage: FitStage, config: RunConfig) -> FitStage:
+    """The fits in the order a one-process run makes them (endpoint by endpoint)."""
+    order = []
+    for endpoint in config.analysis.endpoints:
+        order.append(fit_key(endpoint))
+        order += [fit_key(endpoint, v) for v in SENSITIVITY_SCALES]
+        order += [fit_key(endpoint, p) for p in COMPARATORS]
+    rank = {key: i for i, key in enumerate(order)}
+    ordered = FitStage(steps=dict(stage.steps))
+    for key in sorted(stage.fits, key=lambda k: rank.get(k, len(rank))):
+        ordered.fits[key] = stage.fits[key]
+        ordered.timings[key] = stage.timings[key]
+    return ordered
+
+
+def fit_all(
+    study: Study, config: RunConfig, *, progress: Progress, workers: int | None = None
+) -> FitStage:
+    """Fit every configured endpoint; return the fits and their timings.
+
+    Parameters
+    ----------
+    study, config
+        The run's data and config.
+    progress
+        Called with a line of text as the work goes on.
+    workers
+        Processes to use: with 2 or more (the default on two or more cores, see
+        :func:`fit_workers`) and the nutpie backend, one worker process fits part of the model
+        structures while this process fits the rest. The fits are the same either way.
+    """
+    workers = fit_workers() if workers is None else workers
+    groups = fit_groups(config)
+    if workers < 2 or config.sampler.backend != "nutpie" or len(groups) < 2:
+        stage = FitStage()
+        for endpoint in config.analysis.endpoints:
+            fit_endpoint(study, endpoint, config, progress=progress, stage=stage)
+        return stage
+    here, there = _split(study, config, groups)
+    if not there:
+        stage = FitStage()
+        for group in here:
+            _run_group(study, config, group, progress, stage)
+        return _canonical_order(stage, config)
+
+    progress(f"fitting in 2 processes; the worker fits: "
+             + "; ".join(f"{', '.join(g.endpoints)} ({g.pooling} pooling)" for g in there))
+    process, receiver = _start_worker(study, config, there)
+    try:
+        stage = FitStage()
+        for group in here:
+            _run_group(study, config, group, progress, stage)
+        progress("waiting for the worker process")
+        try:
+            message = receiver.recv()
+        except EOFError:
+            raise RuntimeError(
+                f"the fitting worker process died (exit code {process.exitcode}); run with "
+                f"{WORKERS_ENV}=1 to fit in one process") from None
+        process.join()
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.terminate()
+            process.join()
+    if message[0] == "error":
+        _, exc, detail = message
+        if hasattr(exc, "add_note"):
+            exc.add_note(f"raised in the fitting worker process:\n{detail}")
+        raise exc
+    worker_stage: FitStage = message[1]
+    stage.fits.update(worker_stage.fits)
+    stage.timings.update(worker_stage.timings)
+    stage.add_steps(worker_stage.steps)
+    return _canonical_order(stage, config)

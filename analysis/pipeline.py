@@ -145,6 +145,8 @@ def analyze(
         stage = fit_all(study, config, progress=progress)
         timings["fit_total"] = time.perf_counter() - start
         timings.update({f"fit:{k}": v for k, v in stage.timings.items()})
+        # Summed over fits: build, compile, sample, prior, posterior_predictive, log_likelihood...
+        timings.update({f"fit_step:{k}": v for k, v in stage.steps.items()})
         start = time.perf_counter()
         progress("saving fits")
         for key, idata in stage.fits.items():

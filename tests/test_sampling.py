@@ -1,0 +1,172 @@
+"""The sampler front-end's speed-ups change no number.
+
+* Fast (no sampling): which models count as the same structure, and the ``groups`` argument.
+* ``integration``: a compilation shared between models (other endpoint, other prior values) gives
+  the same draws as a fresh one, sensitivity refits do not recompile, leaving groups out changes
+  no other group, and the fitting stage gives the same fits in one process and in two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pymc as pm
+import pytest
+import xarray as xr
+
+from conftest import SEED
+from rechallenge.analysis.config import AnalysisConfig, RunConfig
+from rechallenge.analysis.fitting import FIT_GROUPS, fit_all, fit_groups
+from rechallenge.data import example_study
+from rechallenge.data.study import Study
+from rechallenge.models import nutpie_cache
+from rechallenge.models.binary import build_binary_model
+from rechallenge.models.sampling import OPTIONAL_GROUPS, clear_compiled_cache, fit, is_compiled
+from rechallenge.models.ttp import build_ttp_model
+
+SHORT = {"draws": 150, "tune": 150, "chains": 2, "seed": SEED}
+#: Every group of a complete fit whose draws are reproducible (sample_stats hold timings).
+ALL_GROUPS = ("posterior", "prior", "prior_predictive", "posterior_predictive", "log_likelihood",
+              "observed_data", "constant_data")
+
+
+@pytest.fixture(scope="module")
+def study() -> Study:
+    return example_study()
+
+
+def same_structure(a: pm.Model, b: pm.Model) -> bool:
+    if nutpie_cache._structure_signature(a) != nutpie_cache._structure_signature(b):
+        return False
+    outputs_a, inputs_a = nutpie_cache._structure_graph(a)
+    outputs_b, inputs_b = nutpie_cache._structure_graph(b)
+    return nutpie_cache.same_computation(outputs_a, outputs_b, inputs_a, inputs_b)
+
+
+def assert_same_draws(a, b, groups=("posterior",)) -> None:
+    for group in groups:
+        assert set(a[group].data_vars) == set(b[group].data_vars), group
+        for name in a[group].data_vars:
+            np.testing.assert_array_equal(a[group][name].to_numpy(), b[group][name].to_numpy(),
+                                          err_msg=f"{group}.{name}")
+
+
+# --------------------------------------------------------------------------- fast
+
+
+def test_binary_endpoints_of_one_study_share_a_structure(study: Study) -> None:
+    response = build_binary_model(study, "response")
+    assert same_structure(response, build_binary_model(study, "disease_control"))
+    assert same_structure(response, build_binary_model(study, "toxicity"))
+    # Other prior values are data too.
+    assert same_structure(response, build_binary_model(study, "response", priors={"tau_sd": 0.3}))
+
+
+def test_different_structures_are_told_apart(study: Study) -> None:
+    response = build_binary_model(study, "response")
+    assert not same_structure(response, build_binary_model(study, "response", pooling="complete"))
+    assert not same_structure(response, build_binary_model(study, "response", pooling="none"))
+    # Fewer sites: same graph, other shapes.
+    fewer = Study(study.patients[study.patients["site"] != "S01"], lines=study.lines)
+    assert not same_structure(response, build_binary_model(fewer, "response"))
+    # A constant (the LKJ concentration is not data) is part of the structure.
+    assert not same_structure(response, build_binary_model(study, "response",
+                                                           priors={"lkj_eta": 3.0}))
+    ttp = build_ttp_model(study)
+    assert not same_structure(ttp, build_ttp_model(study, likelihood="censored"))
+    assert not same_structure(ttp, build_ttp_model(study, shared_shape=True))
+
+
+def test_unknown_groups_are_rejected(study: Study) -> None:
+    with pytest.raises(ValueError, match="unknown groups"):
+        fit(build_binary_model(study, "response"), groups=("prior", "posterior_predictve"))
+
+
+def test_fit_groups_of_the_default_analysis_cover_every_fit() -> None:
+    config = RunConfig()
+    groups = fit_groups(config)
+    assert sum(g.n_fits(config) for g in groups) == 20
+    assert {(g.kind, g.pooling, g.endpoints) for g in groups} == {
+        (kind, pooling, endpoints)
+        for endpoints in (("response", "disease_control", "toxicity"), ("ttp",))
+        for kind, pooling in (("main", "partial"), ("comparator", "complete"),
+                              ("comparator", "none"))
+    }
+    assert FIT_GROUPS["main"] == OPTIONAL_GROUPS
+
+
+# --------------------------------------------------------------------------- fits
+
+
+@pytest.mark.integration
+def test_a_shared_compilation_gives_the_same_fit_as_a_fresh_one(study: Study) -> None:
+    clear_compiled_cache()
+    fit(build_binary_model(study, "response"), **SHORT)
+    control = build_binary_model(study, "disease_control")
+    assert is_compiled(control)
+    shared = fit(control, **SHORT)
+    clear_compiled_cache()
+    fresh = fit(build_binary_model(study, "disease_control"), **SHORT)
+    assert_same_draws(shared, fresh, ALL_GROUPS)
+
+
+@pytest.mark.integration
+def test_sensitivity_refit_does_not_recompile_and_equals_a_model_built_with_that_prior(
+    study: Study, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nutpie
+
+    clear_compiled_cache()
+    calls = []
+    original = nutpie.compile_pymc_model
+
+    def counting(model, **kwargs):
+        calls.append(model)
+        return original(model, **kwargs)
+
+    monkeypatch.setattr(nutpie, "compile_pymc_model", counting)
+    model = build_ttp_model(study)
+    fit(model, groups=(), **SHORT)
+    refit = fit(model, data={"prior_tau_sd": 0.25}, **SHORT)
+    assert len(calls) == 1
+    assert float(model["prior_tau_sd"].get_value()) == 0.5  # restored
+    clear_compiled_cache()
+    built = fit(build_ttp_model(study, priors={"tau_sd": 0.25}), **SHORT)
+    assert len(calls) == 2
+    assert_same_draws(refit, built, ALL_GROUPS)
+    priors = "rechallenge_priors"
+    assert refit.posterior.attrs[priors] == built.posterior.attrs[priors]
+
+
+@pytest.mark.integration
+def test_leaving_groups_out_changes_no_other_number(study: Study) -> None:
+    model = build_binary_model(study, "toxicity")
+    full = fit(model, **SHORT)
+    posterior_only = fit(model, groups=(), **SHORT)
+    loglik_only = fit(model, groups=("log_likelihood",), **SHORT)
+    assert set(posterior_only.groups()) == {"posterior", "sample_stats", "observed_data",
+                                            "constant_data"}
+    assert set(loglik_only.groups()) == set(posterior_only.groups()) | {"log_likelihood"}
+    assert_same_draws(full, posterior_only, ("posterior",))
+    assert_same_draws(full, loglik_only, ("posterior", "log_likelihood"))
+    for group in ("observed_data", "constant_data"):
+        xr.testing.assert_equal(full[group], posterior_only[group])
+
+
+@pytest.mark.integration
+def test_two_processes_give_the_same_fits_as_one(study: Study) -> None:
+    analysis = replace(AnalysisConfig(), endpoints=("response", "ttp"), comparators=False)
+    config = RunConfig(analysis=analysis).with_sampler(draws=100, tune=100, chains=2, seed=SEED)
+    quiet = lambda _message: None  # noqa: E731
+    clear_compiled_cache()
+    two = fit_all(study, config, progress=quiet, workers=2)
+    clear_compiled_cache()
+    one = fit_all(study, config, progress=quiet, workers=1)
+    assert list(two.fits) == list(one.fits) == [
+        "response", "response__tau_half", "response__tau_double", "ttp", "ttp__tau_half",
+        "ttp__tau_double"]
+    for key in one.fits:
+        assert set(two.fits[key].groups()) == set(one.fits[key].groups()), key
+        assert_same_draws(two.fits[key], one.fits[key],
+                          [g for g in one.fits[key].groups() if g != "sample_stats"])
