@@ -15,7 +15,7 @@ are in ``docs/binary_model.md``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import pymc as pm
@@ -226,14 +226,18 @@ def _model(
         if rows.covariate_names:
             eta = eta + _covariate_term(rows, hyper["beta_sd"], line_idx, covariate_effects)
 
+        # Counts above a few per row: log C(n, k) from a table of log factorials (see
+        # logit_binomial); a few large aggregate counts: from gammaln.
+        table = int(rows.frame["n"].to_numpy().max(initial=0)) <= 3 * len(rows.frame)
         if not patient_effect:
-            pm.Binomial("y", n=n, logit_p=eta, observed=events, dims="obs")
+            logit_binomial("y", n=n, logit_p=eta, observed=events, dims="obs", table=table)
             return model
 
         u_patient = patient_effects(sd_scale=hyper["sigma_patient_sd"])
         patient_idx = pm.Data("patient_idx", rows.codes("patient"), dims="obs")
         if rows.is_patient_row.all():
-            pm.Binomial("y", n=n, logit_p=eta + u_patient[patient_idx], observed=events, dims="obs")
+            logit_binomial("y", n=n, logit_p=eta + u_patient[patient_idx], observed=events,
+                           dims="obs", table=table)
             return model
         # Aggregate rows: different, independent patients, so their count is exactly
         # Binomial(n, E_u[invlogit(eta + u)]) given the site effects (what is lost is only the
@@ -249,6 +253,71 @@ def _model(
         p_row = pt.switch(pt.eq(is_patient, 1.0), p_patient, p_marginal)
         pm.Binomial("y", n=n, p=p_row, observed=events, dims="obs")
     return model
+
+
+def logit_binomial(
+    name: str,
+    *,
+    n: pt.TensorVariable,
+    logit_p: pt.TensorVariable,
+    observed: pt.TensorVariable,
+    dims: str,
+    table: bool = True,
+) -> pt.TensorVariable:
+    """Add ``pm.Binomial(name, n=n, logit_p=logit_p)`` written on the logit scale.
+
+    The same log density, ``log C(n, k) + k logit_p - n log(1 + exp(logit_p))``, and the same
+    draws' distribution, for a cheaper gradient: ``pm.Binomial`` goes through ``p =
+    invlogit(logit_p)`` (eight sigmoids per row in the compiled gradient) and evaluates
+    ``log C(n, k)`` with three ``gammaln`` per row at every step, though it depends on data only.
+    Here ``log C(n, k)`` comes from a table of ``log j!`` up to ``max(n)`` (a cumulative sum of
+    ``max(n)`` logs; ``table=False`` uses ``gammaln`` instead, for a few very large counts). On a
+    simulated study of 1,400 sites the binary model's gradient costs 2.5 times less
+    (docs/performance.md); ``tests/test_binary_model.py`` checks the log density against
+    ``pm.Binomial``.
+    """
+    logp = _logit_binomial_logp if table else _logit_binomial_logp_gammaln
+    return pm.CustomDist(name, n, logit_p, logp=logp, random=_logit_binomial_random,
+                         observed=observed, dims=dims, dtype="int64")
+
+
+def _log_choose_table(n: pt.TensorVariable, k: pt.TensorVariable) -> pt.TensorVariable:
+    logs = pt.log(pt.arange(1, pt.max(n) + 1, dtype="float64"))
+    log_factorial = pt.concatenate([pt.zeros(1, dtype="float64"), pt.cumsum(logs)])
+    return log_factorial[n] - log_factorial[k] - log_factorial[n - k]
+
+
+def _log_choose_gammaln(n: pt.TensorVariable, k: pt.TensorVariable) -> pt.TensorVariable:
+    return pt.gammaln(n + 1.0) - pt.gammaln(k + 1.0) - pt.gammaln(n - k + 1.0)
+
+
+def _logit_binomial_terms(
+    value: pt.TensorVariable, n: pt.TensorVariable, logit_p: pt.TensorVariable, log_choose: Any
+) -> pt.TensorVariable:
+    inside = pt.and_(pt.ge(value, 0), pt.le(value, n))
+    # Out-of-support counts (never in validated data) get -inf, as pm.Binomial gives; the
+    # clipped index keeps the table lookup in range for them.
+    k = pt.clip(value, 0, n)
+    logp = log_choose(n, k) + value * logit_p - n * pt.softplus(logit_p)
+    return pt.switch(inside, logp, -np.inf)
+
+
+def _logit_binomial_logp(value, n, logit_p):  # noqa: ANN001, ANN202 - pm.CustomDist signature
+    return _logit_binomial_terms(value, n, logit_p, _log_choose_table)
+
+
+def _logit_binomial_logp_gammaln(value, n, logit_p):  # noqa: ANN001, ANN202
+    return _logit_binomial_terms(value, n, logit_p, _log_choose_gammaln)
+
+
+def _logit_binomial_random(
+    n: np.ndarray,
+    logit_p: np.ndarray,
+    rng: np.random.Generator | None = None,
+    size: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    rng = np.random.default_rng() if rng is None else rng
+    return rng.binomial(n, 1.0 / (1.0 + np.exp(-np.asarray(logit_p, dtype=float))), size=size)
 
 
 def _covariate_term(
