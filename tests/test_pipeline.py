@@ -152,8 +152,10 @@ def test_killed_run_leaves_nothing_and_keeps_the_earlier_run(tmp_path: Path) -> 
     out = tmp_path / "run"
     out.mkdir()
     (out / "marker.txt").write_text("earlier run")
-    config = _config_file(tmp_path, '[analysis]\nendpoints = ["response"]\n'
-                          "[sampler]\ndraws = 20000\ntune = 1000\nchains = 2\n")
+    # The run must still be sampling when it is killed: the TTP model with far more draws than any
+    # analysis uses takes minutes, and the signal comes one second after fitting starts.
+    config = _config_file(tmp_path, '[analysis]\nendpoints = ["ttp"]\n'
+                          "[sampler]\ndraws = 200000\ntune = 1000\nchains = 2\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "rechallenge.analysis.cli", "analyze", "--out", str(out),
          "--config", str(config), "--overwrite"],
@@ -164,7 +166,7 @@ def test_killed_run_leaves_nothing_and_keeps_the_earlier_run(tmp_path: Path) -> 
     for line in proc.stderr:  # wait until sampling has started
         if "fitting" in line or time.monotonic() > deadline:
             break
-    time.sleep(3)
+    time.sleep(1)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=120)
     assert proc.returncode != 0
