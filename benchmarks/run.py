@@ -1,0 +1,434 @@
+"""Where the time goes: wall time per stage and ESS per second, per model, backend and study size.
+
+    make bench                                   # everything below (about 30-60 min on 2 cores)
+    python benchmarks/run.py --quick             # shipped data, nutpie and PyMC, analyze cold/warm
+    python benchmarks/run.py --sizes 14,140,1400 --backends nutpie,pymc --models binary,ttp
+    python benchmarks/run.py --sizes 140,1400 --backends nutpie --analyze none
+    python benchmarks/run.py --sizes none --analyze baseline,default
+
+Printed as Markdown (progress on stderr); ``--json FILE`` also saves the raw figures.
+
+1. Per model fit (binary response and TTP, partial pooling, 4 chains x 1000 + 1000 unless told),
+   each in a new process: build, compile, tune+draw, prior, posterior predictive, log-likelihood,
+   diagnostics (the package's parameter table), report (the endpoint's summary and site tables),
+   minimum bulk ESS over the parameters (free variables) and ESS per second of tune+draw. Study
+   sizes: 14 is the shipped data (58 patients), other sizes are simulated studies of that many
+   sites with 20 patients each (``benchmarks/simulate.py``, seeded).
+   PyMC compiles inside ``pm.sample``: its tune+draw is PyMC's own ``sampling_time`` and its
+   compile column is the rest of ``pm.sample`` (compiling, initialising, process start-up).
+2. ``rechallenge analyze`` of the shipped data, the full default analysis (4 endpoints, 2
+   comparators and 2 sensitivity refits each = 20 fits, report), as modes:
+   ``default`` (the package as shipped, run as the ``rechallenge analyze`` command), ``baseline``
+   (PyMC's NUTS, every fit with every group, one process: what the analysis costs without this
+   work's changes) and the steps between them (``--analyze all``): ``nutpie-per-model`` (each
+   model compiled for itself, all groups, one process), ``nutpie-shared`` (models of the same
+   structure share one compilation), ``nutpie-groups`` (each fit computes only the groups the run
+   reads). Cold is a new process (interpreter start and imports included); warm is a second
+   ``analyze`` in the same process.
+3. With ``--numpyro-python PATH`` (a Python with jax, numpyro, pandas and arviz; not a dependency
+   of the package), the same two models hand-written in NumPyro (``benchmarks/numpyro_models.py``)
+   on the same data, chains in parallel (4 XLA host devices) and vectorized: tune+draw of a second
+   run (the first compiles) and ESS per second.
+4. With ``--fresh-cache``, also the default analyze cold with an empty PyTensor cache (C and numba
+   code compiled from scratch, as on a new machine); otherwise the caches in ``~/.pytensor`` are
+   warm from earlier runs.
+5. The machine: cores, CPU, the 1-minute load average before and after each measurement (others
+   may use the machine: compare figures measured at low load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SHIPPED = 14
+ANALYZE_MODES = ("baseline", "nutpie-per-model", "nutpie-shared", "nutpie-groups", "default")
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def load1() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+# --------------------------------------------------------------------------- one model fit
+
+
+def study_of(size: int):
+    """The shipped data (size 14) or a simulated study of ``size`` sites x 20 patients."""
+    from rechallenge.data import example_study
+
+    if size == SHIPPED:
+        return example_study()
+    sys.path.insert(0, str(HERE))
+    from simulate import simulate_study
+
+    return simulate_study(size)
+
+
+def fit_one(size: int, model_name: str, backend: str, draws: int, tune: int, chains: int) -> dict:
+    """Build, fit, diagnose and summarise one model; seconds per stage and ESS per second."""
+    import arviz as az
+
+    from rechallenge.analysis.config import RunConfig
+    from rechallenge.analysis.diagnostics import parameter_diagnostics
+    from rechallenge.analysis.endpoint_results import site_table, summarise
+    from rechallenge.models.binary import build_binary_model
+    from rechallenge.models.sampling import fit
+    from rechallenge.models.ttp import build_ttp_model
+
+    row: dict[str, Any] = {"size": size, "model": model_name, "backend": backend,
+                           "draws": draws, "tune": tune, "chains": chains, "load_before": load1()}
+    study = study_of(size)
+    row["patients"] = int(study.patients[["site", "patient_id"]].drop_duplicates().shape[0])
+    endpoint = "response" if model_name == "binary" else "ttp"
+    start = time.perf_counter()
+    if model_name == "binary":
+        model = build_binary_model(study, endpoint)
+    else:
+        model = build_ttp_model(study)
+    row["build"] = time.perf_counter() - start
+    steps: dict[str, float] = {}
+    start = time.perf_counter()
+    idata = fit(model, draws=draws, tune=tune, chains=chains, backend=backend, timings=steps)
+    row["fit_total"] = time.perf_counter() - start
+    if backend == "pymc":
+        sampling = float(idata.sample_stats.attrs["sampling_time"])
+        steps["compile"] = steps["sample"] - sampling
+        steps["sample"] = sampling
+    row.update({k: steps.get(k, float("nan")) for k in
+                ("compile", "sample", "prior", "posterior_predictive", "log_likelihood")})
+    start = time.perf_counter()
+    parameter_diagnostics(idata, model=endpoint)
+    row["diagnostics"] = time.perf_counter() - start
+    config = RunConfig()
+    start = time.perf_counter()
+    summarise(idata, endpoint, config)
+    site_table(idata, endpoint, config)
+    row["report"] = time.perf_counter() - start
+    free = [rv.name for rv in model.free_RVs]
+    ess = az.ess(idata.posterior[free], method="bulk")
+    row["min_ess_bulk"] = float(min(float(ess[v].min()) for v in free))
+    row["ess_per_s"] = row["min_ess_bulk"] / row["sample"]
+    row["divergences"] = int(idata.sample_stats["diverging"].sum())
+    row["load_after"] = load1()
+    return row
+
+
+def numpyro_one(python: str, size: int, model_name: str, method: str, draws: int, tune: int,
+                chains: int, workdir: Path) -> dict:
+    """The hand-written NumPyro model on the same study, in the other Python."""
+    csv = workdir / f"patients-{size}.csv"
+    if not csv.exists():
+        study_of(size).patients.to_csv(csv, index=False)
+    load = load1()
+    proc = subprocess.run([python, str(HERE / "numpyro_models.py"), str(csv), model_name, method,
+                           str(draws), str(tune), str(chains)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"numpyro ({model_name}, {size}) failed:\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    nan = float("nan")
+    return {"size": size, "model": model_name, "backend": f"numpyro ({out['chain_method']})",
+            "build": nan, "compile": out["first_run"] - out["sample"], "sample": out["sample"],
+            "prior": nan, "posterior_predictive": nan, "log_likelihood": nan,
+            "diagnostics": nan, "report": nan, "min_ess_bulk": out["min_ess_bulk"],
+            "ess_per_s": out["ess_per_s"], "divergences": out["divergences"],
+            "load_before": load, "load_after": load1(), "jax": out["jax"]}
+
+
+# --------------------------------------------------------------------------- analyze modes
+
+
+def apply_mode(mode: str) -> dict[str, Any]:
+    """Set up this process for an analyze mode; return the config overrides it needs."""
+    if mode == "default":
+        return {}
+    import rechallenge.analysis.fitting as fitting
+
+    everything = ("prior", "posterior_predictive", "log_likelihood")
+    os.environ["RECHALLENGE_FIT_WORKERS"] = "1"
+    if mode in ("baseline", "nutpie-per-model", "nutpie-shared"):
+        # Every fit computes every group, as before this work.
+        fitting.FIT_GROUPS.update({kind: everything for kind in fitting.FIT_GROUPS})
+    if mode == "nutpie-per-model":
+        import rechallenge.models.nutpie_cache as cache
+
+        def per_model_only(model, signature):
+            known = cache._by_model.get(model)
+            return known if known is not None and known.signature == signature else None
+
+        cache._lookup = per_model_only
+    if mode == "nutpie-groups":
+        pass  # shared compilations and groups per fit kind, one process
+    return {"backend": "pymc"} if mode == "baseline" else {}
+
+
+def analyze_in_process(mode: str, out: Path, repeat: int) -> dict:
+    """Run ``analyze`` ``repeat`` times in this process (after applying ``mode``)."""
+    overrides = apply_mode(mode)
+    from rechallenge.analysis.config import RunConfig
+    from rechallenge.analysis.pipeline import analyze
+
+    config = RunConfig()
+    if overrides:
+        config = config.with_sampler(**overrides)
+    runs = []
+    for i in range(repeat):
+        load = load1()
+        start = time.perf_counter()
+        result = analyze(config, out / f"run{i}", overwrite=True, allow_unconverged=True,
+                         progress=lambda message: log(f"  {mode}: {message}"))
+        runs.append({"seconds": time.perf_counter() - start, "load_before": load,
+                     "load_after": load1(), "gate_passed": result.gate.passed,
+                     "timings": result.manifest["timings_seconds"]})
+    return {"mode": mode, "runs": runs}
+
+
+def analyze_cold(mode: str, workdir: Path, *, fresh_cache: bool = False) -> dict:
+    """Total time of one analyze in a new process; the default mode runs the real command.
+
+    ``fresh_cache``: with an empty PyTensor compile directory (C and numba caches), as on a new
+    machine.
+    """
+    label = mode + (" (empty PyTensor cache)" if fresh_cache else "")
+    out = workdir / f"cold-{mode}{'-fresh' if fresh_cache else ''}"
+    env = dict(os.environ)
+    if fresh_cache:
+        flags = [f for f in env.get("PYTENSOR_FLAGS", "").split(",") if f]
+        env["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={workdir / 'pytensor-cache'}"])
+    load = load1()
+    start = time.perf_counter()
+    if mode == "default":
+        command = [sys.executable, "-m", "rechallenge.analysis.cli", "analyze", "--out",
+                   str(out / "run0"), "--overwrite", "--quiet"]
+    else:
+        command = [sys.executable, str(Path(__file__).resolve()), "--_analyze", mode, str(out), "1"]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"analyze ({mode}) failed:\n{proc.stderr[-3000:]}")
+    manifest = json.loads((out / "run0" / "manifest.json").read_text())
+    return {"mode": label, "seconds": seconds, "load_before": load, "load_after": load1(),
+            "gate_passed": manifest["gate"]["passed"], "timings": manifest["timings_seconds"]}
+
+
+def analyze_warm(mode: str, workdir: Path) -> dict:
+    """Two analyses in one new process: the second is the warm one."""
+    out = workdir / f"warm-{mode}"
+    command = [sys.executable, str(Path(__file__).resolve()), "--_analyze", mode, str(out), "2"]
+    proc = subprocess.run(command, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"analyze ({mode}, warm) failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- driver and tables
+
+
+def run_subprocess_json(args: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from importlib import metadata
+
+    versions = {p: metadata.version(p) for p in ("pymc", "pytensor", "nutpie", "numba", "arviz")}
+    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "platform": platform.platform(terse=True), "versions": versions}
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    if value != value:  # NaN
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def fit_table(rows: list[dict]) -> str:
+    head = ("| sites | model | backend | build | compile | tune+draw | prior | post. pred. | "
+            "log-lik | diagnostics | report | min bulk ESS | ESS/s | div. | load |")
+    lines = [head, "|" + "---:|" * 3 + "---:|" * 12]
+    for r in rows:
+        lines.append(
+            f"| {r['size']} | {r['model']} | {r['backend']} | {fmt(r['build'])} | "
+            f"{fmt(r['compile'])} | {fmt(r['sample'])} | {fmt(r['prior'])} | "
+            f"{fmt(r['posterior_predictive'])} | {fmt(r['log_likelihood'])} | "
+            f"{fmt(r['diagnostics'])} | {fmt(r['report'])} | {fmt(r['min_ess_bulk'], 0)} | "
+            f"{fmt(r['ess_per_s'], 0)} | {r['divergences']} | "
+            f"{r['load_before']:.1f}-{r['load_after']:.1f} |")
+    return "\n".join(lines)
+
+
+def scaling_table(rows: list[dict]) -> str:
+    lines = ["| model | backend | tune+draw 140 sites | tune+draw 1,400 sites | "
+             "ratio (10 = linear) |",
+             "|---|---|---:|---:|---:|"]
+    by = {(r["size"], r["model"], r["backend"]): r for r in rows}
+    for (size, model, backend), r in sorted(by.items()):
+        if size != 140 or (1400, model, backend) not in by:
+            continue
+        big = by[(1400, model, backend)]
+        lines.append(f"| {model} | {backend} | {fmt(r['sample'])} | {fmt(big['sample'])} | "
+                     f"{fmt(big['sample'] / r['sample'], 1)} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+STAGES = ("fit_total", "fit_step:compile", "fit_step:sample", "fit_step:prior",
+          "fit_step:posterior_predictive", "fit_step:log_likelihood", "fit_step:log_prior",
+          "save_fits", "report")
+
+
+def analyze_table(cold: list[dict], warm: list[dict]) -> str:
+    lines = ["| mode | cold total | warm total | fit stage | compile* | tune+draw* | prior* | "
+             "post. pred.* | log-lik* | log-prior* | save fits | report | gate | load |",
+             "|---|" + "---:|" * 12 + "---|"]
+    warm_by = {w["mode"]: w for w in warm}
+    for c in cold:
+        t = c["timings"]
+        w = warm_by.get(c["mode"])
+        warm_s = fmt(w["runs"][-1]["seconds"], 1) if w else "-"
+        cells = [fmt(t.get(k, float("nan")), 1) for k in STAGES]
+        lines.append(f"| {c['mode']} | {fmt(c['seconds'], 1)} | {warm_s} | " + " | ".join(cells)
+                     + f" | {'pass' if c['gate_passed'] else 'FAIL'} | "
+                     f"{c['load_before']:.1f}-{c['load_after']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="shipped data only; analyze baseline and default")
+    parser.add_argument("--sizes", default=None,
+                        help="comma list of site counts (14 = shipped data), or 'none'")
+    parser.add_argument("--backends", default="nutpie,pymc", help="comma list: nutpie,pymc")
+    parser.add_argument("--models", default="binary,ttp", help="comma list: binary,ttp")
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--analyze", default=None,
+                        help=f"comma list of modes {ANALYZE_MODES}, 'all' or 'none' "
+                             "(default: baseline,default)")
+    parser.add_argument("--no-warm", action="store_true", help="skip the warm analyze runs")
+    parser.add_argument("--fresh-cache", action="store_true",
+                        help="also run the default analyze with an empty PyTensor cache")
+    parser.add_argument("--numpyro-python", default=None, metavar="PYTHON",
+                        help="a Python with jax and numpyro: add hand-written NumPyro models")
+    parser.add_argument("--json", type=Path, default=None, help="also save the raw figures here")
+    parser.add_argument("--_one", help=argparse.SUPPRESS)
+    parser.add_argument("--_analyze", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args._one:
+        spec = json.loads(args._one)
+        print(json.dumps(fit_one(**spec)))
+        return 0
+    if args._analyze:
+        mode, out, repeat = args._analyze
+        print(json.dumps(analyze_in_process(mode, Path(out), int(repeat))))
+        return 0
+
+    sizes_text = args.sizes or ("14" if args.quick else "14,140,1400")
+    sizes = [] if sizes_text == "none" else [int(s) for s in sizes_text.split(",")]
+    backends = [b for b in args.backends.split(",") if b]
+    models = [m for m in args.models.split(",") if m]
+    modes_text = args.analyze or "baseline,default"
+    modes = [] if modes_text == "none" else (
+        list(ANALYZE_MODES) if modes_text == "all" else modes_text.split(","))
+    unknown = sorted(set(modes) - set(ANALYZE_MODES))
+    if unknown:
+        parser.error(f"unknown analyze mode(s) {unknown}")
+
+    results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv),
+                               "started": time.strftime("%Y-%m-%d %H:%M:%S"), "fits": [],
+                               "analyze_cold": [], "analyze_warm": []}
+    for size in sizes:
+        for model in models:
+            for backend in backends:
+                log(f"fit: {size} sites, {model}, {backend} (load {load1()})")
+                spec = {"size": size, "model_name": model, "backend": backend,
+                        "draws": args.draws, "tune": args.tune, "chains": args.chains}
+                row = run_subprocess_json(["--_one", json.dumps(spec)])
+                log(f"  tune+draw {row['sample']:.2f} s, compile {row['compile']:.2f} s, "
+                    f"ESS/s {row['ess_per_s']:.0f}")
+                results["fits"].append(row)
+    with tempfile.TemporaryDirectory(prefix="rechallenge-bench-") as tmp:
+        if args.numpyro_python:
+            for size in sizes:
+                for model in models:
+                    for method in ("parallel", "vectorized"):
+                        log(f"fit: {size} sites, {model}, numpyro {method} (load {load1()})")
+                        row = numpyro_one(args.numpyro_python, size, model, method, args.draws,
+                                          args.tune, args.chains, Path(tmp))
+                        log(f"  tune+draw {row['sample']:.2f} s, ESS/s {row['ess_per_s']:.0f}")
+                        results["fits"].append(row)
+        for mode in modes:
+            log(f"analyze cold: {mode} (load {load1()})")
+            cold = analyze_cold(mode, Path(tmp))
+            log(f"  {cold['seconds']:.1f} s")
+            results["analyze_cold"].append(cold)
+            if not args.no_warm and mode != "baseline":
+                log(f"analyze warm: {mode} (load {load1()})")
+                warm = analyze_warm(mode, Path(tmp))
+                log(f"  second call {warm['runs'][-1]['seconds']:.1f} s")
+                results["analyze_warm"].append(warm)
+        if args.fresh_cache and "default" in modes:
+            log(f"analyze cold, empty PyTensor cache: default (load {load1()})")
+            cold = analyze_cold("default", Path(tmp), fresh_cache=True)
+            log(f"  {cold['seconds']:.1f} s")
+            results["analyze_cold"].append(cold)
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    print(report(results))
+    return 0
+
+
+def report(results: dict) -> str:
+    m = results["machine"]
+    parts = [f"Machine: {m['cores']} cores, {m['cpu']}, Python {m['python']}, {m['platform']}; "
+             + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+             f"Command: `{results['command']}` ({results['started']} - {results['finished']})"]
+    if results["fits"]:
+        parts += ["", "Per model fit (seconds; ESS/s = min bulk ESS over the free parameters / "
+                  "tune+draw seconds; load = 1-min load average before-after):", "",
+                  fit_table(results["fits"])]
+        scaling = scaling_table(results["fits"])
+        if scaling:
+            parts += ["", "Scaling of tune+draw from 140 to 1,400 sites:", "", scaling]
+    if results["analyze_cold"]:
+        parts += ["", "`rechallenge analyze`, shipped data, full default analysis (seconds; "
+                  "stage columns from the cold run's manifest, * = summed over the 20 fits, "
+                  "which overlap in time when two processes fit):", "",
+                  analyze_table(results["analyze_cold"], results["analyze_warm"])]
+        cold = {c["mode"]: c["seconds"] for c in results["analyze_cold"]}
+        if "baseline" in cold and "default" in cold:
+            parts += ["", f"Speed-up of the default over the baseline, cold: "
+                      f"{cold['baseline'] / cold['default']:.1f}x "
+                      f"({cold['baseline']:.1f} s -> {cold['default']:.1f} s)."]
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
