@@ -15,15 +15,9 @@ the same structure (e.g. the three binary endpoints of one study) share one nutp
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
-import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import arviz as az
 import pymc as pm
@@ -34,6 +28,7 @@ from rechallenge.models.sampling import compiled_structures, fit, is_compiled
 from rechallenge.models.ttp import build_ttp_model
 
 from .config import RunConfig
+from .forked import WORKERS_ENV, ForkedCall, run_workers
 
 #: Multipliers of the heterogeneity prior scale for the sensitivity refits.
 SENSITIVITY_SCALES: dict[str, float] = {"tau_half": 0.5, "tau_double": 2.0}
@@ -208,10 +203,10 @@ def fit_endpoint(
 # process, each fitting whole groups of fits that share a model structure (so each structure is
 # compiled once, in one process). A fit does not depend on where it ran: same seeds, same numbers.
 
-#: Environment variable with the number of processes of the fitting stage (1: this one only).
-WORKERS_ENV = "RECHALLENGE_FIT_WORKERS"
-#: Cost of compiling a model structure, in fits (for sharing the work between processes).
-_COMPILE_COST = 8.0
+#: Cost of compiling a model structure, in fits (for sharing the work between processes): on the
+#: shipped data a fit samples in about 0.5 s, a partial-pooling structure compiles in about 8 s
+#: and a comparator's (no site-effect hierarchy) in about 4.5 s.
+_COMPILE_COST = {"partial": 16.0, "complete": 9.0, "none": 9.0}
 
 
 @dataclass(frozen=True)
@@ -245,16 +240,6 @@ def fit_groups(config: RunConfig) -> list[FitGroup]:
     return groups
 
 
-def fit_workers() -> int:
-    """Processes for the fitting stage: ``$RECHALLENGE_FIT_WORKERS``, else 2 (1 on one core)."""
-    value = os.environ.get(WORKERS_ENV, "").strip()
-    if not value:
-        return min(2, os.cpu_count() or 1)
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{WORKERS_ENV} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _run_group(
     study: Study, config: RunConfig, group: FitGroup, progress: Progress, stage: FitStage
 ) -> None:
@@ -277,7 +262,8 @@ def _split(study: Study, config: RunConfig, groups: list[FitGroup]) -> tuple[lis
             model = build_model(study, group.endpoints[0], config, group.pooling)
             if is_compiled(model):
                 cached.add(group)
-    cost = {g: g.n_fits(config) + (0.0 if g in cached else _COMPILE_COST) for g in groups}
+    cost = {g: g.n_fits(config) + (0.0 if g in cached else _COMPILE_COST[g.pooling])
+            for g in groups}
     here: list[FitGroup] = []
     there: list[FitGroup] = []
     load = [0.0, 0.0]
@@ -291,50 +277,12 @@ def _split(study: Study, config: RunConfig, groups: list[FitGroup]) -> tuple[lis
     return here, there
 
 
-def _worker_main(conn: Any, study: Study, config: RunConfig, groups: list[FitGroup]) -> None:
-    """Entry point of the worker process: fit ``groups``, send back the FitStage or the error."""
-    parent = os.getppid()
-    # Die with the parent (even on SIGKILL) and leave signals to it: it terminates us.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:
-        os._exit(1)
-    try:
-        stage = FitStage()
-        for group in groups:
-            _run_group(study, config, group, lambda _message: None, stage)
-        conn.send(("ok", stage))
-    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
-        detail = traceback.format_exc()
-        try:
-            conn.send(("error", exc, detail))
-        except Exception:  # noqa: BLE001 - an unpicklable exception: send its text
-            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}"), detail))
-    finally:
-        conn.close()
-
-
-def _start_worker(study: Study, config: RunConfig, groups: list[FitGroup]) -> tuple[Any, Any]:
-    methods = multiprocessing.get_all_start_methods()
-    # fork: the worker starts at once with everything imported; spawn elsewhere.
-    context = multiprocessing.get_context(
-        "fork" if sys.platform.startswith("linux") and "fork" in methods else "spawn"
-    )
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_worker_main, args=(sender, study, config, groups), name="rechallenge-fit"
-    )
-    process.start()
-    sender.close()
-    return process, receiver
+def _fit_groups(study: Study, config: RunConfig, groups: list[FitGroup]) -> FitStage:
+    """Fit ``groups`` quietly (the worker process's job)."""
+    stage = FitStage()
+    for group in groups:
+        _run_group(study, config, group, lambda _message: None, stage)
+    return stage
 
 
 def _canonical_order(stage: FitStage, config: RunConfig) -> FitStage:
@@ -365,10 +313,10 @@ def fit_all(
         Called with a line of text as the work goes on.
     workers
         Processes to use: with 2 or more (the default on two or more cores, see
-        :func:`fit_workers`) and the nutpie backend, one worker process fits part of the model
+        :func:`~rechallenge.analysis.forked.run_workers`) and the nutpie backend, one worker process fits part of the model
         structures while this process fits the rest. The fits are the same either way.
     """
-    workers = fit_workers() if workers is None else workers
+    workers = run_workers() if workers is None else workers
     groups = fit_groups(config)
     if workers < 2 or config.sampler.backend != "nutpie" or len(groups) < 2:
         stage = FitStage()
@@ -384,30 +332,17 @@ def fit_all(
 
     progress(f"fitting in 2 processes; the worker fits: "
              + "; ".join(f"{', '.join(g.endpoints)} ({g.pooling} pooling)" for g in there))
-    process, receiver = _start_worker(study, config, there)
-    try:
+    with ForkedCall(_fit_groups, study, config, there, name="fitting worker") as worker:
         stage = FitStage()
         for group in here:
             _run_group(study, config, group, progress, stage)
         progress("waiting for the worker process")
         try:
-            message = receiver.recv()
-        except EOFError:
-            raise RuntimeError(
-                f"the fitting worker process died (exit code {process.exitcode}); run with "
-                f"{WORKERS_ENV}=1 to fit in one process") from None
-        process.join()
-    finally:
-        receiver.close()
-        if process.is_alive():
-            process.terminate()
-            process.join()
-    if message[0] == "error":
-        _, exc, detail = message
-        if hasattr(exc, "add_note"):
-            exc.add_note(f"raised in the fitting worker process:\n{detail}")
-        raise exc
-    worker_stage: FitStage = message[1]
+            worker_stage: FitStage = worker.result()
+        except RuntimeError as exc:
+            if "process died" in str(exc):
+                exc.add_note(f"run with {WORKERS_ENV}=1 to fit in one process")
+            raise
     stage.fits.update(worker_stage.fits)
     stage.timings.update(worker_stage.timings)
     stage.add_steps(worker_stage.steps)

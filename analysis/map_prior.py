@@ -291,6 +291,8 @@ def _em(x: np.ndarray, k: int, family: str, rng: np.random.Generator, n_starts: 
         nk = resp.sum(axis=0)
         r, w = resp / np.maximum(nk, 1e-300), np.maximum(nk, 1e-12)
         mean = r.T @ x
+        if beta and p1 is not None:  # Newton from the current values: no moments needed
+            return (w / w.sum(), *_beta_ml(r.T @ lx, r.T @ l1x, p1, p2, lower))
         var = np.maximum((r * (x[:, None] - mean) ** 2).sum(axis=0), 1e-10 * np.var(x))
         if not beta:
             return w / w.sum(), mean, np.sqrt(var)

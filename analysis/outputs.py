@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import arviz as az
 import pandas as pd
@@ -25,9 +27,10 @@ from .diagnostics import (
 )
 from .endpoint_results import EndpointResults, all_endpoint_results
 from .fitting import fit_key, fit_order
+from .forked import run_workers, start
 from .map_export import MAP_PRIOR_FILE, map_prior_record
 from .prose import methods_paragraph, results_sentences
-from .report import ReportContent, Section, write_report
+from .report import FigureRef, ReportContent, Section, write_report
 from .report_figures import build_figures
 from .tables import Table
 from .update_io import before_after, load_update
@@ -135,6 +138,24 @@ def _header(study: Study, config: RunConfig) -> tuple[str, ...]:
     )
 
 
+@dataclass(frozen=True)
+class ResultTables:
+    """The gate and the tables of a run, as written to ``tables/``."""
+
+    gate: GateResult
+    descriptive: Table
+    comparisons: list[Table]
+    sites: list[Table]
+    priors: Table
+    overview: Table
+    loo: Table | None
+    loso: Table | None
+    sensitivity: Table | None
+    psens: Table | None
+    cross: Table | None
+    attrs: dict[str, dict[str, Any]]
+
+
 def build_outputs(
     staging: Path,
     study: Study,
@@ -142,13 +163,53 @@ def build_outputs(
     config: RunConfig,
     *,
     allow_unconverged: bool,
+    parallel: bool | None = None,
 ) -> GateResult:
-    """Write tables/, figures/, report.md and report.html into ``staging``; return the gate."""
-    interval = config.interval
+    """Write tables/, figures/, report.md and report.html into ``staging``; return the gate.
+
+    With ``parallel`` (default: when :func:`~rechallenge.analysis.forked.run_workers` allows two
+    processes) the figures and the MAP prior are made in child processes while this one writes
+    the tables; the files are the same either way.
+    """
+    parallel = run_workers() > 1 if parallel is None else parallel
     results = all_endpoint_results(study, fits, config)
+    update = load_update(staging)
+    new_sites = tuple(update[0]["new_sites"]) if update else ()
+    # Figures and the MAP prior's mixture fits are the slow, independent parts: with two cores
+    # they run in child processes while this one writes diagnostics and tables.
+    with start(build_figures, staging / "figures", study, fits, results, config,
+               highlight_sites=new_sites, name="figures", parallel=parallel) as figure_call, \
+            start(_map_prior_or_note, study, fits, config, name="MAP prior",
+                  parallel=parallel) as map_call:
+        tables = _write_tables(staging / "tables", study, fits, results, config)
+        figures = figure_call.result()
+        map_json, map_note = map_call.result()
+    _write_report(staging, study, results, config, tables, figures, update=update,
+                  map_json=map_json, map_note=map_note, allow_unconverged=allow_unconverged)
+    return tables.gate
+
+
+def _map_prior_or_note(
+    study: Study, fits: Mapping[str, az.InferenceData], config: RunConfig
+) -> tuple[str | None, str | None]:
+    """The MAP prior's JSON, or a note saying why there is none."""
+    try:
+        return map_prior_record(study, fits, config), None
+    except ValueError as exc:  # e.g. too few draws to fit a mixture
+        return None, f"No MAP prior was exported: {exc}."
+
+
+def _write_tables(
+    tables_dir: Path,
+    study: Study,
+    fits: Mapping[str, az.InferenceData],
+    results: Mapping[str, EndpointResults],
+    config: RunConfig,
+) -> ResultTables:
+    """Diagnostics and every result table, written to ``tables_dir``; the gate and the tables."""
+    interval = config.interval
     diagnostics, sampler, gate = diagnostics_tables(fits, results)
 
-    tables_dir = staging / "tables"
     Table("diagnostics", "Convergence diagnostics of every parameter and derived quantity.",
           diagnostics).write(tables_dir)
     overview = rt.diagnostics_overview(diagnostics, sampler)
@@ -185,16 +246,29 @@ def build_outputs(
                               sensitivity, psens, cross) if t is not None]
     for table in all_tables:
         table.write(tables_dir)
+    return ResultTables(gate, descriptive, comparisons, site_tables, priors, overview, loo, loso,
+                        sensitivity, psens, cross, attrs)
 
-    update = load_update(staging)
-    new_sites = tuple(update[0]["new_sites"]) if update else ()
-    figures = build_figures(staging / "figures", study, fits, results, config,
-                            highlight_sites=new_sites)
-    map_table, map_note = None, None
-    try:
-        map_json = map_prior_record(study, fits, config)
-    except ValueError as exc:  # e.g. too few draws to fit a mixture
-        map_json, map_note = None, f"No MAP prior was exported: {exc}."
+
+def _write_report(
+    staging: Path,
+    study: Study,
+    results: Mapping[str, EndpointResults],
+    config: RunConfig,
+    tables: ResultTables,
+    figures: list[FigureRef],
+    *,
+    update: Any,
+    map_json: str | None,
+    map_note: str | None,
+    allow_unconverged: bool,
+) -> None:
+    """The MAP prior file and table, the update section, prose and report.md/report.html."""
+    interval, gate, tables_dir = config.interval, tables.gate, staging / "tables"
+    comparisons, site_tables, priors = tables.comparisons, tables.sites, tables.priors
+    descriptive, cross, overview = tables.descriptive, tables.cross, tables.overview
+    loo, loso, sensitivity, psens = tables.loo, tables.loso, tables.sensitivity, tables.psens
+    map_table = None
     if map_json is not None:
         (staging / MAP_PRIOR_FILE).write_text(map_json, encoding="utf-8")
         map_table = map_prior_table(map_json, config)
@@ -211,7 +285,7 @@ def build_outputs(
         )
     n_patients = len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates()) if len(study.patients) else 0
     methods = methods_paragraph(
-        fit_attrs=attrs, interval=interval, thresholds=DEFAULT_THRESHOLDS, n_patients=n_patients,
+        fit_attrs=tables.attrs, interval=interval, thresholds=DEFAULT_THRESHOLDS, n_patients=n_patients,
         n_sites=len(study.sites), lines=study.lines, synthetic=study.synthetic,
         sensitivity=config.analysis.sensitivity, comparators=config.analysis.comparators,
     )

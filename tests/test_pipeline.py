@@ -24,6 +24,7 @@ from conftest import SEED, small_config
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.config import ConfigError, load_config, parse_config
 from rechallenge.analysis.fitio import DataHashMismatch
+from rechallenge.analysis.outputs import build_outputs
 from rechallenge.analysis.pipeline import UnconvergedError, analyze, load_run, rebuild_report
 
 pytestmark = pytest.mark.integration
@@ -100,6 +101,18 @@ def test_rebuilt_report_equals_the_original(run: Path, tmp_path: Path) -> None:
     assert before.keys() == after.keys()
     changed = [str(k) for k in before if before[k] != after[k]]
     assert changed == []
+
+
+def test_outputs_made_in_child_processes_equal_those_made_in_one(run: Path, tmp_path: Path) -> None:
+    config, study, fits, _ = load_run(run)
+    staging = tmp_path / "inline"
+    staging.mkdir()
+    build_outputs(staging, study, fits, config, allow_unconverged=True, parallel=False)
+    made = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
+    assert made and all((run / p).is_file() for p in made)
+    for path in made:
+        if path.suffix in (".csv", ".md", ".tex", ".json", ".html"):
+            assert (staging / path).read_bytes() == (run / path).read_bytes(), str(path)
 
 
 def test_same_seed_gives_identical_tables(run: Path, tmp_path: Path) -> None:
