@@ -172,17 +172,18 @@ def build_outputs(
     the tables; the files are the same either way.
     """
     parallel = run_workers() > 1 if parallel is None else parallel
-    results = all_endpoint_results(study, fits, config)
     update = load_update(staging)
     new_sites = tuple(update[0]["new_sites"]) if update else ()
     # Figures and the MAP prior's mixture fits are the slow, independent parts: with two cores
-    # they run in child processes while this one writes diagnostics and tables.
-    with start(build_figures, staging / "figures", study, fits, results, config,
-               highlight_sites=new_sites, name="figures", parallel=parallel) as figure_call, \
-            start(_map_prior_or_note, study, fits, config, name="MAP prior",
-                  parallel=parallel) as map_call:
-        tables = _write_tables(staging / "tables", study, fits, results, config)
-        figures = figure_call.result()
+    # they run in child processes while this one writes diagnostics and tables. The MAP prior
+    # needs only the fits, so it starts before the endpoint results the others read.
+    with start(_map_prior_or_note, study, fits, config, name="MAP prior",
+               parallel=parallel) as map_call:
+        results = all_endpoint_results(study, fits, config)
+        with start(build_figures, staging / "figures", study, fits, results, config,
+                   highlight_sites=new_sites, name="figures", parallel=parallel) as figure_call:
+            tables = _write_tables(staging / "tables", study, fits, results, config)
+            figures = figure_call.result()
         map_json, map_note = map_call.result()
     _write_report(staging, study, results, config, tables, figures, update=update,
                   map_json=map_json, map_note=map_note, allow_unconverged=allow_unconverged)

@@ -122,6 +122,10 @@ def fit_one(size: int, model_name: str, backend: str, draws: int, tune: int, cha
     row["min_ess_bulk"] = float(min(float(ess[v].min()) for v in free))
     row["ess_per_s"] = row["min_ess_bulk"] / row["sample"]
     row["divergences"] = int(idata.sample_stats["diverging"].sum())
+    # Leapfrog steps (gradient evaluations) per draw, after tuning: with the seconds per draw it
+    # tells a longer trajectory from a costlier gradient.
+    stats = idata.sample_stats
+    row["steps_per_draw"] = float(stats["n_steps" if "n_steps" in stats else "tree_size"].mean())
     row["load_after"] = load1()
     return row
 
@@ -271,15 +275,16 @@ def fmt(value: float, digits: int = 2) -> str:
 
 def fit_table(rows: list[dict]) -> str:
     head = ("| sites | model | backend | build | compile | tune+draw | prior | post. pred. | "
-            "log-lik | diagnostics | report | min bulk ESS | ESS/s | div. | load |")
-    lines = [head, "|" + "---:|" * 3 + "---:|" * 12]
+            "log-lik | diagnostics | report | min bulk ESS | ESS/s | steps/draw | div. | load |")
+    lines = [head, "|" + "---:|" * 3 + "---:|" * 13]
     for r in rows:
         lines.append(
             f"| {r['size']} | {r['model']} | {r['backend']} | {fmt(r['build'])} | "
             f"{fmt(r['compile'])} | {fmt(r['sample'])} | {fmt(r['prior'])} | "
             f"{fmt(r['posterior_predictive'])} | {fmt(r['log_likelihood'])} | "
             f"{fmt(r['diagnostics'])} | {fmt(r['report'])} | {fmt(r['min_ess_bulk'], 0)} | "
-            f"{fmt(r['ess_per_s'], 0)} | {r['divergences']} | "
+            f"{fmt(r['ess_per_s'], 0)} | {fmt(r.get('steps_per_draw', float('nan')), 1)} | "
+            f"{r['divergences']} | "
             f"{r['load_before']:.1f}-{r['load_after']:.1f} |")
     return "\n".join(lines)
 
