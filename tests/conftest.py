@@ -10,6 +10,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 SEED = 20230105
 
 
+import arviz as az  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -34,3 +36,12 @@ def small_run(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("runs") / "small"
     analyze(small_config(), out, allow_unconverged=True, progress=lambda _m: None)
     return out
+
+
+def assert_posteriors_agree(a: az.InferenceData, b: az.InferenceData, names: list[str], k: float = 4.0) -> None:
+    """Posterior means agree within k combined Monte Carlo standard errors, per element."""
+    for name in names:
+        ma, mb = a.posterior[name].mean(("chain", "draw")), b.posterior[name].mean(("chain", "draw"))
+        sa, sb = az.mcse(a.posterior[[name]])[name], az.mcse(b.posterior[[name]])[name]
+        z = np.abs(ma - mb) / np.sqrt(sa**2 + sb**2)
+        assert float(z.max()) < k, (name, float(z.max()))

@@ -7,11 +7,9 @@ NumPyro bridge left chains stuck on it, DESIGN section 6).
 
 from __future__ import annotations
 
-import arviz as az
-import numpy as np
 import pytest
 
-from conftest import SEED
+from conftest import SEED, assert_posteriors_agree
 from rechallenge.data import example_study
 from rechallenge.data.study import Study
 from rechallenge.models.sampling import BACKENDS, DEFAULT_BACKEND, SamplerSettings, fit
@@ -25,15 +23,6 @@ def test_the_default_backend_is_nutpie_and_the_default_likelihood_log_space() ->
     assert DEFAULT_LIKELIHOOD == "logspace"
 
 
-def _agree(a: az.InferenceData, b: az.InferenceData, names: list[str], k: float = 4.0) -> None:
-    """Posterior means agree within k combined Monte Carlo standard errors, per element."""
-    for name in names:
-        ma, mb = a.posterior[name].mean(("chain", "draw")), b.posterior[name].mean(("chain", "draw"))
-        sa, sb = az.mcse(a.posterior[[name]])[name], az.mcse(b.posterior[[name]])[name]
-        z = np.abs(ma - mb) / np.sqrt(sa**2 + sb**2)
-        assert float(z.max()) < k, (name, float(z.max()))
-
-
 @pytest.mark.integration
 def test_nutpie_and_pymc_agree_on_a_small_ttp_model() -> None:
     study = example_study()
@@ -42,7 +31,7 @@ def test_nutpie_and_pymc_agree_on_a_small_ttp_model() -> None:
     fits = {backend: fit(model, seed=SEED, backend=backend, groups=()) for backend in BACKENDS}
     for idata in fits.values():
         assert int(idata.sample_stats["diverging"].sum()) == 0
-    _agree(fits["nutpie"], fits["pymc"], ["beta", "shape", "tau"])
+    assert_posteriors_agree(fits["nutpie"], fits["pymc"], ["beta", "shape", "tau"])
     # Spread too: posterior SDs within 10% (a 4000-draw SD has ~2-3% Monte Carlo error).
     for name in ("beta", "shape"):
         sd_a = float(fits["nutpie"].posterior[name].std())

@@ -18,7 +18,7 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import expit
 
-from conftest import SEED
+from conftest import SEED, assert_posteriors_agree
 from rechallenge.analysis.binary_summary import site_estimates, summarise_binary
 from rechallenge.analysis.tidy import convergence
 from rechallenge.data import example_study
@@ -457,22 +457,13 @@ def test_summaries_survive_a_netcdf_round_trip(shipped_fits, tmp_path) -> None:
     assert loaded.log_likelihood["y"].shape[-1] == 28
 
 
-def _agree(a: az.InferenceData, b: az.InferenceData, names: list[str], k: float = 4.0) -> None:
-    """Posterior means agree within k combined Monte Carlo standard errors, per element."""
-    for name in names:
-        ma, mb = a.posterior[name].mean(("chain", "draw")), b.posterior[name].mean(("chain", "draw"))
-        sa, sb = az.mcse(a.posterior[[name]])[name], az.mcse(b.posterior[[name]])[name]
-        z = np.abs(ma - mb) / np.sqrt(sa**2 + sb**2)
-        assert float(z.max()) < k, (name, float(z.max()))
-
-
 @pytest.mark.integration
 def test_collapsed_and_uncollapsed_give_the_same_posterior(shipped_fits) -> None:
     study = example_study()
     uncollapsed = fit(build_binary_model(study, "response", collapse=False), seed=SEED + 1)
     assert uncollapsed.posterior.sizes["site"] == 14
     assert uncollapsed.log_likelihood["y"].shape[-1] == 116
-    _agree(shipped_fits["response"], uncollapsed, ["mu", "tau", "p"])
+    assert_posteriors_agree(shipped_fits["response"], uncollapsed, ["mu", "tau", "p"])
 
 
 @pytest.mark.integration
@@ -483,7 +474,7 @@ def test_nutpie_and_pymc_agree_on_a_small_model() -> None:
     a = fit(model, seed=SEED, backend="nutpie")
     b = fit(model, seed=SEED, backend="pymc")
     assert int(b.sample_stats["diverging"].sum()) == 0
-    _agree(a, b, ["mu", "tau", "p"])
+    assert_posteriors_agree(a, b, ["mu", "tau", "p"])
     # Spread too: posterior SDs of mu within 10% (a 4000-draw SD has ~2-3% Monte Carlo error).
     sd_a, sd_b = float(a.posterior["mu"].std()), float(b.posterior["mu"].std())
     assert sd_a == pytest.approx(sd_b, rel=0.10)
