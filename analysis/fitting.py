@@ -28,7 +28,7 @@ from rechallenge.models.sampling import compiled_structures, fit, is_compiled
 from rechallenge.models.ttp import build_ttp_model
 
 from .config import RunConfig
-from .forked import WORKERS_ENV, ForkedCall, run_workers
+from .forked import WORKERS_ENV, ChildProcessDied, ForkedCall, run_workers
 
 #: Multipliers of the heterogeneity prior scale for the sensitivity refits.
 SENSITIVITY_SCALES: dict[str, float] = {"tau_half": 0.5, "tau_double": 2.0}
@@ -313,8 +313,9 @@ def fit_all(
         Called with a line of text as the work goes on.
     workers
         Processes to use: with 2 or more (the default on two or more cores, see
-        :func:`~rechallenge.analysis.forked.run_workers`) and the nutpie backend, one worker process fits part of the model
-        structures while this process fits the rest. The fits are the same either way.
+        :func:`~rechallenge.analysis.forked.run_workers`) and the nutpie backend, one worker
+        process fits part of the model structures while this process fits the rest. The fits
+        are the same either way.
     """
     workers = run_workers() if workers is None else workers
     groups = fit_groups(config)
@@ -339,9 +340,8 @@ def fit_all(
         progress("waiting for the worker process")
         try:
             worker_stage: FitStage = worker.result()
-        except RuntimeError as exc:
-            if "process died" in str(exc):
-                exc.add_note(f"run with {WORKERS_ENV}=1 to fit in one process")
+        except ChildProcessDied as exc:
+            exc.add_note(f"run with {WORKERS_ENV}=1 to fit in one process")
             raise
     stage.fits.update(worker_stage.fits)
     stage.timings.update(worker_stage.timings)

@@ -39,6 +39,10 @@ def run_workers() -> int:
     return int(value)
 
 
+class ChildProcessDied(RuntimeError):
+    """The child process ended without sending a result (killed, or ``os._exit``)."""
+
+
 def _child_setup(parent: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
@@ -104,8 +108,8 @@ class ForkedCall:
             message = self._receiver.recv()
         except EOFError:
             self._process.join()
-            raise RuntimeError(f"the {self.name} process died (exit code "
-                               f"{self._process.exitcode})") from None
+            raise ChildProcessDied(f"the {self.name} process died (exit code "
+                                   f"{self._process.exitcode})") from None
         finally:
             self._receiver.close()
         self._process.join()

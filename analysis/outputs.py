@@ -265,17 +265,14 @@ def _write_report(
     allow_unconverged: bool,
 ) -> None:
     """The MAP prior file and table, the update section, prose and report.md/report.html."""
-    interval, gate, tables_dir = config.interval, tables.gate, staging / "tables"
-    comparisons, site_tables, priors = tables.comparisons, tables.sites, tables.priors
-    descriptive, cross, overview = tables.descriptive, tables.cross, tables.overview
-    loo, loso, sensitivity, psens = tables.loo, tables.loso, tables.sensitivity, tables.psens
+    interval, gate = config.interval, tables.gate
     map_table = None
     if map_json is not None:
         (staging / MAP_PRIOR_FILE).write_text(map_json, encoding="utf-8")
         map_table = map_prior_table(map_json, config)
     update_section = _update_section(update, results, config, figures) if update else None
     for table in ([map_table] if map_table else []) + list(update_section.tables if update_section else []):
-        table.write(tables_dir)
+        table.write(staging / "tables")
 
     banner = None
     if not gate.passed:
@@ -286,24 +283,26 @@ def _write_report(
         )
     n_patients = len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates()) if len(study.patients) else 0
     methods = methods_paragraph(
-        fit_attrs=tables.attrs, interval=interval, thresholds=DEFAULT_THRESHOLDS, n_patients=n_patients,
-        n_sites=len(study.sites), lines=study.lines, synthetic=study.synthetic,
+        fit_attrs=tables.attrs, interval=interval, thresholds=DEFAULT_THRESHOLDS,
+        n_patients=n_patients, n_sites=len(study.sites), lines=study.lines,
+        synthetic=study.synthetic,
         sensitivity=config.analysis.sensitivity, comparators=config.analysis.comparators,
     )
     sentences = results_sentences({e: r.summary for e, r in results.items()}, study.lines, interval)
     sections = [
-        Section("Results", paragraphs=tuple(sentences), tables=tuple(comparisons),
+        Section("Results", paragraphs=tuple(sentences), tables=tuple(tables.comparisons),
                 figures=tuple(f for f in figures if f.name.startswith(("contrast", "survival")))),
         *([update_section] if update_section else []),
-        Section("Site-level estimates", tables=tuple(site_tables),
+        Section("Site-level estimates", tables=tuple(tables.sites),
                 figures=tuple(f for f in figures if f.name.startswith("forest"))),
         Section("Reference analysis (frequentist)",
-                tables=tuple(t for t in (descriptive, cross) if t is not None)),
-        Section("Methods", paragraphs=(methods,), tables=(priors,)),
-        Section("Convergence diagnostics", paragraphs=(gate.message(),), tables=(overview,),
+                tables=tuple(t for t in (tables.descriptive, tables.cross) if t is not None)),
+        Section("Methods", paragraphs=(methods,), tables=(tables.priors,)),
+        Section("Convergence diagnostics", paragraphs=(gate.message(),), tables=(tables.overview,),
                 figures=tuple(f for f in figures if f.name.startswith("rank"))),
         Section("Model checks",
-                tables=tuple(t for t in (loo, loso, sensitivity, psens) if t is not None),
+                tables=tuple(t for t in (tables.loo, tables.loso, tables.sensitivity, tables.psens)
+                             if t is not None),
                 figures=tuple(f for f in figures if f.name.startswith("ppc"))),
         *([Section("Prior for a future study", paragraphs=(
             f"The predictive distribution for a new site, fitted by a mixture and robustified "
@@ -320,4 +319,3 @@ def _write_report(
         sections=tuple(sections),
     )
     write_report(content, staging)
-    return gate

@@ -158,7 +158,11 @@ def numpyro_one(python: str, size: int, model_name: str, method: str, draws: int
 
 
 def apply_mode(mode: str) -> dict[str, Any]:
-    """Set up this process for an analyze mode; return the config overrides it needs."""
+    """Set up this process for an analyze mode; return the config overrides it needs.
+
+    Every mode but ``default`` runs in one process; ``nutpie-groups`` is the package otherwise as
+    shipped (shared compilations, groups per fit kind).
+    """
     if mode == "default":
         return {}
     import rechallenge.analysis.fitting as fitting
@@ -176,8 +180,6 @@ def apply_mode(mode: str) -> dict[str, Any]:
             return known if known is not None and known.signature == signature else None
 
         cache._lookup = per_model_only
-    if mode == "nutpie-groups":
-        pass  # shared compilations and groups per fit kind, one process
     return {"backend": "pymc"} if mode == "baseline" else {}
 
 

@@ -14,16 +14,20 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
+import pytensor
+import pytensor.tensor as pt
 import pytest
 from scipy import integrate, stats
-from scipy.special import expit
+from scipy.special import expit, gammaln
 
 from conftest import SEED, assert_posteriors_agree
 from rechallenge.analysis.binary_summary import site_estimates, summarise_binary
 from rechallenge.analysis.tidy import convergence
 from rechallenge.data import example_study
 from rechallenge.data.study import Study
-from rechallenge.models.binary import BINARY_PRIORS, MODEL_NAMES, build_binary_model
+from rechallenge.models.binary import (
+    BINARY_PRIORS, MODEL_NAMES, build_binary_model, logit_binomial,
+)
 from rechallenge.models.binary_rows import binary_rows
 from rechallenge.models.effects import small_cholesky
 from rechallenge.models.info import model_info
@@ -177,9 +181,6 @@ def test_priors_are_data_with_reasons_and_overrides() -> None:
 
 
 def test_small_cholesky_matches_numpy() -> None:
-    import pytensor
-    import pytensor.tensor as pt
-
     matrix = pt.dmatrix("m")
     for n in (2, 3, 4):
         a = np.random.default_rng(n).standard_normal((n, n))
@@ -478,3 +479,44 @@ def test_nutpie_and_pymc_agree_on_a_small_model() -> None:
     # Spread too: posterior SDs of mu within 10% (a 4000-draw SD has ~2-3% Monte Carlo error).
     sd_a, sd_b = float(a.posterior["mu"].std()), float(b.posterior["mu"].std())
     assert sd_a == pytest.approx(sd_b, rel=0.10)
+
+
+@pytest.mark.parametrize("table", [True, False])
+def test_logit_binomial_has_the_log_density_and_gradient_of_pm_binomial(table: bool) -> None:
+    from rechallenge.models import binary
+
+    logp = binary._logit_binomial_logp if table else binary._logit_binomial_logp_gammaln
+    rng = np.random.default_rng(SEED)
+    n = np.concatenate([[0, 1, 1, 2, 200, 3, 3], rng.integers(0, 60, size=200)])
+    k = np.concatenate([[0, 0, 1, 2, 17, 4, -1], [rng.integers(0, m + 1) for m in n[7:]]])
+    eta = pt.dvector("eta")
+    ours = logp(pt.as_tensor(k), pt.as_tensor(n), eta)
+    ref = pm.logp(pm.Binomial.dist(n=n, logit_p=eta), k)
+    fn = pytensor.function([eta], [ours, ref, pt.grad(pt.sum(pt.switch(pt.isinf(ours), 0, ours)),
+                                                      eta),
+                                   pt.grad(pt.sum(pt.switch(pt.isinf(ref), 0, ref)), eta)])
+    values = np.concatenate([[-40.0, 40.0, -3.0, 0.0, 1.5, 0.2, 0.2], rng.normal(0, 3, size=200)])
+    got, expected, grad_got, grad_expected = fn(values)
+    # Counts outside [0, n] (two fixed rows) get -inf, as in pm.Binomial.
+    assert np.isneginf(got[5:7]).all() and np.isneginf(expected[5:7]).all()
+    inside = np.ones(len(n), bool)
+    inside[5:7] = False
+    # The closed form, exactly; pm.Binomial underflows to -inf at logit 40 (p rounds to 1).
+    exact = (gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0) + k * values
+             - n * np.logaddexp(0.0, values))
+    np.testing.assert_allclose(got[inside], exact[inside], rtol=1e-12, atol=1e-12)
+    finite = inside & np.isfinite(expected)
+    assert finite.sum() == len(n) - 3
+    np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(grad_got[finite], grad_expected[finite], rtol=1e-10, atol=1e-10)
+
+
+def test_logit_binomial_draws_are_binomial() -> None:
+    with pm.Model():
+        y = logit_binomial("y", n=pt.as_tensor(np.array([10, 40])), logit_p=pt.as_tensor(
+            np.array([-1.0, 0.5])), observed=None, dims=None)
+    draws = pm.draw(y, draws=20_000, random_seed=SEED)
+    p = 1 / (1 + np.exp(-np.array([-1.0, 0.5])))
+    mean, sd = np.array([10, 40]) * p, np.sqrt(np.array([10, 40]) * p * (1 - p))
+    assert draws.dtype.kind == "i"
+    assert (np.abs(draws.mean(axis=0) - mean) < 4 * sd / np.sqrt(20_000)).all()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from rechallenge.analysis.forked import ForkedCall, InlineCall, start
+from rechallenge.analysis.forked import ChildProcessDied, ForkedCall, InlineCall, start
 
 
 def _pid_and_sum(values: list[int], *, offset: int = 0) -> tuple[int, int]:
@@ -43,7 +43,7 @@ def test_a_forked_call_raises_the_childs_exception_with_its_traceback() -> None:
 
 def test_a_child_that_dies_is_reported_with_its_exit_code() -> None:
     with ForkedCall(_die, name="doomed") as call:
-        with pytest.raises(RuntimeError, match=r"doomed process died \(exit code 3\)"):
+        with pytest.raises(ChildProcessDied, match=r"doomed process died \(exit code 3\)"):
             call.result()
 
 

@@ -12,11 +12,8 @@ from dataclasses import replace
 
 import numpy as np
 import pymc as pm
-import pytensor
-import pytensor.tensor as pt
 import pytest
 import xarray as xr
-from scipy.special import gammaln
 
 from conftest import SEED
 from rechallenge.analysis.config import AnalysisConfig, RunConfig
@@ -24,7 +21,7 @@ from rechallenge.analysis.fitting import FIT_GROUPS, fit_all, fit_groups
 from rechallenge.data import example_study
 from rechallenge.data.study import Study
 from rechallenge.models import nutpie_cache
-from rechallenge.models.binary import build_binary_model, logit_binomial
+from rechallenge.models.binary import build_binary_model
 from rechallenge.models.sampling import OPTIONAL_GROUPS, clear_compiled_cache, fit, is_compiled
 from rechallenge.models.ttp import build_ttp_model
 
@@ -97,47 +94,6 @@ def test_fit_groups_of_the_default_analysis_cover_every_fit() -> None:
                               ("comparator", "none"))
     }
     assert FIT_GROUPS["main"] == OPTIONAL_GROUPS
-
-
-@pytest.mark.parametrize("table", [True, False])
-def test_logit_binomial_has_the_log_density_and_gradient_of_pm_binomial(table: bool) -> None:
-    from rechallenge.models import binary
-
-    logp = binary._logit_binomial_logp if table else binary._logit_binomial_logp_gammaln
-    rng = np.random.default_rng(SEED)
-    n = np.concatenate([[0, 1, 1, 2, 200, 3, 3], rng.integers(0, 60, size=200)])
-    k = np.concatenate([[0, 0, 1, 2, 17, 4, -1], [rng.integers(0, m + 1) for m in n[7:]]])
-    eta = pt.dvector("eta")
-    ours = logp(pt.as_tensor(k), pt.as_tensor(n), eta)
-    ref = pm.logp(pm.Binomial.dist(n=n, logit_p=eta), k)
-    fn = pytensor.function([eta], [ours, ref, pt.grad(pt.sum(pt.switch(pt.isinf(ours), 0, ours)),
-                                                      eta),
-                                   pt.grad(pt.sum(pt.switch(pt.isinf(ref), 0, ref)), eta)])
-    values = np.concatenate([[-40.0, 40.0, -3.0, 0.0, 1.5, 0.2, 0.2], rng.normal(0, 3, size=200)])
-    got, expected, grad_got, grad_expected = fn(values)
-    # Counts outside [0, n] (two fixed rows) get -inf, as in pm.Binomial.
-    assert np.isneginf(got[5:7]).all() and np.isneginf(expected[5:7]).all()
-    inside = np.ones(len(n), bool)
-    inside[5:7] = False
-    # The closed form, exactly; pm.Binomial underflows to -inf at logit 40 (p rounds to 1).
-    exact = (gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0) + k * values
-             - n * np.logaddexp(0.0, values))
-    np.testing.assert_allclose(got[inside], exact[inside], rtol=1e-12, atol=1e-12)
-    finite = inside & np.isfinite(expected)
-    assert finite.sum() == len(n) - 3
-    np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(grad_got[finite], grad_expected[finite], rtol=1e-10, atol=1e-10)
-
-
-def test_logit_binomial_draws_are_binomial() -> None:
-    with pm.Model():
-        y = logit_binomial("y", n=pt.as_tensor(np.array([10, 40])), logit_p=pt.as_tensor(
-            np.array([-1.0, 0.5])), observed=None, dims=None)
-    draws = pm.draw(y, draws=20_000, random_seed=SEED)
-    p = 1 / (1 + np.exp(-np.array([-1.0, 0.5])))
-    mean, sd = np.array([10, 40]) * p, np.sqrt(np.array([10, 40]) * p * (1 - p))
-    assert draws.dtype.kind == "i"
-    assert (np.abs(draws.mean(axis=0) - mean) < 4 * sd / np.sqrt(20_000)).all()
 
 
 # --------------------------------------------------------------------------- fits
