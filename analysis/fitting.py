@@ -10,7 +10,9 @@ Each fit computes only what the run reads from it (:data:`FIT_GROUPS`): the main
 (prior, posterior predictive, log-likelihood), a comparator its log-likelihood (for LOO), a
 sensitivity refit its posterior. Leaving a group out changes no number of the others. Models of
 the same structure (e.g. the three binary endpoints of one study) share one nutpie compilation
-(see :mod:`rechallenge.models.sampling`).
+(see :mod:`rechallenge.models.sampling`). On small studies the comparators are written nested in
+the partial-pooling structure (:mod:`rechallenge.models.nesting`), so that they share its
+compilation too (:func:`nests_comparators`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ from .forked import WORKERS_ENV, ChildProcessDied, ForkedCall, run_workers
 SENSITIVITY_SCALES: dict[str, float] = {"tau_half": 0.5, "tau_double": 2.0}
 #: The pooling of the comparators fitted beside the main model.
 COMPARATORS: tuple[str, ...] = ("complete", "none")
+#: Largest study (sites) whose comparators are nested in the partial-pooling structure. A nested
+#: comparator samples the hierarchy's variables along (about 0.5 s more per fit on the shipped
+#: data) and saves compiling its own structure (3-4 s); with hundreds of sites the sampling costs
+#: more than the compilation saves.
+NEST_COMPARATORS_MAX_SITES = 100
 #: Optional InferenceData groups each kind of fit computes (``fit(groups=...)``).
 FIT_GROUPS: dict[str, tuple[str, ...]] = {
     "main": ("prior", "posterior_predictive", "log_likelihood"),
@@ -83,9 +90,25 @@ class FitStage:
             self.steps[name] = self.steps.get(name, 0.0) + seconds
 
 
+def nests_comparators(study: Study, config: RunConfig) -> bool:
+    """Whether the run writes its models nested (:mod:`rechallenge.models.nesting`).
+
+    When compiling dominates: with nutpie (PyMC's sampler compiles every model anyway), partial
+    pooling as the main model, comparators to fit and at most
+    :data:`NEST_COMPARATORS_MAX_SITES` sites.
+    """
+    return (
+        config.sampler.backend == "nutpie"
+        and config.analysis.pooling == "partial"
+        and bool(_comparators(config))
+        and len(study.sites) <= NEST_COMPARATORS_MAX_SITES
+    )
+
+
 def build_model(study: Study, endpoint: str, config: RunConfig, pooling: str) -> pm.Model:
     """Build the configured model of one endpoint with the given pooling (its rows only)."""
     a = config.analysis
+    nested = nests_comparators(study, config)
     study = study.for_endpoint(endpoint)
     if endpoint == schema.TTP_ENDPOINT:
         return build_ttp_model(
@@ -96,6 +119,7 @@ def build_model(study: Study, endpoint: str, config: RunConfig, pooling: str) ->
             covariates=a.covariates,
             covariate_effects=a.covariate_effects,
             priors=config.priors.get("ttp"),
+            nested=nested,
         )
     return build_binary_model(
         study,
@@ -105,6 +129,7 @@ def build_model(study: Study, endpoint: str, config: RunConfig, pooling: str) ->
         covariates=a.covariates,
         covariate_effects=a.covariate_effects,
         priors=config.priors.get("binary"),
+        nested=nested,
     )
 
 
@@ -211,9 +236,11 @@ _COMPILE_COST = {"partial": 16.0, "complete": 9.0, "none": 9.0}
 
 @dataclass(frozen=True)
 class FitGroup:
-    """Fits of one pooling across the endpoints of one model family (one model structure).
+    """Fits of one model structure: one pooling across the endpoints of one model family.
 
-    ``kind`` is ``"main"`` (main fits and their sensitivity refits) or ``"comparator"``.
+    ``kind`` is ``"main"`` (main fits and their sensitivity refits), ``"comparator"``, or
+    ``"nested"`` (main fits, sensitivity refits and comparators, which then share the main
+    model's structure; see :func:`nests_comparators`).
     """
 
     kind: str
@@ -222,19 +249,25 @@ class FitGroup:
 
     def n_fits(self, config: RunConfig) -> int:
         """Number of fits in the group."""
+        if self.kind == "comparator":
+            return len(self.endpoints)
         refits = len(SENSITIVITY_SCALES) if (
-            self.kind == "main" and config.analysis.sensitivity and self.pooling == "partial"
-        ) else 0
-        return len(self.endpoints) * (1 + refits)
+            config.analysis.sensitivity and self.pooling == "partial") else 0
+        comparators = len(_comparators(config)) if self.kind == "nested" else 0
+        return len(self.endpoints) * (1 + refits + comparators)
 
 
-def fit_groups(config: RunConfig) -> list[FitGroup]:
+def fit_groups(study: Study, config: RunConfig) -> list[FitGroup]:
     """The fits of a run grouped by model structure (binary endpoints share theirs)."""
     families: dict[bool, list[str]] = {}
     for endpoint in config.analysis.endpoints:
         families.setdefault(endpoint == schema.TTP_ENDPOINT, []).append(endpoint)
+    nested = nests_comparators(study, config)
     groups = []
     for endpoints in families.values():
+        if nested:
+            groups.append(FitGroup("nested", config.analysis.pooling, tuple(endpoints)))
+            continue
         groups.append(FitGroup("main", config.analysis.pooling, tuple(endpoints)))
         groups += [FitGroup("comparator", p, tuple(endpoints)) for p in _comparators(config)]
     return groups
@@ -244,10 +277,12 @@ def _run_group(
     study: Study, config: RunConfig, group: FitGroup, progress: Progress, stage: FitStage
 ) -> None:
     for endpoint in group.endpoints:
-        if group.kind == "main":
-            _fit_main(study, endpoint, config, progress=progress, stage=stage)
-        else:
+        if group.kind == "comparator":
             _fit_comparator(study, endpoint, group.pooling, config, progress=progress, stage=stage)
+        elif group.kind == "nested":
+            fit_endpoint(study, endpoint, config, progress=progress, stage=stage)
+        else:
+            _fit_main(study, endpoint, config, progress=progress, stage=stage)
 
 
 def _split(study: Study, config: RunConfig, groups: list[FitGroup]) -> tuple[list, list]:
@@ -318,7 +353,7 @@ def fit_all(
         are the same either way.
     """
     workers = run_workers() if workers is None else workers
-    groups = fit_groups(config)
+    groups = fit_groups(study, config)
     if workers < 2 or config.sampler.backend != "nutpie" or len(groups) < 2:
         stage = FitStage()
         for endpoint in config.analysis.endpoints:

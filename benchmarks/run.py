@@ -23,7 +23,8 @@ Printed as Markdown (progress on stderr); ``--json FILE`` also saves the raw fig
    work's changes) and the steps between them (``--analyze all``): ``nutpie-per-model`` (each
    model compiled for itself, all groups, one process), ``nutpie-shared`` (models of the same
    structure share one compilation), ``nutpie-groups`` (each fit computes only the groups the run
-   reads). Cold is a new process (interpreter start and imports included); warm is a second
+   reads), ``nutpie-nested`` (comparators nested in the partial-pooling structure, so they share
+   its compilation). Cold is a new process (interpreter start and imports included); warm is a second
    ``analyze`` in the same process.
 3. With ``--numpyro-python PATH`` (a Python with jax, numpyro, pandas and arviz; not a dependency
    of the package), the same two models hand-written in NumPyro (``benchmarks/numpyro_models.py``)
@@ -51,7 +52,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SHIPPED = 14
-ANALYZE_MODES = ("baseline", "nutpie-per-model", "nutpie-shared", "nutpie-groups", "default")
+ANALYZE_MODES = ("baseline", "nutpie-per-model", "nutpie-shared", "nutpie-groups", "nutpie-nested",
+                 "default")
 
 
 def log(message: str) -> None:
@@ -160,12 +162,15 @@ def numpyro_one(python: str, size: int, model_name: str, method: str, draws: int
 def apply_mode(mode: str) -> dict[str, Any]:
     """Set up this process for an analyze mode; return the config overrides it needs.
 
-    Every mode but ``default`` runs in one process; ``nutpie-groups`` is the package otherwise as
-    shipped (shared compilations, groups per fit kind).
+    Every mode but ``default`` runs in one process; ``nutpie-nested`` is the package otherwise as
+    shipped (shared compilations, groups per fit kind, nested comparators).
     """
     if mode == "default":
         return {}
     import rechallenge.analysis.fitting as fitting
+
+    if mode != "nutpie-nested":
+        fitting.NEST_COMPARATORS_MAX_SITES = -1  # every comparator its own model
 
     everything = ("prior", "posterior_predictive", "log_likelihood")
     os.environ["RECHALLENGE_WORKERS"] = "1"  # one process: fits, figures, MAP prior, saving

@@ -25,7 +25,8 @@ from rechallenge.data.study import Study
 
 from .binary_rows import BinaryRows, binary_rows
 from .effects import LINE_B, correlated_site_effects, independent_site_effects, patient_effects
-from .info import ModelInfo, attach_info
+from .info import PRIOR_ONLY, ModelInfo, attach_info
+from .nesting import pooling_weights, prior_only_variables
 from .priors import PriorDefault, Priors, prior_data, resolve_priors
 
 Pooling = Literal["partial", "complete", "none"]
@@ -108,6 +109,7 @@ def build_binary_model(
     covariate_effects: CovariateEffects = "shared",
     priors: Priors | Mapping[str, float] | None = None,
     collapse: bool | None = None,
+    nested: bool = False,
 ) -> pm.Model:
     """Build the hierarchical binomial model of one binary endpoint (no sampling).
 
@@ -134,6 +136,11 @@ def build_binary_model(
         Collapse patient rows to site-line(-covariate pattern) counts. ``None``: whenever there
         is no patient effect. The posterior is the same either way; per-row log-likelihoods (and
         hence LOO) refer to the rows as built.
+    nested
+        Write the model as a special case of partial pooling, the pooling chosen by data
+        (:mod:`rechallenge.models.nesting`), so that the three poolings share one compiled
+        structure. The same posterior; the variables the pooling switches off are sampled from
+        their prior and dropped by :func:`~rechallenge.models.sampling.fit`.
 
     Returns
     -------
@@ -162,7 +169,7 @@ def build_binary_model(
         study, endpoint, patient_effect=patient_effect, covariates=covariates, collapse=collapse
     )
     model = _model(rows, resolved, pooling=pooling, patient_effect=patient_effect,
-                   covariate_effects=covariate_effects)
+                   covariate_effects=covariate_effects, nested=nested)
     options = {
         "pooling": pooling,
         "patient_effect": bool(patient_effect),
@@ -173,10 +180,13 @@ def build_binary_model(
         "collapse": rows.collapsed,
         "n_obs": len(rows.frame),
         "n_aggregate_rows": int((rows.is_patient_row == 0).sum()),
+        "nested": bool(nested),
     }
+    prior_only = prior_only_variables(model, pooling, line_mean="mu") if nested else ()
     info = ModelInfo(
         name=MODEL_NAMES[pooling], endpoint=endpoint, options=options, priors=resolved,
         data_hash=study.data_hash(), lines=rows.lines, sites=rows.sites,
+        extra={PRIOR_ONLY: list(prior_only)},
     )
     return attach_info(model, info)
 
@@ -188,12 +198,13 @@ def _model(
     pooling: str,
     patient_effect: bool,
     covariate_effects: str,
+    nested: bool = False,
 ) -> pm.Model:
     n_sites, n_lines = len(rows.sites), len(rows.lines)
     coords: dict[str, list[str]] = {
         "site": list(rows.sites), "line": list(rows.lines), "obs": rows.frame["obs"].tolist(),
     }
-    if pooling == "partial" and n_lines > 1:
+    if (pooling == "partial" or nested) and n_lines > 1:
         coords[LINE_B] = list(rows.lines)
     if rows.covariate_names:
         coords["covariate"] = list(rows.covariate_names)
@@ -208,7 +219,15 @@ def _model(
         # The observed counts are data too, so a compiled model refits new data via pm.set_data.
         events = pm.Data("events", rows.frame["events"].to_numpy(), dims="obs")
 
-        if pooling == "none":
+        if nested:
+            weights = pooling_weights(pooling, hyper["no_pooling_sd"])
+            mu = pm.Normal("mu", 0.0, hyper["mu_sd"], dims="line")
+            u_site = correlated_site_effects(
+                n_lines=n_lines, tau_sd=hyper["tau_sd"], lkj_eta=hyper["lkj_eta"], pooling=weights
+            )
+            # No pooling has no line mean: each site's log-odds is its own effect.
+            logit_site = (1.0 - weights.independent) * mu[None, :] + u_site
+        elif pooling == "none":
             logit_site = independent_site_effects(effect_sd=hyper["no_pooling_sd"])
         else:
             mu = pm.Normal("mu", 0.0, hyper["mu_sd"], dims="line")

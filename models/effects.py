@@ -18,6 +18,8 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc.distributions.transforms import Interval
 
+from .nesting import PoolingWeights
+
 #: Second name of the line dimension, for line-by-line matrices (the site-effect correlation).
 LINE_B = "line_b"
 #: Dimension of the sampled correlations, one per pair of lines (upper triangle, row-major:
@@ -26,7 +28,11 @@ LINE_PAIR = "line_pair"
 
 
 def correlated_site_effects(
-    *, n_lines: int, tau_sd: pt.TensorLike, lkj_eta: pt.TensorLike
+    *,
+    n_lines: int,
+    tau_sd: pt.TensorLike,
+    lkj_eta: pt.TensorLike,
+    pooling: PoolingWeights | None = None,
 ) -> pt.TensorVariable:
     """Add non-centred site effects ``u_site[site, line]`` to the current model.
 
@@ -43,6 +49,9 @@ def correlated_site_effects(
         Scale of the half-normal prior on each line's between-site SD ``tau``.
     lkj_eta
         LKJ concentration of the between-line correlation of site effects.
+    pooling
+        Pooling weights of a nested model (see :class:`PoolingWeights`): ``u_site = hierarchical
+        * (the effects above) + independent_sd * z_site``. ``None``: partial pooling as such.
 
     Returns
     -------
@@ -52,7 +61,7 @@ def correlated_site_effects(
     z = pm.Normal("z_site", 0.0, 1.0, dims=("site", "line"))
     if n_lines == 1:
         tau = pm.HalfNormal("tau", sigma=tau_sd, dims="line")
-        return pm.Deterministic("u_site", z * tau, dims=("site", "line"))
+        return pm.Deterministic("u_site", _weighted(z * tau, z, pooling), dims=("site", "line"))
     model = pm.modelcontext(None)
     if LINE_PAIR not in model.coords:
         lines = list(model.coords.get("line") or range(n_lines))
@@ -72,7 +81,16 @@ def correlated_site_effects(
     pm.Deterministic("site_corr", corr, dims=("line", LINE_B))
     # u[s, :] = diag(tau) chol(R) z[s, :]: the correlation factor never sees the scale of tau.
     chol = small_cholesky(corr, n_lines)
-    return pm.Deterministic("u_site", pt.dot(z, chol.T) * tau, dims=("site", "line"))
+    return pm.Deterministic("u_site", _weighted(pt.dot(z, chol.T) * tau, z, pooling),
+                            dims=("site", "line"))
+
+
+def _weighted(
+    hierarchical: pt.TensorVariable, z: pt.TensorVariable, pooling: PoolingWeights | None
+) -> pt.TensorVariable:
+    if pooling is None:
+        return hierarchical
+    return pooling.hierarchical * hierarchical + pooling.independent_sd * z
 
 
 def _two_line_lkj(eta: pt.TensorVariable, size: pt.TensorVariable) -> pt.TensorVariable:

@@ -16,6 +16,9 @@ import pymc as pm
 from .priors import Priors
 
 _ATTRIBUTE = "_rechallenge_info"
+#: Key in :attr:`ModelInfo.extra` of the variables ``fit`` drops from the fit: those a nested
+#: comparator samples from their prior only (see :mod:`rechallenge.models.nesting`).
+PRIOR_ONLY = "prior_only_variables"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class ModelInfo:
         Hash of the study data the model was built from.
     lines, sites
         Coordinate labels, in model order.
+    extra
+        Builder-specific facts for the readers of the fit, e.g. the covariate encoding or
+        :data:`PRIOR_ONLY`.
     """
 
     name: str

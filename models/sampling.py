@@ -33,7 +33,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-from .info import model_info
+from .info import PRIOR_ONLY, model_info
 from .nutpie_cache import (  # noqa: F401 - re-exported: the sampler front-end's cache API
     clear_compiled_cache, compiled_nutpie_model, compiled_structures, is_compiled, prepared_for,
 )
@@ -224,6 +224,7 @@ def _fit(
             pm.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
             timings["log_likelihood"] = time.perf_counter() - start
 
+    _drop_prior_only(idata, info)
     attrs = dict(info.to_attrs())
     # Record the prior values this fit used: a sensitivity refit (data={"prior_tau_sd": ...})
     # runs with values other than the ones the model was built with.
@@ -240,6 +241,20 @@ def _fit(
     )
     idata.posterior.attrs.update(attrs)
     return idata
+
+
+def _drop_prior_only(idata: az.InferenceData, info: Any) -> None:
+    """Drop a nested comparator's switched-off variables (their posterior is their prior).
+
+    Only after every group is drawn: the log-likelihood and predictive draws evaluate the model
+    at full posterior points.
+    """
+    names = list(info.extra.get(PRIOR_ONLY, ()))
+    if not names:
+        return
+    for group in ("posterior", "prior"):
+        if group in idata.groups():
+            setattr(idata, group, getattr(idata, group).drop_vars(names, errors="ignore"))
 
 
 def _add_data_groups(idata: az.InferenceData, model: pm.Model) -> None:

@@ -48,7 +48,8 @@ from rechallenge.data.study import Study
 
 from .design import covariate_design
 from .effects import LINE_B, correlated_site_effects, independent_site_effects
-from .info import ModelInfo, attach_info
+from .info import PRIOR_ONLY, ModelInfo, attach_info
+from .nesting import pooling_weights, prior_only_variables
 from .priors import PriorDefault, Priors, prior_data, resolve_priors
 from .weibull_likelihood import (
     LIKELIHOODS, Likelihood, censored_weibull, log_median_se, weibull_log_median,
@@ -134,6 +135,7 @@ def build_ttp_model(
     covariate_effects: Literal["shared", "per_line"] = "shared",
     priors: Priors | Mapping[str, float] | None = None,
     likelihood: Likelihood = DEFAULT_LIKELIHOOD,
+    nested: bool = False,
 ) -> pm.Model:
     """Build the Weibull TTP model (no sampling; ``study`` is not changed).
 
@@ -160,6 +162,11 @@ def build_ttp_model(
         Overrides of :data:`TTP_PRIORS` by name, or resolved :class:`Priors`.
     likelihood
         ``"logspace"`` (default, faster) or ``"censored"`` (``pm.Censored``); same log density.
+    nested
+        Write the model as a special case of partial pooling, the pooling chosen by data
+        (:mod:`rechallenge.models.nesting`), so that the three poolings share one compiled
+        structure. The same posterior; the variables the pooling switches off are sampled from
+        their prior and dropped by :func:`~rechallenge.models.sampling.fit`.
 
     Returns
     -------
@@ -218,7 +225,11 @@ def build_ttp_model(
         else:
             log_shape = pm.Normal("log_shape", 0.0, p["shape_log_sd"], dims="line")
             shape_line = pm.Deterministic("shape", pt.exp(log_shape), dims="line")
-        if pooling == "partial":
+        if nested:
+            u_site = correlated_site_effects(
+                n_lines=len(lines), tau_sd=p["tau_sd"], lkj_eta=p["lkj_eta"],
+                pooling=pooling_weights(pooling, p["site_effect_sd"]))
+        elif pooling == "partial":
             u_site = correlated_site_effects(
                 n_lines=len(lines), tau_sd=p["tau_sd"], lkj_eta=p["lkj_eta"])
         elif pooling == "none":
@@ -273,13 +284,14 @@ def build_ttp_model(
     options = {
         "pooling": pooling, "patient_frailty": bool(patient_frailty),
         "shared_shape": bool(shared_shape), "covariates": list(covariates),
-        "covariate_effects": covariate_effects, "likelihood": likelihood,
+        "covariate_effects": covariate_effects, "likelihood": likelihood, "nested": bool(nested),
     }
     info = ModelInfo(
         name=f"ttp_weibull_{POOLINGS[pooling]}", endpoint=schema.TTP_ENDPOINT, options=options,
         priors=resolved, data_hash=study.data_hash(), lines=lines, sites=sites,
         extra={"covariate_names": cov_names, "covariate_encoding": encoding,
-               "n_patient_rows": len(rows), "n_aggregate_rows": len(aggs)},
+               "n_patient_rows": len(rows), "n_aggregate_rows": len(aggs),
+               PRIOR_ONLY: list(prior_only_variables(model, pooling) if nested else ())},
     )
     return attach_info(model, info)
 

@@ -83,17 +83,30 @@ def test_unknown_groups_are_rejected(study: Study) -> None:
         fit(build_binary_model(study, "response"), groups=("prior", "posterior_predictve"))
 
 
-def test_fit_groups_of_the_default_analysis_cover_every_fit() -> None:
+FAMILIES = (("response", "disease_control", "toxicity"), ("ttp",))
+
+
+def test_fit_groups_of_the_default_analysis_cover_every_fit(study: Study) -> None:
+    # The shipped study is small: comparators are nested in the partial-pooling structure, one
+    # group (one compilation) per model family.
     config = RunConfig()
-    groups = fit_groups(config)
+    groups = fit_groups(study, config)
+    assert sum(g.n_fits(config) for g in groups) == 20
+    assert {(g.kind, g.pooling, g.endpoints) for g in groups} == {
+        ("nested", "partial", endpoints) for endpoints in FAMILIES}
+    assert FIT_GROUPS["main"] == OPTIONAL_GROUPS
+
+
+def test_fit_groups_with_pymc_keep_comparators_as_their_own_models(study: Study) -> None:
+    config = RunConfig().with_sampler(backend="pymc")
+    groups = fit_groups(study, config)
     assert sum(g.n_fits(config) for g in groups) == 20
     assert {(g.kind, g.pooling, g.endpoints) for g in groups} == {
         (kind, pooling, endpoints)
-        for endpoints in (("response", "disease_control", "toxicity"), ("ttp",))
+        for endpoints in FAMILIES
         for kind, pooling in (("main", "partial"), ("comparator", "complete"),
                               ("comparator", "none"))
     }
-    assert FIT_GROUPS["main"] == OPTIONAL_GROUPS
 
 
 # --------------------------------------------------------------------------- fits
