@@ -79,8 +79,13 @@ def study_of(size: int):
     return simulate_study(size)
 
 
-def fit_one(size: int, model_name: str, backend: str, draws: int, tune: int, chains: int) -> dict:
-    """Build, fit, diagnose and summarise one model; seconds per stage and ESS per second."""
+def fit_one(size: int, model_name: str, backend: str, draws: int, tune: int, chains: int,
+            target_accept: float | None = None) -> dict:
+    """Build, fit, diagnose and summarise one model; seconds per stage and ESS per second.
+
+    ``target_accept``: the sampler's acceptance target, ``None`` for the package default (the
+    backend is then labelled with the target, e.g. ``nutpie (target 0.8)``).
+    """
     import arviz as az
 
     from rechallenge.analysis.config import RunConfig
@@ -90,7 +95,8 @@ def fit_one(size: int, model_name: str, backend: str, draws: int, tune: int, cha
     from rechallenge.models.sampling import fit
     from rechallenge.models.ttp import build_ttp_model
 
-    row: dict[str, Any] = {"size": size, "model": model_name, "backend": backend,
+    label = backend if target_accept is None else f"{backend} (target {target_accept:g})"
+    row: dict[str, Any] = {"size": size, "model": model_name, "backend": label,
                            "draws": draws, "tune": tune, "chains": chains, "load_before": load1()}
     study = study_of(size)
     row["patients"] = int(study.patients[["site", "patient_id"]].drop_duplicates().shape[0])
@@ -103,7 +109,9 @@ def fit_one(size: int, model_name: str, backend: str, draws: int, tune: int, cha
     row["build"] = time.perf_counter() - start
     steps: dict[str, float] = {}
     start = time.perf_counter()
-    idata = fit(model, draws=draws, tune=tune, chains=chains, backend=backend, timings=steps)
+    settings = {} if target_accept is None else {"target_accept": target_accept}
+    idata = fit(model, draws=draws, tune=tune, chains=chains, backend=backend, timings=steps,
+                **settings)
     row["fit_total"] = time.perf_counter() - start
     if backend == "pymc":
         sampling = float(idata.sample_stats.attrs["sampling_time"])
@@ -342,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--target-accept", type=float, default=None,
+                        help="sampler acceptance target for the per-model fits (default: the "
+                        "package's)")
     parser.add_argument("--analyze", default=None,
                         help=f"comma list of modes {ANALYZE_MODES}, 'all' or 'none' "
                              "(default: baseline,default)")
@@ -383,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
             for backend in backends:
                 log(f"fit: {size} sites, {model}, {backend} (load {load1()})")
                 spec = {"size": size, "model_name": model, "backend": backend,
-                        "draws": args.draws, "tune": args.tune, "chains": args.chains}
+                        "draws": args.draws, "tune": args.tune, "chains": args.chains,
+                        "target_accept": args.target_accept}
                 row = run_subprocess_json(["--_one", json.dumps(spec)])
                 log(f"  tune+draw {row['sample']:.2f} s, compile {row['compile']:.2f} s, "
                     f"ESS/s {row['ess_per_s']:.0f}")
