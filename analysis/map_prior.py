@@ -254,69 +254,92 @@ def _beta_ml(c1: np.ndarray, c2: np.ndarray, a: np.ndarray, b: np.ndarray,
     exponential family in (a - 1, b - 1)), all components at once, keeping ``a, b >= lower``; a
     parameter at its bound whose gradient points outward is held there.
     """
-    def nll(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return special.betaln(a, b) - (a - 1) * c1 - (b - 1) * c2
+    # a and b are the rows of one (2, k) array p: with a few components the cost is per NumPy
+    # call, not per value, and EM calls this at every step.
+    c = np.stack((c1, c2))
+    p = np.maximum(np.stack((a, b)), lower)
 
-    a, b = np.maximum(a, lower), np.maximum(b, lower)
+    def nll(p: np.ndarray) -> np.ndarray:
+        return special.betaln(p[0], p[1]) - (p[0] - 1) * c1 - (p[1] - 1) * c2
+
+    f0 = nll(p)
     for _ in range(100):
-        psi_s, tri_s = special.digamma(a + b), special.polygamma(1, a + b)
-        ga, gb = special.digamma(a) - psi_s - c1, special.digamma(b) - psi_s - c2
-        haa, hbb = special.polygamma(1, a) - tri_s, special.polygamma(1, b) - tri_s
-        free_a, free_b = ~((a <= lower) & (ga > 0)), ~((b <= lower) & (gb > 0))
-        both, det = free_a & free_b, haa * hbb - tri_s**2
-        da = np.where(both, (hbb * ga + tri_s * gb) / det, np.where(free_a, ga / haa, 0.0))
-        db = np.where(both, (haa * gb + tri_s * ga) / det, np.where(free_b, gb / hbb, 0.0))
-        f0, t = nll(a, b), np.ones_like(a)
+        at = np.concatenate((p, p[:1] + p[1:]))  # rows a, b, a + b
+        psi, tri = special.digamma(at), special.zeta(2, at)  # zeta(2, .) is the trigamma
+        tri_s = tri[2]
+        g, h = psi[:2] - psi[2] - c, tri[:2] - tri_s  # gradient; diagonal of the Hessian
+        free = ~((p <= lower) & (g > 0))
+        # Newton step for (a, b) jointly; for a parameter alone when the other is held.
+        joint = (h[::-1] * g + tri_s * g[::-1]) / (h[0] * h[1] - tri_s**2)
+        d = np.where(free[0] & free[1], joint, np.where(free, g / h, 0.0))
+        t = np.ones(p.shape[1])
         for _ in range(40):
-            new_a, new_b = np.maximum(a - t * da, lower), np.maximum(b - t * db, lower)
-            worse = nll(new_a, new_b) > f0 + 1e-14 * np.abs(f0)
+            new = np.maximum(p - t * d, lower)
+            f_new = nll(new)
+            worse = f_new > f0 + 1e-14 * np.abs(f0)
             if not worse.any():
                 break
             t = np.where(worse, t / 2, t)
-        change = max(np.max(np.abs(new_a - a) / (1 + a)), np.max(np.abs(new_b - b) / (1 + b)))
-        a, b = new_a, new_b
+        change = (np.abs(new - p) / (1 + p)).max()
+        p, f0 = new, f_new
         if change < 1e-12:
             break
-    return a, b
+    return p[0], p[1]
+
+
+def _sum_over_draws(values: np.ndarray) -> np.ndarray:
+    """Row sums of a (component, draw) array, added one draw after another.
+
+    Summed in this order (rather than pairwise, as ``np.sum`` along a row does), the fitted
+    mixtures are the same to the last bit as when the rows were columns of a (draw, component)
+    array, which NumPy sums down one row at a time.
+    """
+    return np.add.accumulate(values, axis=1)[:, -1]
 
 
 def _em(x: np.ndarray, k: int, family: str, rng: np.random.Generator, n_starts: int,
         lower: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Best of ``n_starts`` EM runs with ``k`` components: (weights, p1, p2, log-likelihood)."""
+    # Densities and responsibilities are (component, draw) arrays: the sum over components,
+    # taken for every draw at every step, then runs along contiguous rows.
     beta = family == "beta"
     t = special.logit(x) if beta else x  # start clusters where components look normal
     lx, l1x = (np.log(x), np.log1p(-x)) if beta else (x, x)
+    var_floor = 1e-10 * np.var(x)
+    by_draw = np.empty((x.size, k))  # normalised responsibilities, (draw, component)
 
     def m_step(resp: np.ndarray, p1: np.ndarray | None, p2: np.ndarray | None) -> tuple:
-        nk = resp.sum(axis=0)
-        r, w = resp / np.maximum(nk, 1e-300), np.maximum(nk, 1e-12)
-        mean = r.T @ x
+        nk = _sum_over_draws(resp)
+        # The weighted sums over draws are BLAS products with r laid out (draw, component).
+        r, w = np.divide(resp.T, np.maximum(nk, 1e-300), out=by_draw), np.maximum(nk, 1e-12)
         if beta and p1 is not None:  # Newton from the current values: no moments needed
             return (w / w.sum(), *_beta_ml(r.T @ lx, r.T @ l1x, p1, p2, lower))
-        var = np.maximum((r * (x[:, None] - mean) ** 2).sum(axis=0), 1e-10 * np.var(x))
+        mean = r.T @ x
+        var = np.maximum((r * (x[:, None] - mean) ** 2).sum(axis=0), var_floor)
         if not beta:
             return w / w.sum(), mean, np.sqrt(var)
-        if p1 is None:  # moment-matched starting values for Newton
-            n0 = np.maximum(mean * (1 - mean) / var - 1, 2 * lower + 1e-3)
-            p1, p2 = mean * n0, (1 - mean) * n0
-        return (w / w.sum(), *_beta_ml(r.T @ lx, r.T @ l1x, p1, p2, lower))
+        # Moment-matched starting values for Newton.
+        n0 = np.maximum(mean * (1 - mean) / var - 1, 2 * lower + 1e-3)
+        return (w / w.sum(), *_beta_ml(r.T @ lx, r.T @ l1x, mean * n0, (1 - mean) * n0, lower))
 
     def log_dens(p1: np.ndarray, p2: np.ndarray) -> np.ndarray:
         if beta:
-            return (p1 - 1) * lx[:, None] + (p2 - 1) * l1x[:, None] - special.betaln(p1, p2)
-        return -0.5 * ((x[:, None] - p1) / p2) ** 2 - np.log(p2) - 0.5 * math.log(2 * math.pi)
+            return ((p1 - 1)[:, None] * lx + (p2 - 1)[:, None] * l1x
+                    - special.betaln(p1, p2)[:, None])
+        return (-0.5 * ((x - p1[:, None]) / p2[:, None]) ** 2 - np.log(p2)[:, None]
+                - 0.5 * math.log(2 * math.pi))
 
     def run(w: np.ndarray, p1: np.ndarray, p2: np.ndarray, max_iter: int) -> tuple:
         ll_old = -np.inf
         for _ in range(max_iter):
-            logp = np.log(w) + log_dens(p1, p2)
-            top = logp.max(axis=1)
-            norm = top + np.log(np.exp(logp - top[:, None]).sum(axis=1))
+            logp = np.log(w)[:, None] + log_dens(p1, p2)
+            top = logp.max(axis=0)
+            norm = top + np.log(np.exp(logp - top).sum(axis=0))
             ll = float(norm.sum())
             if ll - ll_old < TOL * len(x):
                 break
             ll_old = ll
-            w, p1, p2 = m_step(np.exp(logp - norm[:, None]), p1, p2)
+            w, p1, p2 = m_step(np.exp(logp - norm), p1, p2)
         return w, p1, p2, ll
 
     starts = []
@@ -326,12 +349,12 @@ def _em(x: np.ndarray, k: int, family: str, rng: np.random.Generator, n_starts: 
         else:
             centres = rng.choice(t, size=k, replace=False)
         for _ in range(20):  # a few k-means steps give hard starting responsibilities
-            label = np.argmin(np.abs(t[:, None] - centres), axis=1)
+            label = np.argmin(np.abs(t - centres[:, None]), axis=0)
             centres = np.array([t[label == j].mean() if np.any(label == j) else centres[j]
                                 for j in range(k)])
         # A little mass everywhere keeps an empty cluster from starting a degenerate component;
         # short runs from every start, then only the best one is run to convergence.
-        resp = 0.95 * np.eye(k)[label] + 0.05 / k
+        resp = 0.95 * np.eye(k)[:, label] + 0.05 / k
         starts.append(run(*m_step(resp, None, None), SHORT_RUN))
     return run(*max(starts, key=lambda fit: fit[3])[:3], MAX_ITER)
 

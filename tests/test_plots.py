@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import struct
+
 import arviz as az
 import numpy as np
 import pandas as pd
@@ -11,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from rechallenge.analysis.figures import (
-    FIGURES, LINE_COLOURS, line_colour, new_axes, save_figure,
+    FIGURES, LINE_COLOURS, PNG_DPI, line_colour, new_axes, save_figure,
 )
 from rechallenge.analysis.frequentist import exact_proportion_ci
 from rechallenge.analysis.intervals import DEFAULT_INTERVAL, Interval
@@ -60,6 +63,19 @@ def test_save_figure_writes_png_and_pdf_deterministically(tmp_path):
     png, pdf = first[0].read_bytes(), first[1].read_bytes()
     assert png.startswith(b"\x89PNG") and b"tIME" not in png and b"Software" not in png
     assert pdf.startswith(b"%PDF") and b"CreationDate" not in pdf
+
+
+def test_png_and_pdf_share_one_layout(tmp_path):
+    fig = _simple_figure()
+    # Long labels: measured on their own, Agg and the PDF backend differ here by pixels.
+    fig.axes[0].set_yticks([0.2, 1.0], ["Site posterior median, 95% equal-tailed", "Population"])
+    png, pdf = save_figure(fig, tmp_path, "fig")
+    width, height = struct.unpack(">II", png.read_bytes()[16:24])  # the PNG's IHDR chunk
+    box = re.search(rb"/MediaBox \[ *0 0 ([\d.]+) ([\d.]+) *\]", pdf.read_bytes())
+    assert box is not None
+    # The same crop in both: the PDF page (points) is the PNG (pixels at 200 dpi) to a pixel.
+    assert abs(float(box[1]) * PNG_DPI / 72 - width) <= 1
+    assert abs(float(box[2]) * PNG_DPI / 72 - height) <= 1
 
 
 def test_save_figure_rejects_paths_as_names(tmp_path):
