@@ -62,9 +62,13 @@ def parameter_diagnostics(
     Elements with no posterior variance (e.g. the unit diagonal of a correlation matrix) have
     nothing to converge and pass by definition; ArviZ reports NaN for them.
     """
-    summary = az.summary(idata, kind="diagnostics")
-    sd = az.summary(idata, kind="stats", stat_focus="mean")["sd"]
-    constant = sd.reindex(summary.index).fillna(0).to_numpy() == 0
+    # One summary for the diagnostics and the sd of the same rows, unrounded: ArviZ's default
+    # rounding to 2 decimals would call a posterior with sd < 0.005 constant (passing it
+    # unexamined) and round an R-hat of 1.014 to 1.01, under the threshold.
+    summary = az.summary(idata, kind="all", stat_focus="mean", round_to="none")
+    sd, mean = summary["sd"].to_numpy(dtype=float), summary["mean"].to_numpy(dtype=float)
+    # Constant up to float rounding (e.g. the unit diagonal of a correlation matrix).
+    constant = np.nan_to_num(sd) <= 1e-12 * np.maximum(1.0, np.abs(mean))
     frame = pd.DataFrame(
         {
             "model": model,

@@ -139,10 +139,22 @@ def test_conflict_check_flags_a_far_site_and_not_a_predictive_one(small_run: Pat
 
 
 def test_map_prior_reproduces_the_predictive_draws(small_run: Path) -> None:
+    """The mixture matches the draws' mean and interval bounds within their Monte Carlo error.
+
+    The small run has only 300 draws, so the bounds are checked where their error is known: the
+    mixture's CDF at the draws' q-quantile must be q within 3 binomial standard errors
+    sqrt(q (1 - q) / n_eff), taking n_eff as half the draws (MCMC draws are autocorrelated).
+    """
     record = load_map_prior((small_run / "map_prior.json").read_text())
     assert set(record["endpoints"]) == {"response", "ttp"}
     for line, entry in record["endpoints"]["response"].items():
-        draws, mixture = entry["check"]["draws"], entry["check"]["mixture"]
-        for stat in ("mean", "lower", "upper"):
-            assert abs(draws[stat] - mixture[stat]) < 0.01, (line, stat)
+        check = entry["check"]
+        draws, mixture = check["draws"], check["mixture"]
+        n_eff = draws["n"] / 2
+        tail = (1 - check["level"]) / 2
+        for stat, q in (("lower", tail), ("upper", 1 - tail)):
+            at = float(entry["mixture"].cdf(draws[stat]))
+            assert abs(at - q) < 3 * np.sqrt(q * (1 - q) / n_eff), (line, stat, at)
+        sd = entry["mixture"].sd()
+        assert abs(draws["mean"] - mixture["mean"]) < 3 * sd / np.sqrt(n_eff), line
         assert entry["robust_ess"]["elir"] < entry["ess"]["elir"]
