@@ -30,7 +30,7 @@ from rechallenge.models.sampling import compiled_structures, fit, is_compiled
 from rechallenge.models.ttp import build_ttp_model
 
 from .config import RunConfig
-from .forked import WORKERS_ENV, ChildProcessDied, ForkedCall, run_workers
+from .forked import WORKERS_ENV, ChildProcessDied, ForkedCall, forks, run_workers
 
 #: Multipliers of the heterogeneity prior scale for the sensitivity refits.
 SENSITIVITY_SCALES: dict[str, float] = {"tau_half": 0.5, "tau_double": 2.0}
@@ -289,7 +289,8 @@ def _split(study: Study, config: RunConfig, groups: list[FitGroup]) -> tuple[lis
     """Share groups between this process and the worker, longest first (LPT).
 
     A group whose structure this process has compiled before (a repeated run) costs only its
-    sampling here, so it stays here.
+    sampling, here and, when the worker is forked (it inherits the compiled models), there too;
+    with the spawn start method the worker would compile it again, so it stays here.
     """
     cached = set()
     if compiled_structures():
@@ -303,7 +304,7 @@ def _split(study: Study, config: RunConfig, groups: list[FitGroup]) -> tuple[lis
     there: list[FitGroup] = []
     load = [0.0, 0.0]
     for group in sorted(groups, key=lambda g: -cost[g]):
-        if group in cached or load[0] <= load[1]:
+        if (group in cached and not forks()) or load[0] <= load[1]:
             here.append(group)
             load[0] += cost[group]
         else:

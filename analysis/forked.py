@@ -72,6 +72,11 @@ def _child_main(conn: Any, parent: int, fn: Callable[..., Any], args: tuple, kwa
         conn.close()
 
 
+def forks() -> bool:
+    """Whether :class:`ForkedCall` forks (Linux), so the child inherits this process's memory."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
 class ForkedCall:
     """``fn(*args, **kwargs)`` running in a child process.
 
@@ -92,9 +97,7 @@ class ForkedCall:
     """
 
     def __init__(self, fn: Callable[..., Any], *args: Any, name: str, **kwargs: Any) -> None:
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context(
-            "fork" if sys.platform.startswith("linux") and "fork" in methods else "spawn")
+        context = multiprocessing.get_context("fork" if forks() else "spawn")
         self.name = name
         self._receiver, sender = context.Pipe(duplex=False)
         self._process = context.Process(
