@@ -219,19 +219,18 @@ def _model(
         # The observed counts are data too, so a compiled model refits new data via pm.set_data.
         events = pm.Data("events", rows.frame["events"].to_numpy(), dims="obs")
 
-        if nested:
-            weights = pooling_weights(pooling, hyper["no_pooling_sd"])
-            mu = pm.Normal("mu", 0.0, hyper["mu_sd"], dims="line")
-            u_site = correlated_site_effects(
-                n_lines=n_lines, tau_sd=hyper["tau_sd"], lkj_eta=hyper["lkj_eta"], pooling=weights
-            )
-            # No pooling has no line mean: each site's log-odds is its own effect.
-            logit_site = (1.0 - weights.independent) * mu[None, :] + u_site
-        elif pooling == "none":
+        if pooling == "none" and not nested:
             logit_site = independent_site_effects(effect_sd=hyper["no_pooling_sd"])
         else:
             mu = pm.Normal("mu", 0.0, hyper["mu_sd"], dims="line")
-            if pooling == "partial":
+            if nested:
+                weights = pooling_weights(pooling, hyper["no_pooling_sd"])
+                u_site = correlated_site_effects(
+                    n_lines=n_lines, tau_sd=hyper["tau_sd"], lkj_eta=hyper["lkj_eta"],
+                    pooling=weights)
+                # No pooling has no line mean: each site's log-odds is its own effect.
+                logit_site = (1.0 - weights.independent) * mu[None, :] + u_site
+            elif pooling == "partial":
                 u_site = correlated_site_effects(
                     n_lines=n_lines, tau_sd=hyper["tau_sd"], lkj_eta=hyper["lkj_eta"]
                 )
