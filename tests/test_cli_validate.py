@@ -125,3 +125,19 @@ def test_version_and_help(capsys):
 def test_commands_are_registered_through_the_dispatch_table():
     assert "validate" in COMMANDS
     assert callable(COMMANDS["validate"].register) and callable(COMMANDS["validate"].run)
+
+
+def test_the_script_entry_point_exits_with_mains_status(tmp_path):
+    # console_main (the installed ``rechallenge`` script) ends the process with main's status.
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "rechallenge.analysis.cli", *args],
+                              capture_output=True, text=True)
+
+    assert run("--version").returncode == 0
+    assert run("validate", write(tmp_path, GOOD, "p.csv")).returncode == 0
+    bad = run("validate", write(tmp_path, [GOOD[0].replace("PR", "XX")], "bad.csv"))
+    assert bad.returncode == 1 and "XX" in bad.stdout + bad.stderr
+    assert run("no-such-command").returncode == 2
