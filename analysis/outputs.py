@@ -31,7 +31,7 @@ from .forked import run_workers, start
 from .map_export import MAP_PRIOR_FILE, map_prior_record
 from .prose import methods_paragraph, results_sentences
 from .report import FigureRef, ReportContent, Section, write_report
-from .report_figures import build_figures
+from .report_figures import build_figures, figure_jobs
 from .tables import Table
 from .update_io import before_after, load_update
 
@@ -175,16 +175,23 @@ def build_outputs(
     update = load_update(staging)
     new_sites = tuple(update[0]["new_sites"]) if update else ()
     # Figures and the MAP prior's mixture fits are the slow, independent parts: with two cores
-    # they run in child processes while this one writes diagnostics and tables. The MAP prior
-    # needs only the fits, so it starts before the endpoint results the others read.
+    # they run in child processes while this one writes diagnostics and tables. The MAP prior and
+    # every figure but the forest plots need only the fits, so they start before the endpoint
+    # results; the forest plots follow once the results are there.
+    jobs = figure_jobs(study, fits, config)
+    figures_dir = staging / "figures"
     with start(_map_prior_or_note, study, fits, config, name="MAP prior",
-               parallel=parallel) as map_call:
+               parallel=parallel) as map_call, \
+            start(build_figures, figures_dir, study, fits, None, config, name="figures",
+                  jobs=[j for j in jobs if not j.needs_results], parallel=parallel) as early_call:
         results = all_endpoint_results(study, fits, config)
-        with start(build_figures, staging / "figures", study, fits, results, config,
-                   highlight_sites=new_sites, name="figures", parallel=parallel) as figure_call:
+        with start(build_figures, figures_dir, study, fits, results, config,
+                   highlight_sites=new_sites, jobs=[j for j in jobs if j.needs_results],
+                   name="forest plots", parallel=parallel) as late_call:
             tables = _write_tables(staging / "tables", study, fits, results, config)
-            figures = figure_call.result()
+            drawn = {ref.name: ref for ref in (*early_call.result(), *late_call.result())}
         map_json, map_note = map_call.result()
+    figures = [drawn[job.name] for job in jobs if job.name in drawn]
     _write_report(staging, study, results, config, tables, figures, update=update,
                   map_json=map_json, map_note=map_note, allow_unconverged=allow_unconverged)
     return tables.gate
