@@ -26,6 +26,7 @@ import pymc as pm
 
 from rechallenge.data import Study, schema
 from rechallenge.models.binary import build_binary_model
+from rechallenge.models.log_density import add_pointwise_log_density
 from rechallenge.models.sampling import compiled_structures, fit, is_compiled
 from rechallenge.models.ttp import build_ttp_model
 
@@ -189,9 +190,7 @@ def _fit_main(
             )
             stage.timings[fit_key(endpoint, variant)] = time.perf_counter() - start
         start = time.perf_counter()
-        with model:
-            pm.compute_log_prior(stage.fits[fit_key(endpoint)], extend_inferencedata=True,
-                                 progressbar=False)
+        add_pointwise_log_density(model, stage.fits[fit_key(endpoint)], "prior")
         stage.add_steps({"log_prior": time.perf_counter() - start})
 
 

@@ -38,12 +38,17 @@ LEAN_WRAPPERS = True
 
 @dataclass
 class _Compiled:
-    """One nutpie compilation and the model graph it was compiled from."""
+    """One nutpie compilation and the model graph it was compiled from.
+
+    ``derived`` holds other functions of the same structure, compiled once for every model that
+    shares this compilation (see :func:`per_structure`).
+    """
 
     signature: tuple
     outputs: list[Any]
     inputs: list[Any]
     compiled: Any
+    derived: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 _compiled: "OrderedDict[tuple, list[_Compiled]]" = OrderedDict()
@@ -65,7 +70,7 @@ def _structure_signature(model: pm.Model) -> tuple:
         tuple(d.name for d in model.deterministics),
         tuple(rv.name for rv in model.observed_RVs),
         tuple((name, str(v.type), np.shape(v.get_value()))
-              for name, v in _shared_inputs(model).items()),
+              for name, v in shared_inputs(model).items()),
         bool(model.check_bounds),
     )
 
@@ -73,12 +78,15 @@ def _structure_signature(model: pm.Model) -> tuple:
 def _structure_graph(model: pm.Model) -> tuple[list[Any], list[Any]]:
     """The graphs nutpie compiles (log density, traced values) and their inputs."""
     outputs = [model.logp(), *model.unobserved_value_vars]
-    inputs = [*model.value_vars, *_shared_inputs(model).values()]
+    inputs = [*model.value_vars, *shared_inputs(model).values()]
     return outputs, inputs
 
 
-def _shared_inputs(model: pm.Model) -> dict[str, Any]:
-    """The model's ``pm.Data`` containers and shared dimension lengths, by name, sorted."""
+def shared_inputs(model: pm.Model) -> dict[str, Any]:
+    """The model's ``pm.Data`` containers and shared dimension lengths, by name, sorted.
+
+    The inputs besides the free values in which two models of one structure may differ.
+    """
     from pytensor.compile.sharedvalue import SharedVariable
 
     shared = {d.name: d for d in model.data_vars}
@@ -215,6 +223,23 @@ def compiled_nutpie_model(model: pm.Model) -> Any:
         return entry.compiled
 
 
+def per_structure(model: pm.Model, key: str, build: Callable[[pm.Model], Any]) -> Any | None:
+    """``build(model)``, made once per compiled structure and shared by the models of it.
+
+    For functions of a model's structure other than the log density nutpie samples (e.g. the
+    elementwise log-likelihood): whatever ``build`` returns must take each model's ``pm.Data``
+    values as inputs, as nutpie's compilation does. ``None`` when ``model`` has no nutpie
+    compilation in this process (then there is nothing to share it with).
+    """
+    entry = _by_model.get(model)
+    if entry is None or entry.signature != _structure_signature(model):
+        return None
+    with _cache_lock:
+        if key not in entry.derived:
+            entry.derived[key] = build(model)
+        return entry.derived[key]
+
+
 def compiled_structures() -> int:
     """Number of model structures this process holds a nutpie compilation for."""
     return sum(len(entries) for entries in _compiled.values())
@@ -277,7 +302,7 @@ def prepared_for(model: pm.Model) -> Any:
     compiled = compiled_nutpie_model(model)
     # The compilation may be another model's of the same structure, or this model's with other
     # data: always pass this model's current pm.Data values and initial point.
-    shared = _shared_inputs(model)
+    shared = shared_inputs(model)
     compiled = compiled.with_data(
         **{name: np.asarray(shared[name].get_value()) for name in compiled.shared_data}
     )

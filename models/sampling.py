@@ -34,6 +34,7 @@ import numpy as np
 import pymc as pm
 
 from .info import PRIOR_ONLY, model_info
+from .log_density import add_pointwise_log_density
 from .nutpie_cache import (  # noqa: F401 - re-exported: the sampler front-end's cache API
     clear_compiled_cache, compiled_nutpie_model, compiled_structures, is_compiled, prepared_for,
 )
@@ -221,7 +222,7 @@ def _fit(
             timings["posterior_predictive"] = time.perf_counter() - start
         if "log_likelihood" in groups:
             start = time.perf_counter()
-            pm.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
+            add_pointwise_log_density(model, idata, "likelihood")
             timings["log_likelihood"] = time.perf_counter() - start
 
     _drop_prior_only(idata, info)
