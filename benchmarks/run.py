@@ -24,7 +24,8 @@ Printed as Markdown (progress on stderr); ``--json FILE`` also saves the raw fig
    model compiled for itself, all groups, one process), ``nutpie-shared`` (models of the same
    structure share one compilation), ``nutpie-groups`` (each fit computes only the groups the run
    reads), ``nutpie-nested`` (comparators nested in the partial-pooling structure, so they share
-   its compilation). Cold is a new process (interpreter start and imports included); warm is a second
+   its compilation), ``nutpie-lean`` (this package's leaner C callbacks around nutpie's numba log
+   density, ``models/nutpie_wrappers.py``; the modes before it use nutpie's own). Cold is a new process (interpreter start and imports included); warm is a second
    ``analyze`` in the same process.
 3. With ``--numpyro-python PATH`` (a Python with jax, numpyro, pandas and arviz; not a dependency
    of the package), the same two models hand-written in NumPyro (``benchmarks/numpyro_models.py``)
@@ -53,7 +54,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SHIPPED = 14
 ANALYZE_MODES = ("baseline", "nutpie-per-model", "nutpie-shared", "nutpie-groups", "nutpie-nested",
-                 "default")
+                 "nutpie-lean", "default")
 
 
 def log(message: str) -> None:
@@ -170,15 +171,18 @@ def numpyro_one(python: str, size: int, model_name: str, method: str, draws: int
 def apply_mode(mode: str) -> dict[str, Any]:
     """Set up this process for an analyze mode; return the config overrides it needs.
 
-    Every mode but ``default`` runs in one process; ``nutpie-nested`` is the package otherwise as
-    shipped (shared compilations, groups per fit kind, nested comparators).
+    Every mode but ``default`` runs in one process; ``nutpie-lean`` is the package otherwise as
+    shipped (shared compilations, groups per fit kind, nested comparators, lean C callbacks).
     """
     if mode == "default":
         return {}
     import rechallenge.analysis.fitting as fitting
+    import rechallenge.models.nutpie_cache as cache
 
-    if mode != "nutpie-nested":
+    if mode not in ("nutpie-nested", "nutpie-lean"):
         fitting.NEST_COMPARATORS_MAX_SITES = -1  # every comparator its own model
+    if mode != "nutpie-lean":
+        cache.LEAN_WRAPPERS = False  # nutpie's own C callbacks
 
     everything = ("prior", "posterior_predictive", "log_likelihood")
     os.environ["RECHALLENGE_WORKERS"] = "1"  # one process: fits, figures, MAP prior, saving
@@ -186,8 +190,6 @@ def apply_mode(mode: str) -> dict[str, Any]:
         # Every fit computes every group, as before this work.
         fitting.FIT_GROUPS.update({kind: everything for kind in fitting.FIT_GROUPS})
     if mode == "nutpie-per-model":
-        import rechallenge.models.nutpie_cache as cache
-
         def per_model_only(model, signature):
             known = cache._by_model.get(model)
             return known if known is not None and known.signature == signature else None
