@@ -89,7 +89,9 @@ def pointwise_log_density(model: pm.Model, idata: az.InferenceData, kind: Kind) 
     function.trust_input = False  # the first call checks the types; the draws all share them
     columns: list[list[np.ndarray]] = [[] for _ in compiled.output_names]
     for i in range(n_chains * n_draws):
-        outputs = function(*[v[i] for v in values], *data_values)
+        # v[i, ...]: an array even for a scalar variable (v[i] would be a NumPy scalar, which a
+        # function that trusts its input cannot take).
+        outputs = function(*[v[i, ...] for v in values], *data_values)
         function.trust_input = True
         for column, output in zip(columns, outputs, strict=True):
             column.append(output)

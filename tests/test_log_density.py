@@ -20,6 +20,9 @@ BUILDERS = {
     "binary": lambda pooling: build_binary_model(
         STUDY.for_endpoint("response"), "response", pooling=pooling, nested=True),
     "ttp": lambda pooling: build_ttp_model(STUDY.for_endpoint("ttp"), pooling=pooling, nested=True),
+    # A scalar free variable (one shape for both lines).
+    "ttp_shared_shape": lambda pooling: build_ttp_model(
+        STUDY.for_endpoint("ttp"), pooling=pooling, nested=True, shared_shape=True),
 }
 
 
@@ -34,7 +37,7 @@ def _assert_equal_to_pymc(model: pm.Model, idata, kind: str) -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("family", ["binary", "ttp"])
+@pytest.mark.parametrize("family", list(BUILDERS))
 def test_one_function_per_structure_gives_pymcs_values_for_each_model(family: str) -> None:
     models = {pooling: BUILDERS[family](pooling) for pooling in ("partial", "complete", "none")}
     fits = {}
