@@ -127,8 +127,13 @@ def _read_data_lines(
     names: Sequence[str],
     shared_data: Mapping[str, np.ndarray],
     offsets: Mapping[tuple[str, str], int],
+    error_code: int,
 ) -> tuple[str, str, dict[str, Any]]:
-    """Source lines that view each ``pm.Data`` array in place, and the call's extra arguments."""
+    """Source lines that view each ``pm.Data`` array in place, and the call's extra arguments.
+
+    A size that does not match the shape returns ``error_code`` (the callback's code for an
+    error, where nutpie's own callback would have raised in its reshape).
+    """
     lines: list[str] = []
     constants: dict[str, Any] = {}
     for i, name in enumerate(names):
@@ -139,7 +144,7 @@ def _read_data_lines(
         elements = " * ".join(dims) if dims else "1"
         lines += [
             f"    if words[{size}] != {elements}:",
-            "        return 1",
+            f"        return {error_code}",
             f"    flat_{i} = numba.carray(address_as_void_pointer(words[{data}]), "
             f"words[{size}], dtype_{i})",
             f"    array_{i} = flat_{i}.reshape(({''.join(d + ', ' for d in dims)}))",
@@ -155,12 +160,13 @@ def _python_callback(
     shared_data: Mapping[str, np.ndarray],
     offsets: Mapping[tuple[str, str], int],
     constants: Mapping[str, Any],
+    error_code: int,
 ) -> Callable:
     """The Python function (not yet compiled) of a callback, from its source template."""
     import numba
     from nutpie.compile_pymc import address_as_void_pointer
 
-    read_data, data_args, dtypes = _read_data_lines(names, shared_data, offsets)
+    read_data, data_args, dtypes = _read_data_lines(names, shared_data, offsets, error_code)
     namespace: dict[str, Any] = {
         "numba": numba, "np": np, "inner": inner,
         "address_as_void_pointer": address_as_void_pointer, **dtypes, **constants,
@@ -182,7 +188,8 @@ def _logp_builder(original: Callable) -> Callable:
         signature = numba.types.int64(numba.types.uint64, double, double, double,
                                       numba.types.voidptr)
         function = _python_callback(_LOGP_SOURCE, "logp_numba", logp_fn, shared_logp,
-                                    shared_data, offsets, {"n_dim": n_dim, "n_words": n_words})
+                                    shared_data, offsets, {"n_dim": n_dim, "n_words": n_words},
+                                    error_code=1)
         return function, signature
 
     return make_c_logp_func
@@ -202,7 +209,7 @@ def _expand_builder(original: Callable) -> Callable:
                                       numba.types.voidptr)
         function = _python_callback(
             _EXPAND_SOURCE, "expand_numba", expand_fn, shared_vars, shared_data, offsets,
-            {"n_dim": n_dim, "n_expanded": n_expanded, "n_words": n_words})
+            {"n_dim": n_dim, "n_expanded": n_expanded, "n_words": n_words}, error_code=-2)
         return function, signature
 
     return make_c_expand_func

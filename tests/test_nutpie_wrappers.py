@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 
 import numpy as np
 import pytest
@@ -95,6 +96,14 @@ def test_lean_callbacks_equal_nutpies_bit_for_bit() -> None:
     assert _logp(lean, bad)[0] == _logp(plain, bad)[0] != 0
     short = np.zeros(lean.n_dim - 1)
     assert _logp(lean, short)[0] == _logp(plain, short)[0] == -1
+    # A record whose stored size does not match its shape: the error codes, not a bad read.
+    # (nutpie's own callback reports success here: its reshape error escapes its try.)
+    offsets, _ = record_word_offsets(lean.user_data.dtype)
+    words = np.frombuffer(bytearray(lean.user_data.tobytes()), dtype=np.uint64)
+    words[offsets[("size", "pooling_hierarchical")]] += 1  # a scalar read by both callbacks
+    broken = dataclasses.replace(lean, user_data=words.view(lean.user_data.dtype).reshape(()))
+    assert _logp(broken, x)[0] == 1
+    assert _expand(broken, x)[0] == -2
 
 
 def test_nutpie_is_left_as_it_was() -> None:
