@@ -53,17 +53,18 @@ def loo_comparison(fits: Mapping[str, az.InferenceData]) -> pd.DataFrame:
         One row per fit: model, rank, elpd_loo, se, p_loo, elpd_diff, dse, weight, n_rows,
         n_pareto_k_high (k > 0.7), max_pareto_k.
     """
-    datasets = {}
+    loos = {}
     high: dict[str, tuple[int, float, int]] = {}
     for label, idata in fits.items():
         name, values = row_log_likelihood(idata)
-        datasets[label] = az.InferenceData(
+        dataset = az.InferenceData(
             posterior=idata.posterior, log_likelihood=xr.Dataset({name: values})
         )
-        loo = az.loo(datasets[label], pointwise=True)
-        k = np.asarray(loo.pareto_k)
+        loos[label] = az.loo(dataset, pointwise=True)
+        k = np.asarray(loos[label].pareto_k)
         high[label] = (int(np.sum(k > PARETO_K_THRESHOLD)), float(np.max(k)), int(k.size))
-    comparison = az.compare(datasets, ic="loo")
+    # The pointwise LOO results already computed: az.compare would otherwise run them again.
+    comparison = az.compare(loos, ic="loo")
     frame = comparison.reset_index().rename(columns={"index": "model"})
     frame["n_rows"] = [high[m][2] for m in frame["model"]]
     frame["n_pareto_k_high"] = [high[m][0] for m in frame["model"]]
