@@ -76,8 +76,8 @@ def pointwise_log_density(model: pm.Model, idata: az.InferenceData, kind: Kind) 
         return compute(idata, model=model, extend_inferencedata=False, progressbar=False)
     from pymc.backends.arviz import coords_and_dims_for_inferencedata, dict_to_dataset
 
-    data = {name: variable.get_value() for name, variable in shared_inputs(model).items()}
-    data_values = [data[name] for name in compiled.data_names]
+    shared = shared_inputs(model)
+    data_values = [shared[name].get_value() for name in compiled.data_names]
     posterior = idata.posterior
     n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
     values = [
