@@ -229,7 +229,11 @@ def fit_endpoint(
 
 #: Cost of compiling a model structure, in fits (for sharing the work between processes): on the
 #: shipped data a fit samples in about 0.5 s, a partial-pooling structure (nested or not)
-#: compiles in about 8 s and a comparator's own structure (no site-effect hierarchy) in 3-4.5 s.
+#: compiled in about 8 s and a comparator's own structure (no site-effect hierarchy) in 3-4.5 s
+#: with nutpie's own C callbacks. The lean ones (:mod:`rechallenge.models.nutpie_wrappers`) take
+#: 2-4 s off every structure; these ratios were not re-measured since. They decide the split only
+#: when the comparators have structures of their own (not nested: over
+#: NEST_COMPARATORS_MAX_SITES sites); nested, each process gets one model family.
 _COMPILE_COST = {"partial": 16.0, "complete": 9.0, "none": 9.0}
 
 

@@ -31,7 +31,7 @@ from .nutpie_wrappers import lean_wrappers
 
 #: Compilations kept in one process (least recently used dropped first).
 COMPILED_CACHE_SIZE = 16
-#: Compile with :mod:`.nutpie_wrappers`' C callbacks (same values, about 4 s less per structure);
+#: Compile with :mod:`.nutpie_wrappers`' C callbacks (same values, 2-4 s less per structure);
 #: off, nutpie's own (the benchmark's modes before this change).
 LEAN_WRAPPERS = True
 

@@ -15,8 +15,8 @@ This module builds the same callbacks from generated source: the record is read 
 array of 8-byte words it is (offsets computed here from nutpie's record dtype), the gradient is
 copied element by element, and the callback returns the same codes as nutpie's (``0`` success,
 ``-1`` wrong dimension, ``1`` error, ``3`` non-finite gradient, ``4`` non-finite log density;
-the expansion ``0`` or ``-1``/``-2``). Compiling a structure then takes about 5.7 s instead of
-9.5-10 s (``benchmarks/run.py``; docs/performance.md). The values are bit for bit nutpie's
+the expansion ``0`` or ``-1``/``-2``). Compiling a structure then takes about 5.5-6 s instead
+of 7.8-10 s (``benchmarks/run.py``; docs/performance.md). The values are bit for bit nutpie's
 (``tests/test_nutpie_wrappers.py``).
 
 :func:`lean_wrappers` swaps the two wrapper builders into nutpie for the duration of one
