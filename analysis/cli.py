@@ -217,22 +217,29 @@ def _config_from_args(args: argparse.Namespace):  # -> RunConfig (heavy import k
 def _run_job(job: Callable[[], Any]) -> int:
     """Run an analysis job; print the verdict, or the problem, and return the exit status.
 
-    Input problems (config, data, an existing run, a fit made from other data) exit 1 with the
-    message; a failed convergence gate exits 1 after saying where the run was written.
+    Input problems (config, data, an unsafe or existing run directory, a fit made from other
+    data), disk and permission errors, and a failure after the fits were saved (the run is kept
+    for ``report``) exit 1 with a message and no traceback; a failed convergence gate exits 1
+    after saying where the run was written.
     """
     from rechallenge.analysis.pipeline import UnconvergedError
-    from rechallenge.analysis.rundir import RunExistsError
+    from rechallenge.analysis.rundir import IncompleteRunError, RunExistsError
 
     try:
         result = job()
-    except (ValueError, RunExistsError, FileNotFoundError) as exc:
-        # ValueError covers ConfigError, DataValidationError and DataHashMismatch.
+    except (ValueError, RunExistsError, FileNotFoundError, IncompleteRunError) as exc:
+        # ValueError covers ConfigError, DataValidationError, DataHashMismatch, RunDirectoryError.
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except UnconvergedError as exc:
         print(exc.gate.message(), file=sys.stderr)
         print(f"The run was written to {exc.out} for inspection; rerun with --allow-unconverged "
               "to accept it.", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:  # a full disk, a folder without write permission, ...
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}; nothing was changed at the destination",
+              file=sys.stderr)
         return EXIT_FAILURE
     print(result.gate.message())
     print(f"Report: {result.out / 'report.md'} (and report.html)")

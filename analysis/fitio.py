@@ -19,8 +19,19 @@ class DataHashMismatch(ValueError):
 _COMPRESSED_KINDS = frozenset("biufcS")
 
 
-def save_fit(idata: az.InferenceData, path: Path) -> Path:
+#: Posterior attribute naming the fit a file holds (endpoint and variant, e.g. ``ttp__none``).
+FIT_KEY_ATTR = "rechallenge_fit_key"
+
+
+class WrongFitError(ValueError):
+    """A fit file holds another fit than the one its name and the run's manifest say."""
+
+
+def save_fit(idata: az.InferenceData, path: Path, *, key: str | None = None) -> Path:
     """Write ``idata`` to ``path`` (NetCDF via h5netcdf); the directory is created if needed.
+
+    ``key`` (the fit's name in its run: endpoint and variant) is recorded in the file's posterior
+    attributes, without changing ``idata``, so that loading can check it.
 
     The file has the layout of ``idata.to_netcdf(path, engine="h5netcdf")`` (a NetCDF group per
     InferenceData group, numeric arrays zlib-compressed) and loads back identically, but it is
@@ -29,10 +40,12 @@ def save_fit(idata: az.InferenceData, path: Path) -> Path:
     a little better (about 6% smaller files) at no extra cost.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not hasattr(xr, "DataTree"):  # xarray < 2024.10: group by group
-        idata.to_netcdf(str(path), engine="h5netcdf")
-        return path
     groups = {group: idata[group] for group in idata.groups()}
+    if key is not None:
+        groups["posterior"] = groups["posterior"].assign_attrs({FIT_KEY_ATTR: key})
+    if not hasattr(xr, "DataTree"):  # xarray < 2024.10: group by group
+        az.InferenceData(attrs=dict(idata.attrs), **groups).to_netcdf(str(path), engine="h5netcdf")
+        return path
     tree = xr.DataTree.from_dict(groups)
     tree.attrs = dict(idata.attrs)
     encoding = {
@@ -51,7 +64,9 @@ def _compressible(dtype: np.dtype) -> bool:
     return dtype.kind in _COMPRESSED_KINDS
 
 
-def load_fit(path: str | Path, *, expected_hash: str | None = None) -> az.InferenceData:
+def load_fit(
+    path: str | Path, *, expected_hash: str | None = None, expected_key: str | None = None
+) -> az.InferenceData:
     """Read a fit written by :func:`save_fit` (or ``idata.to_netcdf``).
 
     Parameters
@@ -61,6 +76,9 @@ def load_fit(path: str | Path, *, expected_hash: str | None = None) -> az.Infere
     expected_hash
         ``Study.data_hash()`` of the data the fit is to be used with; a different hash raises
         :class:`DataHashMismatch`, naming both.
+    expected_key
+        The fit the file should hold (endpoint and variant); a file that records another raises
+        :class:`WrongFitError`. Files written before the key was recorded are not checked.
 
     Raises
     ------
@@ -72,6 +90,9 @@ def load_fit(path: str | Path, *, expected_hash: str | None = None) -> az.Infere
         raise FileNotFoundError(f"{path}: no such fit")
     idata = az.from_netcdf(str(path), engine="h5netcdf")
     attrs = fit_attrs(idata)
+    recorded = idata.posterior.attrs.get(FIT_KEY_ATTR)
+    if expected_key is not None and recorded is not None and recorded != expected_key:
+        raise WrongFitError(f"{path}: holds the fit {recorded!r}, not {expected_key!r}")
     if expected_hash is not None and attrs["data_hash"] != expected_hash:
         raise DataHashMismatch(
             f"{path}: the fit was made from data with hash {attrs['data_hash'][:12]}..., but the "

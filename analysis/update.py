@@ -31,10 +31,10 @@ from .fitting import fit_key
 from .frequentist import km_median
 from .map_export import new_site_draws, run_hash
 from .pipeline import (
-    AGGREGATES_COPY, PATIENTS_COPY, Progress, RunResult, analyze, file_sha256, load_run,
-    stderr_progress,
+    AGGREGATES_COPY, PATIENTS_COPY, Progress, RunResult, analyze, load_run, stderr_progress,
 )
-from .rundir import write_json
+from .run_manifest import file_sha256
+from .rundir import check_target, write_json
 from .update_io import UPDATE_DIR, before_after  # noqa: F401 - before_after is public here too
 
 def is_aggregate_file(path: str | Path) -> bool:
@@ -155,8 +155,12 @@ def update_run(
         raise ValueError("the updated run must go to a new directory; the earlier run is kept")
     if not new_files:
         raise ValueError("no new data files given")
+    protected = [run_dir, *new_files]
+    check_target(out, overwrite=overwrite, protected=protected)  # before any work
     progress(f"loading earlier run {run_dir}")
-    old_config, old_study, old_fits, old_manifest = load_run(run_dir)
+    old_config, old_study, old_fits, old_manifest = load_run(run_dir, progress=progress)
+    # Hashed before they are read, so source.json names the bytes the update was made from.
+    new_hashes = [{"path": str(f), "sha256": file_sha256(f)} for f in new_files]
     patients, aggregates = _split(new_files)
     endpoints = old_config.analysis.endpoints
     new = load_study(patients, aggregates, lines=old_config.data.lines, endpoints=endpoints)
@@ -181,7 +185,7 @@ def update_run(
         "source_run": str(run_dir),
         "source_run_hash": run_hash(old_study, old_config),
         "source_data_hash": old_study.data_hash(),
-        "new_files": {Path(f).name: file_sha256(f) for f in new_files},
+        "new_files": new_hashes,
         "new_sites": sorted(set(new.sites) - set(same_site)),
         "same_site": sorted(same_site),
     }
@@ -194,4 +198,4 @@ def update_run(
         conflicts.to_csv(target / "conflict.csv", index=False, lineterminator="\n")
 
     return analyze(config, out, overwrite=overwrite, allow_unconverged=allow_unconverged,
-                   progress=progress, study=combined, prepare=prepare)
+                   progress=progress, study=combined, prepare=prepare, protected=protected)

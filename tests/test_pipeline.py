@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from conftest import SEED, small_config
+from test_run_safety import make_run
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.config import ConfigError, load_config, parse_config
 from rechallenge.analysis.fitio import DataHashMismatch
@@ -162,9 +163,7 @@ def _config_file(tmp_path: Path, text: str) -> Path:
 
 
 def test_killed_run_leaves_nothing_and_keeps_the_earlier_run(tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    out.mkdir()
-    (out / "marker.txt").write_text("earlier run")
+    out = make_run(tmp_path / "run")  # a run of this package: --overwrite may replace it
     # The run must still be sampling when it is killed: the TTP model with far more draws than any
     # analysis uses takes minutes, and the signal comes one second after fitting starts.
     config = _config_file(tmp_path, '[analysis]\nendpoints = ["ttp"]\n'
