@@ -27,6 +27,7 @@ from rechallenge.analysis.config import ConfigError, load_config, parse_config
 from rechallenge.analysis.fitio import DataHashMismatch
 from rechallenge.analysis.outputs import build_outputs
 from rechallenge.analysis.pipeline import UnconvergedError, analyze, load_run, rebuild_report
+from rechallenge.analysis.run_manifest import RunDirectoryError
 
 pytestmark = pytest.mark.integration
 
@@ -132,8 +133,10 @@ def test_fits_are_checked_against_the_data(run: Path, tmp_path: Path) -> None:
     frame = pd.read_csv(patients, dtype=str, keep_default_na=False)
     frame.loc[0, "best_response"] = "PD" if frame.loc[0, "best_response"] != "PD" else "PR"
     frame.to_csv(patients, index=False)
+    with pytest.raises(RunDirectoryError, match=r"patients\.csv: changed"):
+        load_run(copy)  # the manifest's file hashes catch it first
     with pytest.raises(DataHashMismatch, match="hash"):
-        load_run(copy)
+        load_run(copy, check=())  # and each fit's data hash behind them
 
 
 def test_existing_run_is_not_overwritten_without_asking(run: Path, capsys: pytest.CaptureFixture) -> None:
