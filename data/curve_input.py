@@ -158,9 +158,10 @@ def _check(
     points = _parse_curve(curve, issues) if curve is not None else None
     risk = _parse_at_risk(at_risk, issues) if at_risk is not None else None
     result = None
-    if points is not None and not issues:
+    # The cells that did parse are checked further, so one pass reports every kind of problem.
+    if points is not None and len(points):
         result = _clean_curve(points, curve_source, percent, rise_tolerance, time_tolerance, issues)
-    if risk is not None and not issues:
+    if risk is not None and len(risk):
         risk = _check_at_risk(risk, risk_source, issues)
     if result is not None and risk is not None and not issues:
         risk = _check_together(result[0], risk, curve_source, risk_source, issues)
@@ -213,9 +214,19 @@ def _parse_at_risk(table: RawTable, issues: list[ValidationIssue]) -> pd.DataFra
 
 def _clean_curve(
     points: pd.DataFrame, source: str, percent: bool | None, rise_tolerance: float,
-    time_tolerance: float, issues: list[ValidationIssue],
+    time_tolerance: float, found: list[ValidationIssue],
 ) -> tuple[pd.DataFrame, bool, int] | None:
     """Scale, sort and make the curve monotone (module docstring); report what cannot be."""
+    issues: list[ValidationIssue] = []  # this step's own problems decide whether it goes on
+    result = _clean_steps(points, source, percent, rise_tolerance, time_tolerance, issues)
+    found += issues
+    return result
+
+
+def _clean_steps(
+    points: pd.DataFrame, source: str, percent: bool | None, rise_tolerance: float,
+    time_tolerance: float, issues: list[ValidationIssue],
+) -> tuple[pd.DataFrame, bool, int] | None:
     top = float(points[SURVIVAL].max())
     was_percent = top > 1 + rise_tolerance if percent is None else bool(percent)
     scale, limit = (100.0, "100 (percent)") if was_percent else (1.0, "1 (a proportion)")
@@ -267,7 +278,7 @@ def _clean_curve(
 
 def _check_at_risk(risk: pd.DataFrame, source: str, issues: list[ValidationIssue]) -> pd.DataFrame:
     """Sorted at-risk rows: start at 0, one row per time, never increasing."""
-    risk = risk.sort_values(TIME, kind="stable").reset_index(drop=True)
+    risk = risk.sort_values([TIME, "row"], kind="stable").reset_index(drop=True)
     risk[N_AT_RISK] = risk[N_AT_RISK].astype(int)
     if risk[TIME].iloc[0] != 0:
         first = risk.iloc[0]
