@@ -166,3 +166,23 @@ def test_read_patients_keeps_the_provenance_column(tmp_path: Path) -> None:
     (tmp_path / "plain.csv").write_text(plain)
     with pytest.raises(ValueError, match="best_response"):
         read_patients(tmp_path / "plain.csv")
+
+
+@pytest.mark.integration
+def test_update_takes_a_reconstructed_site_and_says_so(small_run: Path, tmp_path: Path) -> None:
+    """Refits (about 1 minute): the reconstructed site enters TTP only, and the report says so."""
+    import json
+
+    from rechallenge.analysis.update import update_run
+
+    curve, at_risk = _inputs(tmp_path)
+    made = reconstruct_files(curve, at_risk, site="S15", line="ICI-2", out=tmp_path / "w.csv")
+    new = tmp_path / "updated"
+    update_run(small_run, [made.paths[0]], out=new, allow_unconverged=True,
+               progress=lambda _m: None)
+    source = json.loads((new / "update" / "source.json").read_text())
+    assert source["reconstructed_sites"] == {"S15": schema.RECONSTRUCTED_SOURCE}
+    conflicts = pd.read_csv(new / "update" / "conflict.csv")
+    assert conflicts[["site", "endpoint", "line"]].values.tolist() == [["S15", "ttp", "ICI-2"]]
+    report = (new / "report.md").read_text()
+    assert "site S15 were reconstructed from a published Kaplan-Meier curve" in report
