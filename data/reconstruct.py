@@ -37,6 +37,7 @@ Kaplan-Meier curve follows the published one, but the individual times are not t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -219,7 +220,9 @@ def _run_interval(
     return _Pass(d, cen_times, n, km_last)
 
 
-def _iterate(attempt, guess: int, n_start: int, mismatch) -> _Pass:
+def _iterate(
+    attempt: Callable[[int], _Pass], guess: int, n_start: int, mismatch: Callable[[_Pass], int],
+) -> _Pass:
     """Step 4: correct the number censored by the mismatch until it is 0 or starts to cycle."""
     tried: dict[int, tuple[int, _Pass]] = {}
     c = min(max(guess, 0), n_start)
