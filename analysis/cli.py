@@ -323,12 +323,15 @@ def run_update(args: argparse.Namespace) -> int:
         progress=_progress(args)))
 
 
+from .cli_reconstruct import register_reconstruct, run_reconstruct  # noqa: E402
+
 #: Subcommands in the order ``--help`` lists them. Other modules add theirs here.
 COMMANDS: dict[str, Command] = {
     "validate": Command(register_validate, run_validate),
     "analyze": Command(register_analyze, run_analyze),
     "report": Command(register_report, run_report),
     "update": Command(register_update, run_update),
+    "reconstruct": Command(register_reconstruct, run_reconstruct),
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rechallenge.data import schema
-from rechallenge.data.endpoints import binary_outcome
+from rechallenge.data.endpoints import binary_outcome, rows_with_endpoint
 
 from .frequentist import (
     MEDIAN_CI_LABELS,
@@ -35,7 +35,8 @@ def _line_row(rows: pd.DataFrame, level: float, regimens: Sequence[str]) -> dict
     out: dict[str, float] = {"n_patients": int(len(rows))}
     for endpoint in schema.BINARY_ENDPOINTS:
         if all(c in rows.columns for c in schema.ENDPOINT_COLUMNS[endpoint]):
-            out.update(_proportion_columns(endpoint, binary_outcome(rows, endpoint), level))
+            known = rows_with_endpoint(rows, endpoint)  # reconstructed rows hold TTP only
+            out.update(_proportion_columns(endpoint, binary_outcome(known, endpoint), level))
     if len(rows) and {schema.TTP_MONTHS, schema.PROGRESSED} <= set(rows.columns):
         t, e = rows[schema.TTP_MONTHS], rows[schema.PROGRESSED]
         linear = km_median(t, e, level, "linear")
@@ -203,8 +204,10 @@ def response_by_prior_response(
         with the endpoint at ``second``), ``n``, ``proportion`` and exact ``lower`` / ``upper``.
     """
     key = [schema.SITE, schema.PATIENT_ID]
-    a = patients.loc[patients[schema.LINE] == first, key + [schema.BEST_RESPONSE]]
-    b_rows = patients[patients[schema.LINE] == second]
+    a_rows = rows_with_endpoint(patients, "response")  # reconstructed rows have no response
+    a = a_rows.loc[a_rows[schema.LINE] == first, key + [schema.BEST_RESPONSE]]
+    b_rows = rows_with_endpoint(patients, endpoint)
+    b_rows = b_rows[b_rows[schema.LINE] == second]
     b = b_rows[key].assign(outcome=binary_outcome(b_rows, endpoint).to_numpy())
     paired = a.merge(b, on=key, how="inner", validate="one_to_one")
     cats = pd.Categorical(paired[schema.BEST_RESPONSE], categories=list(schema.RESPONSES))

@@ -116,7 +116,11 @@ def _update_section(update, results, config: RunConfig, figures) -> Section:
             f"the refit: " + "; ".join(f"{r.site} {r.endpoint} {r.line} (p = {float(r.p_value):.3f})"
                                        for r in flagged.itertuples()) + "."
             if len(flagged) else "No new site was flagged as surprising by the conflict check.")
-    )
+    ) + "".join(
+        f" The time-to-progression data of site {site} were reconstructed from a published "
+        f"Kaplan-Meier curve and its numbers at risk ({label}): pseudo patient data that follow "
+        f"the published curve, not the patients' own records."
+        for site, label in source.get("reconstructed_sites", {}).items())
     return Section("Update with new sites", paragraphs=(text,), tables=(checked, moved),
                    figures=tuple(f for f in figures if f.name.startswith("forest")))
 

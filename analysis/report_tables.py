@@ -45,12 +45,13 @@ def _frequentist_binary(study: Study, endpoint: str, level: float) -> dict[tuple
     from .frequentist import exact_proportion_ci
 
     out: dict[tuple[str, str], tuple] = {}
-    if not len(study.patients):
+    patients = study.for_endpoint(endpoint).patients  # without reconstructed TTP-only rows
+    if not len(patients):
         return out
-    y = binary_outcome(study.patients, endpoint)
+    y = binary_outcome(patients, endpoint)
     crude = {}
     for line in study.lines:
-        rows = (study.patients[schema.LINE] == line).to_numpy()
+        rows = (patients[schema.LINE] == line).to_numpy()
         events, n = int(y[rows].sum()), int(rows.sum())
         if n == 0:
             continue

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from rechallenge.data import Study, binary_outcome, load_study, schema
+from rechallenge.data.endpoints import rows_with_endpoint
 from rechallenge.data.errors import DataValidationError, ValidationIssue
 
 from .conflict import binary_conflict, conflict_table, ttp_conflict
@@ -49,6 +50,17 @@ def is_aggregate_file(path: str | Path) -> bool:
     return {schema.ENDPOINT, schema.N} <= names
 
 
+def reconstructed_sites(study: Study) -> dict[str, str]:
+    """Site -> provenance label, for sites whose patient rows were reconstructed from a curve."""
+    p = study.patients
+    if not len(p) or schema.SOURCE not in p.columns:
+        return {}
+    marked = p[p[schema.SOURCE].fillna("").astype(str).str.lower()
+               .str.startswith(schema.RECONSTRUCTED_PREFIX)]
+    return {str(site): "; ".join(sorted(set(rows[schema.SOURCE].astype(str))))
+            for site, rows in marked.groupby(schema.SITE, sort=True)}
+
+
 def check_site_labels(old: Study, new: Study, same_site: Sequence[str], files: Sequence[str]) -> None:
     """New site labels must not collide with the run's, unless declared the same institution."""
     clash = sorted(set(new.sites) & set(old.sites) - set(same_site))
@@ -72,6 +84,7 @@ def _observations(new: Study, endpoints: Sequence[str]) -> list[dict[str, Any]]:
         for site in new.sites:
             for line in new.lines:
                 rows = p[(p[schema.SITE] == site) & (p[schema.LINE] == line)] if len(p) else p
+                rows = rows_with_endpoint(rows, endpoint)  # reconstructed rows: TTP only
                 if len(rows) and endpoint != schema.TTP_ENDPOINT:
                     y = binary_outcome(rows, endpoint)
                     obs.append({"site": site, "endpoint": endpoint, "line": line,
@@ -188,6 +201,7 @@ def update_run(
         "new_files": new_hashes,
         "new_sites": sorted(set(new.sites) - set(same_site)),
         "same_site": sorted(same_site),
+        "reconstructed_sites": reconstructed_sites(new),
     }
 
     def prepare(staging: Path) -> None:

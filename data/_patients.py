@@ -63,6 +63,8 @@ def _rules(lines: Sequence[str]) -> dict[str, Rule]:
         schema.LINE_NUMBER: (_positive_whole, "a whole number >= 1 (blank if unknown)"),
         schema.SEX: (choice_parser(schema.SEXES), "M or F (case does not matter; blank if unknown)"),
         schema.AGE: (_age, "an age in years from 0 to 120 (blank if unknown)"),
+        schema.SOURCE: (parse_text, "where the row came from (free text, blank if original "
+                                    "patient data)"),
     }
 
 
@@ -75,6 +77,14 @@ def required_patient_columns(endpoints: Sequence[str]) -> dict[str, str]:
         required[column] = f"needed for the {noun} {' and '.join(needed_by)}"
     # Report missing columns in the order of the contract, not of the endpoints.
     return {c: required[c] for c in PATIENT_COLUMNS if c in required}
+
+
+def reconstructed_rows(table: RawTable) -> frozenset[int]:
+    """Row numbers whose ``source`` marks pseudo patient data reconstructed from a curve."""
+    if schema.SOURCE not in table.frame.columns:
+        return frozenset()
+    return frozenset(row for row, raw in table.column(schema.SOURCE)
+                     if raw.strip().lower().startswith(schema.RECONSTRUCTED_PREFIX))
 
 
 def parse_patient_table(
@@ -90,11 +100,17 @@ def parse_patient_table(
     """
     required = required_patient_columns(endpoints)
     check_required_columns(table, required, issues)
+    reconstructed = reconstructed_rows(table)
+    ttp_columns = schema.ENDPOINT_COLUMNS[schema.TTP_ENDPOINT]
     data: dict[str, list[Any]] = {}
     for column, (parse, expected) in _rules(lines).items():
         if column in table.frame.columns:
+            # A curve tells nothing about response or toxicity: reconstructed rows may leave
+            # those cells blank, and the binary models then leave the rows out.
+            optional = frozenset() if column in ttp_columns else reconstructed
             data[column] = check_cells(table, column, parse, expected,
-                                       required=column in required, issues=issues)
+                                       required=column in required, issues=issues,
+                                       optional_rows=optional)
     # Columns outside the contract travel along untouched (stripped text), e.g. a site's notes.
     extras = [c for c in table.frame.columns if c not in data]
     frame = pd.DataFrame(data, index=table.frame.index)

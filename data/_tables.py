@@ -223,6 +223,7 @@ def check_cells(
     *,
     required: bool,
     issues: list[ValidationIssue],
+    optional_rows: frozenset[int] = frozenset(),
 ) -> list[Any]:
     """Parse every cell of ``column``; report each cell ``parse`` rejects.
 
@@ -233,6 +234,9 @@ def check_cells(
     required
         When true a missing cell is an error; otherwise blank and :data:`MISSING_MARKERS` give
         ``None``.
+    optional_rows
+        Row numbers where the column is optional even when ``required`` (reconstructed rows,
+        which carry time to progression only).
 
     Returns
     -------
@@ -242,8 +246,9 @@ def check_cells(
     values: list[Any] = []
     for row, raw in table.column(column):
         text = raw.strip()
-        if text == "" or (not required and text.lower() in MISSING_MARKERS):
-            if required:
+        needed = required and row not in optional_rows
+        if text == "" or (not needed and text.lower() in MISSING_MARKERS):
+            if needed:
                 issues.append(ValidationIssue(table.source, row, column, raw, expected))
             values.append(None)
             continue

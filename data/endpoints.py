@@ -34,6 +34,20 @@ def binary_outcome(patients: pd.DataFrame, endpoint: str) -> pd.Series:
     )
 
 
+def rows_with_endpoint(patients: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    """The patient rows that hold a value for ``endpoint`` (all of its columns filled).
+
+    Validated data leave an endpoint's columns blank only on rows reconstructed from a published
+    curve, which carry time to progression alone; those rows are not patients of the binary
+    endpoints, so every count, model and table of a binary endpoint takes its rows from here.
+    """
+    columns = list(schema.ENDPOINT_COLUMNS[endpoint])
+    if not len(patients) or not all(c in patients.columns for c in columns):
+        return patients
+    known = patients[columns].notna().all(axis=1)
+    return patients if known.all() else patients[known].reset_index(drop=True)
+
+
 def with_binary_endpoints(patients: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``patients`` with a 0/1 column per derivable binary endpoint."""
     out = patients.copy()

@@ -9,7 +9,10 @@ Patient table (long format, one row per patient per treatment line)
 ``ttp_months`` (> 0) with ``progressed`` (1 = progression observed, 0 = censored) follow the
 survival vocabulary of lifelines (duration, event observed). ``trae_grade_3_4`` is 0/1.
 ``regimen_class``, ``line_number``, ``sex`` and ``age`` are optional; ``sex`` and ``age`` are
-patient-level and must not change between a patient's lines.
+patient-level and must not change between a patient's lines. The optional ``source`` column says
+where a row came from; a row whose source starts with ``reconstructed:`` holds pseudo patient data
+reconstructed from a published Kaplan-Meier curve (:mod:`rechallenge.data.reconstruct`): it
+carries time to progression only, and its other endpoint columns may be blank.
 
 Aggregate table (sites that share only counts)
 ----------------------------------------------
@@ -61,8 +64,14 @@ LINE_NUMBER: Final = "line_number"
 SEX: Final = "sex"
 AGE: Final = "age"
 
+SOURCE: Final = "source"
+#: Prefix of ``source`` values that mark reconstructed rows (TTP only, other endpoints blank).
+RECONSTRUCTED_PREFIX: Final = "reconstructed:"
+#: The ``source`` value written by :mod:`rechallenge.data.reconstruct` (Guyot et al. 2012).
+RECONSTRUCTED_SOURCE: Final = f"{RECONSTRUCTED_PREFIX}Guyot2012"
+
 PATIENT_KEY_COLUMNS: Final[tuple[str, ...]] = (SITE, PATIENT_ID, LINE)
-PATIENT_OPTIONAL_COLUMNS: Final[tuple[str, ...]] = (REGIMEN_CLASS, LINE_NUMBER, SEX, AGE)
+PATIENT_OPTIONAL_COLUMNS: Final[tuple[str, ...]] = (REGIMEN_CLASS, LINE_NUMBER, SEX, AGE, SOURCE)
 #: Columns that describe the patient, not the line: constant across a patient's rows.
 PATIENT_LEVEL_COLUMNS: Final[tuple[str, ...]] = (SEX, AGE)
 

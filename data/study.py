@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import schema
+from .endpoints import rows_with_endpoint
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class Study:
         return digest.hexdigest()
 
     def for_endpoint(self, endpoint: str) -> "Study":
-        """The rows one endpoint's model uses: every patient row, and that endpoint's counts.
+        """The rows one endpoint's model uses: the patient rows that hold a value for it (all of
+        them, except reconstructed TTP-only rows for a binary endpoint), and its counts.
 
         A site that sent counts only for other endpoints is then absent, rather than a site with
         no data; models of different endpoints may therefore have different sites.
@@ -64,7 +66,8 @@ class Study:
         aggregates = self.aggregates
         if len(aggregates):
             aggregates = aggregates[aggregates[schema.ENDPOINT] == endpoint].reset_index(drop=True)
-        return Study(self.patients, aggregates, self.lines, self.sources, self.synthetic)
+        patients = rows_with_endpoint(self.patients, endpoint)
+        return Study(patients, aggregates, self.lines, self.sources, self.synthetic)
 
     def combine(self, other: "Study") -> "Study":
         """Return a new study with the rows of both (used by updating; inputs are not mutated)."""

@@ -15,7 +15,10 @@ Normalisation (what is accepted beyond the literal contract, and how it is rewri
 - whole numbers may be written ``3`` or ``3.0``; flags ``0``/``1`` (or ``0.0``/``1.0``);
 - in optional columns a blank cell, ``NA``, ``N/A``, ``NaN``, ``null`` or ``None`` means unknown;
   in required columns they are errors;
-- columns outside the contract are kept, as stripped text.
+- columns outside the contract are kept, as stripped text;
+- rows whose ``source`` starts with ``reconstructed:`` (pseudo patient data reconstructed from a
+  published Kaplan-Meier curve) may leave ``best_response`` and ``trae_grade_3_4`` blank even when
+  those endpoints are analysed: they count for time to progression only.
 """
 
 from __future__ import annotations
