@@ -38,13 +38,13 @@ MATPLOTLIB_LITERAL_TEXT: Final[dict[str, bool]] = {"text.parse_math": False, "te
 # - `*`, `~` and `_` runs make emphasis or strikethrough only next to a non-space: a run with a
 #   space on both sides ("R ~ LKJ") is left; so is a `_` run inside a word ("ici_alone",
 #   "response__none"), which never makes emphasis.
-# - `<` and `>`: unless a space or `=` follows ("R-hat <= 1.01", "k > 0.7"), since only `<`
-#   followed by a letter, `/`, `!` or `?` opens HTML or an autolink. They and `&` become entities,
+# - `<` and `>`: unless they stand alone as a comparison ("R-hat <= 1.01", "k > 0.7"), since only
+#   `<` followed by a letter, `/`, `!` or `?` opens HTML or an autolink. They and `&` become entities,
 #   which every Markdown flavour shows literally (not every flavour takes `\<` as an escape).
 # - `]` before `(` or `[`: `[...](...)` and `[...][...]` are the only links and images left when no
 #   reference definitions are written, so "mu[line]" and "z_site[S01, ICI-1]" stay as they are.
 # Every other escape is a backslash before ASCII punctuation, which Markdown shows as the character.
-_MARKDOWN_PATTERN: Final = re.compile(r"[\\`$|&]|[*~]+|_+|[<>](?![\s=])|\](?=[(\[])")
+_MARKDOWN_PATTERN: Final = re.compile(r"[\\`$|&]|[*~]+|_+|[<>]|\](?=[(\[])")
 _MARKDOWN_ENTITIES: Final[dict[str, str]] = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
@@ -53,6 +53,8 @@ def _markdown_escape(match: re.Match[str]) -> str:
     before = text[match.start() - 1] if match.start() > 0 else ""
     after = text[match.end()] if match.end() < len(text) else ""
     if run[0] in "*~_" and before.isspace() and after.isspace():
+        return run
+    if run in "<>" and before.isspace() and (after.isspace() or after == "="):
         return run
     if run[0] == "_" and before.isalnum() and after.isalnum():
         return run
