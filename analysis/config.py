@@ -165,7 +165,8 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path
     priors = raw.get("priors", {})
     return RunConfig(data, AnalysisConfig(**_section(raw, "analysis")),
                      {k: dict(v) for k, v in priors.items()},
-                     SamplerSettings(**_section(raw, "sampler")), Interval(**_section(raw, "interval")))
+                     SamplerSettings(**_section(raw, "sampler")),
+                     Interval(**_section(raw, "interval")))
 
 
 def load_config(path: str | Path | None) -> RunConfig:

@@ -38,13 +38,15 @@ MATPLOTLIB_LITERAL_TEXT: Final[dict[str, bool]] = {"text.parse_math": False, "te
 # - `*`, `~` and `_` runs make emphasis or strikethrough only next to a non-space: a run with a
 #   space on both sides ("R ~ LKJ") is left; so is a `_` run inside a word ("ici_alone",
 #   "response__none"), which never makes emphasis.
-# - `<` and `>`: unless they stand alone as a comparison ("R-hat <= 1.01", "k > 0.7"), since only
-#   `<` followed by a letter, `/`, `!` or `?` opens HTML or an autolink. They and `&` become entities,
-#   which every Markdown flavour shows literally (not every flavour takes `\<` as an escape).
+# - `<` and `>`: unless they stand alone as a comparison ("R-hat <= 1.01", "k > 0.7"), since
+#   only `<` followed by a letter, `/`, `!` or `?` opens HTML or an autolink. They and `&` become
+#   entities, which every Markdown flavour shows literally (not all take `\<` as an escape).
 # - `]` before `(` or `[`: `[...](...)` and `[...][...]` are the only links and images left when no
 #   reference definitions are written, so "mu[line]" and "z_site[S01, ICI-1]" stay as they are.
 # Every other escape is a backslash before ASCII punctuation, which Markdown shows as the character.
 _MARKDOWN_PATTERN: Final = re.compile(r"[\\`$|&]|[*~]+|_+|[<>]|\](?=[(\[])")
+# In the text of a link or image every bracket counts: an unmatched one would end it early.
+_LINK_TEXT_PATTERN: Final = re.compile(_MARKDOWN_PATTERN.pattern + r"|[\[\]]")
 _MARKDOWN_ENTITIES: Final[dict[str, str]] = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
@@ -70,10 +72,11 @@ _LATEX_SPECIALS: Final[dict[str, str]] = {
 
 # OWASP (CSV injection): cells beginning with these run as formulas in Excel, LibreOffice and
 # Google Sheets; the full-width forms are read as the ASCII ones by some of them.
-_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "\n",
+                          "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
-def markdown_text(text: str, *, one_line: bool = False) -> str:
+def markdown_text(text: str, *, one_line: bool = False, link_text: bool = False) -> str:
     """Text as Markdown that renders as exactly ``text``, with no markup taken from it.
 
     Parameters
@@ -82,13 +85,17 @@ def markdown_text(text: str, *, one_line: bool = False) -> str:
         Plain text: a label, or a sentence or caption that contains labels.
     one_line
         Replace line breaks by spaces (a table cell must stay on its row).
+    link_text
+        The text goes between ``[`` and ``]`` (a link or an image's alt text): escape every
+        bracket.
 
     Returns
     -------
     str
         ``text`` with Markdown syntax backslash-escaped; unchanged for ordinary labels.
     """
-    out = _MARKDOWN_PATTERN.sub(_markdown_escape, text)
+    pattern = _LINK_TEXT_PATTERN if link_text else _MARKDOWN_PATTERN
+    out = pattern.sub(_markdown_escape, text)
     return re.sub(r"\r\n?|\n", " ", out) if one_line else out
 
 

@@ -75,7 +75,8 @@ def render_markdown(content: ReportContent) -> str:
             out += [table.to_markdown(), f"Files: `tables/{table.name}.csv`, `.md`, `.tex`", ""]
         for fig in section.figures:
             caption = md(fig.caption, one_line=True)
-            out += [f"![{caption}]({fig.png})", "", f"*{caption}* (PDF: `{fig.pdf}`)", ""]
+            alt = md(fig.caption, one_line=True, link_text=True)
+            out += [f"![{alt}]({fig.png})", "", f"*{caption}* (PDF: `{fig.pdf}`)", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
