@@ -96,8 +96,8 @@ def register_validate(sub: Subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def _validate_inputs(args: argparse.Namespace) -> tuple[list[str], list[str], tuple, tuple]:
-    """Files, aggregate files, lines and endpoints: command line first, then config, then defaults.
+def _validate_inputs(args: argparse.Namespace) -> tuple[list[str], list[str], tuple, tuple, tuple]:
+    """Files, aggregates, lines, endpoints (command line, else config, else defaults), covariates.
 
     Raises
     ------
@@ -107,7 +107,7 @@ def _validate_inputs(args: argparse.Namespace) -> tuple[list[str], list[str], tu
     from rechallenge.data import schema
 
     files, aggregates = list(args.files), list(args.aggregate)
-    lines, endpoints = args.lines, args.endpoints
+    lines, endpoints, covariates = args.lines, args.endpoints, ()
     if args.config is not None:
         # Imported only when asked for: the config module pulls in the sampler settings.
         from rechallenge.analysis.config import load_config
@@ -117,8 +117,9 @@ def _validate_inputs(args: argparse.Namespace) -> tuple[list[str], list[str], tu
             files, aggregates = list(config.data.patients), list(config.data.aggregates)
         lines = lines or config.data.lines
         endpoints = endpoints or config.analysis.endpoints
+        covariates = config.analysis.covariates
     return (files, aggregates, tuple(lines or schema.DEFAULT_LINES),
-            tuple(endpoints or schema.ENDPOINTS))
+            tuple(endpoints or schema.ENDPOINTS), covariates)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -127,19 +128,23 @@ def run_validate(args: argparse.Namespace) -> int:
     from rechallenge.data.schema import PATIENT_ID, SITE
 
     try:
-        files, aggregates, lines, endpoints = _validate_inputs(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        files, aggregates, lines, endpoints, covariates = _validate_inputs(args)
+    except ValueError as exc:  # every problem of the config, one per line
+        print("\n".join(f"error: {line}" for line in str(exc).splitlines()), file=sys.stderr)
         return EXIT_FAILURE
     if not files and not aggregates:
         print("rechallenge validate: error: give at least one FILE or --aggregate FILE "
               "(or a --config that names data files)", file=sys.stderr)
         return EXIT_USAGE
+    bad_covariates: list[str] = []
     try:
         # One call sees every file at once, so problems between files (the same patient-line
         # twice; patient rows and counts for the same site, line and endpoint) are found too.
-        load_study(files, aggregates, lines=lines, endpoints=endpoints)
+        study = load_study(files, aggregates, lines=lines, endpoints=endpoints)
         issues: tuple = ()
+        if covariates:  # as the model builders of `analyze` will check them
+            from rechallenge.analysis.config_checks import covariate_problems
+            bad_covariates = covariate_problems(study.patients, covariates)
     except DataValidationError as exc:
         issues = exc.issues
     except ImportError as exc:  # an .xlsx file without openpyxl installed
@@ -157,10 +162,11 @@ def run_validate(args: argparse.Namespace) -> int:
         if path not in failed:
             df = read_aggregate(path, lines=lines)
             print(f"OK: {path}: {len(df)} rows, {df[SITE].nunique()} sites (aggregate counts)")
+    for problem in bad_covariates:
+        print(f"error: {args.config}: {problem}", file=sys.stderr)
     if issues:
         print(DataValidationError(issues))
-        return EXIT_FAILURE
-    return EXIT_OK
+    return EXIT_FAILURE if issues or bad_covariates else EXIT_OK
 
 
 # ---- analyze / report -----------------------------------------------------------------------

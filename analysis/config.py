@@ -42,8 +42,8 @@ The resolved config (defaults filled in, paths absolute) is written into each ru
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ import tomli_w
 from rechallenge.data import schema
 from rechallenge.models.sampling import SamplerSettings
 
+from .config_checks import config_problems
 from .intervals import Interval
 
 if sys.version_info >= (3, 11):
@@ -61,7 +62,15 @@ else:  # pragma: no cover - exercised only on Python 3.10
 
 
 class ConfigError(ValueError):
-    """The config file is missing, unreadable or has unknown or invalid entries."""
+    """The config file is missing, unreadable or has unknown or invalid entries.
+
+    ``problems`` lists them one by one, each naming its section and key (the message holds them
+    all, one per line, each after the file name).
+    """
+
+    def __init__(self, message: str, *, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems) or (message,)
 
 
 @dataclass(frozen=True)
@@ -123,23 +132,16 @@ class RunConfig:
         return replace(self, sampler=replace(self.sampler, **changes))
 
 
-_PRIOR_FAMILIES = ("binary", "ttp")
-
-
-def _section(raw: Mapping[str, Any], name: str, cls: type, source: str) -> dict[str, Any]:
-    """Check a TOML table against a dataclass's fields; lists become tuples."""
-    table = raw.get(name, {})
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{source}: [{name}] must be a table")
-    allowed = {f.name for f in fields(cls)}
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ConfigError(f"{source}: unknown key(s) {unknown} in [{name}]; allowed: {sorted(allowed)}")
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+def _section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A checked TOML table as dataclass arguments: lists become tuples."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.get(name, {}).items()}
 
 
 def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path | None = None) -> RunConfig:
     """Build a :class:`RunConfig` from a parsed TOML mapping, checking every key and value.
+
+    Every problem is found before any is raised (see
+    :func:`~rechallenge.analysis.config_checks.config_problems`).
 
     Parameters
     ----------
@@ -150,52 +152,21 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path
     base
         Directory that relative data paths are resolved against (the config file's directory).
     """
-    unknown = sorted(set(raw) - {"data", "analysis", "priors", "sampler", "interval"})
-    if unknown:
-        raise ConfigError(f"{source}: unknown section(s) {unknown}")
-    try:
-        data = DataConfig(**_section(raw, "data", DataConfig, source))
-        if base is not None:
-            data = replace(
-                data,
-                patients=tuple(str((base / p).resolve()) for p in data.patients),
-                aggregates=tuple(str((base / p).resolve()) for p in data.aggregates),
-            )
-        analysis = AnalysisConfig(**_section(raw, "analysis", AnalysisConfig, source))
-        sampler = SamplerSettings(**_section(raw, "sampler", SamplerSettings, source))
-        interval = Interval(**_section(raw, "interval", Interval, source))
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError(f"{source}: {exc}") from exc
-    priors = raw.get("priors", {})
-    bad_families = sorted(set(priors) - set(_PRIOR_FAMILIES))
-    if bad_families:
-        raise ConfigError(
-            f"{source}: unknown prior family {bad_families} in [priors]; use [priors.binary] "
-            "or [priors.ttp]"
-        )
-    _check_analysis(analysis, data, source)
-    return RunConfig(data, analysis, {k: dict(v) for k, v in priors.items()}, sampler, interval)
-
-
-def _check_analysis(analysis: AnalysisConfig, data: DataConfig, source: str) -> None:
-    problems = []
-    bad = [e for e in analysis.endpoints if e not in schema.ENDPOINTS]
-    if bad:
-        problems.append(f"unknown endpoint(s) {bad}; expected some of {list(schema.ENDPOINTS)}")
-    if not analysis.endpoints:
-        problems.append("no endpoints to analyse")
-    if analysis.pooling not in ("partial", "complete", "none"):
-        problems.append(f"pooling must be partial, complete or none, got {analysis.pooling!r}")
-    if analysis.covariate_effects not in ("shared", "per_line"):
-        problems.append(f"covariate_effects must be shared or per_line, got {analysis.covariate_effects!r}")
-    if not 0 <= analysis.map_robust_weight < 1:
-        problems.append(f"map_robust_weight must be in [0, 1), got {analysis.map_robust_weight}")
-    if len(set(data.lines)) != len(data.lines) or not data.lines:
-        problems.append(f"lines must be distinct labels, got {list(data.lines)}")
+    problems = config_problems(raw)
     if problems:
-        raise ConfigError(f"{source}: " + "; ".join(problems))
+        raise ConfigError("\n".join(f"{source}: {p}" for p in problems), problems=problems)
+    data = DataConfig(**_section(raw, "data"))
+    if base is not None:
+        data = replace(
+            data,
+            patients=tuple(str((base / p).resolve()) for p in data.patients),
+            aggregates=tuple(str((base / p).resolve()) for p in data.aggregates),
+        )
+    priors = raw.get("priors", {})
+    return RunConfig(data, AnalysisConfig(**_section(raw, "analysis")),
+                     {k: dict(v) for k, v in priors.items()},
+                     SamplerSettings(**_section(raw, "sampler")),
+                     Interval(**_section(raw, "interval")))
 
 
 def load_config(path: str | Path | None) -> RunConfig:

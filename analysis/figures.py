@@ -25,6 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
+from .escaping import MATPLOTLIB_LITERAL_TEXT
 from .intervals import Interval
 
 #: Colour of each treatment line (Okabe-Ito), used in every figure.
@@ -60,6 +61,8 @@ _STYLE: Final[dict[str, Any]] = {
     # Embed TrueType (Type 42) fonts: editable text in the PDF, accepted by journals.
     "pdf.fonttype": 42,
     "svg.hashsalt": "rechallenge",
+    # Labels are data: a site called "$x^2$" is drawn as those five characters, not as math.
+    **MATPLOTLIB_LITERAL_TEXT,
 }
 
 
@@ -73,7 +76,8 @@ def line_colour(line: str) -> str:
 
 @contextmanager
 def figure_style() -> Iterator[None]:
-    """Context in which the package's font sizes and axes style apply."""
+    """Context in which the package's font sizes and axes style apply and text is drawn as
+    written (no mathtext, no TeX; see :mod:`rechallenge.analysis.escaping`)."""
     with matplotlib.rc_context(_STYLE):
         yield
 

@@ -6,10 +6,10 @@ referenced by relative path (``figures/<name>.png``), so a run directory can be 
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .escaping import html_text, markdown_text
 from .tables import Table
 
 
@@ -51,24 +51,32 @@ class ReportContent:
 
 
 def render_markdown(content: ReportContent) -> str:
-    """The report as Markdown (tables inline, figures as image links)."""
-    out = [f"# {content.title}", ""]
-    out += [f"**{line}**  " if i == 0 else f"{line}  " for i, line in enumerate(content.header_lines)]
+    """The report as Markdown (tables inline, figures as image links).
+
+    Every text of ``content`` is plain text, labels from the data included, and is escaped here
+    (:func:`~rechallenge.analysis.escaping.markdown_text`), so no label becomes markup.
+    """
+    md = markdown_text
+    out = [f"# {md(content.title)}", ""]
+    out += [f"**{md(line, one_line=True)}**  " if i == 0 else f"{md(line, one_line=True)}  "
+            for i, line in enumerate(content.header_lines)]
     out.append("")
     if content.banner:
-        out += [f"> **{content.banner}**", ""]
+        out += [f"> **{md(content.banner, one_line=True)}**", ""]
     for section in content.sections:
-        out += [f"## {section.heading}", ""]
+        out += [f"## {md(section.heading, one_line=True)}", ""]
         for paragraph in section.paragraphs:
-            out += [paragraph, ""]
+            out += [md(paragraph), ""]
         for bullet in section.bullets:
-            out.append(f"- {bullet}")
+            out.append(f"- {md(bullet, one_line=True)}")
         if section.bullets:
             out.append("")
         for table in section.tables:
             out += [table.to_markdown(), f"Files: `tables/{table.name}.csv`, `.md`, `.tex`", ""]
         for fig in section.figures:
-            out += [f"![{fig.caption}]({fig.png})", "", f"*{fig.caption}* (PDF: `{fig.pdf}`)", ""]
+            caption = md(fig.caption, one_line=True)
+            alt = md(fig.caption, one_line=True, link_text=True)
+            out += [f"![{alt}]({fig.png})", "", f"*{caption}* (PDF: `{fig.pdf}`)", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -85,7 +93,7 @@ figcaption{font-style:italic;font-size:.9rem}
 
 def render_html(content: ReportContent) -> str:
     """The report as a standalone HTML page (figures linked relatively)."""
-    esc = html.escape
+    esc = html_text
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

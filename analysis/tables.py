@@ -13,10 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-_LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-}
+from .escaping import html_text, latex_text, markdown_text, spreadsheet_safe
 
 
 @dataclass(frozen=True)
@@ -51,10 +48,10 @@ class Table:
     def to_markdown(self) -> str:
         """GitHub-flavoured Markdown table preceded by its caption in italics."""
         disp = self.display()
-        header = "| " + " | ".join(map(str, disp.columns)) + " |"
+        header = "| " + " | ".join(map(_markdown_cell, disp.columns)) + " |"
         rule = "|" + "|".join("---" for _ in disp.columns) + "|"
-        body = ["| " + " | ".join(v.replace("|", "\\|") for v in row) + " |" for row in disp.to_numpy()]
-        return "\n".join([f"*{self.caption}*", "", header, rule, *body]) + "\n"
+        body = ["| " + " | ".join(map(_markdown_cell, row)) + " |" for row in disp.to_numpy()]
+        return "\n".join([f"*{markdown_text(self.caption)}*", "", header, rule, *body]) + "\n"
 
     def to_latex(self) -> str:
         """A ``table`` environment with a ``tabular`` body; special characters escaped."""
@@ -63,51 +60,51 @@ class Table:
         lines = [
             r"\begin{table}[ht]",
             r"\centering",
-            rf"\caption{{{latex_escape(self.caption)}}}",
+            rf"\caption{{{latex_text(self.caption)}}}",
             rf"\label{{tab:{self.name}}}",
             rf"\begin{{tabular}}{{{align}}}",
             r"\hline",
-            " & ".join(latex_escape(str(c)) for c in disp.columns) + r" \\",
+            " & ".join(latex_text(str(c)) for c in disp.columns) + r" \\",
             r"\hline",
         ]
-        lines += [" & ".join(latex_escape(v) for v in row) + r" \\" for row in disp.to_numpy()]
+        lines += [" & ".join(latex_text(v) for v in row) + r" \\" for row in disp.to_numpy()]
         lines += [r"\hline", r"\end{tabular}", r"\end{table}"]
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
         """An HTML table with its caption (used by the HTML report)."""
         disp = self.display()
-        head = "".join(f"<th>{_html_text(str(c))}</th>" for c in disp.columns)
+        head = "".join(f"<th>{html_text(str(c), quote=False)}</th>" for c in disp.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{_html_text(v)}</td>" for v in row) + "</tr>"
+            "<tr>" + "".join(f"<td>{html_text(v, quote=False)}</td>" for v in row) + "</tr>"
             for row in disp.to_numpy()
         )
         return (
-            f'<table class="table"><caption>{_html_text(self.caption)}</caption>'
+            f'<table class="table"><caption>{html_text(self.caption, quote=False)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
         )
 
     def write(self, directory: Path) -> list[Path]:
-        """Write ``<name>.csv`` (full precision), ``.md`` and ``.tex``; return the paths."""
+        """Write ``<name>.csv`` (full precision), ``.md`` and ``.tex``; return the paths.
+
+        Labels are written as data in each format (see :mod:`rechallenge.analysis.escaping`).
+        """
         directory.mkdir(parents=True, exist_ok=True)
         paths = [directory / f"{self.name}.{ext}" for ext in ("csv", "md", "tex")]
-        self.frame.to_csv(paths[0], index=False, lineterminator="\n", float_format="%.10g")
+        # People open these in spreadsheets: label cells that would run as formulas are defused.
+        spreadsheet_safe(self.frame).to_csv(paths[0], index=False, lineterminator="\n",
+                                            float_format="%.10g")
         paths[1].write_text(self.to_markdown(), encoding="utf-8")
         paths[2].write_text(self.to_latex(), encoding="utf-8")
         return paths
 
 
-def latex_escape(text: str) -> str:
-    """Escape LaTeX special characters in plain text."""
-    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
+def _markdown_cell(value: object) -> str:
+    return markdown_text(str(value), one_line=True)
 
 
 def _numeric_column(series: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(series))
-
-
-def _html_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def format_estimate(mean_or_median: float, lower: float, upper: float, *, digits: int = 2,
