@@ -89,9 +89,9 @@ def fit_one(size: int, model_name: str, backend: str, draws: int, tune: int, cha
     """
     import arviz as az
 
-    from rechallenge.analysis.config import RunConfig
-    from rechallenge.analysis.diagnostics import parameter_diagnostics
-    from rechallenge.analysis.endpoint_results import site_table, summarise
+    from rechallenge.analysis.settings.config import RunConfig
+    from rechallenge.analysis.summaries.diagnostics import parameter_diagnostics
+    from rechallenge.analysis.summaries.endpoint_results import site_table, summarise
     from rechallenge.models.binary import build_binary_model
     from rechallenge.models.sampling import fit
     from rechallenge.models.ttp import build_ttp_model
@@ -176,7 +176,7 @@ def apply_mode(mode: str) -> dict[str, Any]:
     """
     if mode == "default":
         return {}
-    import rechallenge.analysis.fitting as fitting
+    import rechallenge.analysis.run.fitting as fitting
     import rechallenge.models.nutpie_cache as cache
 
     if mode not in ("nutpie-nested", "nutpie-lean"):
@@ -201,8 +201,8 @@ def apply_mode(mode: str) -> dict[str, Any]:
 def analyze_in_process(mode: str, out: Path, repeat: int) -> dict:
     """Run ``analyze`` ``repeat`` times in this process (after applying ``mode``)."""
     overrides = apply_mode(mode)
-    from rechallenge.analysis.config import RunConfig
-    from rechallenge.analysis.pipeline import analyze
+    from rechallenge.analysis.settings.config import RunConfig
+    from rechallenge.analysis.run.pipeline import analyze
 
     config = RunConfig()
     if overrides:
@@ -234,7 +234,7 @@ def analyze_cold(mode: str, workdir: Path, *, fresh_cache: bool = False) -> dict
     load = load1()
     start = time.perf_counter()
     if mode == "default":
-        command = [sys.executable, "-m", "rechallenge.analysis.cli", "analyze", "--out",
+        command = [sys.executable, "-m", "rechallenge.analysis.cli.main", "analyze", "--out",
                    str(out / "run0"), "--overwrite", "--quiet"]
     else:
         command = [sys.executable, str(Path(__file__).resolve()), "--_analyze", mode, str(out), "1"]

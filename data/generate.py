@@ -237,7 +237,7 @@ def _rescale(times: np.ndarray, events: np.ndarray, median: float, half_width: f
     """
     # Imported here, not at module level: the generator and the reported figures share one
     # implementation of the linear interval, without making rechallenge.data import analysis.
-    from rechallenge.analysis.frequentist import collett_median_se, fit_km, z_value
+    from rechallenge.analysis.summaries.frequentist import collett_median_se, fit_km, z_value
 
     c = collett_median_se(fit_km(times, events, level))
     gap = half_width * (c.s_u - c.s_l) / (z_value(level) * c.survival_se)
@@ -321,7 +321,7 @@ def generate_synthetic_study(seed: int = DEFAULT_SEED) -> pd.DataFrame:
 
 def check_published_figures(df: pd.DataFrame) -> None:
     """Raise ``AssertionError`` naming the first published figure ``df`` does not reproduce."""
-    from rechallenge.analysis.frequentist import km_median
+    from rechallenge.analysis.summaries.frequentist import km_median
 
     def by_line(line: str) -> pd.DataFrame:
         return df[df[schema.LINE] == line].set_index([schema.SITE, schema.PATIENT_ID])

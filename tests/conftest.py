@@ -22,7 +22,7 @@ def small_config(**analysis: object):
     """
     from dataclasses import replace
 
-    from rechallenge.analysis.config import AnalysisConfig, RunConfig
+    from rechallenge.analysis.settings.config import AnalysisConfig, RunConfig
 
     base = RunConfig(analysis=replace(AnalysisConfig(), endpoints=("response", "ttp"), **analysis))
     return base.with_sampler(draws=150, tune=150, chains=2, seed=SEED)
@@ -31,7 +31,7 @@ def small_config(**analysis: object):
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory: pytest.TempPathFactory):
     """One small run (with comparators and sensitivity refits), shared by the slower tests."""
-    from rechallenge.analysis.pipeline import analyze
+    from rechallenge.analysis.run.pipeline import analyze
 
     out = tmp_path_factory.mktemp("runs") / "small"
     analyze(small_config(), out, allow_unconverged=True, progress=lambda _m: None)

@@ -21,8 +21,8 @@ from scipy import integrate, stats
 from scipy.special import expit, gammaln
 
 from conftest import SEED, assert_posteriors_agree
-from rechallenge.analysis.binary_summary import site_estimates, summarise_binary
-from rechallenge.analysis.tidy import convergence
+from rechallenge.analysis.summaries.binary import site_estimates, summarise_binary
+from rechallenge.analysis.summaries.tidy import convergence
 from rechallenge.data import example_study
 from rechallenge.data.study import Study
 from rechallenge.models.binary import (

@@ -32,7 +32,7 @@ import pytest
 from scipy.special import expit
 
 from conftest import SEED
-from rechallenge.analysis.binary_summary import quantity_draws
+from rechallenge.analysis.summaries.binary import quantity_draws
 from rechallenge.data import empty_patients
 from rechallenge.data.study import Study
 from rechallenge.models.binary import build_binary_model

@@ -14,13 +14,13 @@ from scipy import stats
 from scipy.special import expit, logit
 
 from conftest import SEED
-from rechallenge.analysis.binary_summary import (
+from rechallenge.analysis.summaries.binary import (
     BINARY_QUANTITIES, quantity_draws, response_by_previous_response, site_estimates,
     summarise_binary,
 )
-from rechallenge.analysis.frequentist import exact_proportion_ci
-from rechallenge.analysis.intervals import DEFAULT_INTERVAL, Interval
-from rechallenge.analysis.tidy import SUMMARY_COLUMNS
+from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
+from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+from rechallenge.analysis.summaries.tidy import SUMMARY_COLUMNS
 from rechallenge.data import example_study
 
 LINES = ["ICI-1", "ICI-2"]

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from rechallenge.analysis.cli import main
-from rechallenge.analysis.config import (
+from rechallenge.analysis.settings.config import (
     AnalysisConfig, ConfigError, DataConfig, RunConfig, load_config, parse_config,
 )
-from rechallenge.analysis.config_checks import SECTIONS, config_problems
-from rechallenge.analysis.intervals import Interval
+from rechallenge.analysis.settings.config_checks import SECTIONS, config_problems
+from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.models.sampling import SamplerSettings
 
 HEADER = ("site,patient_id,line,best_response,ttp_months,progressed,trae_grade_3_4,"

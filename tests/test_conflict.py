@@ -12,13 +12,13 @@ import pytest
 from scipy import special, stats
 
 from conftest import SEED
-from rechallenge.analysis.conflict import (
+from rechallenge.analysis.summaries.conflict import (
     CONFLICT_COLUMNS,
     binary_conflict,
     conflict_table,
     ttp_conflict,
 )
-from rechallenge.analysis.intervals import Interval
+from rechallenge.analysis.settings.intervals import Interval
 
 N_DRAWS = 4000
 N_SITES = 400

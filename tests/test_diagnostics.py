@@ -6,7 +6,7 @@ import arviz as az
 import numpy as np
 
 from conftest import SEED
-from rechallenge.analysis.diagnostics import parameter_diagnostics
+from rechallenge.analysis.summaries.diagnostics import parameter_diagnostics
 
 
 def _rows(posterior: dict[str, np.ndarray]):

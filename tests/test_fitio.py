@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from rechallenge.analysis.fitio import DataHashMismatch, load_fit, save_fit
+from rechallenge.analysis.run.fitio import DataHashMismatch, load_fit, save_fit
 
 
 def _fit() -> az.InferenceData:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from rechallenge.analysis.forked import ChildProcessDied, ForkedCall, InlineCall, start
+from rechallenge.analysis.run.forked import ChildProcessDied, ForkedCall, InlineCall, start
 
 
 def _pid_and_sum(values: list[int], *, offset: int = 0) -> tuple[int, int]:

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from rechallenge.analysis.descriptive import (
+from rechallenge.analysis.summaries.descriptive import (
     descriptive_table,
     format_descriptive,
     response_by_prior_response,
 )
-from rechallenge.analysis.frequentist import (
+from rechallenge.analysis.summaries.frequentist import (
     collett_median_se,
     exact_proportion_ci,
     fit_km,

@@ -19,18 +19,18 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from rechallenge.analysis.escaping import (
+from rechallenge.analysis.reporting.escaping import (
     html_text, latex_text, markdown_text, spreadsheet_cell, spreadsheet_safe,
 )
-from rechallenge.analysis.figures import save_figure
-from rechallenge.analysis.intervals import DEFAULT_INTERVAL
-from rechallenge.analysis.plot_forest import forest_data, plot_forest_lines
-from rechallenge.analysis.plot_ppc import plot_site_count_ppc_lines
-from rechallenge.analysis.prose import binary_sentence
-from rechallenge.analysis.report import (
+from rechallenge.analysis.plots.style import save_figure
+from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL
+from rechallenge.analysis.plots.forest import forest_data, plot_forest_lines
+from rechallenge.analysis.plots.ppc import plot_site_count_ppc_lines
+from rechallenge.analysis.reporting.prose import binary_sentence
+from rechallenge.analysis.reporting.document import (
     FigureRef, ReportContent, Section, render_html, render_markdown,
 )
-from rechallenge.analysis.tables import Table
+from rechallenge.analysis.reporting.tables import Table
 from rechallenge.data import load_study
 
 #: One hostile label per site of the shipped data (14 sites); the last stays ordinary.

@@ -13,8 +13,8 @@ import pytest
 from scipy import integrate, optimize, special, stats
 
 from conftest import SEED
-from rechallenge.analysis.intervals import Interval
-from rechallenge.analysis.map_prior import (
+from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.map_prior.mixtures import (
     BetaMixture,
     NormalMixture,
     fit_beta_mixture,

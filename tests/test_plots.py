@@ -13,23 +13,23 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from rechallenge.analysis.figures import (
+from rechallenge.analysis.plots.style import (
     FIGURES, LINE_COLOURS, PNG_DPI, line_colour, new_axes, save_figure,
 )
-from rechallenge.analysis.frequentist import exact_proportion_ci
-from rechallenge.analysis.intervals import DEFAULT_INTERVAL, Interval
-from rechallenge.analysis.plot_contrast import CONTRAST_COLUMNS, contrast_data, plot_contrast
-from rechallenge.analysis.plot_diagnostics import (
+from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
+from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+from rechallenge.analysis.plots.contrast import CONTRAST_COLUMNS, contrast_data, plot_contrast
+from rechallenge.analysis.plots.diagnostics import (
     MAX_PANELS, RANK_COLUMNS, plot_ranks, rank_data, scalar_parameters, top_level_var_names,
 )
-from rechallenge.analysis.plot_forest import (
+from rechallenge.analysis.plots.forest import (
     FOREST_COLUMNS, forest_data, plot_forest, plot_forest_lines,
 )
-from rechallenge.analysis.plot_ppc import (
+from rechallenge.analysis.plots.ppc import (
     SITE_PPC_COLUMNS, plot_km_ppc, plot_km_ppc_lines, plot_site_count_ppc,
     plot_site_count_ppc_lines, site_count_ppc_data, surprising,
 )
-from rechallenge.analysis.plot_survival import (
+from rechallenge.analysis.plots.survival import (
     KM_COLUMNS, km_data, number_at_risk, plot_survival,
 )
 

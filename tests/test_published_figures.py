@@ -11,13 +11,13 @@ from importlib.resources import files
 import pandas as pd
 import pytest
 
-from rechallenge.analysis.descriptive import (
+from rechallenge.analysis.summaries.descriptive import (
     descriptive_table,
     format_cross_table,
     format_descriptive,
     response_by_prior_response,
 )
-from rechallenge.analysis.frequentist import km_median
+from rechallenge.analysis.summaries.frequentist import km_median
 from rechallenge.data import schema
 
 LINES = ("ICI-1", "ICI-2")

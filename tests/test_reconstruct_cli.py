@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from rechallenge.analysis.cli import main
-from rechallenge.analysis.cli_reconstruct import output_paths, reconstruct_files
-from rechallenge.analysis.descriptive import descriptive_table
-from rechallenge.analysis.plot_reconstruction import plot_reconstruction, reconstruction_km
-from rechallenge.analysis.update import reconstructed_sites
+from rechallenge.analysis.cli.reconstruct import output_paths, reconstruct_files
+from rechallenge.analysis.summaries.descriptive import descriptive_table
+from rechallenge.analysis.plots.reconstruction import plot_reconstruction, reconstruction_km
+from rechallenge.analysis.run.update import reconstructed_sites
 from rechallenge.data import Study, load_example, load_study, read_patients, schema
 
 # Illustrative 25-patient curve in percent with digitiser jitter (step corners out of order).
@@ -173,7 +173,7 @@ def test_update_takes_a_reconstructed_site_and_says_so(small_run: Path, tmp_path
     """Refits (about 1 minute): the reconstructed site enters TTP only, and the report says so."""
     import json
 
-    from rechallenge.analysis.update import update_run
+    from rechallenge.analysis.run.update import update_run
 
     curve, at_risk = _inputs(tmp_path)
     made = reconstruct_files(curve, at_risk, site="S15", line="ICI-2", out=tmp_path / "w.csv")

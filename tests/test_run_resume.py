@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from conftest import small_config
-from rechallenge.analysis import pipeline
+from rechallenge.analysis.run import pipeline
 from rechallenge.analysis.cli import main
-from rechallenge.analysis.pipeline import analyze, rebuild_report
-from rechallenge.analysis.run_manifest import RunDirectoryError
-from rechallenge.analysis.rundir import IncompleteRunError
+from rechallenge.analysis.run.pipeline import analyze, rebuild_report
+from rechallenge.analysis.run.manifest import RunDirectoryError
+from rechallenge.analysis.run.rundir import IncompleteRunError
 
 pytestmark = pytest.mark.integration
 
@@ -81,7 +81,7 @@ def test_update_refuses_an_earlier_run_whose_fit_changed(small_run: Path, tmp_pa
         handle.write(b"\0")
     new = tmp_path / "new.csv"
     new.write_text("site,line,endpoint,n,events\nN1,ICI-2,response,10,3\n")
-    from rechallenge.analysis.update import update_run
+    from rechallenge.analysis.run.update import update_run
 
     with pytest.raises(RunDirectoryError, match=r"ttp\.nc: changed"):
         update_run(run, [new], out=tmp_path / "updated", progress=QUIET)

@@ -16,8 +16,8 @@ import pytest
 import xarray as xr
 
 from conftest import SEED
-from rechallenge.analysis.config import AnalysisConfig, RunConfig
-from rechallenge.analysis.fitting import FIT_GROUPS, fit_all, fit_groups
+from rechallenge.analysis.settings.config import AnalysisConfig, RunConfig
+from rechallenge.analysis.run.fitting import FIT_GROUPS, fit_all, fit_groups
 from rechallenge.data import example_study
 from rechallenge.data.study import Study
 from rechallenge.models import nutpie_cache

@@ -15,8 +15,8 @@ import pytest
 from scipy import stats
 
 from conftest import SEED
-from rechallenge.analysis.tidy import convergence
-from rechallenge.analysis.ttp_summary import site_medians, summarise_ttp
+from rechallenge.analysis.summaries.tidy import convergence
+from rechallenge.analysis.summaries.ttp import site_medians, summarise_ttp
 from rechallenge.data.study import Study
 from rechallenge.models.info import model_info
 from rechallenge.models.priors import UnknownPriorError

@@ -12,9 +12,9 @@ from lifelines import KaplanMeierFitter
 from scipy import integrate, stats
 
 from conftest import SEED
-from rechallenge.analysis.intervals import Interval
-from rechallenge.analysis.tidy import SUMMARY_COLUMNS
-from rechallenge.analysis.ttp_summary import (
+from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.summaries.tidy import SUMMARY_COLUMNS
+from rechallenge.analysis.summaries.ttp import (
     TTP_QUANTITIES, kaplan_meier, marginal_weibull_median, marginal_weibull_survival,
     predictive_survival_band, site_medians, summarise_ttp, survival_curves,
 )

@@ -1,0 +1,88 @@
+"""What every command shares: the :class:`Command` record, exit statuses, argument types and
+the way a job's outcome is reported (message and exit status, never a traceback for input, disk
+or permission problems)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class Subparsers(Protocol):
+    """What a command's ``register`` function uses of ``ArgumentParser.add_subparsers()``."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: how its parser is registered and what runs it."""
+
+    register: Callable[[Subparsers], argparse.ArgumentParser]
+    run: Callable[[argparse.Namespace], int]
+
+
+def comma_list(text: str) -> tuple[str, ...]:
+    """``ICI-1,ICI-2`` -> ``("ICI-1", "ICI-2")``; argparse turns ValueError into a usage error."""
+    items = tuple(part.strip() for part in text.split(","))
+    if not items or any(item == "" for item in items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated labels, got {text!r}")
+    if len({item.upper() for item in items}) != len(items):
+        raise argparse.ArgumentTypeError(f"labels must differ (ignoring case), got {text!r}")
+    return items
+
+
+def endpoint_list(text: str) -> tuple[str, ...]:
+    from rechallenge.data import schema
+
+    items = comma_list(text)
+    unknown = [e for e in items if e not in schema.ENDPOINTS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown endpoint(s) {', '.join(unknown)}; choose from {', '.join(schema.ENDPOINTS)}")
+    return items
+
+
+def run_job(job: Callable[[], Any]) -> int:
+    """Run an analysis job; print the verdict, or the problem, and return the exit status.
+
+    Input problems (config, data, an unsafe or existing run directory, a fit made from other
+    data), disk and permission errors, and a failure after the fits were saved (the run is kept
+    for ``report``) exit 1 with a message and no traceback; a failed convergence gate exits 1
+    after saying where the run was written.
+    """
+    from rechallenge.analysis.run.pipeline import UnconvergedError
+    from rechallenge.analysis.run.rundir import IncompleteRunError, RunExistsError
+
+    try:
+        result = job()
+    except (ValueError, RunExistsError, FileNotFoundError, IncompleteRunError) as exc:
+        # ValueError covers ConfigError, DataValidationError, DataHashMismatch, RunDirectoryError.
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except UnconvergedError as exc:
+        print(exc.gate.message(), file=sys.stderr)
+        print(f"The run was written to {exc.out} for inspection; rerun with --allow-unconverged "
+              "to accept it.", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:  # a full disk, a folder without write permission, ...
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}; nothing was changed at the destination",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    print(result.gate.message())
+    print(f"Report: {result.out / 'report.md'} (and report.html)")
+    return EXIT_OK
+
+
+def progress_of(args: argparse.Namespace) -> Callable[[str], None]:
+    from rechallenge.analysis.run.pipeline import stderr_progress
+
+    return (lambda _m: None) if args.quiet else stderr_progress

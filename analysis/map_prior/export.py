@@ -1,0 +1,77 @@
+"""Export a run's new-site predictive distributions as a MAP prior for a future study.
+
+Per endpoint and line: binary endpoints as a Beta mixture fitted to the draws of
+``probability_new_site``; time to progression as a normal mixture on the log of
+``median_new_site``. Each is robustified with a vague component of the configured weight and
+recorded with its effective sample size and the source run's hash (``map_prior.json``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+import arviz as az
+import numpy as np
+
+from rechallenge.data import Study, schema
+
+from rechallenge.analysis.summaries.binary import quantity_draws as binary_quantity_draws
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.fit_names import fit_key
+from rechallenge.analysis.map_prior.mixtures import fit_beta_mixture, fit_normal_mixture, map_prior_entry, map_prior_json
+from rechallenge.analysis.summaries.ttp import quantity_draws as ttp_quantity_draws
+
+MAP_PRIOR_FILE = "map_prior.json"
+
+
+def run_hash(study: Study, config: RunConfig) -> str:
+    """Identity of a run: its data and its resolved config."""
+    return hashlib.sha256((study.data_hash() + "\n" + config.to_toml()).encode()).hexdigest()
+
+
+def new_site_draws(
+    fits: Mapping[str, az.InferenceData], endpoint: str, seed: int
+) -> dict[str, np.ndarray]:
+    """Predictive draws for a new site per line: probabilities, or log median TTP in months."""
+    idata = fits[fit_key(endpoint)]
+    if endpoint == schema.TTP_ENDPOINT:
+        draws = ttp_quantity_draws(idata, seed=seed)
+        return {line: np.log(v).ravel() for q, line, v in draws if q == "median_new_site"}
+    draws = binary_quantity_draws(idata, seed=seed)
+    return {line: v.ravel() for q, line, v in draws if q == "probability_new_site"}
+
+
+def map_prior_record(
+    study: Study, fits: Mapping[str, az.InferenceData], config: RunConfig
+) -> str | None:
+    """JSON text of the MAP priors of every endpoint with a partially pooled main fit.
+
+    Returns ``None`` when the run has no partial pooling (no new-site predictive exists).
+    """
+    if config.analysis.pooling != "partial":
+        return None
+    seed, weight = config.sampler.seed, config.analysis.map_robust_weight
+    mixtures: dict[str, dict] = {}
+    info: dict[str, dict] = {}
+    for endpoint in config.analysis.endpoints:
+        if fit_key(endpoint) not in fits:
+            continue
+        mixtures[endpoint] = {}
+        for line, draws in new_site_draws(fits, endpoint, seed).items():
+            draws = draws[np.isfinite(draws)]
+            if endpoint == schema.TTP_ENDPOINT:
+                mixture = fit_normal_mixture(draws, seed=seed)
+            else:
+                mixture = fit_beta_mixture(np.clip(draws, 1e-9, 1 - 1e-9), seed=seed)
+            mixtures[endpoint][line] = map_prior_entry(
+                mixture, draws, robust_weight=weight, interval=config.interval
+            )
+        info[endpoint] = {
+            "label": schema.ENDPOINT_LABELS[endpoint],
+            "scale": "log median TTP (months)" if endpoint == schema.TTP_ENDPOINT
+            else "probability",
+            "quantity": "median_new_site" if endpoint == schema.TTP_ENDPOINT
+            else "probability_new_site",
+        }
+    return map_prior_json(mixtures, source_run_hash=run_hash(study, config), endpoint_info=info)

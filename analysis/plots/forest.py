@@ -1,0 +1,296 @@
+"""Forest plot of a binary endpoint: sites raw and shrunken, then pooled and predictive rows.
+
+Per site: the raw proportion with its exact (Clopper-Pearson) interval (open marker) and the
+partially pooled posterior of that site (filled marker). Below the sites: the population average
+over sites (with the crude proportion of all patients beside it), the typical site and the
+predictive for a new site. :func:`forest_data` is the data behind the plot, one row per row of
+the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import PercentFormatter
+from matplotlib.transforms import offset_copy
+
+from rechallenge.analysis.plots.style import (
+    DOUBLE_WIDTH, HIGHLIGHT, NEUTRAL, REFERENCE, check_columns, check_interval, figure_style,
+    line_colour, new_axes, new_figure,
+)
+from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
+from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+
+#: Columns of :func:`forest_data`.
+FOREST_COLUMNS: Final[tuple[str, ...]] = (
+    "row", "kind", "label", "site", "line", "n", "events", "raw", "raw_lower", "raw_upper",
+    "median", "lower", "upper", "interval",
+)
+#: Row kinds below the sites, in order, with their labels and summary quantities.
+POOLED_ROWS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("population", "Population average", "probability_population"),
+    ("typical_site", "Typical site", "probability_typical_site"),
+    ("new_site", "New site (predictive)", "probability_new_site"),
+)
+#: Columns needed in the per-site table (posterior summary of each site plus its counts).
+SITE_COLUMNS: Final[tuple[str, ...]] = ("site", "line", "n", "events", "median", "lower", "upper")
+_RAW_OFFSET: Final = 0.17
+#: Raw proportion and exact interval as ``site_estimates`` gives them (computed when absent).
+_RAW_COLUMNS: Final[tuple[str, ...]] = ("proportion", "proportion_lower", "proportion_upper")
+
+
+def forest_data(
+    site_table: pd.DataFrame,
+    summary: pd.DataFrame,
+    *,
+    line: str,
+    interval: Interval = DEFAULT_INTERVAL,
+) -> pd.DataFrame:
+    """Rows of the forest plot of one line.
+
+    Parameters
+    ----------
+    site_table
+        Per-site posterior summaries with counts, as
+        :func:`rechallenge.analysis.binary_summary.site_estimates` returns them
+        (:data:`SITE_COLUMNS`, one row per site and line). Its ``proportion``,
+        ``proportion_lower`` and ``proportion_upper`` are used when present; otherwise the exact
+        interval is computed here at the level of ``interval``.
+    summary
+        :func:`rechallenge.analysis.binary_summary.summarise_binary` of the same fit; its
+        ``probability_population``, ``probability_typical_site`` and ``probability_new_site`` rows
+        of ``line`` give the pooled and predictive rows.
+    line
+        Treatment line to show.
+    interval
+        The interval of both tables; the raw exact intervals use its level too.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FOREST_COLUMNS`, top to bottom: the sites (``kind = "site"``) in table order, then
+        the rows of :data:`POOLED_ROWS` present in ``summary``. ``raw*`` are NaN where there is no
+        raw proportion (typical and new site, and a site without patients at this line); the
+        population row carries the crude proportion of all patients of the line.
+    """
+    check_columns(site_table, SITE_COLUMNS, "site_table")
+    check_columns(summary, ("quantity", "line", "median", "lower", "upper"), "summary")
+    check_interval(site_table, interval)
+    check_interval(summary, interval)
+    sites = site_table[site_table["line"].astype(str) == line]
+    if not len(sites):
+        raise ValueError(f"site_table has no rows of line {line!r}")
+    rows: list[dict[str, Any]] = []
+    given = all(c in sites.columns for c in _RAW_COLUMNS)
+    for _, s in sites.iterrows():
+        if given:
+            raw = tuple(float(s[c]) for c in _RAW_COLUMNS)
+        else:
+            ci = exact_proportion_ci(int(s["events"]), int(s["n"]), level=interval.level)
+            raw = (ci.proportion, ci.lower, ci.upper)
+        rows.append({"kind": "site", "label": str(s["site"]), "site": str(s["site"]),
+                     "n": int(s["n"]), "events": int(s["events"]), "raw": raw[0],
+                     "raw_lower": raw[1], "raw_upper": raw[2], "median": s["median"],
+                     "lower": s["lower"], "upper": s["upper"]})
+    total_n, total_events = int(sites["n"].sum()), int(sites["events"].sum())
+    for kind, label, quantity in POOLED_ROWS:
+        match = summary[(summary["quantity"] == quantity) & (summary["line"].astype(str) == line)]
+        if not len(match):
+            continue
+        r = match.iloc[0]
+        row: dict[str, Any] = {"kind": kind, "label": label, "site": "", "n": np.nan,
+                               "events": np.nan, "raw": np.nan, "raw_lower": np.nan,
+                               "raw_upper": np.nan, "median": r["median"], "lower": r["lower"],
+                               "upper": r["upper"]}
+        if kind == "population":
+            crude = exact_proportion_ci(total_events, total_n, level=interval.level)
+            row.update(n=total_n, events=total_events, raw=crude.proportion,
+                       raw_lower=crude.lower, raw_upper=crude.upper)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "row", np.arange(len(frame)))
+    frame["line"] = line
+    frame["interval"] = interval.short
+    return frame[list(FOREST_COLUMNS)]
+
+
+def plot_forest(
+    data: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    interval: Interval = DEFAULT_INTERVAL,
+    title: str | None = None,
+    highlight_sites: Sequence[str] = (),
+) -> Axes:
+    """Forest plot of one line from :func:`forest_data`.
+
+    Parameters
+    ----------
+    data
+        From :func:`forest_data` (one line).
+    ax
+        Axes to draw on; a new figure when ``None``.
+    interval
+        The interval of ``data`` (stated in the legend).
+    title
+        Axes title; the line label when ``None``.
+    highlight_sites
+        Sites to mark as new (e.g. added in an update): label in bold and colour.
+
+    Notes
+    -----
+    Rows carry ``events/n`` of the line at the right edge (header ``r/n``). The legend goes
+    below the figure when the function makes the figure, else to the right of ``ax``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    check_columns(data, FOREST_COLUMNS, "data")
+    check_interval(data, interval)
+    lines = sorted(set(data["line"].astype(str)))
+    if len(lines) != 1:
+        raise ValueError(f"forest data must hold one line, got {lines}")
+    line = lines[0]
+    unknown = sorted(set(highlight_sites) - set(data["site"]))
+    if unknown:
+        raise ValueError(f"highlight_sites not in the data: {unknown}")
+    colour = line_colour(line)
+    sites = data[data["kind"] == "site"]
+    pooled = data[data["kind"] != "site"]
+    # A gap of one row between the sites and the pooled rows.
+    y = np.where(data["kind"] == "site", data["row"], data["row"] + 1).astype(float)
+    y_of = dict(zip(data["row"], y))
+    with figure_style():
+        created = ax is None
+        if ax is None:
+            ax = new_axes(width=DOUBLE_WIDTH * 0.75, height=1.4 + 0.21 * (len(data) + 1))
+        raw = data[data["raw"].notna() & data["raw_lower"].notna()]
+        y_raw = np.array([y_of[r] for r in raw["row"]]) - _RAW_OFFSET
+        ax.hlines(y_raw, raw["raw_lower"], raw["raw_upper"], color=colour, linewidth=0.8)
+        ax.plot(raw["raw"], y_raw, linestyle="none", marker="o", markersize=4,
+                markerfacecolor="white", markeredgecolor=colour, markeredgewidth=1.0)
+        y_site = np.array([y_of[r] for r in sites["row"]]) + _RAW_OFFSET
+        ax.hlines(y_site, sites["lower"], sites["upper"], color=colour, linewidth=1.8)
+        ax.plot(sites["median"], y_site, linestyle="none", marker="o", markersize=4.5,
+                color=colour)
+        for _, r in pooled.iterrows():
+            yy = y_of[r["row"]] + (_RAW_OFFSET if r["kind"] == "population" else 0.0)
+            predictive = r["kind"] == "new_site"
+            ax.hlines(yy, r["lower"], r["upper"], color=colour, linewidth=1.8,
+                      alpha=0.5 if predictive else 1.0, linestyle=(0, (2, 1)) if predictive
+                      else "solid")
+            ax.plot(r["median"], yy, linestyle="none", marker="D", markersize=5,
+                    color=colour if not predictive else "white", markeredgecolor=colour)
+        population = pooled[pooled["kind"] == "population"]
+        if len(population):
+            ax.axvline(float(population["median"].iloc[0]), color=REFERENCE, linestyle="--",
+                       linewidth=0.8, zorder=0)
+        ax.axhline(len(sites), color=REFERENCE, linewidth=0.5)
+        ax.set_yticks(y)
+        ax.set_yticklabels([str(r["label"]) for _, r in data.iterrows()])
+        # Events/patients of this line beside each row, outside the right edge of the axes.
+        counts = data[data["n"].fillna(0) > 0]
+        for _, r in counts.iterrows():
+            ax.annotate(f"{int(r['events'])}/{int(r['n'])}", xy=(1, y_of[r["row"]]),
+                        xycoords=("axes fraction", "data"), xytext=(4, 0),
+                        textcoords="offset points", ha="left", va="center", fontsize=7.5)
+        ax.annotate("r/n", xy=(1, 1), xycoords="axes fraction", xytext=(4, 2),
+                    textcoords="offset points", ha="left", va="bottom", fontsize=7.5,
+                    fontstyle="italic")
+        for tick, (_, r) in zip(ax.get_yticklabels(), data.iterrows()):
+            if r["kind"] == "site" and r["site"] in highlight_sites:
+                tick.set_color(HIGHLIGHT)
+                tick.set_fontweight("bold")
+            elif r["kind"] != "site":
+                tick.set_fontweight("bold")
+        ax.set_ylim(y.max() + 0.7, -0.7)
+        ax.tick_params(axis="y", length=0)
+        # A margin, so that markers at 0% and 100% are not cut in half by the axes edge.
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_xticks(np.linspace(0, 1, 6))
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+        ax.set_xlabel("Probability")
+        ax.set_title(line if title is None else title)
+        handles = forest_handles(interval, highlight=bool(highlight_sites))
+        if created:
+            ax.figure.legend(handles=handles, loc="outside lower center", ncol=2)
+        else:
+            # Right of the axes, past the r/n column.
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                      bbox_transform=offset_copy(ax.transAxes, fig=ax.figure, x=34,
+                                                 units="points"))
+    return ax
+
+
+def plot_forest_lines(
+    site_table: pd.DataFrame,
+    summary: pd.DataFrame,
+    *,
+    lines: Sequence[str],
+    interval: Interval = DEFAULT_INTERVAL,
+    title: str | None = None,
+    highlight_sites: Sequence[str] = (),
+) -> Figure:
+    """One forest panel per line, side by side, with one legend below.
+
+    Parameters
+    ----------
+    site_table, summary
+        As for :func:`forest_data`.
+    lines
+        Lines to show, one panel each, left to right.
+    interval
+        Interval of both tables.
+    title
+        Figure title (e.g. the endpoint label).
+    highlight_sites
+        Sites to mark as new in every panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    frames = [forest_data(site_table, summary, line=line, interval=interval) for line in lines]
+    n_rows = max(len(f) for f in frames)
+    with figure_style():
+        fig = new_figure(DOUBLE_WIDTH, 1.5 + 0.21 * (n_rows + 1))
+        axes = fig.subplots(1, len(frames), sharey=True, squeeze=False)[0]
+        for k, (frame, ax) in enumerate(zip(frames, axes)):
+            plot_forest(frame, ax=ax, interval=interval, highlight_sites=highlight_sites)
+            ax.get_legend().remove()
+            if k > 0:
+                ax.tick_params(labelleft=False)
+        fig.legend(handles=forest_handles(interval, highlight=bool(highlight_sites)),
+                   loc="outside lower center", ncol=3)
+        if title:
+            fig.suptitle(title)
+    return fig
+
+
+def forest_handles(interval: Interval, *, highlight: bool = False) -> list[Any]:
+    """Legend entries of the forest plot (in the neutral colour: lines are told by panel)."""
+    handles: list[Any] = [
+        Line2D([], [], color=NEUTRAL, linewidth=0.8, marker="o", markersize=4,
+               markerfacecolor="white",
+               label=f"Observed, exact {interval.percent} confidence interval"),
+        Line2D([], [], color=NEUTRAL, linewidth=1.8, marker="o", markersize=4.5,
+               label=f"Site posterior median, {interval.label}"),
+        Line2D([], [], color=NEUTRAL, linewidth=1.8, marker="D", markersize=5,
+               label="Pooled posterior median"),
+        Line2D([], [], color=NEUTRAL, alpha=0.5, linewidth=1.8, linestyle=(0, (2, 1)),
+               marker="D", markersize=5, markerfacecolor="white", label="New-site predictive"),
+        Line2D([], [], color=REFERENCE, linestyle="--", linewidth=0.8,
+               label="Population average (posterior median)"),
+    ]
+    if highlight:
+        handles.append(Line2D([], [], linestyle="none", marker="s", color=HIGHLIGHT,
+                              label="Site added in the update (bold)"))
+    return handles
+

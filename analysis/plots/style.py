@@ -1,0 +1,239 @@
+"""Figure style, colours and saving, shared by every plot module.
+
+One palette gives each treatment line its colour in every figure (ICI-1 blue, ICI-2 vermillion,
+from the colour-blind-safe Okabe-Ito set); :func:`figure_style` sets one set of font sizes; and
+:func:`save_figure` writes PNG and PDF without timestamps, so rebuilding a report from the same
+fits gives the same bytes. :data:`FIGURES` names each figure of the report with its caption.
+
+Plot functions read nothing from here but colours and style: the interval they state comes from
+the :class:`~rechallenge.analysis.settings.intervals.Interval` they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
+
+from rechallenge.analysis.settings.intervals import Interval
+
+#: rcParams under which matplotlib draws every string literally: ``$...$`` is not mathtext and
+#: no text goes to TeX (a user's matplotlibrc may turn ``text.usetex`` on). Labels are data.
+LITERAL_TEXT: Final[dict[str, bool]] = {"text.parse_math": False, "text.usetex": False}
+
+#: Colour of each treatment line (Okabe-Ito), used in every figure.
+LINE_COLOURS: Final[dict[str, str]] = {"ICI-1": "#0072B2", "ICI-2": "#D55E00"}
+#: Colours for further line labels, in order of first use after the named ones.
+_EXTRA_COLOURS: Final[tuple[str, ...]] = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+#: Pooled, predictive and reference elements (not tied to a line).
+NEUTRAL: Final = "#333333"
+REFERENCE: Final = "#888888"
+#: Marks sites added in an update.
+HIGHLIGHT: Final = "#009E73"
+
+PNG_DPI: Final = 200
+#: Widths in inches: one journal column and a full page width.
+SINGLE_WIDTH: Final = 3.5
+DOUBLE_WIDTH: Final = 7.0
+
+_STYLE: Final[dict[str, Any]] = {
+    "font.size": 8.5,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 8.5,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "figure.titlesize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.8,
+    "lines.linewidth": 1.4,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.05,
+    # Embed TrueType (Type 42) fonts: editable text in the PDF, accepted by journals.
+    "pdf.fonttype": 42,
+    "svg.hashsalt": "rechallenge",
+    # Labels are data: a site called "$x^2$" is drawn as those five characters, not as math.
+    **LITERAL_TEXT,
+}
+
+
+def line_colour(line: str) -> str:
+    """Colour of a treatment line: from :data:`LINE_COLOURS`, else a fixed extra colour."""
+    if line in LINE_COLOURS:
+        return LINE_COLOURS[line]
+    # A stable choice from the label itself, so a line keeps its colour across figures.
+    return _EXTRA_COLOURS[sum(map(ord, line)) % len(_EXTRA_COLOURS)]
+
+
+@contextmanager
+def figure_style() -> Iterator[None]:
+    """Context in which the package's font sizes and axes style apply and text is drawn as
+    written (no mathtext, no TeX; see :mod:`rechallenge.analysis.reporting.escaping`)."""
+    with matplotlib.rc_context(_STYLE):
+        yield
+
+
+def new_figure(width: float = SINGLE_WIDTH, height: float = 2.6) -> Figure:
+    """A figure of the given size in inches, with constrained layout.
+
+    Made without pyplot, so it renders with Agg (PNG) and the PDF backend whatever backend the
+    session uses, and nothing is kept open by pyplot's figure manager.
+    """
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def new_axes(width: float = SINGLE_WIDTH, height: float = 2.6) -> Axes:
+    """One axes on a :func:`new_figure` (call inside :func:`figure_style`)."""
+    return new_figure(width, height).add_subplot()
+
+
+def ordered_lines(*frames: pd.DataFrame) -> list[str]:
+    """Line labels in order of first appearance across frames."""
+    seen: dict[str, None] = {}
+    for frame in frames:
+        for line in frame["line"].astype(str):
+            seen.setdefault(line, None)
+    return list(seen)
+
+
+def check_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    """Raise a ValueError naming the columns ``frame`` lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks columns {missing}")
+
+
+def check_interval(frame: pd.DataFrame, interval: Interval) -> None:
+    """The interval a frame was computed with must be the one the figure states."""
+    found = set(frame["interval"].dropna().astype(str)) if "interval" in frame else set()
+    if found - {interval.short}:
+        raise ValueError(
+            f"data were summarised with interval {sorted(found)} but the figure would state "
+            f"{interval.short!r}; compute and plot with the same Interval")
+
+
+def save_figure(fig: Figure, directory: Path, name: str) -> list[Path]:
+    """Write ``<name>.png`` (200 dpi) and ``<name>.pdf`` into ``directory`` and close ``fig``.
+
+    Both files are byte-for-byte reproducible: the PDF carries no creation date and the PNG no
+    software or time stamp. The figure is laid out once, for both (see :func:`_freeze_layout`).
+
+    Parameters
+    ----------
+    fig
+        The figure (closed afterwards, also on error).
+    directory
+        Created if missing.
+    name
+        File stem without extension, e.g. ``"forest_response"``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PNG and PDF paths, in that order.
+    """
+    if not name or Path(name).name != name or name.startswith("."):
+        raise ValueError(f"figure name must be a plain file stem, got {name!r}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    png, pdf = directory / f"{name}.png", directory / f"{name}.pdf"
+    try:
+        with figure_style():
+            bbox = _freeze_layout(fig)
+            fig.savefig(png, dpi=PNG_DPI, bbox_inches=bbox, metadata={"Software": None})
+            fig.savefig(pdf, bbox_inches=bbox,
+                        metadata={"CreationDate": None, "Creator": None, "Producer": None})
+    finally:
+        plt.close(fig)
+    return [png, pdf]
+
+
+def _freeze_layout(fig: Figure) -> Bbox:
+    """Lay ``fig`` out once, as its PNG renders; return the padded tight bounding box (inches).
+
+    ``savefig`` with constrained layout and ``bbox_inches="tight"`` lays a figure out and
+    dry-draws it before drawing it, for every file. Here the layout engine runs once, measuring
+    text with the PNG's renderer (Agg at :data:`PNG_DPI`, as ``savefig`` measured it for the
+    PNG), and is then switched off, so the PNG and the PDF are each drawn once, with the same
+    axes positions and crop. The PNG is unchanged by this; in the PDF, text (set with unhinted
+    glyph widths) can run up to about 1.5% wider than Agg measured it: a fraction of a point on
+    a label, inside the layout's and the crop's padding.
+    """
+    old_canvas, old_dpi = fig.canvas, fig.dpi
+    try:
+        canvas = FigureCanvasAgg(fig)  # first: a GUI canvas would resize its window to the dpi
+        fig.set_dpi(PNG_DPI)
+        renderer = canvas.get_renderer()
+        engine = fig.get_layout_engine()
+        if engine is not None:
+            engine.execute(fig)
+        bbox = fig.get_tightbbox(renderer)
+    finally:
+        fig.set_dpi(old_dpi)
+        fig.set_canvas(old_canvas)
+    # No layout engine from here on: savefig then neither re-runs the layout nor dry-draws.
+    with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
+    return bbox.padded(matplotlib.rcParams["savefig.pad_inches"])
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure of the report: file stem and caption, both templates.
+
+    ``stem`` may use ``{endpoint}``; ``caption`` may use ``{endpoint_label}`` and ``{interval}``
+    (the interval's long label).
+    """
+
+    stem: str
+    caption: str
+
+    def name(self, *, endpoint: str = "") -> str:
+        """File stem for one endpoint."""
+        return self.stem.format(endpoint=endpoint)
+
+    def describe(self, *, interval: Interval, endpoint_label: str = "") -> str:
+        """Caption stating the interval."""
+        return self.caption.format(endpoint_label=endpoint_label, interval=interval.label)
+
+
+#: Every figure of the report, by key.
+FIGURES: Final[dict[str, FigureSpec]] = {
+    "forest": FigureSpec(
+        "forest_{endpoint}",
+        "{endpoint_label}: per-site raw proportions with exact 95% confidence intervals (open "
+        "markers) and partially pooled posterior estimates (posterior median, {interval}; filled "
+        "markers), with the population-averaged, typical-site and new-site (predictive) rows."),
+    "contrast": FigureSpec(
+        "contrast_{endpoint}",
+        "{endpoint_label}: posterior distribution of the ICI-2 versus ICI-1 contrast, with the "
+        "{interval} shaded and the posterior probability above the reference value."),
+    "survival": FigureSpec(
+        "survival_ttp",
+        "Time to progression: population-averaged posterior survival curve per line (posterior "
+        "median with {interval}) over the Kaplan-Meier curves of the data (ticks: censored)."),
+    "ppc_sites": FigureSpec(
+        "ppc_sites_{endpoint}",
+        "{endpoint_label}: observed events per site against the posterior predictive replicated "
+        "counts (median and {interval}); p = P(replicated >= observed)."),
+    "ppc_km": FigureSpec(
+        "ppc_km_ttp",
+        "Time to progression: Kaplan-Meier curve of the data against the Kaplan-Meier curves of "
+        "posterior predictive replicated data sets (median and {interval}), per line."),
+    "ranks": FigureSpec(
+        "ranks_{endpoint}",
+        "{endpoint_label}: rank plots of the top-level parameters per chain (uniform ranks "
+        "indicate chains that mix well)."),
+}

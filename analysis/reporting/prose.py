@@ -1,0 +1,229 @@
+"""Manuscript text generated from the numbers: a methods paragraph and results sentences.
+
+The third of the three reporting steps (compute -> format -> prose). Every sentence reads its
+numbers from the tidy summary tables and its interval wording from the one :class:`Interval`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from rechallenge.data import schema
+
+from rechallenge.analysis.summaries.diagnostics import Thresholds
+from rechallenge.analysis.settings.intervals import Interval
+
+_POOLING_WORDS = {
+    "partial": "partial pooling across institutions (random site effects)",
+    "complete": "complete pooling (no site effects)",
+    "none": "no pooling (a separate fixed effect per site)",
+}
+
+
+def _row(summary: pd.DataFrame, quantity: str, line: str) -> pd.Series | None:
+    hit = summary[(summary["quantity"] == quantity) & (summary["line"] == line)]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _pct(row: pd.Series) -> str:
+    return f"{100 * row['median']:.1f}% ({100 * row['lower']:.1f}% to {100 * row['upper']:.1f}%)"
+
+
+def _num(row: pd.Series, digits: int = 2, unit: str = "") -> str:
+    u = f" {unit}" if unit else ""
+    return f"{row['median']:.{digits}f}{u} ({row['lower']:.{digits}f} to {row['upper']:.{digits}f})"
+
+
+def contrast_label(later: str, first: str) -> str:
+    """Label of a contrast between two lines, as used in the ``line`` column of summaries."""
+    return f"{later} vs {first}"
+
+
+def binary_sentence(summary: pd.DataFrame, endpoint: str, lines: Sequence[str], interval: Interval) -> str:
+    """One results sentence for a binary endpoint (medians of the posterior, with intervals)."""
+    label = schema.ENDPOINT_LABELS.get(endpoint, endpoint)
+    parts = []
+    for line in lines:
+        row = _row(summary, "probability_population", line)
+        if row is not None:
+            parts.append(f"{_pct(row)} at {line}")
+    text = (
+        f"{label}: the population-averaged probability was {' and '.join(parts)} "
+        f"(posterior median and {interval.label})"
+    )
+    first = lines[0]
+    for later in lines[1:]:
+        c = contrast_label(later, first)
+        diff = _row(summary, "difference_population", c)
+        odds = _row(summary, "odds_ratio_typical_site", c)
+        prob = _row(summary, "prob_greater_population", c)
+        if diff is not None:
+            text += (
+                f"; the difference {later} minus {first} was "
+                f"{100 * diff['median']:.1f} percentage points "
+                f"({100 * diff['lower']:.1f} to {100 * diff['upper']:.1f})"
+            )
+        if odds is not None:
+            text += f", the odds ratio at a typical site {_num(odds)}"
+        if prob is not None:
+            text += f", and the posterior probability that it is higher at {later} was {prob['mean']:.2f}"
+    return text + "."
+
+
+def ttp_sentence(summary: pd.DataFrame, lines: Sequence[str], interval: Interval) -> str:
+    """One results sentence for time to progression."""
+    parts = []
+    for line in lines:
+        row = _row(summary, "median_population", line)
+        if row is not None:
+            parts.append(f"{_num(row, 1, 'months')} at {line}")
+    text = (
+        f"Time to progression: the population median was {' and '.join(parts)} "
+        f"(posterior median and {interval.label})"
+    )
+    first = lines[0]
+    for later in lines[1:]:
+        c = contrast_label(later, first)
+        ratio = _row(summary, "median_ratio_population", c)
+        hr = _row(summary, "hazard_ratio", c)
+        prob = _row(summary, "prob_greater_population", c)
+        if ratio is not None:
+            text += f"; the ratio of medians {later}/{first} was {_num(ratio)}"
+        if hr is not None:
+            text += f", the hazard ratio {later} vs {first} {_num(hr)}"
+        if prob is not None:
+            text += (
+                f", and the posterior probability that the median is longer at {later} was "
+                f"{prob['mean']:.2f}"
+            )
+    return text + "."
+
+
+def results_sentences(
+    summaries: Mapping[str, pd.DataFrame], lines: Sequence[str], interval: Interval
+) -> list[str]:
+    """Results sentences for every analysed endpoint, in the schema's endpoint order."""
+    out = []
+    for endpoint in schema.ENDPOINTS:
+        if endpoint not in summaries:
+            continue
+        if endpoint == schema.TTP_ENDPOINT:
+            out.append(ttp_sentence(summaries[endpoint], lines, interval))
+        else:
+            out.append(binary_sentence(summaries[endpoint], endpoint, lines, interval))
+    return out
+
+
+#: Hyperparameters that only matter for an optional part of a model, and the option that turns
+#: that part on (read from a fit's recorded options).
+_OPTIONAL_PRIORS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    # Binary: the covariate coefficients' SD; TTP (whose options name its likelihood): the SD of
+    # the line intercepts, always used.
+    "beta_sd": lambda o: "likelihood" in o or bool(o.get("covariates")),
+    "covariate_sd": lambda o: bool(o.get("covariates")),
+    "sigma_patient_sd": lambda o: bool(o.get("patient_effect")),
+    "frailty_sd": lambda o: bool(o.get("patient_frailty")),
+    "no_pooling_sd": lambda o: o.get("pooling") == "none",
+    "site_effect_sd": lambda o: o.get("pooling") == "none",
+    "tau_sd": lambda o: o.get("pooling", "partial") == "partial",
+    "lkj_eta": lambda o: o.get("pooling", "partial") == "partial",
+}
+
+
+def used_priors(endpoint: str, priors: Mapping[str, float], options: Mapping[str, Any]) -> dict[str, float]:
+    """The hyperparameters the fitted model structure actually uses, in name order."""
+    return {
+        name: value for name, value in sorted(priors.items())
+        if name not in _OPTIONAL_PRIORS or _OPTIONAL_PRIORS[name](options)
+    }
+
+
+def methods_paragraph(
+    *,
+    fit_attrs: Mapping[str, Mapping[str, Any]],
+    interval: Interval,
+    thresholds: Thresholds,
+    n_patients: int,
+    n_sites: int,
+    lines: Sequence[str],
+    synthetic: bool,
+    sensitivity: bool,
+    comparators: bool,
+) -> str:
+    """The statistical-methods paragraph of a manuscript.
+
+    Parameters
+    ----------
+    fit_attrs
+        Per endpoint, the decoded provenance of its main fit (``models.fit_settings.fit_attrs``).
+    """
+    any_attrs = next(iter(fit_attrs.values()))
+    sampler = any_attrs["sampler"]
+    versions = any_attrs["versions"]
+    options = any_attrs.get("options", {})
+    pooling = _POOLING_WORDS.get(str(options.get("pooling", "partial")), str(options.get("pooling")))
+    data_words = (
+        "a synthetic reconstruction of the reference study (not the patient-level data)"
+        if synthetic else "the study data"
+    )
+    binary = [e for e in fit_attrs if e != schema.TTP_ENDPOINT]
+    text = [
+        f"We analysed {data_words}: {n_patients} patients at {n_sites} institutions, each treated "
+        f"at {' and '.join(lines)}.",
+    ]
+    if binary:
+        names = ", ".join(schema.ENDPOINT_LABELS[e].split(" (")[0].lower() for e in binary)
+        text.append(
+            f"Binary endpoints ({names}) were modelled with a hierarchical logistic model with "
+            f"{pooling}: logit p = mu[line] + u[site, line], where the site effects of the lines "
+            "are jointly normal with line-specific standard deviations tau and an LKJ prior on "
+            "their correlation (non-centred parameterisation)."
+        )
+    if schema.TTP_ENDPOINT in fit_attrs:
+        text.append(
+            "Time to progression was modelled with a Weibull likelihood with right censoring, "
+            "log scale = beta[line] + u[site, line] with the same site-effect structure."
+        )
+    prior_bits = []
+    for endpoint, attrs in fit_attrs.items():
+        used = used_priors(endpoint, attrs["priors"], attrs.get("options", {}))
+        pri = ", ".join(f"{k} = {v:.3g}" for k, v in used.items())
+        prior_bits.append(f"{endpoint}: {pri}")
+    text.append(
+        "Weakly informative priors were used (hyperparameters by endpoint: "
+        + "; ".join(prior_bits) + "; see the priors table for their distributions and reasons)."
+    )
+    text.append(
+        f"Posteriors were sampled with {sampler['backend']} (No-U-Turn sampler), "
+        f"{sampler['chains']} chains of {sampler['draws']} draws after {sampler['tune']} tuning "
+        f"steps, target acceptance {sampler['target_accept']}, seed {sampler['seed']}."
+    )
+    text.append(
+        f"Convergence was required for every parameter and derived quantity: rank-normalised "
+        f"R-hat <= {thresholds.r_hat_max}, bulk and tail effective sample size >= "
+        f"{thresholds.ess_bulk_min:.0f}, no divergent transitions and E-BFMI >= "
+        f"{thresholds.bfmi_min}."
+    )
+    checks = ["posterior predictive checks of site counts and of Kaplan-Meier curves"]
+    if comparators:
+        checks.append("PSIS-LOO comparison with complete and no pooling")
+    if sensitivity:
+        checks.append(
+            "prior sensitivity by refits under halved and doubled heterogeneity prior scales and "
+            "by power-scaling (Kallioinen et al. 2023)"
+        )
+    text.append("Model checks comprised " + ", ".join(checks) + ".")
+    text.append(
+        f"Estimates are posterior medians with {interval.label}s; population-averaged quantities "
+        "integrate over the distribution of sites, and predictive quantities are for a new site."
+    )
+    text.append(
+        "Software: "
+        + ", ".join(f"{name} {versions[name]}" for name in
+                    ("rechallenge", "pymc", "nutpie", "arviz", "numpy", "pandas") if name in versions)
+        + "."
+    )
+    return " ".join(text)

@@ -1,0 +1,332 @@
+"""The outputs stage of a run: diagnostics gate, tables, figures, prose and the report.
+
+Shared by ``analyze`` (after fitting) and ``report`` (from saved fits), so both write the same
+files from the same fits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import pandas as pd
+
+from rechallenge.data import Study, schema
+from rechallenge.models.fit_settings import fit_attrs
+
+from rechallenge.analysis.reporting import run_tables as rt
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.summaries.descriptive import response_by_prior_response
+from rechallenge.analysis.summaries.diagnostics import (
+    DEFAULT_THRESHOLDS, GateResult, derived_diagnostics, evaluate_gate, parameter_diagnostics,
+    sampler_diagnostics,
+)
+from rechallenge.analysis.summaries.endpoint_results import EndpointResults, all_endpoint_results
+from rechallenge.analysis.settings.fit_names import fit_key, fit_order
+from rechallenge.analysis.run.forked import run_workers, start
+from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE, map_prior_record
+from rechallenge.analysis.reporting.prose import methods_paragraph, results_sentences
+from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section, write_report
+from rechallenge.analysis.reporting.run_figures import build_figures, figure_jobs
+from rechallenge.analysis.reporting.tables import Table
+from rechallenge.analysis.run.update_files import before_after, load_update
+
+
+def diagnostics_tables(
+    fits: Mapping[str, az.InferenceData], results: Mapping[str, EndpointResults]
+) -> tuple[pd.DataFrame, pd.DataFrame, GateResult]:
+    """Diagnostics of every fit (parameters) and main fit (derived quantities), and the gate.
+
+    The gate judges the main fits, whose numbers are reported; comparators and sensitivity refits
+    are listed in the table but only inform.
+    """
+    frames, sampler_rows = [], []
+    for key in sorted(fits, key=fit_order):
+        idata = fits[key]
+        frames.append(parameter_diagnostics(idata, model=key))
+        sampler_rows.append(sampler_diagnostics(idata, model=key))
+    for endpoint, result in results.items():
+        frames.append(derived_diagnostics(result.summary, model=endpoint))
+        frames.append(derived_diagnostics(result.sites, model=endpoint))
+    diagnostics = pd.concat(frames, ignore_index=True)
+    sampler = pd.DataFrame(sampler_rows)
+    main = set(results)
+    gate = evaluate_gate(
+        diagnostics[diagnostics["model"].isin(main)],
+        [row for row in sampler_rows if row["model"] in main],
+        DEFAULT_THRESHOLDS,
+    )
+    return diagnostics, sampler, gate
+
+
+def map_prior_table(text: str, config: RunConfig) -> Table:
+    """One row per endpoint and line of a MAP prior record: fit check and effective sizes."""
+    record = json.loads(text)
+    rows = []
+    for endpoint, lines in record["endpoints"].items():
+        for line, entry in lines.items():
+            check = entry["check"]
+            rows.append({
+                "endpoint": endpoint, "line": line,
+                "components": len(entry["mixture"]["weights"]),
+                "draws_mean": check["draws"]["mean"], "mixture_mean": check["mixture"]["mean"],
+                "draws_lower": check["draws"]["lower"], "mixture_lower": check["mixture"]["lower"],
+                "draws_upper": check["draws"]["upper"], "mixture_upper": check["mixture"]["upper"],
+                "ess_elir": entry["ess"]["elir"], "robust_ess_elir": entry["robust_ess"]["elir"],
+            })
+    return Table(
+        "map_prior",
+        f"Meta-analytic-predictive prior per endpoint and line: the mixture against the "
+        f"predictive draws it approximates ({config.interval.percent} equal-tailed bounds; TTP on "
+        f"the log-median scale) and its effective sample size (ELIR) before and after "
+        f"robustification (weight {config.analysis.map_robust_weight:g}).",
+        pd.DataFrame(rows),
+    )
+
+
+def _update_section(update, results, config: RunConfig, figures) -> Section:
+    source, before, conflicts = update
+    after = pd.concat([r.summary for r in results.values()], ignore_index=True)
+    moved = Table(
+        "update_before_after",
+        f"Headline quantities before and after adding the new sites (posterior medians with "
+        f"{config.interval.label}s; posterior probabilities for prob_greater_population); "
+        f"shift_sd is the move in units of the earlier posterior SD.",
+        before_after(before, after),
+    )
+    checked = Table(
+        "update_conflict",
+        f"Prior-data conflict check of each new site before the refit: its data against the "
+        f"earlier run's predictive distribution for a new site ({config.interval.percent} "
+        f"predictive intervals; two-sided predictive p-value, flagged below "
+        f"{conflicts.attrs.get('alpha', 0.05) if hasattr(conflicts, 'attrs') else 0.05}). A "
+        f"screening flag, not a test with error control.",
+        conflicts,
+    )
+    flagged = conflicts[conflicts["flagged"].astype(str).str.lower() == "true"] if len(conflicts) else conflicts
+    text = (
+        f"New sites {', '.join(source['new_sites']) or '(none)'} were added to the earlier run "
+        f"(run hash {source['source_run_hash'][:12]}) and every model was refitted on the "
+        f"combined data. " + (
+            f"{len(flagged)} site-endpoint-line combination(s) were flagged as surprising before "
+            f"the refit: " + "; ".join(f"{r.site} {r.endpoint} {r.line} (p = {float(r.p_value):.3f})"
+                                       for r in flagged.itertuples()) + "."
+            if len(flagged) else "No new site was flagged as surprising by the conflict check.")
+    ) + "".join(
+        f" The time-to-progression data of site {site} were reconstructed from a published "
+        f"Kaplan-Meier curve and its numbers at risk ({label}): pseudo patient data that follow "
+        f"the published curve, not the patients' own records."
+        for site, label in source.get("reconstructed_sites", {}).items())
+    return Section("Update with new sites", paragraphs=(text,), tables=(checked, moved),
+                   figures=tuple(f for f in figures if f.name.startswith("forest")))
+
+
+def _header(study: Study, config: RunConfig) -> tuple[str, ...]:
+    data = (
+        "Data: SYNTHETIC reconstruction of Scheiner et al., JHEP Reports 2023 (not patient data)"
+        if study.synthetic else f"Data: {', '.join(study.sources) or 'user data'}"
+    )
+    n_patients = len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates()) if len(study.patients) else 0
+    return (
+        data,
+        f"{n_patients} patients with patient-level rows, {len(study.sites)} sites, lines "
+        f"{', '.join(study.lines)}; data hash {study.data_hash()[:12]}",
+        f"Intervals: {config.interval.label}s throughout (frequentist references: "
+        f"{config.interval.percent} confidence intervals)",
+        f"Sampler: {config.sampler.backend}, {config.sampler.chains} chains x "
+        f"{config.sampler.draws} draws (+{config.sampler.tune} tuning), seed {config.sampler.seed}",
+    )
+
+
+@dataclass(frozen=True)
+class ResultTables:
+    """The gate and the tables of a run, as written to ``tables/``."""
+
+    gate: GateResult
+    descriptive: Table
+    comparisons: list[Table]
+    sites: list[Table]
+    priors: Table
+    overview: Table
+    loo: Table | None
+    loso: Table | None
+    sensitivity: Table | None
+    psens: Table | None
+    cross: Table | None
+    attrs: dict[str, dict[str, Any]]
+
+
+def build_outputs(
+    staging: Path,
+    study: Study,
+    fits: Mapping[str, az.InferenceData],
+    config: RunConfig,
+    *,
+    allow_unconverged: bool,
+    parallel: bool | None = None,
+) -> GateResult:
+    """Write tables/, figures/, report.md and report.html into ``staging``; return the gate.
+
+    With ``parallel`` (default: when :func:`~rechallenge.analysis.forked.run_workers` allows two
+    processes) the figures and the MAP prior are made in child processes while this one writes
+    the tables; the files are the same either way.
+    """
+    parallel = run_workers() > 1 if parallel is None else parallel
+    update = load_update(staging)
+    new_sites = tuple(update[0]["new_sites"]) if update else ()
+    # Figures and the MAP prior's mixture fits are the slow, independent parts: with two cores
+    # they run in child processes while this one writes diagnostics and tables. The MAP prior and
+    # every figure but the forest plots need only the fits, so they start before the endpoint
+    # results; the forest plots follow once the results are there.
+    jobs = figure_jobs(study, fits, config)
+    figures_dir = staging / "figures"
+    with start(_map_prior_or_note, study, fits, config, name="MAP prior",
+               parallel=parallel) as map_call, \
+            start(build_figures, figures_dir, study, fits, None, config, name="figures",
+                  jobs=[j for j in jobs if not j.needs_results], parallel=parallel) as early_call:
+        results = all_endpoint_results(study, fits, config)
+        with start(build_figures, figures_dir, study, fits, results, config,
+                   highlight_sites=new_sites, jobs=[j for j in jobs if j.needs_results],
+                   name="forest plots", parallel=parallel) as late_call:
+            tables = _write_tables(staging / "tables", study, fits, results, config)
+            drawn = {ref.name: ref for ref in (*early_call.result(), *late_call.result())}
+        map_json, map_note = map_call.result()
+    figures = [drawn[job.name] for job in jobs if job.name in drawn]
+    _write_report(staging, study, results, config, tables, figures, update=update,
+                  map_json=map_json, map_note=map_note, allow_unconverged=allow_unconverged)
+    return tables.gate
+
+
+def _map_prior_or_note(
+    study: Study, fits: Mapping[str, az.InferenceData], config: RunConfig
+) -> tuple[str | None, str | None]:
+    """The MAP prior's JSON, or a note saying why there is none."""
+    try:
+        return map_prior_record(study, fits, config), None
+    except ValueError as exc:  # e.g. too few draws to fit a mixture
+        return None, f"No MAP prior was exported: {exc}."
+
+
+def _write_tables(
+    tables_dir: Path,
+    study: Study,
+    fits: Mapping[str, az.InferenceData],
+    results: Mapping[str, EndpointResults],
+    config: RunConfig,
+) -> ResultTables:
+    """Diagnostics and every result table, written to ``tables_dir``; the gate and the tables."""
+    interval = config.interval
+    diagnostics, sampler, gate = diagnostics_tables(fits, results)
+
+    Table("diagnostics", "Convergence diagnostics of every parameter and derived quantity.",
+          diagnostics).write(tables_dir)
+    overview = rt.diagnostics_overview(diagnostics, sampler)
+    descriptive = rt.descriptive(study, interval)
+    comparisons = [rt.comparison(r, study, interval) for r in results.values()]
+    site_tables = [rt.sites(r, interval) for r in results.values()]
+    attrs = {e: fit_attrs(fits[fit_key(e)]) for e in results}
+    priors = rt.priors_table(attrs)
+    loo = rt.concat_table(
+        "loo", "PSIS-LOO comparison of partial, complete and no pooling per endpoint (elpd: higher "
+        "is better; Pareto k > 0.7 marks unreliable rows).", [r.loo for r in results.values()])
+    loso = rt.concat_table(
+        "leave_one_site_out", "Leave-one-site-out PSIS per endpoint: expected log predictive "
+        "density of each whole site and its Pareto k (k > 0.7: approximation unreliable).",
+        [r.loso for r in results.values()])
+    sensitivity = rt.concat_table(
+        "sensitivity_priors", f"Headline quantities under the default heterogeneity prior and with "
+        f"its scale halved and doubled (posterior medians and {interval.label}s); max_shift_sd is the "
+        "largest move of a median in default posterior SDs.", [r.sensitivity for r in results.values()])
+    psens = rt.concat_table(
+        "sensitivity_power_scaling", "Power-scaling sensitivity (az.psens) of the top-level "
+        "parameters to the prior and the likelihood; >= 0.05 is flagged (Kallioinen et al. 2023).",
+        [r.power_scaling for r in results.values()])
+    cross = None
+    if len(study.patients) and len(study.lines) >= 2 and schema.BEST_RESPONSE in study.patients:
+        frame = response_by_prior_response(study.patients, study.lines[0], study.lines[1],
+                                           level=interval.level)
+        cross = Table(
+            "response_by_previous_response",
+            f"Objective response at {study.lines[1]} by best response at {study.lines[0]} (crude "
+            f"proportions with exact {interval.percent} confidence intervals).",
+            frame.reset_index())
+    all_tables = [t for t in (descriptive, *comparisons, *site_tables, priors, overview, loo, loso,
+                              sensitivity, psens, cross) if t is not None]
+    for table in all_tables:
+        table.write(tables_dir)
+    return ResultTables(gate, descriptive, comparisons, site_tables, priors, overview, loo, loso,
+                        sensitivity, psens, cross, attrs)
+
+
+def _write_report(
+    staging: Path,
+    study: Study,
+    results: Mapping[str, EndpointResults],
+    config: RunConfig,
+    tables: ResultTables,
+    figures: list[FigureRef],
+    *,
+    update: Any,
+    map_json: str | None,
+    map_note: str | None,
+    allow_unconverged: bool,
+) -> None:
+    """The MAP prior file and table, the update section, prose and report.md/report.html."""
+    interval, gate = config.interval, tables.gate
+    map_table = None
+    if map_json is not None:
+        (staging / MAP_PRIOR_FILE).write_text(map_json, encoding="utf-8")
+        map_table = map_prior_table(map_json, config)
+    update_section = _update_section(update, results, config, figures) if update else None
+    for table in ([map_table] if map_table else []) + list(update_section.tables if update_section else []):
+        table.write(staging / "tables")
+
+    banner = None
+    if not gate.passed:
+        banner = (
+            "CONVERGENCE GATE FAILED: " + "; ".join(gate.failures)
+            + (". Reported at the user's request (--allow-unconverged); do not use these numbers "
+               "for inference." if allow_unconverged else ". Not for reporting.")
+        )
+    n_patients = len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates()) if len(study.patients) else 0
+    methods = methods_paragraph(
+        fit_attrs=tables.attrs, interval=interval, thresholds=DEFAULT_THRESHOLDS,
+        n_patients=n_patients, n_sites=len(study.sites), lines=study.lines,
+        synthetic=study.synthetic,
+        sensitivity=config.analysis.sensitivity, comparators=config.analysis.comparators,
+    )
+    sentences = results_sentences({e: r.summary for e, r in results.items()}, study.lines, interval)
+    sections = [
+        Section("Results", paragraphs=tuple(sentences), tables=tuple(tables.comparisons),
+                figures=tuple(f for f in figures if f.name.startswith(("contrast", "survival")))),
+        *([update_section] if update_section else []),
+        Section("Site-level estimates", tables=tuple(tables.sites),
+                figures=tuple(f for f in figures if f.name.startswith("forest"))),
+        Section("Reference analysis (frequentist)",
+                tables=tuple(t for t in (tables.descriptive, tables.cross) if t is not None)),
+        Section("Methods", paragraphs=(methods,), tables=(tables.priors,)),
+        Section("Convergence diagnostics", paragraphs=(gate.message(),), tables=(tables.overview,),
+                figures=tuple(f for f in figures if f.name.startswith("rank"))),
+        Section("Model checks",
+                tables=tuple(t for t in (tables.loo, tables.loso, tables.sensitivity, tables.psens)
+                             if t is not None),
+                figures=tuple(f for f in figures if f.name.startswith("ppc"))),
+        *([Section("Prior for a future study", paragraphs=(
+            f"The predictive distribution for a new site, fitted by a mixture and robustified "
+            f"with a vague component of weight {config.analysis.map_robust_weight:g}, is saved "
+            f"in {MAP_PRIOR_FILE} (meta-analytic-predictive prior; see docs/map_prior.md).",),
+            tables=(map_table,))] if map_table is not None else []),
+        *([Section("Prior for a future study", paragraphs=(map_note,))] if map_note else []),
+    ]
+    content = ReportContent(
+        title="ICI rechallenge: Bayesian hierarchical analysis"
+        + (" (SYNTHETIC DATA)" if study.synthetic else ""),
+        header_lines=_header(study, config),
+        banner=banner,
+        sections=tuple(sections),
+    )
+    write_report(content, staging)

@@ -1,0 +1,324 @@
+"""The main job: ``analyze`` (fit everything, then report) and ``rebuild_report`` (report only).
+
+A run directory::
+
+    RUN/
+      config.toml       the resolved config: `rechallenge analyze --config RUN/config.toml` repeats it
+      manifest.json     input hashes, config, seed, versions, gate verdict, timings per stage
+      data/             the validated input rows the fits were made from
+      fits/*.nc         InferenceData per fit, with provenance attrs (data hash checked on load)
+      tables/           CSV, Markdown and LaTeX
+      figures/          PNG and PDF
+      report.md, report.html
+
+The whole directory is written atomically (see :mod:`rundir`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rechallenge.data import Study, example_study, load_study
+from rechallenge.models.fit_settings import package_versions
+
+from rechallenge.analysis.run import forked
+from rechallenge.analysis.settings.config import RunConfig, load_config
+from rechallenge.analysis.summaries.diagnostics import GateResult
+from rechallenge.analysis.run.fitio import load_fit, save_fit
+from rechallenge.analysis.run.fitting import fit_all
+from rechallenge.analysis.settings.fit_names import endpoint_of, fit_order
+from rechallenge.analysis.run.outputs import build_outputs
+from rechallenge.analysis.run.manifest import (
+    INPUT_PARTS, MANIFEST, RUN_FORMAT, STATUS_COMPLETE, STATUS_INCOMPLETE, file_sha256, hash_tree,
+    read_manifest, unlisted_files, verify_run,
+)
+from rechallenge.analysis.run.rundir import atomic_run_directory, check_target, write_json
+
+Progress = Callable[[str], None]
+
+PATIENTS_COPY = "data/patients.csv"
+AGGREGATES_COPY = "data/aggregates.csv"
+
+
+class UnconvergedError(RuntimeError):
+    """The diagnostics gate failed and the caller did not accept unconverged fits."""
+
+    def __init__(self, gate: GateResult, out: Path) -> None:
+        super().__init__(gate.message())
+        self.gate = gate
+        self.out = out
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced."""
+
+    out: Path
+    gate: GateResult
+    manifest: dict[str, Any]
+
+
+def stderr_progress(message: str) -> None:
+    """Default progress reporter: a timestamped line on stderr."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def load_inputs(config: RunConfig) -> Study:
+    """The study a config names, or the shipped synthetic dataset when it names no files."""
+    d = config.data
+    if not d.patients and not d.aggregates:
+        study = example_study()
+        if tuple(d.lines) != tuple(study.lines):
+            study = replace(study, lines=tuple(d.lines))
+        return study
+    study = load_study(d.patients, d.aggregates, lines=d.lines, endpoints=config.analysis.endpoints)
+    sources = tuple(Path(f).name for f in (*d.patients, *d.aggregates))
+    return replace(study, sources=sources, synthetic=d.synthetic)
+
+
+def input_file_hashes(config: RunConfig) -> list[dict[str, str]]:
+    """SHA-256 of each input file, keyed by its role and the path as given (two inputs that
+    share a file name do not collide)."""
+    return [{"role": role, "path": str(path), "sha256": file_sha256(path)}
+            for role, files in (("patients", config.data.patients),
+                                ("aggregates", config.data.aggregates))
+            for path in files]
+
+
+def read_inputs(config: RunConfig) -> tuple[Study, list[dict[str, str]]]:
+    """The validated study and the hashes of the files it was read from.
+
+    The files are hashed before they are read and checked again after, so the hashes in the
+    manifest are those of the bytes the fits were made from.
+
+    Raises
+    ------
+    ValueError
+        If an input file changed while it was being read.
+    """
+    hashes = input_file_hashes(config)
+    study = load_inputs(config)
+    changed = [h["path"] for h, again in zip(hashes, input_file_hashes(config))
+               if h["sha256"] != again["sha256"]]
+    if changed:
+        raise ValueError(f"{', '.join(changed)}: changed while being read; run again")
+    return study, hashes
+
+
+def _write_data_copy(study: Study, staging: Path) -> None:
+    (staging / "data").mkdir(parents=True, exist_ok=True)
+    study.patients.to_csv(staging / PATIENTS_COPY, index=False, lineterminator="\n")
+    study.aggregates.to_csv(staging / AGGREGATES_COPY, index=False, lineterminator="\n")
+
+
+def analyze(
+    config: RunConfig | None = None,
+    out: str | Path = "runs/latest",
+    *,
+    overwrite: bool = False,
+    allow_unconverged: bool = False,
+    progress: Progress = stderr_progress,
+    study: Study | None = None,
+    prepare: Callable[[Path], None] | None = None,
+    protected: Sequence[str | Path] = (),
+) -> RunResult:
+    """Fit every configured endpoint and write a complete run directory.
+
+    Parameters
+    ----------
+    config
+        The analysis; ``None`` is the default analysis of the shipped synthetic dataset.
+    out
+        Run directory to create.
+    overwrite
+        Replace an existing run directory (only once the new one is complete).
+    allow_unconverged
+        Keep a run whose diagnostics gate failed (the report says so on its first page). Without
+        it such a run is still written, for inspection, and :class:`UnconvergedError` is raised.
+    study
+        The validated data, when the caller has them already (an update); otherwise read from
+        the config.
+    prepare
+        Called with the staging directory before the outputs are built, to add files the
+        outputs read (an update's ``update/`` folder).
+    protected
+        More paths the run must not replace or contain (an update's earlier run).
+
+    Returns
+    -------
+    RunResult
+    """
+    config = config or RunConfig()
+    out = Path(out)
+    inputs = [*config.data.patients, *config.data.aggregates, *protected]
+    # Refuse an unsafe --out before anything is read or sampled; checked again at the commit.
+    check_target(out, overwrite=overwrite, protected=inputs)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    progress("validating input data")
+    if study is None:
+        study, file_hashes = read_inputs(config)
+    else:
+        file_hashes = input_file_hashes(config)
+    timings["load_data"] = time.perf_counter() - start
+    manifest: dict[str, Any] = {
+        "format": RUN_FORMAT,
+        "synthetic_data": study.synthetic,
+        "sources": list(study.sources),
+        "input_hashes": {"study_rows": study.data_hash(), "files": file_hashes},
+        "config": config.to_dict(),
+        "seed": config.sampler.seed,
+        "versions": package_versions(),
+        "allow_unconverged": allow_unconverged,
+    }
+    with atomic_run_directory(out, overwrite=overwrite, protected=inputs,
+                              report=progress) as staging:
+        (staging / "config.toml").write_text(config.to_toml(), encoding="utf-8")
+        _write_data_copy(study, staging)
+        if prepare is not None:
+            prepare(staging)
+        start = time.perf_counter()
+        stage = fit_all(study, config, progress=progress)
+        timings["fit_total"] = time.perf_counter() - start
+        timings.update({f"fit:{k}": v for k, v in stage.timings.items()})
+        # Summed over fits: build, compile, sample, prior, posterior_predictive, log_likelihood...
+        timings.update({f"fit_step:{k}": v for k, v in stage.steps.items()})
+        manifest["fits"] = sorted(stage.fits, key=fit_order)
+        start = time.perf_counter()
+        progress("saving fits; diagnostics, checks, tables, figures and report")
+        # Writing the fits is independent of the report: with two cores a child process does it.
+        with forked.start(_save_fits, stage.fits, staging / "fits", name="saving fits",
+                          parallel=forked.run_workers() > 1) as saver:
+            try:
+                gate = build_outputs(staging, study, stage.fits, config,
+                                     allow_unconverged=allow_unconverged)
+            except BaseException as exc:
+                # Keep what was sampled: once the fits are on disk, the run is marked resumable
+                # and `rechallenge report` finishes it (atomic_run_directory keeps it).
+                saver.result()
+                _write_manifest(staging, {**manifest, "status": STATUS_INCOMPLETE,
+                                          "error": f"{type(exc).__name__}: {exc}"})
+                raise
+            timings["save_fits"] = saver.result()
+        timings["report"] = time.perf_counter() - start
+        manifest["gate"] = {"passed": gate.passed, "failures": list(gate.failures),
+                            "allowed_unconverged": allow_unconverged}
+        manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
+        _write_manifest(staging, {**manifest, "status": STATUS_COMPLETE})
+    progress(f"run written to {out}")
+    result = RunResult(out, gate, manifest)
+    if not gate.passed and not allow_unconverged:
+        raise UnconvergedError(gate, out)
+    return result
+
+
+def _write_manifest(staging: Path, manifest: dict[str, Any]) -> None:
+    """The manifest with the hash of every file the run wrote, written last."""
+    write_json(staging / MANIFEST, {**manifest, "files": hash_tree(staging)})
+
+
+def _save_fits(fits: dict[str, Any], directory: Path) -> float:
+    """Write every fit to ``directory/<key>.nc``; return the seconds it took."""
+    start = time.perf_counter()
+    for key, idata in fits.items():
+        save_fit(idata, directory / f"{key}.nc", key=key)
+    return time.perf_counter() - start
+
+
+def load_run_study(run_dir: Path, manifest: dict[str, Any], config: RunConfig) -> Study:
+    """The study a run's fits were made from, read back from its ``data/`` copy."""
+    patients = [run_dir / PATIENTS_COPY] if _has_rows(run_dir / PATIENTS_COPY) else []
+    aggregates = [run_dir / AGGREGATES_COPY] if _has_rows(run_dir / AGGREGATES_COPY) else []
+    study = load_study(patients, aggregates, lines=config.data.lines,
+                       endpoints=config.analysis.endpoints)
+    return replace(study, sources=tuple(manifest.get("sources", ())),
+                   synthetic=bool(manifest.get("synthetic_data", False)))
+
+
+def _has_rows(path: Path) -> bool:
+    return path.is_file() and len(path.read_text(encoding="utf-8").strip().splitlines()) > 1
+
+
+def load_run(
+    run_dir: str | Path, *, check: tuple[str, ...] | None = INPUT_PARTS,
+    progress: Progress | None = None,
+) -> tuple[RunConfig, Study, dict[str, Any], dict[str, Any]]:
+    """Config, study, fits and manifest of a run directory.
+
+    Parameters
+    ----------
+    run_dir
+        The run.
+    check
+        Which of its files must match the hashes in its manifest: those a fit is made from
+        (config, data, fits; the default), all of them (``None``), or none (``()``).
+    progress
+        Told when a run made before file hashes were recorded could not be checked.
+
+    Raises
+    ------
+    RunDirectoryError
+        Not a run, an invalid manifest, or files that do not match it (named).
+    DataHashMismatch, ValueError
+        A fit made from other data, or a fit file that holds another fit.
+    """
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    if check != () and not verify_run(run_dir, manifest, parts=check) and progress is not None:
+        progress(f"{run_dir} was made before runs recorded file hashes; its files were not checked")
+    config = load_config(run_dir / "config.toml")
+    study = load_run_study(run_dir, manifest, config)
+    # Each fit was made from its endpoint's rows (``Study.for_endpoint``).
+    fits = {
+        key: load_fit(run_dir / "fits" / f"{key}.nc", expected_key=key,
+                      expected_hash=study.for_endpoint(endpoint_of(key)).data_hash())
+        for key in manifest["fits"]
+    }
+    return config, study, fits, manifest
+
+
+def rebuild_report(
+    run_dir: str | Path,
+    *,
+    allow_unconverged: bool | None = None,
+    progress: Progress = stderr_progress,
+) -> RunResult:
+    """Rebuild tables, figures and report of a run from its saved fits, without sampling.
+
+    Also finishes a run whose outputs failed after its fits were saved (status ``incomplete``).
+    Files a user added to the run are kept; a run whose own files changed is refused.
+    """
+    run_dir = Path(run_dir)
+    progress(f"loading run {run_dir}")
+    config, study, fits, manifest = load_run(run_dir, check=None, progress=progress)
+    if allow_unconverged is None:
+        allow_unconverged = bool(manifest.get("gate", {}).get(
+            "allowed_unconverged", manifest.get("allow_unconverged", False)))
+    kept = ["config.toml", "data", "fits", "update", *unlisted_files(run_dir, manifest)]
+    with atomic_run_directory(run_dir, overwrite=True, keeps_unlisted=True) as staging:
+        for keep in kept:
+            src = run_dir / keep
+            if not src.exists():
+                continue
+            (staging / keep).parent.mkdir(parents=True, exist_ok=True)
+            if src.is_dir():
+                shutil.copytree(src, staging / keep)
+            else:
+                shutil.copy2(src, staging / keep)
+        progress("diagnostics, checks, tables, figures and report")
+        start = time.perf_counter()
+        gate = build_outputs(staging, study, fits, config, allow_unconverged=allow_unconverged)
+        manifest.pop("error", None)
+        manifest["gate"] = {"passed": gate.passed, "failures": list(gate.failures),
+                            "allowed_unconverged": allow_unconverged}
+        manifest.setdefault("timings_seconds", {})["report_rebuild"] = round(
+            time.perf_counter() - start, 3)
+        manifest = {**manifest, "format": RUN_FORMAT, "status": STATUS_COMPLETE}
+        _write_manifest(staging, manifest)
+    return RunResult(run_dir, gate, manifest)

@@ -1,0 +1,183 @@
+"""The analysis config: one TOML file describes a run; defaults need no file.
+
+Example (every key optional)::
+
+    [data]
+    patients = ["patients.csv"]          # relative to the config file
+    aggregates = ["counts.csv"]
+    lines = ["ICI-1", "ICI-2"]
+
+    [analysis]
+    endpoints = ["response", "disease_control", "toxicity", "ttp"]
+    pooling = "partial"                  # partial | complete | none
+    patient_effect = false
+    covariates = []                      # e.g. ["regimen_class"]
+    covariate_effects = "shared"         # shared | per_line
+    shared_shape = false                 # TTP: one Weibull shape for all lines
+    comparators = true                   # fit complete and no pooling for LOO
+    sensitivity = true                   # refits under other heterogeneity priors + power-scaling
+    map_robust_weight = 0.2              # vague-component weight of the exported MAP prior
+
+    [priors.binary]                      # overrides by name; unknown names are an error
+    tau_sd = 1.0
+    [priors.ttp]
+    tau_sd = 0.5
+
+    [sampler]
+    backend = "nutpie"                   # nutpie | pymc
+    chains = 4
+    draws = 1000
+    tune = 1000
+    seed = 20230105
+    target_accept = 0.9
+
+    [interval]
+    level = 0.95
+    kind = "equal-tailed"                # equal-tailed | hdi
+
+The resolved config (defaults filled in, paths absolute) is written into each run directory as
+``config.toml``, so ``rechallenge analyze --config RUN/config.toml`` repeats the run exactly.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from rechallenge.data import schema
+from rechallenge.models.fit_settings import SamplerSettings
+
+from rechallenge.analysis.settings.config_checks import config_problems
+from rechallenge.analysis.settings.intervals import Interval
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """The config file is missing, unreadable or has unknown or invalid entries.
+
+    ``problems`` lists them one by one, each naming its section and key (the message holds them
+    all, one per line, each after the file name).
+    """
+
+    def __init__(self, message: str, *, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems) or (message,)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Input files and line order. No files means the shipped synthetic dataset."""
+
+    patients: tuple[str, ...] = ()
+    aggregates: tuple[str, ...] = ()
+    lines: tuple[str, ...] = schema.DEFAULT_LINES
+    #: Label the data as synthetic in every report (set automatically for the shipped dataset
+    #: and for updates of a run of it).
+    synthetic: bool = False
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Which models to fit and how."""
+
+    endpoints: tuple[str, ...] = schema.ENDPOINTS
+    pooling: str = "partial"
+    patient_effect: bool = False
+    covariates: tuple[str, ...] = ()
+    covariate_effects: str = "shared"
+    shared_shape: bool = False
+    comparators: bool = True
+    sensitivity: bool = True
+    #: Weight of the vague component of the robust meta-analytic-predictive prior (map_prior.json).
+    map_robust_weight: float = 0.2
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole analysis: data, models, priors, sampler and interval."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    priors: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    sampler: SamplerSettings = field(default_factory=SamplerSettings)
+    interval: Interval = field(default_factory=Interval)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (TOML-writable)."""
+        return {
+            "data": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.data).items()},
+            "analysis": {
+                k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.analysis).items()
+            },
+            "priors": {family: dict(values) for family, values in self.priors.items()},
+            "sampler": asdict(self.sampler),
+            "interval": asdict(self.interval),
+        }
+
+    def to_toml(self) -> str:
+        """TOML text of the resolved config."""
+        return tomli_w.dumps(self.to_dict())
+
+    def with_sampler(self, **changes: Any) -> "RunConfig":
+        """Copy with sampler settings changed (e.g. from command-line flags)."""
+        return replace(self, sampler=replace(self.sampler, **changes))
+
+
+def _section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A checked TOML table as dataclass arguments: lists become tuples."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.get(name, {}).items()}
+
+
+def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path | None = None) -> RunConfig:
+    """Build a :class:`RunConfig` from a parsed TOML mapping, checking every key and value.
+
+    Every problem is found before any is raised (see
+    :func:`~rechallenge.analysis.config_checks.config_problems`).
+
+    Parameters
+    ----------
+    raw
+        Parsed TOML.
+    source
+        Name used in error messages (the file).
+    base
+        Directory that relative data paths are resolved against (the config file's directory).
+    """
+    problems = config_problems(raw)
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {p}" for p in problems), problems=problems)
+    data = DataConfig(**_section(raw, "data"))
+    if base is not None:
+        data = replace(
+            data,
+            patients=tuple(str((base / p).resolve()) for p in data.patients),
+            aggregates=tuple(str((base / p).resolve()) for p in data.aggregates),
+        )
+    priors = raw.get("priors", {})
+    return RunConfig(data, AnalysisConfig(**_section(raw, "analysis")),
+                     {k: dict(v) for k, v in priors.items()},
+                     SamplerSettings(**_section(raw, "sampler")),
+                     Interval(**_section(raw, "interval")))
+
+
+def load_config(path: str | Path | None) -> RunConfig:
+    """Read and check a TOML config; ``None`` gives the defaults."""
+    if path is None:
+        return RunConfig()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_config(raw, source=str(path), base=path.parent)

@@ -1,0 +1,217 @@
+"""Check a parsed config file key by key, naming each bad key, before any object is built.
+
+:func:`config_problems` finds every problem of a config at once: unknown sections and keys, wrong
+types (a string where a list, a whole number or a boolean is expected: TOML's ``"false"`` is a
+string, and a non-empty string would otherwise count as true), values out of range, unknown
+endpoints, and prior names and values the models would refuse. Each problem reads
+``[section] key: expected ..., got ...``. :func:`rechallenge.analysis.config.parse_config` runs it
+first, so ``analyze`` and ``validate --config`` refuse the same configs with the same messages.
+Whether the covariates are usable columns of the data is checked with the data, by
+:func:`covariate_problems`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+import pandas as pd
+
+from rechallenge.data import schema
+from rechallenge.models.binary import BINARY_PRIORS
+from rechallenge.models.design import covariate_design
+from rechallenge.models.priors import PriorDefault
+from rechallenge.models.fit_settings import BACKENDS
+from rechallenge.models.ttp import TTP_PRIORS
+
+#: A check takes a value and returns what was expected, or ``None`` when the value is fine.
+Check = Callable[[Any], "str | None"]
+
+
+def _is_number(value: Any) -> bool:
+    # TOML booleans are Python bools, which are ints: `true` is no number here.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _whole(minimum: int) -> Check:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+        return None if ok else f"a whole number >= {minimum}"
+    return check
+
+
+def _number(test: Callable[[float], bool], expected: str) -> Check:
+    def check(value: Any) -> str | None:
+        ok = _is_number(value) and math.isfinite(value) and test(float(value))
+        return None if ok else expected
+    return check
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false (without quotes)"
+
+
+def _choice(choices: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str | None:
+        return None if isinstance(value, str) and value in choices else "one of " + ", ".join(
+            json.dumps(c) for c in choices)
+    return check
+
+
+def _strings(*, choices: tuple[str, ...] = (), noun: str = "", non_empty: bool = False,
+             distinct: bool = False, example: str = '["..."]') -> Check:
+    def check(value: Any) -> str | None:
+        what = "a non-empty list" if non_empty else "a list"
+        what += f" of {'distinct ' if distinct else ''}strings, e.g. {example}"
+        if not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
+            return what
+        unknown = [v for v in value if choices and v not in choices]
+        if unknown:
+            return (f"only known {noun}s ({', '.join(choices)}); "
+                    f"unknown {noun}(s) {show(unknown)}")
+        if (non_empty and not value) or (distinct and len(set(value)) != len(value)):
+            return what
+        return None
+    return check
+
+
+#: Every key of every section and how its value is checked (the dataclasses' fields in
+#: :mod:`rechallenge.analysis.settings.config` and :class:`rechallenge.models.fit_settings.SamplerSettings`).
+SECTIONS: Final[dict[str, dict[str, Check]]] = {
+    "data": {
+        "patients": _strings(example='["patients.csv"]'),
+        "aggregates": _strings(example='["counts.csv"]'),
+        "lines": _strings(non_empty=True, distinct=True, example='["ICI-1", "ICI-2"]'),
+        "synthetic": _boolean,
+    },
+    "analysis": {
+        "endpoints": _strings(choices=schema.ENDPOINTS, noun="endpoint", non_empty=True,
+                              example='["response", "ttp"]'),
+        "pooling": _choice(("partial", "complete", "none")),
+        "patient_effect": _boolean,
+        "covariates": _strings(distinct=True, example='["regimen_class"]'),
+        "covariate_effects": _choice(("shared", "per_line")),
+        "shared_shape": _boolean,
+        "comparators": _boolean,
+        "sensitivity": _boolean,
+        "map_robust_weight": _number(lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    },
+    "sampler": {
+        "draws": _whole(1), "tune": _whole(0), "chains": _whole(1), "seed": _whole(0),
+        "backend": _choice(BACKENDS),
+        "target_accept": _number(lambda v: 0.5 <= v < 1, "a number in [0.5, 1)"),
+        "prior_draws": _whole(1),
+    },
+    "interval": {
+        "level": _number(lambda v: 0 < v < 1, "a number between 0 and 1 (e.g. 0.95)"),
+        "kind": _choice(("equal-tailed", "hdi")),
+    },
+}
+#: The prior names of each model family, with their defaults (``[priors.binary]``, ...).
+PRIOR_FAMILIES: Final[dict[str, Mapping[str, PriorDefault]]] = {
+    "binary": BINARY_PRIORS, "ttp": TTP_PRIORS,
+}
+
+
+def show(value: Any) -> str:
+    """A config value as TOML would write it, shortened: ``"abc"``, ``true``, ``[1, 2]``."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, list):
+        text = "[" + ", ".join(show(v) for v in value) + "]"
+    elif isinstance(value, Mapping):
+        text = "a table"
+    else:
+        text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def config_problems(raw: Mapping[str, Any]) -> list[str]:
+    """Every problem of a parsed TOML config, each naming its section and key.
+
+    Parameters
+    ----------
+    raw
+        The parsed TOML (``tomllib.loads``).
+
+    Returns
+    -------
+    list of str
+        E.g. ``'[sampler] seed: expected a whole number >= 0, got "abc"'``; empty if the config
+        is usable.
+    """
+    problems: list[str] = []
+    known = [*SECTIONS, "priors"]
+    for name in sorted(set(raw) - set(known)):
+        problems.append(f"[{name}]: unknown section; expected one of {', '.join(known)}")
+    for name, checks in SECTIONS.items():
+        table = raw.get(name, {})
+        if not isinstance(table, Mapping):
+            problems.append(f"{name}: expected a table [{name}], got {show(table)}")
+            continue
+        for key, value in table.items():
+            check = checks.get(key)
+            if check is None:
+                problems.append(f"[{name}] {key}: unknown key; allowed: {', '.join(checks)}")
+            elif (expected := check(value)) is not None:
+                problems.append(f"[{name}] {key}: expected {expected}, got {show(value)}")
+    problems += _prior_problems(raw.get("priors", {}))
+    return problems
+
+
+def _prior_problems(priors: Any) -> list[str]:
+    """Prior families, names and values, checked as the models check them."""
+    if not isinstance(priors, Mapping):
+        return [f"priors: expected tables [priors.binary] and [priors.ttp], got {show(priors)}"]
+    problems = []
+    for family, values in priors.items():
+        defaults = PRIOR_FAMILIES.get(family)
+        if defaults is None:
+            problems.append(f"[priors.{family}]: unknown prior family; use [priors.binary] "
+                            "or [priors.ttp]")
+            continue
+        if not isinstance(values, Mapping):
+            problems.append(f"priors {family}: expected a table [priors.{family}], "
+                            f"got {show(values)}")
+            continue
+        for name, value in values.items():
+            default = defaults.get(name)
+            if default is None:
+                problems.append(f"[priors.{family}] {name}: unknown prior name; valid names: "
+                                f"{', '.join(sorted(defaults))}")
+                continue
+            positive = default.positive
+            ok = _is_number(value) and math.isfinite(value) and (not positive or value > 0)
+            if not ok:
+                expected = "a finite number > 0" if positive else "a finite number"
+                problems.append(f"[priors.{family}] {name}: expected {expected}, got {show(value)}")
+    return problems
+
+
+def covariate_problems(patients: pd.DataFrame, covariates: Sequence[str]) -> list[str]:
+    """``[analysis] covariates`` problems: each covariate the models would refuse for these data.
+
+    Parameters
+    ----------
+    patients
+        The validated patient rows (``Study.patients``).
+    covariates
+        ``[analysis] covariates`` of the config.
+
+    Returns
+    -------
+    list of str
+        One problem per unusable covariate (not a column, missing values, a single level), as
+        the model builders word it (:func:`rechallenge.models.design.covariate_design`).
+    """
+    problems = []
+    for covariate in covariates:
+        try:
+            covariate_design(patients, [covariate])
+        except ValueError as exc:
+            problems.append(f"[analysis] covariates: {exc}")
+    return problems

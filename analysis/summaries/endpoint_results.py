@@ -1,0 +1,105 @@
+"""Compute step of the report: per endpoint, every table's numbers from the saved fits.
+
+Pure functions of (study, fits, config): no sampling and no files, so ``rechallenge report`` gives
+the same numbers as ``rechallenge analyze`` from the same fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import arviz as az
+import pandas as pd
+
+from rechallenge.data import Study, schema
+
+from rechallenge.analysis.summaries.binary import site_estimates, summarise_binary
+from rechallenge.analysis.summaries.checks import leave_one_site_out, loo_comparison, power_scaling, sensitivity_table
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.fit_names import COMPARATORS, SENSITIVITY_SCALES, fit_key
+from rechallenge.analysis.summaries.ttp import site_medians, summarise_ttp
+
+#: Quantities shown in the prior-sensitivity table, per endpoint family.
+SENSITIVITY_QUANTITIES = {
+    "binary": ("probability_population", "difference_population", "tau"),
+    "ttp": ("median_population", "median_ratio_population", "tau"),
+}
+#: Top-level parameters diagnosed by power-scaling, and the log-prior terms scaled.
+POWER_SCALED = {
+    "binary": (("mu", "tau"), ("mu", "tau", "site_corr_pairs")),
+    "ttp": (("beta", "shape", "tau"), ("beta", "shape", "log_shape", "tau", "site_corr_pairs")),
+}
+
+
+@dataclass
+class EndpointResults:
+    """Everything computed for one endpoint."""
+
+    endpoint: str
+    summary: pd.DataFrame
+    sites: pd.DataFrame
+    loo: pd.DataFrame | None = None
+    loso: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
+    power_scaling: pd.DataFrame | None = None
+    variant_summaries: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def family(endpoint: str) -> str:
+    """``"ttp"`` or ``"binary"``."""
+    return "ttp" if endpoint == schema.TTP_ENDPOINT else "binary"
+
+
+def summarise(idata: az.InferenceData, endpoint: str, config: RunConfig) -> pd.DataFrame:
+    """The tidy summary of one fit."""
+    if family(endpoint) == "ttp":
+        return summarise_ttp(idata, interval=config.interval, seed=config.sampler.seed)
+    return summarise_binary(idata, interval=config.interval, seed=config.sampler.seed)
+
+
+def site_table(idata: az.InferenceData, endpoint: str, config: RunConfig) -> pd.DataFrame:
+    """Per-site estimates of one fit."""
+    if family(endpoint) == "ttp":
+        return site_medians(idata, interval=config.interval)
+    return site_estimates(idata, interval=config.interval)
+
+
+def endpoint_results(
+    endpoint: str, fits: Mapping[str, az.InferenceData], config: RunConfig
+) -> EndpointResults:
+    """Summaries, site estimates, LOO, leave-one-site-out and sensitivity of one endpoint."""
+    main = fits[fit_key(endpoint)]
+    result = EndpointResults(endpoint, summarise(main, endpoint, config),
+                             site_table(main, endpoint, config))
+    comparators = {p: fits[fit_key(endpoint, p)] for p in COMPARATORS if fit_key(endpoint, p) in fits}
+    if comparators:
+        result.loo = loo_comparison({config.analysis.pooling: main, **comparators})
+        result.loo.insert(0, "endpoint", endpoint)
+    if "site" in main.posterior.coords and "site_idx" in main.constant_data:
+        result.loso = leave_one_site_out(main, model=endpoint)
+    variants = {v: fits[fit_key(endpoint, v)] for v in SENSITIVITY_SCALES if fit_key(endpoint, v) in fits}
+    if variants:
+        result.variant_summaries = {"default": result.summary}
+        result.variant_summaries.update(
+            {v: summarise(idata, endpoint, config) for v, idata in variants.items()}
+        )
+        result.sensitivity = sensitivity_table(
+            result.variant_summaries, SENSITIVITY_QUANTITIES[family(endpoint)], endpoint=endpoint
+        )
+    if "log_prior" in main.groups():
+        var_names, prior_names = POWER_SCALED[family(endpoint)]
+        result.power_scaling = power_scaling(main, var_names, prior_names)
+        result.power_scaling.insert(0, "endpoint", endpoint)
+    return result
+
+
+def all_endpoint_results(
+    study: Study, fits: Mapping[str, az.InferenceData], config: RunConfig
+) -> dict[str, EndpointResults]:
+    """:func:`endpoint_results` for every endpoint that has a main fit, in schema order."""
+    return {
+        e: endpoint_results(e, fits, config)
+        for e in schema.ENDPOINTS
+        if e in config.analysis.endpoints and fit_key(e) in fits
+    }
