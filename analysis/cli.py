@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .cli_design import register_design, run_design
+
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 else:
@@ -322,6 +324,7 @@ COMMANDS: dict[str, Command] = {
     "analyze": Command(register_analyze, run_analyze),
     "report": Command(register_report, run_report),
     "update": Command(register_update, run_update),
+    "design": Command(register_design, run_design),
 }
 
 
