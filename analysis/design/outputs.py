@@ -115,8 +115,14 @@ def one_sample_markdown(record: dict[str, Any], oc: pd.DataFrame,
             lines.append(f"| {name} | n > {ss['max_n']} | | | |" if row is None else
                          f"| {name} | {row['n']} | {row['boundary']} | "
                          f"{_pct(row['type_i_error'])} | {_pct(row['power'])} |")
-        if ss.get("saving") is not None:
-            lines += ["", f"Borrowing saves {ss['saving']} patients against the vague prior."]
+        saving = ss.get("saving")
+        if saving is not None:
+            # Under strict type I error control borrowing often saves nothing or costs
+            # patients (see docs/design.md); say which, in words.
+            lines += ["", f"Borrowing saves {saving} patients against the vague prior."
+                      if saving > 0 else f"Borrowing costs {-saving} patients against the vague "
+                      "prior." if saving < 0 else "Borrowing saves no patients against the "
+                      "vague prior."]
         lines.append("")
     lines += ["Files: " + ", ".join(f"`{f}`" for f in record["files"]), ""]
     return "\n".join(lines)
