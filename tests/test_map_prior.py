@@ -14,7 +14,7 @@ from scipy import integrate, optimize, special, stats
 
 from conftest import SEED
 from rechallenge.analysis.settings.intervals import Interval
-from rechallenge.analysis.map_prior.mixtures import (
+from rechallenge.analysis.map_prior import (
     BetaMixture,
     NormalMixture,
     fit_beta_mixture,

@@ -28,6 +28,7 @@ import sys
 from collections.abc import Sequence
 
 from rechallenge.analysis.cli.common import EXIT_USAGE, Command
+from rechallenge.analysis.cli.design import register_design, run_design
 from rechallenge.analysis.cli.jobs import (
     register_analyze, register_report, register_update, run_analyze, run_report, run_update,
 )
@@ -40,6 +41,7 @@ COMMANDS: dict[str, Command] = {
     "analyze": Command(register_analyze, run_analyze),
     "report": Command(register_report, run_report),
     "update": Command(register_update, run_update),
+    "design": Command(register_design, run_design),
     "reconstruct": Command(register_reconstruct, run_reconstruct),
 }
 

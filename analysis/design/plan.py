@@ -1,0 +1,244 @@
+"""The design jobs, as the command line runs them: read the prior, compute, write.
+
+Each function reads the MAP prior of one endpoint and line from a run directory, computes the
+design and, when ``out`` is given, writes its files there (see :mod:`.outputs`). They return a
+:class:`DesignResult` with the JSON record and the tables, so a script gets the same numbers as
+the files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rechallenge.analysis.map_prior.mixtures import BetaMixture
+from rechallenge.analysis.design.beta_mixture import vague_prior
+from rechallenge.analysis.design.conflict import conflict_one_sample, conflict_two_sample
+from rechallenge.analysis.design.one_sample import OneSampleDesign, check_probability, rate_grid
+from rechallenge.analysis.design.outputs import (
+    one_sample_markdown,
+    staged_outputs,
+    two_sample_markdown,
+    write_csv,
+    write_figure,
+    write_json,
+    write_text,
+)
+from rechallenge.analysis.design.plots import plot_oc_one_sample, plot_two_sample
+from rechallenge.analysis.design.reader import MapPrior, PriorChoice, read_map_prior, select_prior
+from rechallenge.analysis.design.sample_size import find_n
+from rechallenge.analysis.design.two_sample import QUAD_EPS, TwoSampleDesign
+
+ONE_SAMPLE_OC_METHOD = "exact (binomial sum over 0..n responders, conjugate Beta-mixture update)"
+#: Rates of the two-sample OC table: 0.00, 0.05, ..., 1.00 in each arm.
+TWO_SAMPLE_STEP = 0.05
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    """A computed design: ``record`` is design.json's content, ``tables`` the CSV tables by
+    file name, ``out`` where they were written (``None`` if not)."""
+
+    record: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    out: Path | None = None
+
+
+def prior_record(choice: PriorChoice, prior: BetaMixture, map_prior: MapPrior) -> dict[str, Any]:
+    """The prior as recorded in design.json: mixture, mean and effective sample sizes."""
+    record = {"choice": choice, "mixture": prior.to_dict(), "mean": prior.mean(),
+              "ess": {"elir": float(prior.ess("elir")), "moment": float(prior.ess("moment"))}}
+    if choice == "robust":
+        record["robust_weight"] = map_prior.robust_weight
+        record["robust_component"] = "last (vague Beta component)"
+    return record
+
+
+def _common(map_prior: MapPrior, design: str, rule: str) -> dict[str, Any]:
+    return {"design": design, "endpoint": map_prior.endpoint, "line": map_prior.line,
+            "source_run_hash": map_prior.source_run_hash, "decision_rule": rule}
+
+
+def _one_sample_record(map_prior: MapPrior, choice: PriorChoice, prior: BetaMixture,
+                       design: OneSampleDesign) -> dict[str, Any]:
+    rule = (f"success when P(rate > {design.threshold:g} | data) > {design.confidence:g} "
+            f"with {design.n} patients")
+    return {**_common(map_prior, "one-sample", rule), "n": design.n,
+            "threshold": design.threshold, "confidence": design.confidence,
+            "boundary": design.boundary(),
+            "boundary_meaning": "smallest number of responders that gives success "
+                                "(n + 1 if none does)",
+            "prior": prior_record(choice, prior, map_prior), "oc_method": ONE_SAMPLE_OC_METHOD,
+            "prob_success_at_threshold": float(design.oc(design.threshold)[0])}
+
+
+def _write_one_sample(out: Path, record: dict[str, Any], tables: dict[str, pd.DataFrame],
+                      design: OneSampleDesign, choice: str, points: Iterable[float]) -> None:
+    with staged_outputs(out) as stage:
+        files = [write_csv(frame, stage, name) for name, frame in tables.items()]
+        oc = tables["oc_one_sample.csv"]
+        files += write_figure(plot_oc_one_sample(
+            oc, n=design.n, boundary=record["boundary"], threshold=design.threshold,
+            confidence=design.confidence, prior=choice), stage, "oc_one_sample")
+        record["files"] = [*files, "design.json", "design.md"]
+        write_json(record, stage, "design.json")
+        write_text(one_sample_markdown(record, oc, sorted(set(points))), stage, "design.md")
+
+
+def _one_sample_tables(map_prior: MapPrior, design: OneSampleDesign,
+                       true_rates: Iterable[float]) -> dict[str, pd.DataFrame]:
+    grid = rate_grid(true_rates)
+    oc = pd.DataFrame({"true_rate": grid, "prob_success": design.oc(grid)})
+    conflict = conflict_one_sample(map_prior.robust, map_prior.mixture, n=design.n,
+                                   threshold=design.threshold, confidence=design.confidence,
+                                   true_rates=grid)
+    return {"oc_one_sample.csv": oc, "conflict_one_sample.csv": conflict}
+
+
+def design_one_sample(run_dir: str | Path, *, endpoint: str, line: str, n: int,
+                      threshold: float, confidence: float, prior: PriorChoice = "robust",
+                      true_rates: Iterable[float] = (), out: str | Path | None = None
+                      ) -> DesignResult:
+    """One-sample design: boundary, exact OC on 0.00..1.00 (plus ``true_rates``), conflict.
+
+    Parameters
+    ----------
+    run_dir
+        Run directory holding ``map_prior.json``.
+    endpoint, line
+        Which MAP prior (a binary endpoint).
+    n, threshold, confidence
+        Success when ``P(rate > threshold | data) > confidence`` with ``n`` patients.
+    prior
+        ``"robust"`` (the run's robust MAP prior), ``"map"`` or ``"vague"`` (Beta(1, 1)).
+    true_rates
+        Extra true rates for the OC table.
+    out
+        Directory for ``oc_one_sample.csv``, ``conflict_one_sample.csv``, ``design.json``,
+        ``oc_one_sample.png``/``.pdf`` and ``design.md``; ``None`` writes nothing.
+    """
+    true_rates = list(true_rates)
+    design = OneSampleDesign(vague_prior(), n, threshold, confidence)  # checks the settings
+    map_prior = read_map_prior(run_dir, endpoint, line)
+    chosen = select_prior(map_prior, prior)
+    design = OneSampleDesign(chosen, n, threshold, confidence)
+    record = _one_sample_record(map_prior, prior, chosen, design)
+    tables = _one_sample_tables(map_prior, design, true_rates)
+    if out is not None:
+        _write_one_sample(Path(out), record, tables, design, prior,
+                          [0.1, 0.2, 0.3, 0.4, 0.5, threshold, *true_rates])
+    return DesignResult(record, tables, None if out is None else Path(out))
+
+
+def design_sample_size(run_dir: str | Path, *, endpoint: str, line: str, null_rate: float,
+                       alt_rate: float, alpha: float, power: float, confidence: float,
+                       threshold: float | None = None, prior: PriorChoice = "robust",
+                       max_n: int = 200, true_rates: Iterable[float] = (),
+                       out: str | Path | None = None) -> DesignResult:
+    """Smallest ``n`` meeting ``alpha`` at ``null_rate`` and ``power`` at ``alt_rate``.
+
+    The decision threshold defaults to ``null_rate``. The search is repeated with the vague
+    prior, so the saving from borrowing is ``n(vague) - n(prior)``. When an ``n`` is found, the
+    one-sample outputs of that ``n`` are written as by :func:`design_one_sample`, plus
+    ``sample_size.csv`` (every ``n`` tried, per prior); ``record["n"]`` is ``None`` otherwise
+    (and only ``sample_size.csv`` and ``design.json`` are written).
+    """
+    true_rates = list(true_rates)
+    threshold = null_rate if threshold is None else threshold
+    check_probability("threshold", threshold)
+    check_probability("confidence", confidence)
+    map_prior = read_map_prior(run_dir, endpoint, line)
+    chosen = select_prior(map_prior, prior)
+    settings = {"threshold": threshold, "confidence": confidence, "null_rate": null_rate,
+                "alt_rate": alt_rate, "alpha": alpha, "power": power, "max_n": max_n}
+    priors = {prior: chosen} if prior == "vague" else {prior: chosen, "vague": vague_prior()}
+    results = {name: find_n(p, **settings) for name, p in priors.items()}  # type: ignore[arg-type]
+    table = pd.concat([r.table.assign(prior=name) for name, r in results.items()],
+                      ignore_index=True)[["prior", *results[prior].table.columns]]
+    smallest = {name: r.row() for name, r in results.items()}
+    n_found, n_vague = results[prior].n, results["vague"].n
+    sample_size = {**{k: settings[k] for k in ("null_rate", "alt_rate", "alpha", "power",
+                                                "max_n")},
+                   "smallest_n": smallest,
+                   "saving": (n_vague - n_found) if n_found and n_vague else None}
+    tables = {"sample_size.csv": table}
+    if n_found is None:
+        rule = f"success when P(rate > {threshold:g} | data) > {confidence:g}"
+        record = {**_common(map_prior, "one-sample sample size", rule), "n": None,
+                  "prior": prior_record(prior, chosen, map_prior), "sample_size": sample_size}
+        if out is not None:
+            with staged_outputs(out) as stage:
+                record["files"] = [write_csv(table, stage, "sample_size.csv"), "design.json"]
+                write_json(record, stage, "design.json")
+        return DesignResult(record, tables, None if out is None else Path(out))
+    design = OneSampleDesign(chosen, n_found, threshold, confidence)
+    record = {**_one_sample_record(map_prior, prior, chosen, design), "sample_size": sample_size}
+    tables = {**_one_sample_tables(map_prior, design, [null_rate, alt_rate, *true_rates]),
+              **tables}
+    if out is not None:
+        _write_one_sample(Path(out), record, tables, design, prior,
+                          [null_rate, alt_rate, threshold, *true_rates])
+    return DesignResult(record, tables, None if out is None else Path(out))
+
+
+def design_two_sample(run_dir: str | Path, *, endpoint: str, line: str, n_control: int,
+                      n_treatment: int, confidence: float, margin: float = 0.0,
+                      prior: PriorChoice = "robust",
+                      prior_treatment: BetaMixture | None = None,
+                      out: str | Path | None = None) -> DesignResult:
+    """Two-sample design with the MAP prior (``prior`` choice) on the control arm.
+
+    Writes ``oc_two_sample.csv`` (``control_rate, treatment_rate, prob_success`` on 0.00,
+    0.05, ..., 1.00 in each arm), ``conflict_two_sample.csv``, ``design.json``,
+    ``oc_two_sample.png``/``.pdf`` and ``design.md``. The treatment arm's prior defaults to
+    Beta(1, 1).
+    """
+    treat = vague_prior() if prior_treatment is None else prior_treatment
+    TwoSampleDesign(treat, treat, n_control, n_treatment, margin, confidence)  # check settings
+    map_prior = read_map_prior(run_dir, endpoint, line)
+    chosen = select_prior(map_prior, prior)
+    design = TwoSampleDesign(chosen, treat, n_control, n_treatment, margin, confidence)
+    grid = np.round(np.arange(0, 21) * TWO_SAMPLE_STEP, 2)
+    pc, pt = (g.ravel() for g in np.meshgrid(grid, grid, indexing="ij"))
+    oc = pd.DataFrame({"control_rate": pc, "treatment_rate": pt,
+                       "prob_success": design.oc(pc, pt)})
+    conflict = conflict_two_sample(map_prior.robust, map_prior.mixture, treat,
+                                   n_control=n_control, n_treatment=n_treatment, margin=margin,
+                                   confidence=confidence, control_rates=rate_grid())
+    mean = map_prior.mixture.mean()
+    diff = np.round(np.arange(0, 101) * 0.01, 2)
+    diff = diff[mean + diff <= 1]
+    power = pd.DataFrame({"difference": diff})
+    for name in ("robust", "map", "vague"):
+        d = TwoSampleDesign(select_prior(map_prior, name), treat, n_control,  # type: ignore[arg-type]
+                            n_treatment, margin, confidence)
+        power[f"prob_success_{name}"] = d.oc(mean, mean + diff)
+    rule = f"success when P(rate_t - rate_c > {margin:g} | data) > {confidence:g}"
+    record = {**_common(map_prior, "two-sample", rule), "n_control": n_control,
+              "n_treatment": n_treatment, "margin": margin, "confidence": confidence,
+              "boundary": design.boundary.tolist(),
+              "boundary_meaning": "for y_c = 0..n_control control responders, the smallest "
+                                  "number of treatment responders that gives success "
+                                  "(n_treatment + 1 if none does)",
+              "prior": prior_record(prior, chosen, map_prior),
+              "prior_treatment": treat.to_dict(),
+              "oc_method": ("posterior probability by adaptive quadrature (QUADPACK, "
+                            f"tolerance {QUAD_EPS:g}); OC exact binomial sums over both arms"),
+              "power_at_map_mean": {"control_rate": mean}}
+    tables = {"oc_two_sample.csv": oc, "conflict_two_sample.csv": conflict,
+              "power_two_sample.csv": power}
+    if out is not None:
+        with staged_outputs(out) as stage:
+            files = [write_csv(frame, stage, name) for name, frame in tables.items()]
+            files += write_figure(plot_two_sample(
+                conflict, power, n_control=n_control, n_treatment=n_treatment, margin=margin,
+                confidence=confidence), stage, "oc_two_sample")
+            record["files"] = [*files, "design.json", "design.md"]
+            write_json(record, stage, "design.json")
+            write_text(two_sample_markdown(record, conflict), stage, "design.md")
+    return DesignResult(record, tables, None if out is None else Path(out))
