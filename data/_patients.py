@@ -1,8 +1,7 @@
 """Rules of the patient table: one row per patient per treatment line.
 
-:func:`parse_patient_table` checks the cells of one input; :func:`check_patient_rows` checks what
-only shows across rows, possibly across files (duplicates, patient-level columns that change,
-line numbers that go backwards). Both append to a shared issue list instead of raising.
+:func:`parse_patient_table` checks the cells of one input and appends every problem to a shared
+issue list instead of raising; what only shows across rows is checked in :mod:`._patient_rows`.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from ._parsers import (
     whole_between,
 )
 from ._tables import RawTable, check_cells, check_required_columns, line_expected
-from .errors import ValidationIssue, shown
+from .errors import ValidationIssue
 
 #: Contract order of the patient columns (output columns follow it; unknown columns come last).
 PATIENT_COLUMNS: tuple[str, ...] = (
@@ -117,106 +116,3 @@ def patient_dtypes(frame: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame
             out[column] = out[column].astype(object).where(out[column].notna(), None)
     order = [c for c in PATIENT_COLUMNS if c in out.columns]
     return out[order + [c for c in out.columns if c not in order]]
-
-
-def check_patient_rows(
-    parts: Sequence[tuple[RawTable, pd.DataFrame]],
-    lines: Sequence[str],
-    issues: list[ValidationIssue],
-) -> None:
-    """Checks across rows and files: duplicates, patient-level changes, line-number order.
-
-    Parameters
-    ----------
-    parts
-        ``(raw table, parsed frame)`` per input, in the order given by the user; a row that
-        appears earlier is the reference, a later row is the one reported.
-
-    Notes
-    -----
-    Written with grouped column operations, not a loop over rows: a table of a million rows is
-    checked in seconds. Only the rows reported are visited one by one.
-    """
-    rows = _stack(parts)
-    if rows.empty:
-        return
-    key = [schema.SITE, schema.PATIENT_ID, schema.LINE]
-    keyed = rows.dropna(subset=key)
-
-    # Duplicate patient-line: report every later copy, pointing at the first.
-    copies = keyed.duplicated(key)
-    if copies.any():
-        first = keyed.groupby(key, sort=False)[["_file", "_row"]].transform("first")
-        for (_, rec), (_, ref) in zip(keyed[copies].iterrows(), first[copies].iterrows()):
-            issues.append(ValidationIssue(
-                rec["_file"], int(rec["_row"]), schema.LINE, rec["_raw_line"],
-                f"one row per site, patient and line; site {rec[schema.SITE]!r}, patient "
-                f"{rec[schema.PATIENT_ID]!r}, line {rec[schema.LINE]} already appears on "
-                f"{_where(ref['_file'], ref['_row'], rec['_file'])}",
-            ))
-
-    # Patient-level columns: every non-missing value must equal the first one of that patient.
-    patient = [schema.SITE, schema.PATIENT_ID]
-    for column in schema.PATIENT_LEVEL_COLUMNS:
-        if column not in rows.columns:
-            continue
-        # The line is not needed to know whose row it is, so rows with a bad line count too.
-        known = rows.dropna(subset=patient)
-        known = known[known[column].notna()]
-        raw = f"_raw_{column}"
-        first = known.groupby(patient, sort=False)[[column, raw, "_file", "_row"]].transform("first")
-        changed = (known[column] != first[column]).to_numpy()
-        for (_, rec), (_, ref) in zip(known[changed].iterrows(), first[changed].iterrows()):
-            where = _where(ref["_file"], ref["_row"], rec["_file"])
-            issues.append(ValidationIssue(
-                rec["_file"], int(rec["_row"]), column, rec[raw],
-                f"the same {column} as on {where} ({shown(ref[raw])}): {column} "
-                "describes the patient and must not change between lines",
-            ))
-
-    # Line numbers must increase with the line order (ICI-2 comes after ICI-1).
-    if schema.LINE_NUMBER in rows.columns:
-        rank = {label: i for i, label in enumerate(lines)}
-        numbered = keyed[keyed[schema.LINE_NUMBER].notna()].drop_duplicates(key)
-        numbered = (numbered.assign(_rank=numbered[schema.LINE].map(rank))
-                    .sort_values("_rank", kind="stable"))
-        cols = [schema.LINE_NUMBER, schema.LINE, "_file", "_row"]
-        prev = numbered.groupby(patient, sort=False)[cols].shift(1)
-        has_prev = prev[schema.LINE_NUMBER].notna().to_numpy()
-        back = numbered[has_prev][schema.LINE_NUMBER].to_numpy() <= \
-            prev[has_prev][schema.LINE_NUMBER].to_numpy()
-        later, earlier = numbered[has_prev][back], prev[has_prev][back]
-        for (_, rec), (_, ref) in zip(later.iterrows(), earlier.iterrows()):
-            issues.append(ValidationIssue(
-                rec["_file"], int(rec["_row"]), schema.LINE_NUMBER, rec["_raw_line_number"],
-                f"a line_number above {ref[schema.LINE_NUMBER]} ({ref[schema.LINE]} on "
-                f"{_where(ref['_file'], ref['_row'], rec['_file'])}), because "
-                f"{rec[schema.LINE]} comes after {ref[schema.LINE]}",
-            ))
-
-
-def _stack(parts: Sequence[tuple[RawTable, pd.DataFrame]]) -> pd.DataFrame:
-    """All parsed rows with their file, row number and the raw text of the cross-row columns."""
-    frames = []
-    for table, parsed in parts:
-        cols = [c for c in (*schema.PATIENT_KEY_COLUMNS, *schema.PATIENT_LEVEL_COLUMNS,
-                            schema.LINE_NUMBER) if c in parsed.columns]
-        frame = parsed[cols].astype(object).copy()
-        frame["_file"] = table.source
-        frame["_row"] = table.rows
-        for column in (schema.LINE, *schema.PATIENT_LEVEL_COLUMNS, schema.LINE_NUMBER):
-            if column in table.frame.columns:
-                frame[f"_raw_{column}"] = table.frame[column].to_numpy()
-        frames.append(frame)
-    if not frames:
-        return pd.DataFrame()
-    stacked = pd.concat(frames, ignore_index=True)
-    for column in schema.PATIENT_KEY_COLUMNS:  # a missing key column is reported elsewhere
-        if column not in stacked.columns:
-            stacked[column] = None
-    return stacked.astype(object).where(stacked.notna(), None)
-
-
-def _where(file: str, row: int, here: str) -> str:
-    """'row 4' within the same file, 'other.csv, row 4' across files."""
-    return f"row {row}" if file == here else f"{file}, row {row}"

@@ -30,11 +30,11 @@ import pandas as pd
 
 from . import schema
 from ._aggregates import aggregate_dtypes, check_aggregate_rows, parse_aggregate_table
-from ._patients import (
-    PATIENT_COLUMNS, check_patient_rows, parse_patient_table, patient_dtypes,
-    required_patient_columns,
-)
 from ._labels import check_spellings
+from ._patient_rows import check_patient_rows
+from ._patients import (
+    PATIENT_COLUMNS, parse_patient_table, patient_dtypes, required_patient_columns,
+)
 from ._tables import RawTable, check_endpoints, check_lines, sort_issues, table_from_frame
 from .errors import DataValidationError, ValidationIssue
 
