@@ -137,7 +137,7 @@ def check_spellings(
         What a label is, for messages (``"site labels"``, ``"patient identifiers of site 'S01'"``
         is built from it with the scope).
     """
-    frames = [pd.DataFrame({"_file": source, "_row": rows, "raw": raw,
+    frames = [pd.DataFrame({"file": source, "row": rows, "raw": raw,
                             "scope": "" if scope is None else scope})
               for source, rows, raw, scope in columns if len(raw)]
     if not frames:
@@ -152,11 +152,11 @@ def check_spellings(
     for _, group in spellings[counts.to_numpy() > 1].groupby(["scope", "key"], sort=False):
         first = group.iloc[0]
         for rec in group.iloc[1:].itertuples(index=False):
-            where = (f"row {first['_row']}" if first["_file"] == rec._file
-                     else f"{first['_file']}, row {first['_row']}")
+            where = (f"row {first['row']}" if first["file"] == rec.file
+                     else f"{first['file']}, row {first['row']}")
             scope = f" of site {rec.scope!r}" if rec.scope else ""
             issues.append(ValidationIssue(
-                rec._file, int(rec._row), column, rec.raw,
+                rec.file, int(rec.row), column, rec.raw,
                 f"the same spelling as {shown(first['raw'])} on {where}: {what}{scope} that "
                 "differ only in case or surrounding spaces are probably one label typed two "
                 "ways; write them identically (or make them clearly different)"))
