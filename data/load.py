@@ -1,8 +1,9 @@
 """Readers: files in, validated tables or a :class:`~rechallenge.data.study.Study` out.
 
 Files are CSV (comma-separated, any extension other than those below), TSV (``.tsv``, ``.tab``)
-or Excel (``.xlsx``/``.xlsm``, first sheet; needs the optional package openpyxl). Text files must
-be UTF-8; a byte-order mark (as written by Excel's "CSV UTF-8") is accepted.
+or Excel (``.xlsx``/``.xlsm``, first visible sheet, within the size limits of :mod:`._excel`;
+needs the optional package openpyxl). Text files must be UTF-8; a byte-order mark (as written by
+Excel's "CSV UTF-8") is accepted. Each file is read once, row by row.
 
 Every cell is read as text first, so a bad value is reported exactly as written, then parsed by
 :mod:`.validate`. All files of one call are checked before anything is returned: problems in all of

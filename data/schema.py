@@ -111,7 +111,7 @@ MAX_AGE: Final = 120.0
 MAX_LINE_NUMBER: Final = 100
 #: Excel workbooks: most columns, most cells (rows x columns, as declared by the sheet or as read)
 #: and most uncompressed bytes of the whole workbook; larger workbooks are refused before their
-#: cells are read, so memory stays bounded. A 1,000,000-row table of 11 columns fits.
+#: cells are read, so memory stays bounded.
 MAX_XLSX_COLUMNS: Final = 1_000
 MAX_XLSX_CELLS: Final = 20_000_000
 MAX_XLSX_UNCOMPRESSED_BYTES: Final = 1024 * 2**20
