@@ -13,6 +13,7 @@ expected). The contract is described in ``docs/data_format.md``.
 """
 
 from . import schema
+from .check import FileSummary, StudyCheck, check_study
 from .endpoints import binary_outcome, paired_table, site_line_counts, with_binary_endpoints
 from .errors import DataValidationError, ValidationIssue
 from .load import (
@@ -32,6 +33,9 @@ __all__ = [
     "read_patients",
     "read_aggregate",
     "load_study",
+    "check_study",
+    "StudyCheck",
+    "FileSummary",
     "load_example",
     "example_study",
     "validate_patients",

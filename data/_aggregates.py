@@ -14,9 +14,12 @@ from typing import Any
 import pandas as pd
 
 from . import schema
+from ._labels import check_text_column, limit_of, text_problem
+from ._parsers import (
+    INVALID, MONTHS_EXPECTED, choice_parser, parse_months, parse_text, whole_between,
+)
 from ._tables import (
-    INVALID, MISSING_MARKERS, RawTable, check_cells, check_required_columns, choice_parser,
-    line_expected, parse_number, parse_text, parse_whole,
+    MISSING_MARKERS, RawTable, check_cells, check_required_columns, line_expected,
 )
 from .errors import ValidationIssue
 
@@ -25,16 +28,7 @@ _KEY = list(schema.AGGREGATE_KEY_COLUMNS)
 _BINARY = ", ".join(schema.BINARY_ENDPOINTS)
 
 
-def _at_least(minimum: int) -> Any:
-    def parse(text: str) -> Any:
-        value = parse_whole(text)
-        return value if value is not INVALID and value >= minimum else INVALID
-    return parse
-
-
-def _positive(text: str) -> Any:
-    value = parse_number(text)
-    return value if value is not INVALID and value > 0 else INVALID
+_AT_MOST = f"at most {schema.MAX_PATIENTS:,}"
 
 
 def parse_aggregate_table(
@@ -56,7 +50,9 @@ def parse_aggregate_table(
         schema.LINE: (choice_parser(lines), line_expected(lines)),
         schema.ENDPOINT: (choice_parser(schema.ENDPOINTS, fold=str.lower),
                           f"one of the endpoints {', '.join(schema.ENDPOINTS)}"),
-        schema.N: (_at_least(1), "a whole number of patients >= 1 (leave out rows without patients)"),
+        schema.N: (whole_between(1, schema.MAX_PATIENTS),
+                   f"a whole number of patients >= 1, {_AT_MOST} (leave out rows without "
+                   "patients)"),
     }
     for column, (parse, expected) in rules.items():
         if column in cols:
@@ -72,10 +68,13 @@ def parse_aggregate_table(
     check_required_columns(table, conditional, issues)
 
     if schema.EVENTS in cols:
-        events = check_cells(table, schema.EVENTS, _at_least(0),
-                             "a whole number of events >= 0", required=False, issues=issues)
+        events = check_cells(table, schema.EVENTS, whole_between(0, schema.MAX_PATIENTS),
+                             f"a whole number of events >= 0, {_AT_MOST}", required=False,
+                             issues=issues)
         n = data.get(schema.N, [None] * len(events))
         for (row, raw), count, total, name in zip(table.column(schema.EVENTS), events, n, endpoint):
+            if count is None and text_problem(raw, limit_of(schema.EVENTS)) is not None:
+                continue  # reported by check_cells already
             if name in schema.BINARY_ENDPOINTS and raw.strip().lower() in MISSING_MARKERS:
                 issues.append(ValidationIssue(
                     src, row, schema.EVENTS, raw,
@@ -95,6 +94,7 @@ def parse_aggregate_table(
     extras = [c for c in cols if c not in data and c not in schema.AGGREGATE_COLUMNS]
     frame = pd.DataFrame(data, index=table.frame.index)
     for column in extras:
+        check_text_column(table.source, table.rows, table.frame[column].to_numpy(), column, issues)
         frame[column] = [v.strip() for v in table.frame[column]]
     return aggregate_dtypes(frame)
 
@@ -102,11 +102,16 @@ def parse_aggregate_table(
 def _check_median(
     table: RawTable, column: str, endpoint: list[str | None], issues: list[ValidationIssue],
 ) -> list[float | None]:
-    """Median fields: a positive number on ttp rows, blank on binary-endpoint rows."""
+    """Median fields: a plausible number of months on ttp rows, blank on binary-endpoint rows."""
     values: list[float | None] = []
     for (row, raw), name in zip(table.column(column), endpoint):
+        problem = text_problem(raw, limit_of(column))
+        if problem is not None:
+            issues.append(ValidationIssue(table.source, row, column, raw, problem))
+            values.append(None)
+            continue
         missing = raw.strip().lower() in MISSING_MARKERS
-        value = None if missing else _positive(raw.strip())
+        value = None if missing else parse_months(raw.strip())
         if name in schema.BINARY_ENDPOINTS and not missing:
             # A number here is probably a shifted column or a ttp row with the wrong endpoint.
             issues.append(ValidationIssue(
@@ -115,10 +120,10 @@ def _check_median(
             value = None
         elif name == schema.TTP_ENDPOINT and (missing or value is INVALID):
             issues.append(ValidationIssue(
-                table.source, row, column, raw, "a number of months > 0 (required on ttp rows)"))
+                table.source, row, column, raw, f"{MONTHS_EXPECTED} (required on ttp rows)"))
             value = None
         elif value is INVALID:  # row with an unknown endpoint: still report a bad number
-            issues.append(ValidationIssue(table.source, row, column, raw, "a number of months > 0"))
+            issues.append(ValidationIssue(table.source, row, column, raw, MONTHS_EXPECTED))
             value = None
         values.append(value)
     return values

@@ -1,8 +1,7 @@
 """Rules of the patient table: one row per patient per treatment line.
 
-:func:`parse_patient_table` checks the cells of one input; :func:`check_patient_rows` checks what
-only shows across rows, possibly across files (duplicates, patient-level columns that change,
-line numbers that go backwards). Both append to a shared issue list instead of raising.
+:func:`parse_patient_table` checks the cells of one input and appends every problem to a shared
+issue list instead of raising; what only shows across rows is checked in :mod:`._patient_rows`.
 """
 
 from __future__ import annotations
@@ -13,10 +12,12 @@ from typing import Any
 import pandas as pd
 
 from . import schema
-from ._tables import (
-    INVALID, RawTable, check_cells, check_required_columns, choice_parser, line_expected,
-    parse_flag, parse_number, parse_text, parse_whole,
+from ._labels import check_text_column
+from ._parsers import (
+    INVALID, MONTHS_EXPECTED, choice_parser, parse_flag, parse_months, parse_number, parse_text,
+    whole_between,
 )
+from ._tables import RawTable, check_cells, check_required_columns, line_expected
 from .errors import ValidationIssue
 
 #: Contract order of the patient columns (output columns follow it; unknown columns come last).
@@ -30,19 +31,9 @@ _FLOATS = (schema.TTP_MONTHS, schema.AGE)
 Rule = tuple[Callable[[str], Any], str]
 
 
-def _positive(text: str) -> Any:
-    value = parse_number(text)
-    return value if value is not INVALID and value > 0 else INVALID
-
-
-def _positive_whole(text: str) -> Any:
-    value = parse_whole(text)
-    return value if value is not INVALID and value >= 1 else INVALID
-
-
 def _age(text: str) -> Any:
     value = parse_number(text)
-    return value if value is not INVALID and 0 <= value <= 120 else INVALID
+    return value if value is not INVALID and 0 <= value <= schema.MAX_AGE else INVALID
 
 
 def _rules(lines: Sequence[str]) -> dict[str, Rule]:
@@ -55,14 +46,16 @@ def _rules(lines: Sequence[str]) -> dict[str, Rule]:
             choice_parser(schema.RESPONSES),
             "one of CR, PR, SD, PD, NE (NE = not evaluable; case does not matter)",
         ),
-        schema.TTP_MONTHS: (_positive, "a number of months > 0"),
+        schema.TTP_MONTHS: (parse_months, MONTHS_EXPECTED),
         schema.PROGRESSED: (parse_flag, "0 or 1 (1 = progression observed, 0 = censored)"),
         schema.TRAE_GRADE_3_4: (
             parse_flag, "0 or 1 (1 = a grade 3-4 treatment-related adverse event in this line)"),
         schema.REGIMEN_CLASS: (parse_text, "a regimen class (free text, blank if unknown)"),
-        schema.LINE_NUMBER: (_positive_whole, "a whole number >= 1 (blank if unknown)"),
+        schema.LINE_NUMBER: (whole_between(1, schema.MAX_LINE_NUMBER),
+                             f"a whole number >= 1, at most {schema.MAX_LINE_NUMBER} "
+                             "(blank if unknown)"),
         schema.SEX: (choice_parser(schema.SEXES), "M or F (case does not matter; blank if unknown)"),
-        schema.AGE: (_age, "an age in years from 0 to 120 (blank if unknown)"),
+        schema.AGE: (_age, f"an age in years from 0 to {schema.MAX_AGE:g} (blank if unknown)"),
         schema.SOURCE: (parse_text, "where the row came from (free text, blank if original "
                                     "patient data)"),
     }
@@ -115,6 +108,7 @@ def parse_patient_table(
     extras = [c for c in table.frame.columns if c not in data]
     frame = pd.DataFrame(data, index=table.frame.index)
     for column in extras:
+        check_text_column(table.source, table.rows, table.frame[column].to_numpy(), column, issues)
         frame[column] = [v.strip() for v in table.frame[column]]
     return patient_dtypes(frame, required)
 
@@ -138,96 +132,3 @@ def patient_dtypes(frame: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame
             out[column] = out[column].astype(object).where(out[column].notna(), None)
     order = [c for c in PATIENT_COLUMNS if c in out.columns]
     return out[order + [c for c in out.columns if c not in order]]
-
-
-def check_patient_rows(
-    parts: Sequence[tuple[RawTable, pd.DataFrame]],
-    lines: Sequence[str],
-    issues: list[ValidationIssue],
-) -> None:
-    """Checks across rows and files: duplicates, patient-level changes, line-number order.
-
-    Parameters
-    ----------
-    parts
-        ``(raw table, parsed frame)`` per input, in the order given by the user; a row that
-        appears earlier is the reference, a later row is the one reported.
-    """
-    rows = _stack(parts)
-    if rows.empty:
-        return
-    keyed = rows.dropna(subset=[schema.SITE, schema.PATIENT_ID, schema.LINE])
-
-    # Duplicate patient-line: report every later copy, pointing at the first.
-    key = [schema.SITE, schema.PATIENT_ID, schema.LINE]
-    first = keyed.drop_duplicates(key).set_index(key)
-    for _, rec in keyed[keyed.duplicated(key)].iterrows():
-        ref = first.loc[tuple(rec[key])]
-        issues.append(ValidationIssue(
-            rec["_file"], int(rec["_row"]), schema.LINE, rec["_raw_line"],
-            f"one row per site, patient and line; site {rec[schema.SITE]!r}, patient "
-            f"{rec[schema.PATIENT_ID]!r}, line {rec[schema.LINE]} already appears on "
-            f"{_where(ref['_file'], ref['_row'], rec['_file'])}",
-        ))
-
-    # Patient-level columns: every non-missing value must equal the first one of that patient.
-    for column in schema.PATIENT_LEVEL_COLUMNS:
-        if column not in rows.columns:
-            continue
-        # The line is not needed to know whose row it is, so rows with a bad line count too.
-        patient = rows.dropna(subset=[schema.SITE, schema.PATIENT_ID])
-        known = patient[patient[column].notna()]
-        for _, group in known.groupby([schema.SITE, schema.PATIENT_ID], sort=False):
-            ref = group.iloc[0]
-            for _, rec in group.iloc[1:].iterrows():
-                if rec[column] == ref[column]:
-                    continue
-                where = _where(ref["_file"], ref["_row"], rec["_file"])
-                issues.append(ValidationIssue(
-                    rec["_file"], int(rec["_row"]), column, rec[f"_raw_{column}"],
-                    f"the same {column} as on {where} ({ref[f'_raw_{column}']!r}): {column} "
-                    "describes the patient and must not change between lines",
-                ))
-
-    # Line numbers must increase with the line order (ICI-2 comes after ICI-1).
-    if schema.LINE_NUMBER in rows.columns:
-        rank = {label: i for i, label in enumerate(lines)}
-        numbered = keyed[keyed[schema.LINE_NUMBER].notna()].drop_duplicates(key)
-        numbered = (numbered.assign(_rank=numbered[schema.LINE].map(rank))
-                    .sort_values("_rank", kind="stable"))
-        for _, group in numbered.groupby([schema.SITE, schema.PATIENT_ID], sort=False):
-            for (_, prev), (_, rec) in zip(group.iloc[:-1].iterrows(), group.iloc[1:].iterrows()):
-                if rec[schema.LINE_NUMBER] <= prev[schema.LINE_NUMBER]:
-                    issues.append(ValidationIssue(
-                        rec["_file"], int(rec["_row"]), schema.LINE_NUMBER, rec["_raw_line_number"],
-                        f"a line_number above {prev[schema.LINE_NUMBER]} ({prev[schema.LINE]} on "
-                        f"{_where(prev['_file'], prev['_row'], rec['_file'])}), because "
-                        f"{rec[schema.LINE]} comes after {prev[schema.LINE]}",
-                    ))
-
-
-def _stack(parts: Sequence[tuple[RawTable, pd.DataFrame]]) -> pd.DataFrame:
-    """All parsed rows with their file, row number and the raw text of the cross-row columns."""
-    frames = []
-    for table, parsed in parts:
-        cols = [c for c in (*schema.PATIENT_KEY_COLUMNS, *schema.PATIENT_LEVEL_COLUMNS,
-                            schema.LINE_NUMBER) if c in parsed.columns]
-        frame = parsed[cols].astype(object).copy()
-        frame["_file"] = table.source
-        frame["_row"] = table.rows
-        for column in (schema.LINE, *schema.PATIENT_LEVEL_COLUMNS, schema.LINE_NUMBER):
-            if column in table.frame.columns:
-                frame[f"_raw_{column}"] = table.frame[column].to_numpy()
-        frames.append(frame)
-    if not frames:
-        return pd.DataFrame()
-    stacked = pd.concat(frames, ignore_index=True)
-    for column in schema.PATIENT_KEY_COLUMNS:  # a missing key column is reported elsewhere
-        if column not in stacked.columns:
-            stacked[column] = None
-    return stacked.astype(object).where(stacked.notna(), None)
-
-
-def _where(file: str, row: int, here: str) -> str:
-    """'row 4' within the same file, 'other.csv, row 4' across files."""
-    return f"row {row}" if file == here else f"{file}, row {row}"

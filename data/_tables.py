@@ -19,21 +19,13 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .errors import ValidationIssue
+from ._labels import check_text_column, text_problem
+from ._parsers import INVALID
+from .errors import ValidationIssue, printable, shown
 
 #: Text that means "no value" in an *optional* column (compared case-insensitively). In a
 #: required column these are errors, reported as written.
 MISSING_MARKERS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none"})
-
-
-class _Invalid:
-    """Marker returned by a cell parser that could not parse its text."""
-
-    def __repr__(self) -> str:
-        return "INVALID"
-
-
-INVALID: Any = _Invalid()
 
 
 @dataclass(frozen=True)
@@ -92,7 +84,10 @@ def table_from_records(
 
     Leading and entirely blank rows are skipped (they keep their numbers). Trailing blank cells
     beyond the header are dropped; any other mismatch in the number of cells is reported and the
-    row left out of further checks, because its values have probably shifted columns.
+    row left out of further checks, because its values have probably shifted columns. Header
+    names that break the label rules (:func:`._labels.text_problem`) are reported.
+
+    ``records`` is consumed once, row by row, so a reader can stream a large file through it.
 
     Returns
     -------
@@ -102,7 +97,10 @@ def table_from_records(
     issues: list[ValidationIssue] = []
     header: list[str] | None = None
     header_row = 0
-    body: list[list[str]] = []
+    body: list[list[str]] = []  # one list per header cell: the table is stored by column
+    # One str object per distinct text of a column: a million rows hold few distinct sites,
+    # lines, codes and flags, and sharing them keeps the table's memory near the file's size.
+    shared: list[dict[str, str]] = []
     rows: list[int] = []
     ragged = 0
     for row, cells in records:
@@ -110,8 +108,11 @@ def table_from_records(
         if all(c.strip() == "" for c in cells):
             continue
         if header is None:
+            _check_header_text(source, row, cells, issues)
             header = [normalise_name(c) for c in cells]
             header_row = row
+            body = [[] for _ in header]
+            shared = [{} for _ in header]
             continue
         while len(cells) > len(header) and cells[-1].strip() == "":
             cells.pop()
@@ -123,7 +124,8 @@ def table_from_records(
             ))
             ragged += 1
             continue
-        body.append(cells)
+        for column, cache, cell in zip(body, shared, cells):
+            column.append(cache.setdefault(cell, cell))
         rows.append(row)
 
     if header is None:
@@ -132,7 +134,7 @@ def table_from_records(
             "a header row and at least one data row; the file has no content",
         )]
     keep = _check_header(source, header, header_row, body, issues)
-    if not body:
+    if not rows:
         if ragged:  # the data rows exist but none could be used; they are reported already
             return None, issues
         issues.append(ValidationIssue(
@@ -140,14 +142,25 @@ def table_from_records(
             "at least one data row below the header; the file has only a header",
         ))
         return None, issues
-    frame = pd.DataFrame({header[j]: [r[j] for r in body] for j in keep}, dtype=object)
+    frame = pd.DataFrame({header[j]: np.asarray(body[j], dtype=object) for j in keep})
     return RawTable(source, frame, np.asarray(rows, dtype=int)), issues
+
+
+def _check_header_text(
+    source: str, row: int, cells: Sequence[str], issues: list[ValidationIssue]
+) -> None:
+    """Header names are labels: report control characters, invisible ones and absurd lengths."""
+    for cell in cells:
+        problem = text_problem(cell, schema.MAX_LABEL_LENGTH)
+        if problem is not None:
+            issues.append(ValidationIssue(source, row, None, cell, f"a column name: {problem}"))
 
 
 def _check_header(
     source: str, header: list[str], header_row: int, body: list[list[str]],
     issues: list[ValidationIssue],
 ) -> list[int]:
+    # body holds the cells by column (one list per header cell).
     """Positions of the header cells to keep; report duplicate and unnamed columns."""
     keep: list[int] = []
     first_seen: dict[str, int] = {}
@@ -155,7 +168,7 @@ def _check_header(
         if name == "":
             # A trailing separator in a spreadsheet export gives an unnamed, empty column: ignore
             # it. An unnamed column that holds values is probably a lost header cell.
-            if any(j < len(r) and r[j].strip() for r in body):
+            if any(cell.strip() for cell in body[j]):
                 issues.append(ValidationIssue(
                     source, header_row, None, None,
                     f"a name for header cell {j + 1} (the column holds values but has no name)",
@@ -165,7 +178,7 @@ def _check_header(
             issues.append(ValidationIssue(
                 source, header_row, name, None,
                 f"each column name once; header cells {first_seen[name] + 1} and {j + 1} "
-                f"are both {name!r}",
+                f"are both {shown(name)}",
             ))
             continue
         first_seen[name] = j
@@ -211,7 +224,7 @@ def check_required_columns(
         issues.append(ValidationIssue(
             table.source, None, name, None,
             f"this column ({required[name]}); the file's columns are: "
-            f"{', '.join(present) or 'none'}{hint}",
+            f"{', '.join(map(printable, present)) or 'none'}{hint}",
         ))
 
 
@@ -225,12 +238,13 @@ def check_cells(
     issues: list[ValidationIssue],
     optional_rows: frozenset[int] = frozenset(),
 ) -> list[Any]:
-    """Parse every cell of ``column``; report each cell ``parse`` rejects.
+    """Parse every cell of ``column``; report each cell ``parse`` (or the label rules) rejects.
 
     Parameters
     ----------
     parse
         Receives the stripped text of a non-missing cell; returns the value or :data:`INVALID`.
+        It must depend on the text only: each distinct text is parsed once.
     required
         When true a missing cell is an error; otherwise blank and :data:`MISSING_MARKERS` give
         ``None``.
@@ -243,59 +257,32 @@ def check_cells(
     list
         Parsed value per row; ``None`` where the cell was missing or invalid.
     """
-    values: list[Any] = []
-    for row, raw in table.column(column):
-        text = raw.strip()
-        needed = required and row not in optional_rows
-        if text == "" or (not needed and text.lower() in MISSING_MARKERS):
-            if needed:
-                issues.append(ValidationIssue(table.source, row, column, raw, expected))
-            values.append(None)
+    raw = table.frame[column].to_numpy(dtype=object)
+    # Characters and length first: such a cell gets that message, not the column's.
+    rejected = check_text_column(table.source, table.rows, raw, column, issues)
+    codes, uniques = pd.factorize(raw)
+    parsed = np.empty(len(uniques), dtype=object)
+    bad = np.zeros(len(uniques), dtype=bool)
+    missing = np.zeros(len(uniques), dtype=bool)  # blank, or a missing marker such as "NA"
+    for i, text in enumerate(uniques):
+        text = text.strip()
+        missing[i] = text == "" or text.lower() in MISSING_MARKERS
+        if text == "":
+            parsed[i], bad[i] = None, True
             continue
         value = parse(text)
-        if value is INVALID:
-            issues.append(ValidationIssue(table.source, row, column, raw, expected))
-            value = None
-        values.append(value)
-    return values
-
-
-# ---- cell parsers: stripped, non-missing text in; value or INVALID out -------------------------
-
-def parse_number(text: str) -> Any:
-    """A finite decimal number (``float('nan')`` and ``inf`` parse in Python but are not data)."""
-    try:
-        number = float(text)
-    except ValueError:
-        return INVALID
-    return number if math.isfinite(number) else INVALID
-
-
-def parse_whole(text: str) -> Any:
-    """A whole number; ``3.0`` counts as 3 because spreadsheets often write integers that way."""
-    number = parse_number(text)
-    if number is INVALID or not float(number).is_integer():
-        return INVALID
-    return int(number)
-
-
-def parse_flag(text: str) -> Any:
-    """0 or 1 (``0.0``/``1.0`` accepted, as written by spreadsheets)."""
-    value = parse_whole(text)
-    return value if value in (0, 1) else INVALID
-
-
-def parse_text(text: str) -> Any:
-    """Any non-blank text, stripped."""
-    return text
-
-
-def choice_parser(
-    allowed: Sequence[str], *, fold: Callable[[str], str] = str.upper
-) -> Callable[[str], Any]:
-    """Parser accepting ``allowed`` labels case-insensitively, returning the canonical spelling."""
-    lookup = {fold(a): a for a in allowed}
-    return lambda text: lookup.get(fold(text), INVALID)
+        parsed[i], bad[i] = (None, True) if value is INVALID else (value, False)
+    # A missing cell means unknown where the column is optional (every row when not required,
+    # the optional rows when required); elsewhere it is parsed, and a blank is an error.
+    optional = np.full(len(raw), not required)
+    if required and optional_rows:
+        optional |= np.isin(np.asarray(table.rows), list(optional_rows))
+    unknown = missing[codes] & optional
+    values = parsed[codes]
+    values[rejected | unknown] = None
+    for i in np.flatnonzero(bad[codes] & ~rejected & ~unknown):
+        issues.append(ValidationIssue(table.source, int(table.rows[i]), column, raw[i], expected))
+    return values.tolist()
 
 
 def check_lines(lines: Sequence[str]) -> tuple[str, ...]:

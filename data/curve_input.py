@@ -38,10 +38,8 @@ from typing import Any, Final, Union
 import numpy as np
 import pandas as pd
 
-from ._tables import (
-    INVALID, RawTable, check_cells, check_required_columns, parse_number, parse_whole,
-    table_from_frame,
-)
+from ._parsers import INVALID, parse_number, parse_whole
+from ._tables import RawTable, check_cells, check_required_columns, table_from_frame
 from .errors import DataValidationError, ValidationIssue
 from .load import read_table
 

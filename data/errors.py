@@ -18,6 +18,37 @@ from dataclasses import dataclass
 ROW_NUMBERING: str = (
     "rows are counted as in the file: the header is row 1, the first data row is row 2"
 )
+#: Characters of a value shown in a message; a longer value is cut and its length given.
+SHOWN_CHARACTERS: int = 60
+
+
+def shown(value: object, limit: int = SHOWN_CHARACTERS) -> str:
+    """``repr`` of a value for a message: control and invisible characters escaped, long text cut.
+
+    ``repr`` escapes every character that is not printable (control characters, ANSI escapes,
+    line breaks, zero-width and bidirectional-override characters), so a hostile value can never
+    move the cursor or recolour the terminal that shows the message.
+
+    Parameters
+    ----------
+    value
+        The value as read (normally text).
+    limit
+        Characters of a text value shown before it is cut.
+
+    Returns
+    -------
+    str
+        E.g. ``'S01'``, ``'a\\x1b[31m'`` or ``'xxxx...' (100,000 characters)``.
+    """
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value):,} characters)"
+    return repr(value)
+
+
+def printable(text: str, limit: int = SHOWN_CHARACTERS) -> str:
+    """``text`` as is when it is short and printable, else as :func:`shown` writes it."""
+    return text if text.isprintable() and len(text) <= limit else shown(text, limit)
 
 
 @dataclass(frozen=True)
@@ -53,7 +84,7 @@ class ValidationIssue:
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column is not None:
-            parts.append(f"column {self.column!r}")
+            parts.append(f"column {shown(self.column)}")
         return ", ".join(parts)
 
     def __str__(self) -> str:
@@ -61,8 +92,8 @@ class ValidationIssue:
             return f"{self.location}: expected {self.expected}"
         # A blank cell printed as '' (or '  ') is easy to misread; say what it is.
         blank = isinstance(self.value, str) and self.value.strip() == ""
-        shown = "a blank cell" if blank else repr(self.value)
-        return f"{self.location}: got {shown}, expected {self.expected}"
+        value = "a blank cell" if blank else shown(self.value)
+        return f"{self.location}: got {value}, expected {self.expected}"
 
 
 class DataValidationError(ValueError):

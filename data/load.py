@@ -1,8 +1,9 @@
 """Readers: files in, validated tables or a :class:`~rechallenge.data.study.Study` out.
 
 Files are CSV (comma-separated, any extension other than those below), TSV (``.tsv``, ``.tab``)
-or Excel (``.xlsx``/``.xlsm``, first sheet; needs the optional package openpyxl). Text files must
-be UTF-8; a byte-order mark (as written by Excel's "CSV UTF-8") is accepted.
+or Excel (``.xlsx``/``.xlsm``, first visible sheet, within the size limits of :mod:`._excel`;
+needs the optional package openpyxl). Text files must be UTF-8; a byte-order mark (as written by
+Excel's "CSV UTF-8") is accepted. Each file is read once, row by row.
 
 Every cell is read as text first, so a bad value is reported exactly as written, then parsed by
 :mod:`.validate`. All files of one call are checked before anything is returned: problems in all of
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import os
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Final, Union
 import pandas as pd
 
 from . import schema
-from ._tables import RawTable, cell_text, check_endpoints, check_lines, table_from_records
+from ._excel import read_excel
+from ._tables import RawTable, check_endpoints, check_lines, table_from_records
 from .errors import ValidationIssue
 from .study import Study
 from .validate import empty_aggregates, validate_tables
@@ -132,8 +133,8 @@ def load_study(
     ValueError
         If no file is given, or ``lines``/``endpoints`` are invalid.
     """
-    patients = _as_paths(patient_files)
-    aggregates = _as_paths(aggregate_files)
+    patients = as_paths(patient_files)
+    aggregates = as_paths(aggregate_files)
     if not patients and not aggregates:
         raise ValueError("load_study needs at least one patient or aggregate file")
     return _load([(p, str(p)) for p in patients], [(a, str(a)) for a in aggregates],
@@ -176,7 +177,8 @@ def _load_example() -> Study:
                      endpoints=schema.ENDPOINTS)
 
 
-def _as_paths(files: PathLike | Iterable[PathLike]) -> list[PathLike]:
+def as_paths(files: PathLike | Iterable[PathLike]) -> list[PathLike]:
+    """One path or several as a list of paths."""
     # A lone path is a common slip for a one-element list; iterating its characters is not meant.
     if isinstance(files, (str, os.PathLike)):
         return [files]
@@ -192,6 +194,25 @@ def _load(
 ) -> Study:
     """Read ``(path, name in messages)`` items and validate them all together."""
     lines, endpoints = check_lines(lines), check_endpoints(endpoints)  # before any reading
+    tables, issues, sources = read_inputs(patient_items, aggregate_items)
+    patients, aggregates = validate_tables(
+        tables["patients"], tables["aggregates"], lines=lines, endpoints=endpoints,
+        issues=issues, sources=sources)
+    return Study(patients, aggregates, lines, tuple(sources))
+
+
+def read_inputs(
+    patient_items: Sequence[tuple[PathLike, str]],
+    aggregate_items: Sequence[tuple[PathLike, str]],
+) -> tuple[dict[str, list[RawTable]], list[ValidationIssue], list[str]]:
+    """Read every ``(path, name in messages)`` item once, as raw text tables.
+
+    Returns
+    -------
+    tuple
+        Tables by kind (``"patients"``, ``"aggregates"``), the reading problems, and every input
+        name in order (also those that could not be read).
+    """
     issues: list[ValidationIssue] = []
     seen: dict[str, str] = {}
     tables: dict[str, list[RawTable]] = {"patients": [], "aggregates": []}
@@ -208,11 +229,7 @@ def _load(
             issues += found
             if table is not None:
                 tables[kind].append(table)
-    sources = [s for _, s in (*patient_items, *aggregate_items)]
-    patients, aggregates = validate_tables(
-        tables["patients"], tables["aggregates"], lines=lines, endpoints=endpoints,
-        issues=issues, sources=sources)
-    return Study(patients, aggregates, lines, tuple(sources))
+    return tables, issues, [s for _, s in (*patient_items, *aggregate_items)]
 
 
 def read_table(
@@ -246,28 +263,26 @@ def read_table(
     if suffix in _UNSUPPORTED:
         return problem("a .csv, .tsv or .xlsx file; save the sheet as .xlsx or as CSV UTF-8")
     try:
-        data = file.read_bytes()
+        with file.open("rb") as stream:
+            start = stream.read(len(codecs.BOM_UTF8))
     except OSError as exc:
         return problem(f"a readable file; reading failed: {exc.strerror or exc}")
-    if not data:
+    if not start:
         return problem("a header row and at least one data row; the file is empty (0 bytes)")
     if suffix in _EXCEL_SUFFIXES:
-        return _read_excel(file, source)
-    text, issues = _decode(data, source)
-    if text is None:
-        return None, issues
-    return _parse_delimited(text, source, "\t" if suffix in _TSV_SUFFIXES else ",")
+        return read_excel(file, source)
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return problem("UTF-8 text; the file is UTF-16 (save it as 'CSV UTF-8')")
+    return _read_delimited(file, source, "\t" if suffix in _TSV_SUFFIXES else ",")
 
 
-def _decode(data: bytes, source: str) -> tuple[str | None, list[ValidationIssue]]:
-    """UTF-8 text of ``data`` (BOM removed), or the rows whose bytes are not UTF-8."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return None, [ValidationIssue(source, None, None, None,
-                                      "UTF-8 text; the file is UTF-16 (save it as 'CSV UTF-8')")]
+def _decode_problems(data: bytes, source: str) -> list[ValidationIssue]:
+    """The rows whose bytes are not UTF-8 (none if ``data`` decodes)."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     try:
-        return data.decode("utf-8"), []
+        data.decode("utf-8")
+        return []
     except UnicodeDecodeError:
         pass
     try:
@@ -288,44 +303,33 @@ def _decode(data: bytes, source: str) -> tuple[str | None, list[ValidationIssue]
         issues.append(ValidationIssue(
             source, None, None, None,
             f"UTF-8 text throughout; {len(bad_rows) - _MAX_ENCODING_ROWS} more rows are not UTF-8"))
-    return None, issues
+    return issues
 
 
-def _parse_delimited(
-    text: str, source: str, delimiter: str
+def _read_delimited(
+    file: Path, source: str, delimiter: str
 ) -> tuple[RawTable | None, list[ValidationIssue]]:
-    """Split text into records numbered as a spreadsheet numbers rows (blank lines count)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    records: list[tuple[int, list[str]]] = []
-    try:
-        for number, cells in enumerate(reader, start=1):
-            records.append((number, cells))
-    except csv.Error as exc:
-        kind = "TSV" if delimiter == "\t" else "CSV"
-        return None, [ValidationIssue(source, reader.line_num, None, None,
-                                      f"well-formed {kind} ({exc})")]
-    return table_from_records(source, records)
+    """Stream the file's rows into a table, numbered as a spreadsheet numbers rows.
 
-
-def _read_excel(file: Path, source: str) -> tuple[RawTable | None, list[ValidationIssue]]:
-    """First sheet of a workbook, every cell as text, rows numbered as Excel numbers them."""
+    The file is decoded and split while it is read, in one pass, so memory holds the table and
+    never the whole text as well. Only when it turns out not to be UTF-8 (or not well-formed) is
+    it read again as bytes, to name the rows with undecodable bytes.
+    """
+    kind = "TSV" if delimiter == "\t" else "CSV"
     try:
-        import openpyxl
-    except ImportError:
-        raise ImportError(
-            f"reading {source} needs the optional package openpyxl: `pip install openpyxl` "
-            "(or save the sheet as CSV UTF-8)") from None
-    try:
-        workbook = openpyxl.load_workbook(file, data_only=True)
-    except Exception as exc:  # openpyxl raises several unrelated types for a damaged file
+        # utf-8-sig drops the byte-order mark Excel writes for "CSV UTF-8".
+        with file.open(encoding="utf-8-sig", newline="") as stream:
+            reader = csv.reader(stream, delimiter=delimiter, strict=True)
+            try:
+                return table_from_records(source, enumerate(reader, start=1))
+            except csv.Error as exc:
+                malformed = ValidationIssue(source, reader.line_num, None, None,
+                                            f"well-formed {kind} ({exc})")
+    except UnicodeDecodeError:
+        malformed = None
+    except OSError as exc:
         return None, [ValidationIssue(source, None, None, None,
-                                      f"an Excel .xlsx workbook that opens; openpyxl says: {exc}")]
-    try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(min_row=1, values_only=True)  # from row 1, so numbers match Excel
-        records = [(number, [cell_text(v) for v in values])
-                   for number, values in enumerate(rows, start=1)]
-    finally:
-        workbook.close()
-    return table_from_records(source, records)
-
+                                      f"a readable file; reading failed: {exc.strerror or exc}")]
+    # Undecodable bytes are reported before a quoting error: they often cause it.
+    issues = _decode_problems(file.read_bytes(), source)
+    return None, issues or [malformed]

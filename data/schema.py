@@ -98,3 +98,29 @@ AGGREGATE_KEY_COLUMNS: Final[tuple[str, ...]] = (SITE, LINE, ENDPOINT)
 AGGREGATE_COLUMNS: Final[tuple[str, ...]] = (
     SITE, LINE, ENDPOINT, N, EVENTS, MEDIAN_MONTHS, MEDIAN_LOWER, MEDIAN_UPPER,
 )
+
+# ---- Limits on input ---------------------------------------------------------------------------
+# Checked at validation, so a hostile or damaged file is refused with its row and column instead of
+# breaking a model or an output later. docs/data_format.md lists them for users.
+
+#: Longest label, in characters after removing surrounding spaces: site, patient_id,
+#: regimen_class and header names (column names may be covariate names in reports).
+MAX_LABEL_LENGTH: Final = 100
+#: Longest cell of any other column (free-text columns outside the contract included).
+MAX_CELL_LENGTH: Final = 1_000
+#: Plausible times in months (ttp_months, median_months and its 95% limits): 1e-6 months is about
+#: 3 seconds, 1,200 months is 100 years. Anything outside is a unit or typing error.
+MIN_MONTHS: Final = 1e-6
+MAX_MONTHS: Final = 1_200.0
+#: Largest ``n`` (and ``events``) of an aggregate row: patients of one site and line.
+MAX_PATIENTS: Final = 1_000_000
+#: Ages are years from 0 to this.
+MAX_AGE: Final = 120.0
+#: Largest ``line_number`` (systemic treatment line).
+MAX_LINE_NUMBER: Final = 100
+#: Excel workbooks: most columns, most cells (rows x columns, as declared by the sheet or as read)
+#: and most uncompressed bytes of the whole workbook; larger workbooks are refused before their
+#: cells are read, so memory stays bounded.
+MAX_XLSX_COLUMNS: Final = 1_000
+MAX_XLSX_CELLS: Final = 20_000_000
+MAX_XLSX_UNCOMPRESSED_BYTES: Final = 1024 * 2**20

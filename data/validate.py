@@ -19,6 +19,10 @@ Normalisation (what is accepted beyond the literal contract, and how it is rewri
 - rows whose ``source`` starts with ``reconstructed:`` (pseudo patient data reconstructed from a
   published Kaplan-Meier curve) may leave ``best_response`` and ``trae_grade_3_4`` blank even when
   those endpoints are analysed: they count for time to progression only.
+
+Refused whatever the column (see :mod:`._labels`): control characters, invisible format characters
+and cells longer than ``schema.MAX_CELL_LENGTH`` (labels: ``schema.MAX_LABEL_LENGTH``), and a label
+written two ways that differ only in case or surrounding spaces.
 """
 
 from __future__ import annotations
@@ -29,15 +33,16 @@ import pandas as pd
 
 from . import schema
 from ._aggregates import aggregate_dtypes, check_aggregate_rows, parse_aggregate_table
+from ._labels import check_spellings
+from ._patient_rows import check_patient_rows
 from ._patients import (
-    PATIENT_COLUMNS, check_patient_rows, parse_patient_table, patient_dtypes,
-    required_patient_columns,
+    PATIENT_COLUMNS, parse_patient_table, patient_dtypes, required_patient_columns,
 )
 from ._tables import RawTable, check_endpoints, check_lines, sort_issues, table_from_frame
 from .errors import DataValidationError, ValidationIssue
 
-__all__ = ["validate_patients", "validate_aggregate", "validate_tables", "empty_patients",
-           "empty_aggregates"]
+__all__ = ["validate_patients", "validate_aggregate", "validate_tables", "check_tables",
+           "combine_parts", "empty_patients", "empty_aggregates"]
 
 Part = tuple[RawTable, pd.DataFrame]
 
@@ -144,16 +149,44 @@ def validate_tables(
     DataValidationError
         If ``issues`` is not empty at the end; nothing is returned then.
     """
+    patient_parts, aggregate_parts = check_tables(
+        patient_tables, aggregate_tables, lines=lines, endpoints=endpoints, issues=issues)
+    if issues:
+        raise DataValidationError(sort_issues(issues, sources))
+    return combine_parts(patient_parts, aggregate_parts, endpoints=check_endpoints(endpoints))
+
+
+def check_tables(
+    patient_tables: Sequence[RawTable],
+    aggregate_tables: Sequence[RawTable],
+    *,
+    lines: Sequence[str],
+    endpoints: Sequence[str],
+    issues: list[ValidationIssue],
+) -> tuple[list[Part], list[Part]]:
+    """Run every check on raw tables, appending problems to ``issues`` instead of raising.
+
+    Returns
+    -------
+    tuple
+        ``(raw table, parsed frame)`` per patient table and per aggregate table, in input order;
+        a parsed frame holds ``None`` where a cell was missing or invalid.
+    """
     lines = check_lines(lines)
     endpoints = check_endpoints(endpoints)
     patient_parts = [(t, parse_patient_table(t, lines, endpoints, issues)) for t in patient_tables]
     aggregate_parts = [(t, parse_aggregate_table(t, lines, issues)) for t in aggregate_tables]
+    check_label_spellings(patient_parts, aggregate_parts, issues)
     check_patient_rows(patient_parts, lines, issues)
     check_aggregate_rows(aggregate_parts, issues)
     check_overlap(patient_parts, aggregate_parts, issues)
-    if issues:
-        raise DataValidationError(sort_issues(issues, sources))
+    return patient_parts, aggregate_parts
 
+
+def combine_parts(
+    patient_parts: Sequence[Part], aggregate_parts: Sequence[Part], *, endpoints: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The combined, typed patient and aggregate tables of inputs that passed every check."""
     required = required_patient_columns(endpoints)
     if patient_parts:
         patients = pd.concat([p for _, p in patient_parts], ignore_index=True)
@@ -167,6 +200,35 @@ def validate_tables(
     return patients, aggregates
 
 
+def check_label_spellings(
+    patient_parts: Sequence[Part], aggregate_parts: Sequence[Part], issues: list[ValidationIssue]
+) -> None:
+    """Report sites (all files), patient ids (within a site) and regimen classes spelled two ways.
+
+    Only the spelling is compared: ``S01``, ``s01`` and `` S01`` are reported, while a label that
+    is written the same way everywhere (even with surrounding spaces, which are removed) passes.
+    """
+    def cells(parts: Sequence[Part], column: str, scoped: bool = False) -> list:
+        found = []
+        for table, parsed in parts:
+            if column not in parsed.columns:
+                continue
+            known = parsed[column].notna().to_numpy()
+            if scoped:
+                known &= parsed[schema.SITE].notna().to_numpy()
+            scope = parsed[schema.SITE].to_numpy()[known] if scoped else None
+            found.append((table.source, table.rows[known],
+                          table.frame[column].to_numpy()[known], scope))
+        return found
+
+    check_spellings(cells([*patient_parts, *aggregate_parts], schema.SITE), schema.SITE,
+                    "site labels", issues)
+    check_spellings(cells(patient_parts, schema.PATIENT_ID, scoped=True), schema.PATIENT_ID,
+                    "patient identifiers", issues)
+    check_spellings(cells(patient_parts, schema.REGIMEN_CLASS), schema.REGIMEN_CLASS,
+                    "regimen classes", issues)
+
+
 def check_overlap(
     patient_parts: Sequence[Part], aggregate_parts: Sequence[Part], issues: list[ValidationIssue]
 ) -> None:
@@ -176,6 +238,8 @@ def check_overlap(
     endpoint only where its columns hold values, so a site may send response patient by patient
     and toxicity as counts.
     """
+    if not aggregate_parts:
+        return  # nothing can overlap; spares a pass over every patient row
     given: dict[tuple[str, str, str], tuple[str, int]] = {}
     for table, parsed in patient_parts:
         for endpoint in schema.ENDPOINTS:

@@ -66,8 +66,7 @@ def _validate_inputs(args: argparse.Namespace) -> tuple[list[str], list[str], tu
 
 def run_validate(args: argparse.Namespace) -> int:
     """Validate all files together; print an OK line per clean file and every problem."""
-    from rechallenge.data import DataValidationError, load_study, read_aggregate, read_patients
-    from rechallenge.data.schema import PATIENT_ID, SITE
+    from rechallenge.data import DataValidationError, check_study
 
     try:
         files, aggregates, lines, endpoints, covariates = _validate_inputs(args)
@@ -78,32 +77,31 @@ def run_validate(args: argparse.Namespace) -> int:
         print("rechallenge validate: error: give at least one FILE or --aggregate FILE "
               "(or a --config that names data files)", file=sys.stderr)
         return EXIT_USAGE
-    bad_covariates: list[str] = []
     try:
         # One call sees every file at once, so problems between files (the same patient-line
-        # twice; patient rows and counts for the same site, line and endpoint) are found too.
-        study = load_study(files, aggregates, lines=lines, endpoints=endpoints)
-        issues: tuple = ()
-        if covariates:  # as the model builders of `analyze` will check them
-            from rechallenge.analysis.settings.config_checks import covariate_problems
-            bad_covariates = covariate_problems(study.patients, covariates)
-    except DataValidationError as exc:
-        issues = exc.issues
+        # twice; patient rows and counts for the same site, line and endpoint) are found too;
+        # it reads each file once and counts what each holds.
+        checked = check_study(files, aggregates, lines=lines, endpoints=endpoints)
     except ImportError as exc:  # an .xlsx file without openpyxl installed
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    bad_covariates: list[str] = []
+    if covariates and checked.study is not None:  # as the model builders of `analyze` will
+        from rechallenge.analysis.settings.config_checks import covariate_problems
 
+        bad_covariates = covariate_problems(checked.study.patients, covariates)
+
+    issues = checked.issues
     failed = {issue.file for issue in issues}
-    for path in map(str, files):
-        if path not in failed:
-            df = read_patients(path, lines=lines, endpoints=endpoints)
-            n_patients = len(df[[SITE, PATIENT_ID]].drop_duplicates())
-            print(f"OK: {path}: {len(df)} rows, {n_patients} patients, "
-                  f"{df[SITE].nunique()} sites")
-    for path in map(str, aggregates):
-        if path not in failed:
-            df = read_aggregate(path, lines=lines)
-            print(f"OK: {path}: {len(df)} rows, {df[SITE].nunique()} sites (aggregate counts)")
+    for summary in checked.files:
+        if summary.source in failed:
+            continue
+        if summary.kind == "patients":
+            print(f"OK: {summary.source}: {summary.rows} rows, {summary.patients} patients, "
+                  f"{summary.sites} sites")
+        else:
+            print(f"OK: {summary.source}: {summary.rows} rows, {summary.sites} sites "
+                  "(aggregate counts)")
     for problem in bad_covariates:
         print(f"error: {args.config}: {problem}", file=sys.stderr)
     if issues:
