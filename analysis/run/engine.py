@@ -1,0 +1,153 @@
+"""The engine that runs many tasks: Dask (``dask.distributed``), locally or on a cluster.
+
+Every command that runs many independent tasks (the fits of an analysis, the simulations of a
+study) gets its :class:`distributed.Client` from :func:`open_client`: a local cluster of worker
+processes sized to the machine by default, or an existing cluster when a scheduler address is
+given (``--scheduler tcp://host:8786``, or ``[engine] scheduler`` in the config). Nothing here
+forks or manages processes by hand; Dask does.
+
+Results must not depend on the layout: a task's randomness comes from its own seed, never from
+which worker runs it or in which order tasks finish.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from distributed import Client, Future, LocalCluster, as_completed
+
+#: Environment variable that caps the workers of a local cluster (e.g. 1 on a shared machine).
+WORKERS_ENV = "RECHALLENGE_WORKERS"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where tasks run.
+
+    Parameters
+    ----------
+    scheduler
+        Address of an existing Dask scheduler (``tcp://host:8786``); ``None`` starts a local
+        cluster for the duration of the command.
+    workers
+        Worker processes of a local cluster; ``None`` is one per core (capped by the
+        ``RECHALLENGE_WORKERS`` environment variable). Ignored with ``scheduler``.
+    """
+
+    scheduler: str | None = None
+    workers: int | None = None
+
+
+def local_workers(requested: int | None = None) -> int:
+    """Worker processes for a local cluster: ``requested``, else the cores (or the env cap)."""
+    if requested is not None:
+        if requested < 1:
+            raise ValueError(f"workers must be at least 1, got {requested}")
+        return requested
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    env = os.environ.get(WORKERS_ENV)
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"{WORKERS_ENV}={env!r}: expected a whole number") from None
+    return max(1, cores or 1)
+
+
+@contextmanager
+def open_client(settings: EngineSettings = EngineSettings()) -> Iterator[Client]:
+    """A Dask client for the duration of a command.
+
+    A local cluster uses worker processes with one thread each (the samplers are single-threaded
+    per chain and hold the GIL in Python code) and no dashboard; it is closed on exit. A client of
+    an existing cluster is closed on exit, the cluster is left running.
+
+    Raises
+    ------
+    OSError
+        The scheduler cannot be reached (Dask's own message, with the address).
+    """
+    if settings.scheduler is not None:
+        client = Client(settings.scheduler, timeout="30s")
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    cluster = LocalCluster(n_workers=local_workers(settings.workers), threads_per_worker=1,
+                           processes=True, dashboard_address=None, host="127.0.0.1")
+    try:
+        with Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+class TaskProgress:
+    """Progress of finished over total tasks: a bar on a terminal, plain lines otherwise.
+
+    Parameters
+    ----------
+    total
+        Number of tasks.
+    label
+        What the tasks are ("fits", "simulations").
+    stream
+        Where to write; standard error by default.
+    """
+
+    def __init__(self, total: int, label: str, *, stream: TextIO | None = None) -> None:
+        self.total, self.label = total, label
+        self.stream = stream if stream is not None else sys.stderr
+        self.done = 0
+        self.start = time.perf_counter()
+        self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the rate so far; ``None`` before the first task finishes."""
+        if self.done == 0:
+            return None
+        elapsed = time.perf_counter() - self.start
+        return elapsed / self.done * (self.total - self.done)
+
+    def advance(self, name: str = "") -> None:
+        """Count one finished task and show it."""
+        self.done += 1
+        eta = self.eta_seconds()
+        left = f", about {eta:.0f} s left" if eta is not None and self.done < self.total else ""
+        if self.terminal:
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] "
+                              f"{self.done}/{self.total} {self.label}{left}   ")
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            what = f" ({name})" if name else ""
+            self.stream.write(f"{self.done}/{self.total} {self.label} done{what}{left}\n")
+        self.stream.flush()
+
+
+def gather_as_completed(
+    futures: Iterable[Future],
+    *,
+    on_result: Callable[[Future, Any], None] | None = None,
+    progress: TaskProgress | None = None,
+) -> None:
+    """Wait for ``futures`` in the order they finish, handing each result to ``on_result``.
+
+    A task's exception is raised here, when its future is reached, after the results that
+    finished before it were handed on (so they can be written first).
+    """
+    for future in as_completed(list(futures)):
+        result = future.result()
+        if on_result is not None:
+            on_result(future, result)
+        if progress is not None:
+            progress.advance(str(future.key))
