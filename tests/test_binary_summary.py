@@ -15,13 +15,12 @@ from scipy.special import expit, logit
 
 from conftest import SEED
 from rechallenge.analysis.summaries.binary import (
-    BINARY_QUANTITIES, quantity_draws, response_by_previous_response, site_estimates,
+    BINARY_QUANTITIES, quantity_draws, site_estimates,
     summarise_binary,
 )
 from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
-from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.tidy import SUMMARY_COLUMNS
-from rechallenge.data import example_study
 
 LINES = ["ICI-1", "ICI-2"]
 SITES = ["S1", "S2", "S3"]
@@ -230,38 +229,3 @@ def test_summaries_need_only_the_saved_file(tmp_path) -> None:
     pd.testing.assert_frame_equal(summarise_binary(loaded), summarise_binary(idata))
     pd.testing.assert_frame_equal(site_estimates(loaded), site_estimates(idata))
     assert (summarise_binary(loaded)["endpoint"] == "toxicity").all()
-
-
-def test_response_by_previous_response_on_the_shipped_data() -> None:
-    out = response_by_previous_response(example_study().patients).set_index("best_response")
-    assert list(out.index) == ["CR", "PR", "SD", "PD", "NE", "Total"]
-    pd_row = out.loc["PD"]
-    assert (pd_row["events"], pd_row["n"]) == (11, 21)
-    assert pd_row["proportion"] == pytest.approx(11 / 21)
-    ci = exact_proportion_ci(11, 21)
-    assert (pd_row["lower"], pd_row["upper"]) == pytest.approx((ci.lower, ci.upper))
-    # Beta(1, 1) prior: posterior Beta(12, 11).
-    assert pd_row["posterior_mean"] == pytest.approx(12 / 23)
-    assert pd_row["posterior_lower"] == pytest.approx(stats.beta.ppf(0.025, 12, 11))
-    assert pd_row["posterior_upper"] == pytest.approx(stats.beta.ppf(0.975, 12, 11))
-    assert (out.loc["Total", "n"], out.loc["Total", "events"]) == (58, 15)
-    assert out["interval"].eq(DEFAULT_INTERVAL.short).all()
-
-
-def test_response_by_previous_response_hand_made_and_hdi() -> None:
-    rows = pd.DataFrame({
-        "site": ["A"] * 6, "patient_id": ["1", "1", "2", "2", "3", "3"],
-        "line": ["ICI-1", "ICI-2"] * 3,
-        "best_response": ["PD", "PR", "PD", "SD", "CR", "CR"],
-    })
-    out = response_by_previous_response(rows).set_index("best_response")
-    assert tuple(out.loc["PD", ["n", "events"]]) == (2, 1)
-    assert tuple(out.loc["CR", ["n", "events"]]) == (1, 1)
-    assert out.loc["NE", "n"] == 0 and np.isnan(out.loc["NE", "proportion"])
-    assert out.loc["NE", "posterior_mean"] == pytest.approx(0.5)  # the prior
-    hdi = response_by_previous_response(rows, interval=Interval(0.95, "hdi")).set_index("best_response")
-    # Beta(2, 1) for CR: the HDI is [sqrt(0.05), 1].
-    assert hdi.loc["CR", "posterior_lower"] == pytest.approx(np.sqrt(0.05), abs=1e-3)
-    assert hdi.loc["CR", "posterior_upper"] == pytest.approx(1.0, abs=1e-6)
-    width = lambda t: t["posterior_upper"] - t["posterior_lower"]  # noqa: E731
-    assert (width(hdi) <= width(out) + 1e-12).all()

@@ -198,3 +198,19 @@ def test_config_rejects_unknown_keys_and_values(tmp_path: Path) -> None:
         parse_config({"analysis": {"endpoints": ["survival"]}})
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(_config_file(tmp_path, "[sampler\n"))
+
+
+def test_every_caption_of_the_real_figures_states_the_runs_interval(run: Path, tmp_path: Path) -> None:
+    from rechallenge.analysis.reporting.run_figures import build_figures
+    from rechallenge.analysis.settings.intervals import Interval
+    from rechallenge.analysis.summaries.endpoint_results import all_endpoint_results
+
+    config, study, fits, _ = load_run(run)
+    config = replace(config, interval=Interval(0.9, "hdi"))
+    results = all_endpoint_results(study, fits, config)
+    refs = build_figures(tmp_path, study, fits, results, config)
+    assert {ref.name.split("_")[0] for ref in refs} >= {"forest", "contrast", "survival", "ppc", "rank"}
+    for ref in refs:
+        assert (tmp_path / f"{ref.name}.png").is_file()
+        if not ref.name.startswith("rank"):  # rank plots show no interval
+            assert config.interval.label in ref.caption, ref.name

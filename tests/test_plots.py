@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from rechallenge.analysis.plots.style import (
-    FIGURES, LINE_COLOURS, PNG_DPI, line_colour, new_axes, save_figure,
+    LINE_COLOURS, PNG_DPI, line_colour, new_axes, save_figure,
 )
 from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
@@ -86,13 +86,6 @@ def test_save_figure_rejects_paths_as_names(tmp_path):
 def test_line_colours_are_fixed_and_distinct():
     assert line_colour("ICI-1") == LINE_COLOURS["ICI-1"] != line_colour("ICI-2")
     assert line_colour("ICI-3") == line_colour("ICI-3")
-
-
-def test_every_caption_states_the_interval():
-    for spec in FIGURES.values():
-        if "{interval}" in spec.caption:
-            assert HDI90.label in spec.describe(interval=HDI90, endpoint_label="Response")
-    assert FIGURES["forest"].name(endpoint="response") == "forest_response"
 
 
 # --- survival and Kaplan-Meier ------------------------------------------------------------------

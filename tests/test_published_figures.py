@@ -13,8 +13,6 @@ import pytest
 
 from rechallenge.analysis.summaries.descriptive import (
     descriptive_table,
-    format_cross_table,
-    format_descriptive,
     response_by_prior_response,
 )
 from rechallenge.analysis.summaries.frequentist import km_median
@@ -116,7 +114,7 @@ def test_11_of_21_pd_respond_at_ici2(shipped: pd.DataFrame) -> None:
     # Literal reading: the other 37 patients contribute the remaining 4 responders.
     others = cross.drop(index=["PD", "Total"])
     assert (others["yes"].sum(), others["n"].sum()) == (4, 37)
-    assert "| PD | 11/21 (52.4%)" in format_cross_table(cross)
+    assert cross.loc["PD", "proportion"] == pytest.approx(11 / 21)
 
 
 @pytest.mark.parametrize(("line", "events", "pct"), [("ICI-1", 9, 16), ("ICI-2", 10, 17)])
@@ -161,7 +159,11 @@ def test_descriptive_table_reproduces_abstract(shipped: pd.DataFrame) -> None:
     assert table.loc["ICI-1", "toxicity_n"] == 9 and table.loc["ICI-2", "toxicity_n"] == 10
     assert table.loc["ICI-1", "progression_events"] == 52
     assert table.loc["ICI-2", "regimen_dual_ici"] == 12
-    text = format_descriptive(table)
-    assert "5.4 (3.0-7.7)" in text and "5.2 (3.3-7.0)" in text
-    assert "1 (1-4)" in text and "3 (2-9)" in text
-    assert "linear" in text and "Clopper-Pearson" in text and "95%" in text
+    medians = table[["ttp_median", "ttp_lower", "ttp_upper"]].round(1)
+    assert medians.loc["ICI-1"].tolist() == [5.4, 3.0, 7.7]
+    assert medians.loc["ICI-2"].tolist() == [5.2, 3.3, 7.0]
+    lines = table[["line_number_median", "line_number_min", "line_number_max"]]
+    assert lines.loc["ICI-1"].tolist() == [1, 1, 4] and lines.loc["ICI-2"].tolist() == [3, 2, 9]
+    assert "linear" in table.attrs["median_interval"]
+    assert "Clopper-Pearson" in table.attrs["proportion_interval"]
+    assert table.attrs["level"] == 0.95

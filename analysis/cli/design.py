@@ -6,7 +6,7 @@ Three designs, chosen by the options given (see ``docs/design.md``):
 - sample size: ``--find-n --null-rate P0 --alt-rate P1 --alpha A --power B --confidence C``;
 - two-sample: ``--control-n NC --treatment-n NT [--margin M] --confidence C``.
 
-Registered in :data:`rechallenge.analysis.cli.COMMANDS`; the computation is
+Registered in :data:`rechallenge.analysis.cli.main.COMMANDS`; the computation is
 :mod:`rechallenge.analysis.design.plan`, imported only when the command runs.
 """
 

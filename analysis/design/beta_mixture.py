@@ -5,7 +5,7 @@ again a Beta mixture: ``sum_k w'_k Beta(a_k + y, b_k + n - y)`` with
 ``w'_k ∝ w_k B(a_k + y, b_k + n - y) / B(a_k, b_k)`` (the binomial coefficient cancels). The
 functions here are vectorised over ``y`` so that a design can update the prior for every
 possible outcome ``0..n`` at once. The mixture class itself is the run's
-:class:`~rechallenge.analysis.map_prior.BetaMixture`; nothing is duplicated here.
+:class:`~rechallenge.analysis.map_prior.mixtures.BetaMixture`; nothing is duplicated here.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ true rates from 0 to 1, far from the MAP prior included, with the exact probabil
 robust (vague) component dominates the posterior (its posterior weight above one half) and its
 expected posterior weight: where that probability is high, the robust prior has discounted the
 history. The robust component is the last component of the robust mixture (as
-:meth:`~rechallenge.analysis.map_prior.BetaMixture.robustify` appends it).
+:meth:`~rechallenge.analysis.map_prior.mixtures.BetaMixture.robustify` appends it).
 """
 
 from __future__ import annotations

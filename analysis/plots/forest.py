@@ -58,12 +58,12 @@ def forest_data(
     ----------
     site_table
         Per-site posterior summaries with counts, as
-        :func:`rechallenge.analysis.binary_summary.site_estimates` returns them
+        :func:`rechallenge.analysis.summaries.binary.site_estimates` returns them
         (:data:`SITE_COLUMNS`, one row per site and line). Its ``proportion``,
         ``proportion_lower`` and ``proportion_upper`` are used when present; otherwise the exact
         interval is computed here at the level of ``interval``.
     summary
-        :func:`rechallenge.analysis.binary_summary.summarise_binary` of the same fit; its
+        :func:`rechallenge.analysis.summaries.binary.summarise_binary` of the same fit; its
         ``probability_population``, ``probability_typical_site`` and ``probability_new_site`` rows
         of ``line`` give the pooled and predictive rows.
     line

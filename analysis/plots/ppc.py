@@ -6,7 +6,7 @@ the posterior predictive (:func:`site_count_ppc_data`), with the posterior predi
 
 Time to progression: the Kaplan-Meier curve of the data per line against the band of
 Kaplan-Meier curves of replicated data sets, from
-:func:`rechallenge.analysis.ttp_summary.predictive_survival_band`.
+:func:`rechallenge.analysis.summaries.ttp.predictive_survival_band`.
 
 Nothing here samples: the replicated data are the fit's ``posterior_predictive`` group.
 """
@@ -238,10 +238,10 @@ def plot_km_ppc(
     Parameters
     ----------
     band
-        From :func:`rechallenge.analysis.ttp_summary.predictive_survival_band` with the same
+        From :func:`rechallenge.analysis.summaries.ttp.predictive_survival_band` with the same
         ``interval`` (:data:`BAND_COLUMNS`).
     km
-        From :func:`rechallenge.analysis.plot_survival.km_data` (the data's step curves).
+        From :func:`rechallenge.analysis.plots.survival.km_data` (the data's step curves).
     ax
         Axes to draw on (legend to its right); when ``None``, a new figure with the legend
         below. All lines in the inputs are drawn on it; :func:`plot_km_ppc_lines` gives one

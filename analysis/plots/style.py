@@ -3,7 +3,7 @@
 One palette gives each treatment line its colour in every figure (ICI-1 blue, ICI-2 vermillion,
 from the colour-blind-safe Okabe-Ito set); :func:`figure_style` sets one set of font sizes; and
 :func:`save_figure` writes PNG and PDF without timestamps, so rebuilding a report from the same
-fits gives the same bytes. :data:`FIGURES` names each figure of the report with its caption.
+fits gives the same bytes.
 
 Plot functions read nothing from here but colours and style: the interval they state comes from
 the :class:`~rechallenge.analysis.settings.intervals.Interval` they are given.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -187,53 +186,3 @@ def _freeze_layout(fig: Figure) -> Bbox:
     with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
         fig.set_layout_engine(None)
     return bbox.padded(matplotlib.rcParams["savefig.pad_inches"])
-
-
-@dataclass(frozen=True)
-class FigureSpec:
-    """A figure of the report: file stem and caption, both templates.
-
-    ``stem`` may use ``{endpoint}``; ``caption`` may use ``{endpoint_label}`` and ``{interval}``
-    (the interval's long label).
-    """
-
-    stem: str
-    caption: str
-
-    def name(self, *, endpoint: str = "") -> str:
-        """File stem for one endpoint."""
-        return self.stem.format(endpoint=endpoint)
-
-    def describe(self, *, interval: Interval, endpoint_label: str = "") -> str:
-        """Caption stating the interval."""
-        return self.caption.format(endpoint_label=endpoint_label, interval=interval.label)
-
-
-#: Every figure of the report, by key.
-FIGURES: Final[dict[str, FigureSpec]] = {
-    "forest": FigureSpec(
-        "forest_{endpoint}",
-        "{endpoint_label}: per-site raw proportions with exact 95% confidence intervals (open "
-        "markers) and partially pooled posterior estimates (posterior median, {interval}; filled "
-        "markers), with the population-averaged, typical-site and new-site (predictive) rows."),
-    "contrast": FigureSpec(
-        "contrast_{endpoint}",
-        "{endpoint_label}: posterior distribution of the ICI-2 versus ICI-1 contrast, with the "
-        "{interval} shaded and the posterior probability above the reference value."),
-    "survival": FigureSpec(
-        "survival_ttp",
-        "Time to progression: population-averaged posterior survival curve per line (posterior "
-        "median with {interval}) over the Kaplan-Meier curves of the data (ticks: censored)."),
-    "ppc_sites": FigureSpec(
-        "ppc_sites_{endpoint}",
-        "{endpoint_label}: observed events per site against the posterior predictive replicated "
-        "counts (median and {interval}); p = P(replicated >= observed)."),
-    "ppc_km": FigureSpec(
-        "ppc_km_ttp",
-        "Time to progression: Kaplan-Meier curve of the data against the Kaplan-Meier curves of "
-        "posterior predictive replicated data sets (median and {interval}), per line."),
-    "ranks": FigureSpec(
-        "ranks_{endpoint}",
-        "{endpoint_label}: rank plots of the top-level parameters per chain (uniform ranks "
-        "indicate chains that mix well)."),
-}

@@ -54,7 +54,7 @@ def render_markdown(content: ReportContent) -> str:
     """The report as Markdown (tables inline, figures as image links).
 
     Every text of ``content`` is plain text, labels from the data included, and is escaped here
-    (:func:`~rechallenge.analysis.escaping.markdown_text`), so no label becomes markup.
+    (:func:`~rechallenge.analysis.reporting.escaping.markdown_text`), so no label becomes markup.
     """
     md = markdown_text
     out = [f"# {md(content.title)}", ""]

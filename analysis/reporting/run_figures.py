@@ -45,7 +45,7 @@ class FigureJob:
 
     Only the forest plots read the endpoint results; the other figures are drawn from the fits,
     so they can be drawn while the results are still being computed (see
-    :func:`rechallenge.analysis.outputs.build_outputs`).
+    :func:`rechallenge.analysis.run.outputs.build_outputs`).
     """
 
     kind: str

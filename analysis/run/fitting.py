@@ -330,7 +330,7 @@ def fit_all(
         Called with a line of text as the work goes on.
     workers
         Processes to use: with 2 or more (the default on two or more cores, see
-        :func:`~rechallenge.analysis.forked.run_workers`) and the nutpie backend, one worker
+        :func:`~rechallenge.analysis.run.forked.run_workers`) and the nutpie backend, one worker
         process fits part of the model structures while this process fits the rest. The fits
         are the same either way.
     """

@@ -171,7 +171,7 @@ def build_outputs(
 ) -> GateResult:
     """Write tables/, figures/, report.md and report.html into ``staging``; return the gate.
 
-    With ``parallel`` (default: when :func:`~rechallenge.analysis.forked.run_workers` allows two
+    With ``parallel`` (default: when :func:`~rechallenge.analysis.run.forked.run_workers` allows two
     processes) the figures and the MAP prior are made in child processes while this one writes
     the tables; the files are the same either way.
     """

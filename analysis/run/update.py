@@ -161,7 +161,7 @@ def update_run(
         Labels of new rows that come from an institution already in the run. Any other label
         already in the run is an error (two institutions must not share a site effect).
     overwrite, allow_unconverged, progress
-        As for :func:`rechallenge.analysis.pipeline.analyze`.
+        As for :func:`rechallenge.analysis.run.pipeline.analyze`.
     """
     run_dir = Path(run_dir).resolve()
     if Path(out).resolve() == run_dir:

@@ -141,7 +141,7 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path
     """Build a :class:`RunConfig` from a parsed TOML mapping, checking every key and value.
 
     Every problem is found before any is raised (see
-    :func:`~rechallenge.analysis.config_checks.config_problems`).
+    :func:`~rechallenge.analysis.settings.config_checks.config_problems`).
 
     Parameters
     ----------

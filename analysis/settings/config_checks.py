@@ -4,7 +4,7 @@
 types (a string where a list, a whole number or a boolean is expected: TOML's ``"false"`` is a
 string, and a non-empty string would otherwise count as true), values out of range, unknown
 endpoints, and prior names and values the models would refuse. Each problem reads
-``[section] key: expected ..., got ...``. :func:`rechallenge.analysis.config.parse_config` runs it
+``[section] key: expected ..., got ...``. :func:`rechallenge.analysis.settings.config.parse_config` runs it
 first, so ``analyze`` and ``validate --config`` refuse the same configs with the same messages.
 Whether the covariates are usable columns of the data is checked with the data, by
 :func:`covariate_problems`.

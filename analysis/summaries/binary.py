@@ -24,19 +24,15 @@ estimates; the odds ratio ``exp(mu_later - mu_first)`` is then conditional on th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Final
 
 import arviz as az
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import expit
 
-from rechallenge.data import schema
 from rechallenge.models.fit_settings import DEFAULT_SEED
 
-from rechallenge.analysis.summaries.descriptive import response_by_prior_response
 from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
 from rechallenge.analysis.summaries.site_effects import new_site_effects, population_average
@@ -50,8 +46,6 @@ BINARY_QUANTITIES: Final[tuple[str, ...]] = (
 )
 #: ``line`` value of quantities that belong to no single line.
 ALL_LINES: Final = "all"
-#: Parameters of the conjugate Beta prior of :func:`response_by_previous_response`.
-BETA_PRIOR: Final[tuple[float, float]] = (1.0, 1.0)
 
 
 def quantity_draws(idata: az.InferenceData, *, seed: int = DEFAULT_SEED) -> list[tuple[str, str, np.ndarray]]:
@@ -200,67 +194,6 @@ def observed_counts(idata: az.InferenceData) -> pd.DataFrame:
     })
     full = pd.MultiIndex.from_product([sites, lines], names=["site", "line"])
     return frame.groupby(["site", "line"])[["n", "events"]].sum().reindex(full, fill_value=0)
-
-
-def response_by_previous_response(
-    patients: pd.DataFrame,
-    lines: Sequence[str] = schema.DEFAULT_LINES,
-    interval: Interval = DEFAULT_INTERVAL,
-    *,
-    endpoint: str = "response",
-) -> pd.DataFrame:
-    """Endpoint at the second line by best response at the first, crude and Bayesian.
-
-    Only patients treated at both lines count. With the defaults this is the reference study's
-    "responses at ICI-2 among patients with PD as best response at ICI-1" (11/21 in the shipped
-    synthetic data).
-
-    Parameters
-    ----------
-    patients
-        Patient table (long format).
-    lines
-        The first and second line labels (the first two entries are used).
-    interval
-        Level of the exact (Clopper-Pearson) interval and of the equal-tailed posterior interval.
-    endpoint
-        Binary endpoint at the second line, default ``"response"`` (CR or PR).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per best response at the first line (CR, PR, SD, PD, NE) and ``Total``; columns
-        ``best_response, n, events, proportion, lower, upper`` (exact) and ``posterior_mean,
-        posterior_lower, posterior_upper, interval`` of the conjugate ``Beta(1 + events, 1 + n -
-        events)`` posterior under a uniform Beta(1, 1) prior. Each row is analysed on its own (no
-        pooling across sites or rows): a descriptive companion to the models.
-    """
-    if len(lines) < 2:
-        raise ValueError(f"need two lines (first, second), got {list(lines)}")
-    first, second = str(lines[0]), str(lines[1])
-    cross = response_by_prior_response(patients, first=first, second=second, endpoint=endpoint,
-                                       level=interval.level)
-    a0, b0 = BETA_PRIOR
-    events = cross["yes"].to_numpy(dtype=float)
-    n = cross["n"].to_numpy(dtype=float)
-    post = stats.beta(a0 + events, b0 + n - events)
-    lower, upper = _beta_interval(post, interval)
-    out = pd.DataFrame({
-        "best_response": cross.index.astype(str),
-        "n": cross["n"].astype(int).to_numpy(),
-        "events": cross["yes"].astype(int).to_numpy(),
-        "proportion": cross["proportion"].to_numpy(),
-        "lower": cross["lower"].to_numpy(),
-        "upper": cross["upper"].to_numpy(),
-        "posterior_mean": post.mean(),
-        "posterior_lower": lower,
-        "posterior_upper": upper,
-        "interval": interval.short,
-    })
-    out.attrs.update(first=first, second=second, endpoint=endpoint,
-                     confidence_interval="exact (Clopper-Pearson)",
-                     prior=f"Beta({a0:g}, {b0:g})", credible_interval=interval.label)
-    return out
 
 
 def _beta_interval(dist: Any, interval: Interval) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ Prior sensitivity
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import arviz as az
 import numpy as np
@@ -189,10 +189,3 @@ def sensitivity_table(
         shifts = np.maximum(shifts, shift / merged["sd_base"].to_numpy())
     frame["max_shift_sd"] = shifts
     return frame.reset_index(drop=True)
-
-
-def summarise_variants(
-    fits: Mapping[str, az.InferenceData], summarise: Callable[[az.InferenceData], pd.DataFrame]
-) -> dict[str, pd.DataFrame]:
-    """Apply one summary function to each fit variant."""
-    return {variant: summarise(idata) for variant, idata in fits.items()}

@@ -62,7 +62,7 @@ def binary_conflict(
     ----------
     p_new_draws
         Draws of the new-site probability (any shape; flattened), e.g. from
-        :func:`rechallenge.analysis.site_effects.new_site_effects` through the inverse link.
+        :func:`rechallenge.analysis.summaries.site_effects.new_site_effects` through the inverse link.
     n, events
         The new site's number of patients and of events (e.g. responders) on this line.
     interval

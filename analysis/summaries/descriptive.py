@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from rechallenge.data import schema
@@ -105,75 +104,6 @@ def descriptive_table(
     return table
 
 
-_ENDPOINT_ROWS = {
-    "response": "Objective response (CR/PR)",
-    "disease_control": "Disease control (CR/PR/SD)",
-    "toxicity": "Grade 3-4 TRAE",
-}
-
-
-def _fmt_prop(row: pd.Series, prefix: str) -> str:
-    if f"{prefix}_n" not in row or pd.isna(row[f"{prefix}_n"]):
-        return "-"
-    if row["n_patients"] == 0:
-        return "0/0"
-    return (f"{int(row[f'{prefix}_n'])} ({100 * row[f'{prefix}_prop']:.1f}%) "
-            f"[{100 * row[f'{prefix}_lower']:.1f}-{100 * row[f'{prefix}_upper']:.1f}]")
-
-
-def _fmt_num(x: float) -> str:
-    return "NR" if np.isinf(x) else ("-" if pd.isna(x) else f"{x:.1f}")
-
-
-def format_descriptive(table: pd.DataFrame) -> str:
-    """Render :func:`descriptive_table` output as a Markdown table with an interval footnote.
-
-    Parameters
-    ----------
-    table
-        Output of :func:`descriptive_table`.
-
-    Returns
-    -------
-    str
-        A Markdown table (quantities as rows, lines as columns) followed by a note stating the
-        level and kind of every interval.
-    """
-    level = table.attrs.get("level", 0.95)
-    pct = f"{100 * level:g}%"
-    records = [r for _, r in table.iterrows()]
-    rows: list[tuple[str, list[str]]] = [("Patients", [str(int(r.n_patients)) for r in records])]
-    for endpoint, label in _ENDPOINT_ROWS.items():
-        if f"{endpoint}_n" in table.columns:
-            rows.append((f"{label}, n (%) [{pct} CI]", [_fmt_prop(r, endpoint) for r in records]))
-    if "ttp_median" in table.columns:
-        rows.append(("Progression events / censored",
-                     [f"{int(r.progression_events)} / {int(r.censored)}" for r in records]))
-        rows.append((f"Median TTP, months ({pct} CI, linear)",
-                     [f"{_fmt_num(r.ttp_median)} ({_fmt_num(r.ttp_lower)}-{_fmt_num(r.ttp_upper)})"
-                      for r in records]))
-        rows.append((f"Median TTP {pct} CI, log-log",
-                     [f"{_fmt_num(r.ttp_lower_loglog)}-{_fmt_num(r.ttp_upper_loglog)}"
-                      for r in records]))
-    for col in [c for c in table.columns if c.startswith("regimen_")]:
-        rows.append((f"Regimen: {col.removeprefix('regimen_')}, n",
-                     [str(int(v)) for v in table[col]]))
-    if "line_number_median" in table.columns:
-        rows.append(("Systemic line, median (range)",
-                     [f"{r.line_number_median:g} ({int(r.line_number_min)}-"
-                      f"{int(r.line_number_max)})" for r in records]))
-    header = "| quantity | " + " | ".join(str(i) for i in table.index) + " |"
-    sep = "|---|" + "---|" * len(table.index)
-    body = ["| " + label + " | " + " | ".join(cells) + " |" for label, cells in rows]
-    attrs = table.attrs
-    note = (f"Intervals are frequentist {pct} confidence intervals: proportions "
-            f"{attrs.get('proportion_interval', PROPORTION_CI_LABEL)}, NE patients in the "
-            "denominator; Kaplan-Meier median TTP "
-            f"{attrs.get('median_interval', MEDIAN_CI_LABELS['linear'])}, and alternatively "
-            f"{attrs.get('median_interval_alt', MEDIAN_CI_LABELS['log-log'])}. NR = not reached.")
-    return "\n".join([header, sep, *body, "", note]) + "\n"
-
-
 def response_by_prior_response(
     patients: pd.DataFrame,
     first: str = "ICI-1",
@@ -224,19 +154,3 @@ def response_by_prior_response(
     counts.attrs.update({"first": first, "second": second, "endpoint": endpoint, "level": level,
                          "interval": PROPORTION_CI_LABEL})
     return counts
-
-
-def format_cross_table(cross: pd.DataFrame) -> str:
-    """Render :func:`response_by_prior_response` output as Markdown, e.g. ``PD | 11/21 (52.4%)``."""
-    at = cross.attrs
-    pct = f"{100 * at.get('level', 0.95):g}%"
-    head = (f"| {cross.index.name} | {at.get('endpoint', 'response')} at {at.get('second', '')}, "
-            f"n/N (%) [{pct} CI, {at.get('interval', PROPORTION_CI_LABEL)}] |\n|---|---|")
-    lines = [head]
-    for label, r in cross.iterrows():
-        if r["n"] == 0:
-            lines.append(f"| {label} | 0/0 |")
-            continue
-        lines.append(f"| {label} | {int(r.yes)}/{int(r.n)} ({100 * r.proportion:.1f}%) "
-                     f"[{100 * r.lower:.1f}-{100 * r.upper:.1f}] |")
-    return "\n".join(lines) + "\n"

@@ -24,7 +24,6 @@ from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 from scipy import stats
@@ -315,11 +314,3 @@ def km_median(
     bounds = median_survival_times(kmf.confidence_interval_)
     lower, upper = (float(v) for v in bounds.iloc[0, :2])
     return MedianCI(median, lower, upper, float("nan"), level, method, n, n_events)
-
-
-def km_median_table(
-    durations: npt.ArrayLike, events: npt.ArrayLike, level: float = 0.95
-) -> pd.DataFrame:
-    """Median with both interval kinds side by side, one row per method."""
-    rows = [km_median(durations, events, level, m) for m in ("linear", "log-log")]
-    return pd.DataFrame([r.__dict__ for r in rows]).set_index("method")
