@@ -15,32 +15,36 @@ are in ``docs/binary_model.md``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-
 from rechallenge.data.study import Study
 
 from .binary_rows import BinaryRows, binary_rows
-from .effects import LINE_B, correlated_site_effects, independent_site_effects, patient_effects
+from .dims import (
+    COVARIATE,
+    COVARIATE_EFFECTS,
+    LINE,
+    LINE_B,
+    OBS,
+    PATIENT,
+    POOLING_NAMES,
+    POOLINGS,
+    SITE,
+    CovariateEffects,
+    Pooling,
+    check_pooling,
+    covariate_term,
+)
+from .effects import correlated_site_effects, independent_site_effects, patient_effects
 from .info import PRIOR_ONLY, ModelInfo, attach_info
 from .nesting import pooling_weights, prior_only_variables
 from .priors import PriorDefault, Priors, prior_data, resolve_priors
 
-Pooling = Literal["partial", "complete", "none"]
-CovariateEffects = Literal["shared", "per_line"]
-
-POOLINGS: Final[tuple[str, ...]] = ("partial", "complete", "none")
-COVARIATE_EFFECTS: Final[tuple[str, ...]] = ("shared", "per_line")
-
 #: Model names by pooling, as stored in ``ModelInfo.name`` and the fit attrs.
-MODEL_NAMES: Final[dict[str, str]] = {
-    "partial": "binary_partial_pooling",
-    "complete": "binary_complete_pooling",
-    "none": "binary_no_pooling",
-}
+MODEL_NAMES: Final[dict[str, str]] = {p: f"binary_{POOLING_NAMES[p]}" for p in POOLINGS}
 
 #: Gauss-Hermite nodes for the patient-marginal probability of aggregate rows: 20 nodes integrate
 #: a logistic-normal to ~1e-8 for patient SDs up to ~3, far below Monte Carlo error.
@@ -158,8 +162,7 @@ def build_binary_model(
     rechallenge.models.priors.UnknownPriorError
         A prior override with an unknown name.
     """
-    if pooling not in POOLINGS:
-        raise ValueError(f"unknown pooling {pooling!r}; choose one of {POOLINGS}")
+    check_pooling(pooling)
     if covariate_effects not in COVARIATE_EFFECTS:
         raise ValueError(
             f"unknown covariate_effects {covariate_effects!r}; choose one of {COVARIATE_EFFECTS}"
@@ -202,27 +205,27 @@ def _model(
 ) -> pm.Model:
     n_sites, n_lines = len(rows.sites), len(rows.lines)
     coords: dict[str, list[str]] = {
-        "site": list(rows.sites), "line": list(rows.lines), "obs": rows.frame["obs"].tolist(),
+        SITE: list(rows.sites), LINE: list(rows.lines), OBS: rows.frame[OBS].tolist(),
     }
     if (pooling == "partial" or nested) and n_lines > 1:
         coords[LINE_B] = list(rows.lines)
     if rows.covariate_names:
-        coords["covariate"] = list(rows.covariate_names)
+        coords[COVARIATE] = list(rows.covariate_names)
     if patient_effect:
-        coords["patient"] = list(rows.patients)
+        coords[PATIENT] = list(rows.patients)
 
     with pm.Model(coords=coords) as model:
         hyper = prior_data(priors, constants=("lkj_eta",))
-        site_idx = pm.Data("site_idx", rows.codes("site"), dims="obs")
-        line_idx = pm.Data("line_idx", rows.codes("line"), dims="obs")
-        n = pm.Data("n", rows.frame["n"].to_numpy(), dims="obs")
+        site_idx = pm.Data("site_idx", rows.codes(SITE), dims=OBS)
+        line_idx = pm.Data("line_idx", rows.codes(LINE), dims=OBS)
+        n = pm.Data("n", rows.frame["n"].to_numpy(), dims=OBS)
         # The observed counts are data too, so a compiled model refits new data via pm.set_data.
-        events = pm.Data("events", rows.frame["events"].to_numpy(), dims="obs")
+        events = pm.Data("events", rows.frame["events"].to_numpy(), dims=OBS)
 
         if pooling == "none" and not nested:
             logit_site = independent_site_effects(effect_sd=hyper["no_pooling_sd"])
         else:
-            mu = pm.Normal("mu", 0.0, hyper["mu_sd"], dims="line")
+            mu = pm.Normal("mu", 0.0, hyper["mu_sd"], dims=LINE)
             if nested:
                 weights = pooling_weights(pooling, hyper["no_pooling_sd"])
                 u_site = correlated_site_effects(
@@ -238,7 +241,7 @@ def _model(
             else:
                 logit_site = pt.broadcast_to(mu[None, :], (n_sites, n_lines))
         # Site-level probabilities at the covariate reference and for a typical patient (u = 0).
-        pm.Deterministic("p", pm.math.invlogit(logit_site), dims=("site", "line"))
+        pm.Deterministic("p", pm.math.invlogit(logit_site), dims=(SITE, LINE))
 
         eta = logit_site[site_idx, line_idx]
         if rows.covariate_names:
@@ -248,19 +251,19 @@ def _model(
         # logit_binomial); a few large aggregate counts: from gammaln.
         table = int(rows.frame["n"].to_numpy().max(initial=0)) <= 3 * len(rows.frame)
         if not patient_effect:
-            logit_binomial("y", n=n, logit_p=eta, observed=events, dims="obs", table=table)
+            logit_binomial("y", n=n, logit_p=eta, observed=events, dims=OBS, table=table)
             return model
 
         u_patient = patient_effects(sd_scale=hyper["sigma_patient_sd"])
-        patient_idx = pm.Data("patient_idx", rows.codes("patient"), dims="obs")
+        patient_idx = pm.Data("patient_idx", rows.codes(PATIENT), dims=OBS)
         if rows.is_patient_row.all():
             logit_binomial("y", n=n, logit_p=eta + u_patient[patient_idx], observed=events,
-                           dims="obs", table=table)
+                           dims=OBS, table=table)
             return model
         # Aggregate rows: different, independent patients, so their count is exactly
         # Binomial(n, E_u[invlogit(eta + u)]) given the site effects (what is lost is only the
         # pairing of the same patients across lines within an aggregate site).
-        is_patient = pm.Data("is_patient_row", rows.is_patient_row, dims="obs")
+        is_patient = pm.Data("is_patient_row", rows.is_patient_row, dims=OBS)
         nodes, weights = np.polynomial.hermite_e.hermegauss(N_PATIENT_NODES)
         weights = weights / weights.sum()
         sigma = model["sigma_patient"]
@@ -269,7 +272,7 @@ def _model(
         )
         p_patient = pm.math.invlogit(eta + u_patient[patient_idx])
         p_row = pt.switch(pt.eq(is_patient, 1.0), p_patient, p_marginal)
-        pm.Binomial("y", n=n, p=p_row, observed=events, dims="obs")
+        pm.Binomial("y", n=n, p=p_row, observed=events, dims=OBS)
     return model
 
 
@@ -341,9 +344,6 @@ def _logit_binomial_random(
 def _covariate_term(
     rows: BinaryRows, beta_sd: pt.TensorLike, line_idx: pt.TensorVariable, effects: str
 ) -> pt.TensorVariable:
-    X = pm.Data("X", rows.X, dims=("obs", "covariate"))
-    if effects == "shared":
-        beta = pm.Normal("beta", 0.0, beta_sd, dims="covariate")
-        return pt.dot(X, beta)
-    beta = pm.Normal("beta", 0.0, beta_sd, dims=("covariate", "line"))
-    return pt.sum(X * beta[:, line_idx].T, axis=1)
+    X = pm.Data("X", rows.X, dims=(OBS, COVARIATE))
+    beta = pm.Normal("beta", 0.0, beta_sd, dims=COVARIATE if effects == "shared" else (COVARIATE, LINE))
+    return covariate_term(X, beta, line_idx)

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-
 from rechallenge.data import schema
 from rechallenge.data.endpoints import binary_outcome
 from rechallenge.data.study import Study
 
 from .design import covariate_design
+from .dims import OBS, PATIENT, SITE, label_codes
 
 #: ``source`` values of the rows.
 PATIENT_SOURCE = "patients"
@@ -63,11 +63,12 @@ class BinaryRows:
         The one place where labels become indices. Aggregate rows have no patient: code 0, which
         the model masks out.
         """
-        categories = {"site": self.sites, "line": self.lines, "patient": self.patients}[column]
-        codes = pd.Categorical(self.frame[column], categories=list(categories)).codes
-        if column == "patient":
-            return np.where(codes < 0, 0, codes).astype("int64")
-        return codes.astype("int64")
+        if column != PATIENT:
+            return label_codes(self.frame[column], self.sites if column == SITE else self.lines)
+        codes = np.zeros(len(self.frame), dtype="int64")
+        is_patient = (self.frame[PATIENT] != "").to_numpy()
+        codes[is_patient] = label_codes(self.frame.loc[is_patient, PATIENT], self.patients)
+        return codes
 
     @property
     def is_patient_row(self) -> np.ndarray:
@@ -151,8 +152,8 @@ def binary_rows(
         frame, X = _collapse(patients, X, lines)
     else:
         frame = patients.assign(source=PATIENT_SOURCE).reset_index(drop=True)
-        frame["obs"] = frame["patient"] + "/" + frame[schema.LINE]
-        duplicated = frame["obs"][frame["obs"].duplicated()].unique().tolist()
+        frame[OBS] = frame[PATIENT] + "/" + frame[schema.LINE]
+        duplicated = frame[OBS][frame[OBS].duplicated()].unique().tolist()
         if duplicated:
             raise ValueError(f"patient-line rows occur more than once: {duplicated[:5]}")
     agg = aggregates.assign(
@@ -161,21 +162,21 @@ def binary_rows(
     )
     if len(agg):
         # Several aggregate rows for one site and line are allowed; number them to keep labels unique.
-        dup = agg.groupby("obs").cumcount()
-        agg["obs"] = np.where(dup > 0, agg["obs"] + "#" + (dup + 1).astype(str), agg["obs"])
-    columns = ["obs", schema.SITE, schema.LINE, "patient", "source", schema.N, schema.EVENTS]
+        dup = agg.groupby(OBS).cumcount()
+        agg[OBS] = np.where(dup > 0, agg[OBS] + "#" + (dup + 1).astype(str), agg[OBS])
+    columns = [OBS, schema.SITE, schema.LINE, PATIENT, "source", schema.N, schema.EVENTS]
     frame = pd.concat([frame[columns], agg[columns]], ignore_index=True)
     X = np.vstack([X, np.zeros((len(agg), X.shape[1]))])
     frame[schema.N] = frame[schema.N].astype("int64")
     frame[schema.EVENTS] = frame[schema.EVENTS].astype("int64")
 
-    patient_labels = () if collapse else tuple(dict.fromkeys(frame.loc[frame["patient"] != "", "patient"]))
+    patient_labels = () if collapse else tuple(dict.fromkeys(frame.loc[frame[PATIENT] != "", PATIENT]))
     return BinaryRows(frame, X, names, encoding, sites, lines, patient_labels, collapse)
 
 
 def _patient_rows(patients: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """One row per patient and line: site, line, patient label, n = 1, events = outcome."""
-    columns = [schema.SITE, schema.LINE, "patient", schema.N, schema.EVENTS]
+    columns = [schema.SITE, schema.LINE, PATIENT, schema.N, schema.EVENTS]
     if patients is None or not len(patients):
         return pd.DataFrame(columns=columns)
     needed = [schema.SITE, schema.PATIENT_ID, schema.LINE, *schema.ENDPOINT_COLUMNS[endpoint]]
@@ -194,7 +195,7 @@ def _patient_rows(patients: pd.DataFrame, endpoint: str) -> pd.DataFrame:
         {
             schema.SITE: site,
             schema.LINE: patients[schema.LINE].astype(str),
-            "patient": site + "/" + patients[schema.PATIENT_ID].astype(str),
+            PATIENT: site + "/" + patients[schema.PATIENT_ID].astype(str),
             schema.N: 1,
             schema.EVENTS: binary_outcome(patients, endpoint).to_numpy(dtype="int64"),
         },
@@ -271,10 +272,10 @@ def _collapse(
         .agg(n=(schema.N, "sum"), events=(schema.EVENTS, "sum"))
         .reset_index()
     )
-    grouped["patient"] = ""
+    grouped[PATIENT] = ""
     grouped["source"] = PATIENT_SOURCE
     pattern = grouped.groupby([schema.SITE, schema.LINE]).cumcount()
     several = grouped.groupby([schema.SITE, schema.LINE])[schema.N].transform("size") > 1
     base = grouped[schema.SITE] + "/" + grouped[schema.LINE]
-    grouped["obs"] = np.where(several, base + "/pattern" + (pattern + 1).astype(str), base)
+    grouped[OBS] = np.where(several, base + "/pattern" + (pattern + 1).astype(str), base)
     return grouped, grouped[pattern_cols].to_numpy(dtype=float).reshape(len(grouped), X.shape[1])

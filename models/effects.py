@@ -18,13 +18,12 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc.distributions.transforms import Interval
 
+from .dims import LINE, LINE_B, LINE_PAIR, PATIENT, SITE
 from .nesting import PoolingWeights
 
 #: Second name of the line dimension, for line-by-line matrices (the site-effect correlation).
-LINE_B = "line_b"
 #: Dimension of the sampled correlations, one per pair of lines (upper triangle, row-major:
 #: "ICI-1,ICI-2"; with three lines "1,2", "1,3", "2,3"), so they have dims like every variable.
-LINE_PAIR = "line_pair"
 
 
 def correlated_site_effects(
@@ -58,16 +57,16 @@ def correlated_site_effects(
     pytensor.tensor.TensorVariable
         ``u_site`` with shape (site, line).
     """
-    z = pm.Normal("z_site", 0.0, 1.0, dims=("site", "line"))
+    z = pm.Normal("z_site", 0.0, 1.0, dims=(SITE, LINE))
     if n_lines == 1:
-        tau = pm.HalfNormal("tau", sigma=tau_sd, dims="line")
-        return pm.Deterministic("u_site", _weighted(z * tau, z, pooling), dims=("site", "line"))
+        tau = pm.HalfNormal("tau", sigma=tau_sd, dims=LINE)
+        return pm.Deterministic("u_site", _weighted(z * tau, z, pooling), dims=(SITE, LINE))
     model = pm.modelcontext(None)
     if LINE_PAIR not in model.coords:
-        lines = list(model.coords.get("line") or range(n_lines))
+        lines = list(model.coords.get(LINE) or range(n_lines))
         pairs = [f"{lines[i]},{lines[j]}" for i in range(n_lines) for j in range(i + 1, n_lines)]
         model.add_coord(LINE_PAIR, pairs)
-    tau = pm.HalfNormal("tau", sigma=tau_sd, dims="line")
+    tau = pm.HalfNormal("tau", sigma=tau_sd, dims=LINE)
     if n_lines == 2:
         # The same LKJ(eta) prior, written so nutpie's numba backend compiles all of it: LKJCorr's
         # positive-definiteness check runs in numba object mode (holding the GIL), which made
@@ -78,11 +77,11 @@ def correlated_site_effects(
     else:
         corr = pm.LKJCorr("site_corr_pairs", n=n_lines, eta=lkj_eta, return_matrix=True,
                           dims=LINE_PAIR)
-    pm.Deterministic("site_corr", corr, dims=("line", LINE_B))
+    pm.Deterministic("site_corr", corr, dims=(LINE, LINE_B))
     # u[s, :] = diag(tau) chol(R) z[s, :]: the correlation factor never sees the scale of tau.
     chol = small_cholesky(corr, n_lines)
     return pm.Deterministic("u_site", _weighted(pt.dot(z, chol.T) * tau, z, pooling),
-                            dims=("site", "line"))
+                            dims=(SITE, LINE))
 
 
 def _weighted(
@@ -125,7 +124,7 @@ def independent_site_effects(*, effect_sd: pt.TensorLike) -> pt.TensorVariable:
 
     ``u_site[site, line] ~ Normal(0, effect_sd)`` independently; nothing is learnt across sites.
     """
-    return pm.Normal("u_site", 0.0, effect_sd, dims=("site", "line"))
+    return pm.Normal("u_site", 0.0, effect_sd, dims=(SITE, LINE))
 
 
 def patient_effects(*, sd_scale: pt.TensorLike) -> pt.TensorVariable:
@@ -135,5 +134,5 @@ def patient_effects(*, sd_scale: pt.TensorLike) -> pt.TensorVariable:
     ``patient``). Returns ``u_patient``.
     """
     sigma = pm.HalfNormal("sigma_patient", sigma=sd_scale)
-    z = pm.Normal("z_patient", 0.0, 1.0, dims="patient")
-    return pm.Deterministic("u_patient", z * sigma, dims="patient")
+    z = pm.Normal("z_patient", 0.0, 1.0, dims=PATIENT)
+    return pm.Deterministic("u_patient", z * sigma, dims=PATIENT)

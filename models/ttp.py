@@ -36,30 +36,43 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
-
 from rechallenge.data import schema
 from rechallenge.data.study import Study
 
 from .design import covariate_design
-from .effects import LINE_B, correlated_site_effects, independent_site_effects
+from .dims import (
+    AGG_OBS,
+    COVARIATE,
+    COVARIATE_EFFECTS,
+    LINE,
+    LINE_B,
+    OBS,
+    PATIENT,
+    POOLING_NAMES,
+    SITE,
+    CovariateEffects,
+    Pooling,
+    check_pooling,
+    covariate_term,
+    label_codes,
+)
+from .effects import correlated_site_effects, independent_site_effects
 from .info import PRIOR_ONLY, ModelInfo, attach_info
 from .nesting import pooling_weights, prior_only_variables
 from .priors import PriorDefault, Priors, prior_data, resolve_priors
 from .weibull_likelihood import (
-    LIKELIHOODS, Likelihood, censored_weibull, log_median_se, weibull_log_median,
+    LIKELIHOODS,
+    Likelihood,
+    censored_weibull,
+    log_median_se,
+    weibull_log_median,
 )
-
-Pooling = Literal["partial", "complete", "none"]
-POOLINGS: Final[dict[str, str]] = {
-    "partial": "partial_pooling", "complete": "complete_pooling", "none": "no_pooling",
-}
-COVARIATE_EFFECTS: Final[tuple[str, ...]] = ("shared", "per_line")
 
 #: The log-space likelihood is the default: the same log density as ``pm.Censored`` (tested), and
 #: under nutpie its likelihood gradient costs 4-6x less (2x for the whole partial-pooling model on
@@ -132,7 +145,7 @@ def build_ttp_model(
     patient_frailty: bool = False,
     shared_shape: bool = False,
     covariates: Sequence[str] = (),
-    covariate_effects: Literal["shared", "per_line"] = "shared",
+    covariate_effects: CovariateEffects = "shared",
     priors: Priors | Mapping[str, float] | None = None,
     likelihood: Likelihood = DEFAULT_LIKELIHOOD,
     nested: bool = False,
@@ -176,8 +189,7 @@ def build_ttp_model(
         ``patient_idx``, ``covariate_x``, ``agg_*``) and observed variables ``ttp`` and
         ``log_median_obs``; a :class:`~rechallenge.models.info.ModelInfo` is attached.
     """
-    if pooling not in POOLINGS:
-        raise ValueError(f"unknown pooling {pooling!r}; choose one of {tuple(POOLINGS)}")
+    check_pooling(pooling)
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
     if covariate_effects not in COVARIATE_EFFECTS:
@@ -201,21 +213,21 @@ def build_ttp_model(
         raise ValueError("covariates need patient rows")
     x, cov_names, encoding = covariate_design(rows, covariates)
 
-    coords: dict[str, Sequence] = {"site": sites, "line": lines, LINE_B: lines}
+    coords: dict[str, Sequence] = {SITE: sites, LINE: lines, LINE_B: lines}
     if not rows.empty:
-        coords["obs"] = np.arange(len(rows))
+        coords[OBS] = np.arange(len(rows))
     if not aggs.empty:
-        coords["agg_obs"] = np.arange(len(aggs))
+        coords[AGG_OBS] = np.arange(len(aggs))
     if cov_names:
-        coords["covariate"] = cov_names
+        coords[COVARIATE] = cov_names
     patient_codes = None
     if patient_frailty:
         patient_labels, patient_codes = _patient_index(rows)
-        coords["patient"] = patient_labels
+        coords[PATIENT] = patient_labels
 
     with pm.Model(coords=coords) as model:
         p = prior_data(resolved, constants=_CONSTANT_PRIORS)
-        beta = pm.Normal("beta", p["beta_mu"], p["beta_sd"], dims="line")
+        beta = pm.Normal("beta", p["beta_mu"], p["beta_sd"], dims=LINE)
         # Sampled as log k ~ Normal: the sampler starts at k = 1 (a LogNormal would start at its
         # mean exp(sd^2 / 2), which overflows for the vague priors of reference analyses).
         if shared_shape:
@@ -223,8 +235,8 @@ def build_ttp_model(
             shape = pm.Deterministic("shape", pt.exp(log_shape))
             shape_line = pt.ones(len(lines)) * shape
         else:
-            log_shape = pm.Normal("log_shape", 0.0, p["shape_log_sd"], dims="line")
-            shape_line = pm.Deterministic("shape", pt.exp(log_shape), dims="line")
+            log_shape = pm.Normal("log_shape", 0.0, p["shape_log_sd"], dims=LINE)
+            shape_line = pm.Deterministic("shape", pt.exp(log_shape), dims=LINE)
         if nested:
             u_site = correlated_site_effects(
                 n_lines=len(lines), tau_sd=p["tau_sd"], lkj_eta=p["lkj_eta"],
@@ -238,37 +250,37 @@ def build_ttp_model(
             u_site = None
         gamma = None
         if cov_names:
-            gamma_dims = "covariate" if covariate_effects == "shared" else ("covariate", "line")
+            gamma_dims = COVARIATE if covariate_effects == "shared" else (COVARIATE, LINE)
             gamma = pm.Normal("gamma", 0.0, p["covariate_sd"], dims=gamma_dims)
 
         if not rows.empty:
-            site_idx = pm.Data("site_idx", _codes(rows[schema.SITE], sites), dims="obs")
-            line_idx = pm.Data("line_idx", _codes(rows[schema.LINE], lines), dims="obs")
-            duration = pm.Data("duration", rows[schema.TTP_MONTHS].to_numpy(float), dims="obs")
-            upper = pm.Data("censor_upper", censor_upper(rows), dims="obs")
+            site_idx = pm.Data("site_idx", label_codes(rows[schema.SITE], sites), dims=OBS)
+            line_idx = pm.Data("line_idx", label_codes(rows[schema.LINE], lines), dims=OBS)
+            duration = pm.Data("duration", rows[schema.TTP_MONTHS].to_numpy(float), dims=OBS)
+            upper = pm.Data("censor_upper", censor_upper(rows), dims=OBS)
             log_scale = beta[line_idx]
             if u_site is not None:
                 log_scale = log_scale + u_site[site_idx, line_idx]
             if gamma is not None:
-                x_data = pm.Data("covariate_x", x, dims=("obs", "covariate"))
-                log_scale = log_scale + _covariate_term(x_data, gamma, line_idx)
+                x_data = pm.Data("covariate_x", x, dims=(OBS, COVARIATE))
+                log_scale = log_scale + covariate_term(x_data, gamma, line_idx)
             if patient_codes is not None:
-                patient_idx = pm.Data("patient_idx", patient_codes, dims="obs")
+                patient_idx = pm.Data("patient_idx", patient_codes, dims=OBS)
                 sigma = pm.HalfNormal("sigma_frailty", sigma=p["frailty_sd"])
-                z = pm.Normal("z_frailty", 0.0, 1.0, dims="patient")
-                frailty = pm.Deterministic("frailty", z * sigma, dims="patient")
+                z = pm.Normal("z_frailty", 0.0, 1.0, dims=PATIENT)
+                frailty = pm.Deterministic("frailty", z * sigma, dims=PATIENT)
                 log_scale = log_scale + frailty[patient_idx]
             censored_weibull(
                 "ttp", shape=shape_line[line_idx], log_scale=log_scale, upper=upper,
-                observed=duration, dims="obs", likelihood=likelihood)
+                observed=duration, dims=OBS, likelihood=likelihood)
 
         if not aggs.empty:
-            a_site = pm.Data("agg_site_idx", _codes(aggs[schema.SITE], sites), dims="agg_obs")
-            a_line = pm.Data("agg_line_idx", _codes(aggs[schema.LINE], lines), dims="agg_obs")
+            a_site = pm.Data("agg_site_idx", label_codes(aggs[schema.SITE], sites), dims=AGG_OBS)
+            a_line = pm.Data("agg_line_idx", label_codes(aggs[schema.LINE], lines), dims=AGG_OBS)
             a_se = pm.Data("agg_log_median_se", log_median_se(
-                aggs[schema.MEDIAN_LOWER], aggs[schema.MEDIAN_UPPER]), dims="agg_obs")
+                aggs[schema.MEDIAN_LOWER], aggs[schema.MEDIAN_UPPER]), dims=AGG_OBS)
             a_obs = pm.Data("agg_log_median", np.log(aggs[schema.MEDIAN_MONTHS].to_numpy(float)),
-                            dims="agg_obs")
+                            dims=AGG_OBS)
             a_log_scale = beta[a_line]
             if u_site is not None:
                 a_log_scale = a_log_scale + u_site[a_site, a_line]
@@ -276,10 +288,10 @@ def build_ttp_model(
                 # A reported median describes the site's mix of patients, which is unknown: take
                 # the covariate means of the patient rows of the same line.
                 x_agg = pm.Data("agg_covariate_x", _line_means(x, rows, aggs, lines),
-                                dims=("agg_obs", "covariate"))
-                a_log_scale = a_log_scale + _covariate_term(x_agg, gamma, a_line)
+                                dims=(AGG_OBS, COVARIATE))
+                a_log_scale = a_log_scale + covariate_term(x_agg, gamma, a_line)
             pm.Normal("log_median_obs", mu=weibull_log_median(shape_line[a_line], a_log_scale),
-                      sigma=a_se, observed=a_obs, dims="agg_obs")
+                      sigma=a_se, observed=a_obs, dims=AGG_OBS)
 
     options = {
         "pooling": pooling, "patient_frailty": bool(patient_frailty),
@@ -287,7 +299,7 @@ def build_ttp_model(
         "covariate_effects": covariate_effects, "likelihood": likelihood, "nested": bool(nested),
     }
     info = ModelInfo(
-        name=f"ttp_weibull_{POOLINGS[pooling]}", endpoint=schema.TTP_ENDPOINT, options=options,
+        name=f"ttp_weibull_{POOLING_NAMES[pooling]}", endpoint=schema.TTP_ENDPOINT, options=options,
         priors=resolved, data_hash=study.data_hash(), lines=lines, sites=sites,
         extra={"covariate_names": cov_names, "covariate_encoding": encoding,
                "n_patient_rows": len(rows), "n_aggregate_rows": len(aggs),
@@ -359,29 +371,13 @@ def censor_upper(rows: pd.DataFrame) -> np.ndarray:
     return np.where(rows[schema.PROGRESSED].to_numpy(int) == 1, np.inf, t)
 
 
-def _codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:
-    # The one place labels become indices, so site and line order always follow the coords.
-    codes = pd.Categorical(values.astype(str), categories=list(categories)).codes
-    if (codes < 0).any():
-        raise ValueError(f"labels {sorted(set(values[codes < 0]))} not in {list(categories)}")
-    return codes.astype("int64")
-
-
 def _patient_index(rows: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     """Patient labels (``patient_id``, or ``site/patient_id`` when ids repeat across sites)."""
     ids = rows[schema.PATIENT_ID].astype(str)
     sites_per_id = rows.groupby(ids)[schema.SITE].nunique()
     keys = ids if (sites_per_id <= 1).all() else rows[schema.SITE].astype(str) + "/" + ids
     labels = sorted(set(keys))
-    return labels, _codes(keys, labels)
-
-
-def _covariate_term(
-    x: pt.TensorVariable, gamma: pt.TensorVariable, line_idx: pt.TensorVariable
-) -> pt.TensorVariable:
-    if gamma.ndim == 1:
-        return pt.dot(x, gamma)
-    return pt.sum(x * gamma[:, line_idx].T, axis=1)
+    return labels, label_codes(keys, labels)
 
 
 def _line_means(

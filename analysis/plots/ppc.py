@@ -24,6 +24,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
+from rechallenge.models.dims import LINE, SITE
 from rechallenge.analysis.plots.style import (
     DOUBLE_WIDTH, NEUTRAL, check_columns, check_interval, figure_style, line_colour, new_axes,
     new_figure, ordered_lines,
@@ -79,8 +80,8 @@ def site_count_ppc_data(
     observed = idata.observed_data["y"].to_numpy().astype(int)
     reps = idata.posterior_predictive["y"].transpose("chain", "draw", "obs").to_numpy()
     reps = reps.reshape(-1, reps.shape[-1])
-    sites = [str(s) for s in idata.posterior.coords["site"].to_numpy()]
-    lines = [str(v) for v in idata.posterior.coords["line"].to_numpy()]
+    sites = [str(s) for s in idata.posterior.coords[SITE].to_numpy()]
+    lines = [str(v) for v in idata.posterior.coords[LINE].to_numpy()]
     rows = []
     for j, line in enumerate(lines):
         for i, site in enumerate(sites):

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from rechallenge.models.dims import LINE, SITE
 from rechallenge.models.fit_settings import DEFAULT_SEED
 
 from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
@@ -66,7 +67,7 @@ def quantity_draws(idata: az.InferenceData, *, seed: int = DEFAULT_SEED) -> list
         site or new site (its sites are not exchangeable), so only ``sigma_patient`` if present.
     """
     post = idata.posterior
-    lines = [str(x) for x in post.coords["line"].to_numpy()]
+    lines = [str(x) for x in post.coords[LINE].to_numpy()]
     contrasts = [(j, f"{line} vs {lines[0]}") for j, line in enumerate(lines) if j > 0]
     patient_sd = _patient_sd(post)
     out: list[tuple[str, str, np.ndarray]] = []
@@ -152,8 +153,8 @@ def site_estimates(idata: az.InferenceData, *, interval: Interval = DEFAULT_INTE
     """
     endpoint = _endpoint(idata)
     post = idata.posterior
-    lines = [str(x) for x in post.coords["line"].to_numpy()]
-    sites = [str(x) for x in post.coords["site"].to_numpy()]
+    lines = [str(x) for x in post.coords[LINE].to_numpy()]
+    sites = [str(x) for x in post.coords[SITE].to_numpy()]
     counts = observed_counts(idata)
     p = post["p"].transpose("chain", "draw", "site", "line").to_numpy()
     patient_sd = _patient_sd(post)
@@ -183,8 +184,8 @@ def observed_counts(idata: az.InferenceData) -> pd.DataFrame:
         Indexed by (site, line) over every site and line of the fit (0 where there are no rows).
     """
     post = idata.posterior
-    lines = [str(x) for x in post.coords["line"].to_numpy()]
-    sites = [str(x) for x in post.coords["site"].to_numpy()]
+    lines = [str(x) for x in post.coords[LINE].to_numpy()]
+    sites = [str(x) for x in post.coords[SITE].to_numpy()]
     const = idata.constant_data
     frame = pd.DataFrame({
         "site": np.asarray(sites)[const["site_idx"].to_numpy()],
@@ -221,4 +222,4 @@ def _patient_sd(post: Any) -> np.ndarray:
 
 
 def _by_line(da: Any, lines: list[str]) -> np.ndarray:
-    return da.sel(line=lines).transpose("chain", "draw", "line").to_numpy()
+    return da.sel(line=lines).transpose("chain", "draw", LINE).to_numpy()

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from rechallenge.models.dims import SITE
+
 #: Pareto k above which PSIS is unreliable (Vehtari et al. 2024: 0.7 for S >= 2000 draws).
 PARETO_K_THRESHOLD = 0.7
 #: az.psens values above this are flagged (Kallioinen et al. 2023).
@@ -78,14 +80,14 @@ def site_log_likelihood(idata: az.InferenceData) -> xr.DataArray:
     """Log likelihood summed within each site: dims (chain, draw, site)."""
     _, values = row_log_likelihood(idata)
     site_idx = idata.constant_data["site_idx"].to_numpy()
-    sites = idata.posterior.coords["site"].to_numpy()
+    sites = idata.posterior.coords[SITE].to_numpy()
     totals = np.zeros(values.shape[:2] + (len(sites),))
     arr = values.transpose("chain", "draw", "obs").to_numpy()
     for code in range(len(sites)):
         totals[..., code] = arr[..., site_idx == code].sum(axis=-1)
     return xr.DataArray(
         totals,
-        dims=("chain", "draw", "site"),
+        dims=("chain", "draw", SITE),
         coords={"chain": values.coords["chain"], "draw": values.coords["draw"], "site": sites},
     )
 
@@ -105,7 +107,7 @@ def leave_one_site_out(idata: az.InferenceData, *, model: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "model": model,
-            "site": site_ll.coords["site"].to_numpy().astype(str),
+            "site": site_ll.coords[SITE].to_numpy().astype(str),
             "elpd_site": np.asarray(loo.loo_i),
             "pareto_k": k,
             "reliable": k <= PARETO_K_THRESHOLD,

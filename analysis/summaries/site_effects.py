@@ -20,6 +20,8 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
+from rechallenge.models.dims import LINE
+
 #: Gauss-Hermite nodes: 40 integrate a logistic-normal to ~1e-10 for SDs up to ~5.
 N_QUADRATURE_NODES = 40
 
@@ -56,11 +58,11 @@ def site_effect_cholesky(posterior: xr.Dataset) -> np.ndarray:
 
     Uses ``tau`` and, with two or more lines, ``site_corr``; with one line it is ``tau`` itself.
     """
-    tau = posterior["tau"].transpose("chain", "draw", "line").to_numpy()
+    tau = posterior["tau"].transpose("chain", "draw", LINE).to_numpy()
     n_lines = tau.shape[-1]
     if "site_corr" not in posterior or n_lines == 1:
         return tau[..., :, None] * np.eye(n_lines)
-    corr = posterior["site_corr"].transpose("chain", "draw", "line", ...).to_numpy()
+    corr = posterior["site_corr"].transpose("chain", "draw", LINE, ...).to_numpy()
     cov = corr * tau[..., :, None] * tau[..., None, :]
     # A tiny ridge keeps the factorisation stable when tau is near 0 for a line.
     return np.linalg.cholesky(cov + 1e-12 * np.eye(n_lines))
@@ -77,12 +79,12 @@ def new_site_effects(idata: az.InferenceData, *, seed: int) -> xr.DataArray:
         (complete pooling).
     """
     post = idata.posterior
-    lines = post.coords["line"].to_numpy()
+    lines = post.coords[LINE].to_numpy()
     shape = (post.sizes["chain"], post.sizes["draw"], len(lines))
     coords = {"chain": post.coords["chain"], "draw": post.coords["draw"], "line": lines}
     if "tau" not in post:
-        return xr.DataArray(np.zeros(shape), dims=("chain", "draw", "line"), coords=coords)
+        return xr.DataArray(np.zeros(shape), dims=("chain", "draw", LINE), coords=coords)
     chol = site_effect_cholesky(post)
     z = np.random.default_rng(seed).standard_normal(shape)
     u_new = np.einsum("cdij,cdj->cdi", chol, z)
-    return xr.DataArray(u_new, dims=("chain", "draw", "line"), coords=coords)
+    return xr.DataArray(u_new, dims=("chain", "draw", LINE), coords=coords)

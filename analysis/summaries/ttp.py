@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from rechallenge.models.dims import LINE, SITE
 from rechallenge.models.fit_settings import DEFAULT_SEED, fit_attrs
 from rechallenge.models.weibull_likelihood import LOG_LOG2
 
@@ -141,7 +142,7 @@ def site_medians(idata: az.InferenceData, *, interval: Interval = DEFAULT_INTERV
     """
     d = _TTPDraws.from_idata(idata)
     post = idata.posterior
-    sites = [str(s) for s in post.coords["site"].to_numpy()] if "site" in post.coords else []
+    sites = [str(s) for s in post.coords[SITE].to_numpy()] if SITE in post.coords else []
     if "u_site" in post:
         u = post["u_site"].sel(line=list(d.lines)).transpose("chain", "draw", "site", "line")
         u = u.to_numpy()
@@ -298,7 +299,7 @@ class _TTPDraws:
         if attrs.get("endpoint") != ENDPOINT:
             raise ValueError(f"not a TTP fit: endpoint is {attrs.get('endpoint')!r}")
         post = idata.posterior
-        self.lines: tuple[str, ...] = tuple(str(v) for v in post.coords["line"].to_numpy())
+        self.lines: tuple[str, ...] = tuple(str(v) for v in post.coords[LINE].to_numpy())
         self.pooling: str = attrs.get("options", {}).get("pooling", "partial")
         self.beta = _by_line(post["beta"], self.lines)
         self.shared_shape = "line" not in post["shape"].dims
@@ -321,7 +322,7 @@ class _TTPDraws:
 
 
 def _by_line(da: xr.DataArray, lines: tuple[str, ...]) -> np.ndarray:
-    return da.sel(line=list(lines)).transpose("chain", "draw", "line").to_numpy()
+    return da.sel(line=list(lines)).transpose("chain", "draw", LINE).to_numpy()
 
 
 def _patient_arrays(idata: az.InferenceData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
