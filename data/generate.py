@@ -17,9 +17,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Final
 
@@ -27,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from .atomic import write_text_atomic
 
 #: Seed of the shipped file. Any seed yields a table meeting the published figures.
 DEFAULT_SEED: Final = 20230105
@@ -364,19 +363,6 @@ def render_csv(df: pd.DataFrame) -> str:
     return out.to_csv(index=False, lineterminator="\n")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder so a failure never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command line entry: write the shipped file, or ``--check`` it."""
     parser = argparse.ArgumentParser(prog="python -m rechallenge.data.generate",
@@ -395,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             same = False
         print(f"{args.out.name}: {'reproduced' if same else 'DIFFERS from the generator'}")
         return 0 if same else 1
-    _write_atomic(args.out, text)
+    write_text_atomic(args.out, text)
     print(f"wrote {args.out.name} ({text.count(chr(10)) - 1} rows)")
     return 0
 

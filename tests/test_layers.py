@@ -78,3 +78,10 @@ def test_a_violation_is_caught(tmp_path: Path) -> None:
     bad.write_text("def f():\n    from rechallenge.analysis.run.pipeline import analyze\n")
     assert "rechallenge.analysis.run.pipeline.analyze" in imported_modules(bad)
     assert layer_of("rechallenge.analysis.run.pipeline.analyze") == "run" not in ALLOWED["summaries"]
+
+
+def test_no_module_passes_400_lines() -> None:
+    long = {str(p.relative_to(ROOT)): n for p in [*ANALYSIS.rglob("*.py"), *ROOT.glob("models/*.py"),
+                                                  *ROOT.glob("data/*.py")]
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
+    assert long == {}

@@ -18,8 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,6 +113,7 @@ def reconstruct_files(
     from rechallenge.data import schema, validate_patients
     from rechallenge.data.curve_input import read_curve_inputs
     from rechallenge.data.reconstruct import patient_table, reconstruct
+    from rechallenge.data.atomic import write_atomic
 
     paths = output_paths(out)
     existing = [str(p) for p in paths if p.exists()]
@@ -127,22 +127,10 @@ def reconstruct_files(
     patients = validate_patients(table, source=str(paths[0]), lines=lines,
                                  endpoints=(schema.TTP_ENDPOINT,))
     paths[0].parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(paths[0], lambda f: patients.to_csv(f, index=False, lineterminator="\n"))
-    _atomic_write(paths[1], lambda f: result.at_risk.to_csv(f, index=False, lineterminator="\n"))
-    _atomic_write(paths[2], lambda f: _save_plot(result, f, site, line, time_unit))
+    write_atomic(paths[0], lambda f: patients.to_csv(f, index=False, lineterminator="\n"))
+    write_atomic(paths[1], lambda f: result.at_risk.to_csv(f, index=False, lineterminator="\n"))
+    write_atomic(paths[2], lambda f: _save_plot(result, f, site, line, time_unit))
     return ReconstructionFiles(result, patients, paths)
-
-
-def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
-    """Write through a temporary file in the same directory, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _save_plot(result: Reconstruction, target: str, site: str, line: str, unit: str) -> None:
