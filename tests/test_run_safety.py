@@ -231,3 +231,19 @@ def test_disk_errors_reach_the_user_without_a_traceback(tmp_path: Path, capsys) 
     assert main(["analyze", "--out", str(blocker / "run"), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_update_out_obeys_the_same_rules(tmp_path: Path) -> None:
+    from rechallenge.analysis.run.update import update_run
+
+    earlier = make_run(tmp_path / "earlier")
+    new = tmp_path / "new.csv"
+    new.write_text("site,line,endpoint,n,events\nN1,ICI-2,response,10,3\n")
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    with pytest.raises(RunDirectoryError, match="not a rechallenge run"):
+        update_run(earlier, [new], out=folder, overwrite=True)
+    with pytest.raises(RunDirectoryError, match="an input of this run"):
+        update_run(earlier, [new], out=tmp_path, overwrite=True)  # holds the earlier run
+    assert (folder / "keep.txt").read_text() == "mine" and (earlier / "marker.txt").exists()
