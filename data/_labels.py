@@ -77,9 +77,10 @@ def text_problem(raw: str, limit: int) -> str | None:
             return None
         first = match.group()
     else:
-        first = next((c for c in raw if _refused(c)), None)
-        if first is None:
+        found = next((c for c in raw if _refused(c)), None)
+        if found is None:
             return None
+        first = found
     if "".join(c for c in raw if not _refused(c)).strip() == "":
         return (f"a visible value; the cell holds only invisible or control characters "
                 f"(such as {_describe(first)})")

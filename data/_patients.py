@@ -6,7 +6,7 @@ issue list instead of raising; what only shows across rows is checked in :mod:`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import pandas as pd
@@ -113,7 +113,7 @@ def parse_patient_table(
     return patient_dtypes(frame, required)
 
 
-def patient_dtypes(frame: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame:
+def patient_dtypes(frame: pd.DataFrame, required: Collection[str]) -> pd.DataFrame:
     """Cast patient columns to their contract dtypes and order them.
 
     Text columns stay ``object`` (``str``, ``None`` when missing); times and age are ``float64``;

@@ -280,8 +280,8 @@ def check_cells(
     unknown = missing[codes] & optional
     values = parsed[codes]
     values[rejected | unknown] = None
-    for i in np.flatnonzero(bad[codes] & ~rejected & ~unknown):
-        issues.append(ValidationIssue(table.source, int(table.rows[i]), column, raw[i], expected))
+    for at in np.flatnonzero(bad[codes] & ~rejected & ~unknown):
+        issues.append(ValidationIssue(table.source, int(table.rows[at]), column, raw[at], expected))
     return values.tolist()
 
 

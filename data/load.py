@@ -326,7 +326,7 @@ def _read_delimited(
                 malformed = ValidationIssue(source, reader.line_num, None, None,
                                             f"well-formed {kind} ({exc})")
     except UnicodeDecodeError:
-        malformed = None
+        malformed = ValidationIssue(source, None, None, None, f"a {kind} file in UTF-8 text")
     except OSError as exc:
         return None, [ValidationIssue(source, None, None, None,
                                       f"a readable file; reading failed: {exc.strerror or exc}")]

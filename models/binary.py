@@ -264,11 +264,11 @@ def _model(
         # Binomial(n, E_u[invlogit(eta + u)]) given the site effects (what is lost is only the
         # pairing of the same patients across lines within an aggregate site).
         is_patient = pm.Data("is_patient_row", rows.is_patient_row, dims=OBS)
-        nodes, weights = np.polynomial.hermite_e.hermegauss(N_PATIENT_NODES)
-        weights = weights / weights.sum()
+        nodes, gh_weights = np.polynomial.hermite_e.hermegauss(N_PATIENT_NODES)
+        gh_weights = gh_weights / gh_weights.sum()
         sigma = model["sigma_patient"]
         p_marginal = pt.sum(
-            weights * pm.math.invlogit(eta[:, None] + sigma * nodes[None, :]), axis=1
+            gh_weights * pm.math.invlogit(eta[:, None] + sigma * nodes[None, :]), axis=1
         )
         p_patient = pm.math.invlogit(eta + u_patient[patient_idx])
         p_row = pt.switch(pt.eq(is_patient, 1.0), p_patient, p_marginal)

@@ -213,7 +213,7 @@ def build_ttp_model(
         raise ValueError("covariates need patient rows")
     x, cov_names, encoding = covariate_design(rows, covariates)
 
-    coords: dict[str, Sequence] = {SITE: sites, LINE: lines, LINE_B: lines}
+    coords: dict[str, Sequence | np.ndarray] = {SITE: sites, LINE: lines, LINE_B: lines}
     if not rows.empty:
         coords[OBS] = np.arange(len(rows))
     if not aggs.empty:

@@ -21,9 +21,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     import pandas as pd
 
     from rechallenge.data.reconstruct import Reconstruction
@@ -140,12 +141,13 @@ def _save_plot(result: Reconstruction, target: str, site: str, line: str, unit: 
 
     ax = plot_reconstruction(result, time_label=unit.capitalize(),
                              title=f"{site} {line}: reconstructed from the published curve")
+    figure = cast("Figure", ax.figure)
     try:
         # No software stamp, so the same inputs give the same bytes.
-        ax.figure.savefig(target, format="png", dpi=200, bbox_inches="tight",
-                          metadata={"Software": None})
+        figure.savefig(target, format="png", dpi=200, bbox_inches="tight",
+                       metadata={"Software": None})
     finally:
-        plt.close(ax.figure)
+        plt.close(figure)
 
 
 def register_reconstruct(sub: Subparsers) -> argparse.ArgumentParser:

@@ -49,7 +49,8 @@ def _validate_inputs(args: argparse.Namespace) -> tuple[list[str], list[str], tu
     from rechallenge.data import schema
 
     files, aggregates = list(args.files), list(args.aggregate)
-    lines, endpoints, covariates = args.lines, args.endpoints, ()
+    lines, endpoints = args.lines, args.endpoints
+    covariates: tuple[str, ...] = ()
     if args.config is not None:
         # Imported only when asked for: the config module pulls in the sampler settings.
         from rechallenge.analysis.settings.config import load_config

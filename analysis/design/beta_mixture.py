@@ -69,7 +69,7 @@ def posterior(prior: BetaMixture, n: int, y: int) -> BetaMixture:
     """
     weights = np.maximum(posterior_weights(prior, n, int(y)), _TINY_WEIGHT)
     _, a, b = _parameters(prior)
-    return BetaMixture(weights=weights / weights.sum(), a=a + y, b=b + n - y)
+    return BetaMixture(weights=tuple(weights / weights.sum()), a=tuple(a + y), b=tuple(b + n - y))
 
 
 def prob_above(prior: BetaMixture, n: int, y: np.ndarray | int, threshold: float) -> np.ndarray:

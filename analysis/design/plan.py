@@ -51,7 +51,7 @@ class DesignResult:
 
 def prior_record(choice: PriorChoice, prior: BetaMixture, map_prior: MapPrior) -> dict[str, Any]:
     """The prior as recorded in design.json: mixture, mean and effective sample sizes."""
-    record = {"choice": choice, "mixture": prior.to_dict(), "mean": prior.mean(),
+    record: dict[str, Any] = {"choice": choice, "mixture": prior.to_dict(), "mean": prior.mean(),
               "ess": {"elir": float(prior.ess("elir")), "moment": float(prior.ess("moment"))}}
     if choice == "robust":
         record["robust_weight"] = map_prior.robust_weight
@@ -215,7 +215,7 @@ def design_two_sample(run_dir: str | Path, *, endpoint: str, line: str, n_contro
     diff = diff[mean + diff <= 1]
     power = pd.DataFrame({"difference": diff})
     for name in ("robust", "map", "vague"):
-        d = TwoSampleDesign(select_prior(map_prior, name), treat, n_control,  # type: ignore[arg-type]
+        d = TwoSampleDesign(select_prior(map_prior, name), treat, n_control,
                             n_treatment, margin, confidence)
         power[f"prob_success_{name}"] = d.oc(mean, mean + diff)
     rule = f"success when P(rate_t - rate_c > {margin:g} | data) > {confidence:g}"

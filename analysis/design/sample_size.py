@@ -99,6 +99,7 @@ def compare_sample_sizes(priors: Mapping[str, BetaMixture], **kwargs: float) -> 
     rows = []
     for name, prior in priors.items():
         chosen = find_n(prior, **kwargs).row()  # type: ignore[arg-type]
-        rows.append({"prior": name, **(chosen or {"n": None, "boundary": None,
-                                                  "type_i_error": None, "power": None})})
+        missing: dict[str, float | int | None] = {"n": None, "boundary": None,
+                                                  "type_i_error": None, "power": None}
+        rows.append({"prior": name, **(chosen or missing)})
     return pd.DataFrame(rows, columns=["prior", *TABLE_COLUMNS[:-1]])

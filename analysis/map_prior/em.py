@@ -81,11 +81,12 @@ def _em(x: np.ndarray, k: int, family: str, rng: np.random.Generator, n_starts: 
     var_floor = 1e-10 * np.var(x)
     by_draw = np.empty((x.size, k))  # normalised responsibilities, (draw, component)
 
-    def m_step(resp: np.ndarray, p1: np.ndarray | None, p2: np.ndarray | None) -> tuple:
+    def m_step(resp: np.ndarray, p1: np.ndarray | None,
+               p2: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         nk = _sum_over_draws(resp)
         # The weighted sums over draws are BLAS products with r laid out (draw, component).
         r, w = np.divide(resp.T, np.maximum(nk, 1e-300), out=by_draw), np.maximum(nk, 1e-12)
-        if beta and p1 is not None:  # Newton from the current values: no moments needed
+        if beta and p1 is not None and p2 is not None:  # Newton from the current values
             return (w / w.sum(), *_beta_ml(r.T @ lx, r.T @ l1x, p1, p2, lower))
         mean = r.T @ x
         var = np.maximum((r * (x[:, None] - mean) ** 2).sum(axis=0), var_floor)
@@ -102,7 +103,8 @@ def _em(x: np.ndarray, k: int, family: str, rng: np.random.Generator, n_starts: 
         return (-0.5 * ((x - p1[:, None]) / p2[:, None]) ** 2 - np.log(p2)[:, None]
                 - 0.5 * math.log(2 * math.pi))
 
-    def run(w: np.ndarray, p1: np.ndarray, p2: np.ndarray, max_iter: int) -> tuple:
+    def run(w: np.ndarray, p1: np.ndarray, p2: np.ndarray,
+            max_iter: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         ll_old = -np.inf
         for _ in range(max_iter):
             logp = np.log(w)[:, None] + log_dens(p1, p2)
@@ -153,7 +155,7 @@ def _fit(draws: np.ndarray, family: str, n_components: int | None, max_component
         bic[k] = -2 * fits[k][3] + (3 * k - 1) * math.log(x.size)
         if k - 1 in bic and bic[k] > bic[k - 1]:
             break  # as automixfit(thresh = 0): stop once another component no longer pays
-    w, p1, p2, _ = fits[min(bic, key=bic.get)]
+    w, p1, p2, _ = fits[min(bic, key=lambda j: bic[j])]
     order = np.argsort(-w, kind="stable")  # largest weight first
     return w[order] / w.sum(), p1[order], p2[order]
 
@@ -188,7 +190,7 @@ def fit_beta_mixture(draws: np.ndarray, n_components: int | None = None, *,
     """
     w, a, b = _fit(draws, "beta", n_components, max_components, seed, n_starts,
                    1.0 if constrain_gt1 else 1e-3)
-    return BetaMixture(weights=w, a=a, b=b)
+    return BetaMixture(weights=tuple(w), a=tuple(a), b=tuple(b))
 
 
 def fit_normal_mixture(draws_log: np.ndarray, n_components: int | None = None, *,
@@ -198,6 +200,6 @@ def fit_normal_mixture(draws_log: np.ndarray, n_components: int | None = None, *
     Parameters as :func:`fit_beta_mixture`, less the Beta-only constraint.
     """
     w, loc, scale = _fit(draws_log, "normal", n_components, max_components, seed, n_starts)
-    return NormalMixture(weights=w, loc=loc, scale=scale)
+    return NormalMixture(weights=tuple(w), loc=tuple(loc), scale=tuple(scale))
 
 

@@ -20,6 +20,7 @@ from rechallenge.analysis.summaries.binary import quantity_draws as binary_quant
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import fit_key
 from rechallenge.analysis.map_prior.em import fit_beta_mixture, fit_normal_mixture
+from rechallenge.analysis.map_prior.mixtures import BetaMixture, NormalMixture
 from rechallenge.analysis.map_prior.record import map_prior_entry, map_prior_json
 from rechallenge.analysis.summaries.ttp import quantity_draws as ttp_quantity_draws
 
@@ -61,6 +62,7 @@ def map_prior_record(
         mixtures[endpoint] = {}
         for line, draws in new_site_draws(fits, endpoint, seed).items():
             draws = draws[np.isfinite(draws)]
+            mixture: BetaMixture | NormalMixture
             if endpoint == schema.TTP_ENDPOINT:
                 mixture = fit_normal_mixture(draws, seed=seed)
             else:

@@ -29,6 +29,8 @@ class _Mixture:
     weights: tuple[float, ...]
     family: ClassVar[str]
     _params: ClassVar[tuple[str, str]]
+    _positive: ClassVar[tuple[str, ...]]
+    _scipy: ClassVar[Any]
 
     def _check(self) -> None:
         # Tuples, not arrays: the object is then really immutable, hashable and comparable.
@@ -95,7 +97,8 @@ class _Mixture:
         if not 0 < weight < 1:
             raise ValueError(f"robust weight must be in (0, 1), got {weight}")
         new = {name: (*getattr(self, name), p) for name, p in zip(self._params, params)}
-        return type(self)(weights=(*(w * (1 - weight) for w in self.weights), weight), **new)
+        factory: Any = type(self)  # a concrete family: its dataclass takes these fields
+        return factory(weights=(*(w * (1 - weight) for w in self.weights), weight), **new)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description: ``{"family", "weights", <two parameter lists>}``."""
@@ -107,7 +110,8 @@ class _Mixture:
         """Inverse of :meth:`to_dict`; the ``family`` entry must match the class."""
         if data.get("family") != cls.family:
             raise ValueError(f"expected family {cls.family!r}, got {data.get('family')!r}")
-        return cls(weights=data["weights"], **{name: data[name] for name in cls._params})
+        factory: Any = cls  # a concrete family: its dataclass takes these fields
+        return factory(weights=data["weights"], **{name: data[name] for name in cls._params})
 
 
 @dataclass(frozen=True)

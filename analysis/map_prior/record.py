@@ -40,8 +40,11 @@ def map_prior_entry(mixture: BetaMixture | NormalMixture, draws: np.ndarray, *,
         Only the level is used: the check is equal-tailed, as a mixture's quantiles give.
     """
     beta = isinstance(mixture, BetaMixture)
-    robust = (mixture.robustify(robust_weight, vague) if beta
-              else mixture.robustify(robust_weight, robust_scale))
+    robust: BetaMixture | NormalMixture
+    if isinstance(mixture, BetaMixture):
+        robust = mixture.robustify(robust_weight, vague)
+    else:
+        robust = mixture.robustify(robust_weight, robust_scale)
 
     def ess(mix: BetaMixture | NormalMixture) -> dict[str, float]:
         extra = {} if beta else {"sigma": robust_scale}
@@ -55,7 +58,7 @@ def map_prior_entry(mixture: BetaMixture | NormalMixture, draws: np.ndarray, *,
         "mixture": mixture.to_dict(), "ess": ess(mixture),
         "robust_weight": float(robust_weight),
         "robust_component": ({"a": float(vague[0]), "b": float(vague[1])} if beta
-                             else {"loc": robust.loc[-1], "scale": float(robust_scale)}),
+                             else {"loc": getattr(robust, "loc")[-1], "scale": float(robust_scale)}),
         "robust_mixture": robust.to_dict(), "robust_ess": ess(robust),
         "check": {"interval": et.short, "level": et.level,
                   "draws": {"n": int(x.size), "mean": float(x.mean()), "lower": lo, "upper": hi},

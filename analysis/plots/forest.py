@@ -10,7 +10,7 @@ the figure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import pandas as pd
@@ -223,9 +223,11 @@ def plot_forest(
             ax.figure.legend(handles=handles, loc="outside lower center", ncol=2)
         else:
             # Right of the axes, past the r/n column.
-            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-                      bbox_transform=offset_copy(ax.transAxes, fig=ax.figure, x=34,
-                                                 units="points"))
+            placement: dict[str, Any] = {  # matplotlib's stubs have no overload for this call
+                "loc": "upper left", "bbox_to_anchor": (1.0, 1.0),
+                "bbox_transform": offset_copy(ax.transAxes, fig=cast(Figure, ax.figure), x=34,
+                                              units="points")}
+            ax.legend(handles=handles, **placement)
     return ax
 
 

@@ -13,7 +13,7 @@ Nothing here samples: the replicated data are the fit's ``posterior_predictive``
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import arviz as az
 import numpy as np
@@ -161,14 +161,17 @@ def plot_site_count_ppc(
         ax.set_yticklabels(sites)
         ax.set_ylim(len(sites) - 0.5, -0.5)
         ax.set_xlim(-0.3, _count_axis_max(data))
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        cast(Any, ax.xaxis.get_major_locator()).set_params(integer=True)  # a MaxNLocator
         ax.set_xlabel("Events per site")
         if title:
             ax.set_title(title)
+        placement: dict[str, Any] = {  # matplotlib's stubs have no overload for this call
+            "loc": "upper left", "bbox_to_anchor": (1.0, 1.0),
+            "bbox_transform": offset_copy(ax.transAxes, fig=cast(Figure, ax.figure), x=22,
+                                          units="points")}
         ax.legend(handles=_count_handles(lines if len(lines) > 1 else [], interval,
                                          flagged=not surprising(data, interval).empty),
-                  loc="upper left", bbox_to_anchor=(1.0, 1.0),
-                  bbox_transform=offset_copy(ax.transAxes, fig=ax.figure, x=22, units="points"))
+                  **placement)
     return ax
 
 

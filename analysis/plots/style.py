@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -80,7 +80,7 @@ def line_colour(line: str) -> str:
 def figure_style() -> Iterator[None]:
     """Context in which the package's font sizes and axes style apply and text is drawn as
     written (no mathtext, no TeX; see :mod:`rechallenge.analysis.reporting.escaping`)."""
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(cast(Any, _STYLE)):  # keys checked by matplotlib at run time
         yield
 
 

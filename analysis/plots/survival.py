@@ -12,6 +12,7 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -125,8 +126,8 @@ def plot_survival(
             draw_km(ax, km[km["line"] == line], colour)
         finish_survival_axes(ax, curves, km)
         draw_at_risk(ax, km)
-        handles = [Line2D([], [], color=line_colour(line), linewidth=2, label=line)
-                   for line in lines]
+        handles: list[Artist] = [Line2D([], [], color=line_colour(line), linewidth=2, label=line)
+                             for line in lines]
         handles += [
             Line2D([], [], color=NEUTRAL, linewidth=1.6, label="Posterior median"),
             Patch(facecolor=NEUTRAL, alpha=0.2, label=interval.label),

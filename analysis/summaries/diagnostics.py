@@ -176,7 +176,8 @@ def evaluate_gate(
                 "raise target_accept (e.g. --target-accept 0.95 or 0.99); if divergences remain, "
                 "the heterogeneity prior may be too wide for the data (lower tau_sd)"
             )
-        if np.isfinite(row["bfmi_min"]) and row["bfmi_min"] < t.bfmi_min:
+        bfmi = float(row["bfmi_min"])
+        if np.isfinite(bfmi) and bfmi < t.bfmi_min:
             failures.append(f"{row['model']}: E-BFMI {row['bfmi_min']:.2f} < {t.bfmi_min}")
             advice.add("low E-BFMI: longer tuning (--tune 2000) or tighter priors on scale parameters")
     return GateResult(not failures, tuple(failures), tuple(sorted(advice)))
