@@ -108,6 +108,14 @@ def _frequentist_ttp(study: Study, level: float) -> dict[tuple[str, str], tuple]
     return out
 
 
+def frequentist_reference(study: Study, endpoint: str, level: float) -> dict[tuple[str, str], tuple]:
+    """The frequentist reference of an endpoint keyed by (quantity, line): (estimate, lower,
+    upper); crude proportions with exact CIs, or Kaplan-Meier medians and a Cox hazard ratio."""
+    if endpoint == schema.TTP_ENDPOINT:
+        return _frequentist_ttp(study, level)
+    return _frequentist_binary(study, endpoint, level)
+
+
 def comparison(result: EndpointResults, study: Study, interval: Interval) -> Table:
     """ICI-2 vs ICI-1 for one endpoint: Bayesian estimates with the frequentist reference beside."""
     ttp = result.endpoint == schema.TTP_ENDPOINT
