@@ -72,7 +72,7 @@ def render_markdown(content: ReportContent) -> str:
         if section.bullets:
             out.append("")
         for table in section.tables:
-            out += [table.to_markdown(), f"Files: `tables/{table.name}.csv`, `.md`, `.tex`", ""]
+            out += [table.to_markdown(), f"Files: `tables/{table.stem}.csv`, `.md`, `.tex`", ""]
         for fig in section.figures:
             caption = md(fig.caption, one_line=True)
             alt = md(fig.caption, one_line=True, link_text=True)

@@ -30,12 +30,21 @@ class Table:
         The data (numbers; rounding happens on output).
     digits
         Decimal places for floats on output.
+    folder
+        Subdirectory of ``tables/`` the table is written to (``"reader"`` for the reader
+        tables; empty for the machine tables).
     """
 
     name: str
     caption: str
     frame: pd.DataFrame
     digits: int = 3
+    folder: str = ""
+
+    @property
+    def stem(self) -> str:
+        """Path of the table's files under ``tables/``, without suffix (``reader/sites_ttp``)."""
+        return f"{self.folder}/{self.name}" if self.folder else self.name
 
     def display(self) -> pd.DataFrame:
         """The frame with floats rounded to ``digits`` and missing values as empty strings."""

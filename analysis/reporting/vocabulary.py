@@ -181,3 +181,44 @@ def fit_label(name: str) -> str:
     endpoint, _, variant = name.partition("__")
     base = endpoint_label(endpoint)
     return f"{base}, {_VARIANTS.get(variant, variant)}" if variant else base
+
+
+def glossary(interval_label: str, first: str, later: str) -> list[tuple[str, str]]:
+    """The report's glossary: (term, one-sentence definition), in reading order.
+
+    Parameters
+    ----------
+    interval_label
+        The run's interval, e.g. ``"95% equal-tailed credible interval"``.
+    first, later
+        The lines compared (``"ICI-1"``, ``"ICI-2"``).
+    """
+    return [
+        ("Population average", "The proportion of patients with the event (for time to "
+         "progression, the median of the survival curve) averaged over the distribution of "
+         "sites, each site weighted equally: what a patient at a randomly chosen site can expect."),
+        ("Typical site", "A site at the centre of the site distribution (site effect zero); "
+         "when sites differ, its proportion lies nearer 50% than the population average, and "
+         "the odds ratio refers to it."),
+        ("New site (predictive)", "What a site not in the data may see: the estimate includes "
+         "the spread between sites, so its interval is wider; it is the basis of the prior "
+         "exported for a future study."),
+        ("Shrunken estimate", "A site's own estimate under partial pooling: pulled toward the "
+         "population average, the more so the fewer patients the site has."),
+        ("Credible interval (CrI)", f"The {interval_label}: the range holding that posterior "
+         "probability of the quantity, given the model and the data."),
+        (f"P({later} > {first})", f"The posterior probability that the population average is "
+         f"higher at {later} than at {first} (for time to progression: that the median is "
+         "longer)."),
+        ("Percentage points (pp)", "The unit of a difference of two percentages (30% minus 25% "
+         "is 5 pp)."),
+        ("Frequentist reference: crude proportion", "Patients with the event divided by all "
+         "patients of a line, sites ignored, with an exact (Clopper-Pearson) confidence "
+         "interval, as the published analysis reported it."),
+        ("Frequentist reference: Kaplan-Meier median", "The median time to progression read "
+         "off the Kaplan-Meier curve of all patients of a line, with a confidence interval "
+         "from Greenwood's variance (linear, Collett)."),
+        ("Frequentist reference: Cox hazard ratio", f"The hazard of progression at {later} "
+         f"relative to {first} from a Cox model, with a robust confidence interval that "
+         "allows for the same patients being treated at both lines."),
+    ]
