@@ -21,7 +21,7 @@ from rechallenge.analysis.reporting.estimates import (
 )
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import (
-    endpoint_label, fit_label, quantity_label, reader_frame,
+    endpoint_label, fit_label, quantity_label, reader_frame, reader_text,
 )
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
@@ -142,5 +142,9 @@ def sensitivity_table(machine: Table, interval: Interval) -> Table:
 def words_table(machine: Table, *, caption: str | None = None, digits: int | None = None) -> Table:
     """Any machine table with reader headers, quantities, endpoints and fit names."""
     frame = reader_frame(machine.frame)
+    # Free text written by the models (a prior's formula) may name a derived quantity.
+    for column in ("Prior", "Reason for the default"):
+        if column in frame:
+            frame[column] = frame[column].astype(str).map(reader_text)
     return Table(machine.name, caption or machine.caption, frame,
                  machine.digits if digits is None else digits)

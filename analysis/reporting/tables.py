@@ -85,7 +85,9 @@ class Table:
         disp = self.display()
         head = "".join(f"<th>{html_text(str(c), quote=False)}</th>" for c in disp.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html_text(v, quote=False)}</td>" for v in row) + "</tr>"
+            # Short cells (an estimate with its interval) are kept on one line; long text wraps.
+            "<tr>" + "".join(f"<td{_KEEP if len(v) <= 28 else ''}>"
+                             f"{html_text(v, quote=False)}</td>" for v in row) + "</tr>"
             for row in disp.to_numpy()
         )
         return (
@@ -106,6 +108,9 @@ class Table:
         paths[1].write_text(self.to_markdown(), encoding="utf-8")
         paths[2].write_text(self.to_latex(), encoding="utf-8")
         return paths
+
+
+_KEEP = ' class="k"'
 
 
 def _markdown_cell(value: object) -> str:

@@ -9,6 +9,7 @@ reader (:data:`MACHINE_NAMES`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -86,7 +87,11 @@ COLUMN_LABELS: Final[dict[str, str]] = {
     "observed": "Observed", "predictive_mean": "Predictive mean",
     "predictive_lower": "Predictive lower", "predictive_upper": "Predictive upper",
     "p_lower": "P(lower tail)", "p_upper": "P(upper tail)", "p_value": "Predictive p-value",
-    "before": "Before", "after": "After",
+    "before": "Before", "after": "After", "before_lower": "Before: lower",
+    "before_upper": "Before: upper", "after_lower": "After: lower", "after_upper": "After: upper",
+    "n_pareto_k_high": "Rows with high Pareto k", "max_pareto_k": "Largest Pareto k",
+    "reliable": "Reliable", "parameter": "Parameter", "psens_prior": "Sensitivity to the prior",
+    "psens_likelihood": "Sensitivity to the likelihood", "chains": "Chains", "draws": "Draws",
 }
 
 #: Machine names that must never reach a reader: every name with an underscore here, plus the
@@ -222,3 +227,31 @@ def glossary(interval_label: str, first: str, later: str) -> list[tuple[str, str
          f"relative to {first} from a Cox model, with a robust confidence interval that "
          "allows for the same patients being treated at both lines."),
     ]
+
+
+_QUANTITY_PATTERN: Final = re.compile(
+    # tau and shape are model notation (defined in the methods), like mu; not rewritten.
+    r"(?<![\w])(" + "|".join(sorted((re.escape(q) for q in QUANTITY_LABELS if "_" in q),
+                                     key=len, reverse=True))
+    + r")(?:\[([^\]]*)\])?(?![\w])")
+_ENDPOINT_PATTERN: Final = re.compile(
+    r"(?<![\w\[])(" + "|".join(map(re.escape, schema.ENDPOINTS)) + r")(?=: )")
+
+
+def reader_text(text: str) -> str:
+    """A sentence of program output (e.g. the convergence gate's) in the reader's words.
+
+    ``odds_ratio_typical_site[ICI-2 vs ICI-1]`` becomes ``Odds ratio ICI-2 vs ICI-1, typical
+    site``; ``probability_site[ICI-1, S03]`` becomes ``Site probability [ICI-1, S03]``; an
+    endpoint name before a colon becomes its label. Parameter names of the model (``mu``,
+    ``tau``, ``u_site[...]``) are model notation, defined in the methods, and are kept.
+    """
+    def quantity(match: re.Match[str]) -> str:
+        name, args = match.group(1), match.group(2)
+        if args is not None and split_contrast(args):
+            return quantity_label(name, args)
+        label = QUANTITY_LABELS[name].format(later="later", first="first")
+        return f"{label} [{args}]" if args is not None else label
+
+    out = _QUANTITY_PATTERN.sub(quantity, text)
+    return _ENDPOINT_PATTERN.sub(lambda m: endpoint_label(m.group(1)), out)

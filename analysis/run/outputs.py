@@ -37,6 +37,7 @@ from rechallenge.analysis.reporting.run_figures import build_figures, figure_job
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.reader_set import ReaderTables, build_reader_tables, write_reader_tables
 from rechallenge.analysis.reporting.reader_tables import words_table
+from rechallenge.analysis.reporting.vocabulary import reader_text
 from rechallenge.analysis.reporting.report_text import glossary_section, warnings_paragraph
 from rechallenge.analysis.reporting.docx_report import write_docx
 from rechallenge.analysis.run.update_files import before_after, load_update
@@ -310,7 +311,7 @@ def _write_report(
     banner = None
     if not gate.passed:
         banner = (
-            "CONVERGENCE GATE FAILED: " + "; ".join(gate.failures)
+            "CONVERGENCE GATE FAILED: " + reader_text("; ".join(gate.failures))
             + (". Reported at the user's request (--allow-unconverged); do not use these numbers "
                "for inference." if allow_unconverged else ". Not for reporting.")
         )
@@ -334,7 +335,7 @@ def _write_report(
                 tables=tuple(t for t in (shown.descriptive, shown.cross) if t is not None)),
         Section("Methods", paragraphs=(methods,), tables=(shown.priors,)),
         Section("Convergence diagnostics",
-                paragraphs=(gate.message(), *warnings_paragraph(tables.sampler_warnings)),
+                paragraphs=(reader_text(gate.message()), *warnings_paragraph(tables.sampler_warnings)),
                 tables=(shown.overview,),
                 figures=tuple(f for f in figures if f.name.startswith("rank"))),
         Section("Model checks",
