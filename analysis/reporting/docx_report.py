@@ -75,6 +75,8 @@ def _fit_columns(grid, shown) -> None:
     grid.autofit = False
     for column, weight in zip(grid.columns, weights):
         width = Cm(_TEXT_WIDTH_CM * weight / total)
+        # LibreOffice reads the table grid, Word the cells: set both.
+        column.width = width
         for cell in column.cells:
             cell.width = width
 

@@ -20,7 +20,7 @@ from rechallenge.analysis.reporting.estimates import (
     Scale, estimate_words, interval_cell, posterior_cell, probability_cell,
 )
 from rechallenge.analysis.reporting.prose import contrast_label
-from rechallenge.analysis.reporting.run_tables import _CONFIDENCE, frequentist_reference
+from rechallenge.analysis.reporting.run_tables import CONFIDENCE, frequentist_reference
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import READINGS, endpoint_label
 from rechallenge.analysis.settings.intervals import Interval
@@ -73,7 +73,7 @@ def _endpoint_rows(result: EndpointResults, study: Study, lines: Sequence[str],
         rows.append(row)
     freq = frequentist_reference(study, result.endpoint, interval.level)
     if freq:
-        what = "Kaplan-Meier median, months" if ttp else "Crude proportion"
+        what = "Kaplan-Meier median, months" if ttp else "crude proportion"
         row = {"Endpoint": endpoint_label(result.endpoint),
                "Estimate": f"Frequentist reference: {what}"}
         per_line = "median_population" if ttp else "probability_population"
@@ -127,7 +127,7 @@ def headline_table(results: Mapping[str, EndpointResults], study: Study, interva
         f"{later} (for time to progression: that the median is longer). Population average: "
         f"over the distribution of sites; typical site: a site with an average site effect; new "
         f"site: predictive for a site not in the data. Frequentist reference with "
-        f"{interval.percent} confidence intervals: {_CONFIDENCE}; the crude difference has no "
+        f"{interval.percent} confidence intervals: {CONFIDENCE}; the crude difference has no "
         f"interval here, since the same patients were treated at both lines."
     )
     return Table(HEADLINE_NAME, caption, frame)

@@ -24,7 +24,8 @@ _BINARY_ROWS = ("probability_population", "probability_typical_site", "probabili
                 "difference_population", "odds_ratio_typical_site", "prob_greater_population")
 _TTP_ROWS = ("median_population", "median_typical_site", "median_new_site",
              "median_ratio_population", "hazard_ratio", "prob_greater_population")
-_CONFIDENCE = "exact (Clopper-Pearson) CI for proportions; Kaplan-Meier median with linear (Collett) CI; Cox model HR with patient-clustered robust CI"
+#: How the frequentist reference intervals are computed (for captions).
+CONFIDENCE = _CONFIDENCE = "exact (Clopper-Pearson) CI for proportions; Kaplan-Meier median with linear (Collett) CI; Cox model HR with patient-clustered robust CI"
 
 
 def descriptive(study: Study, interval: Interval) -> Table:

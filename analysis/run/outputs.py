@@ -101,8 +101,8 @@ def _update_section(update, results, config: RunConfig, figures) -> Section:
     moved = Table(
         "update_before_after",
         f"Headline quantities before and after adding the new sites (posterior medians with "
-        f"{config.interval.label}s; posterior probabilities for prob_greater_population); "
-        f"shift_sd is the move in units of the earlier posterior SD.",
+        f"{config.interval.label}s; posterior probabilities for P(later line > first line)); "
+        f"the shift is the move in units of the earlier posterior SD.",
         before_after(before, after),
     )
     checked = Table(
