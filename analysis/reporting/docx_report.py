@@ -8,6 +8,7 @@ pictures); figures are the PNGs of ``figures/``. Every text goes through
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from docx import Document
@@ -23,7 +24,9 @@ from rechallenge.analysis.reporting.tables import Table
 #: Text width of an A4 page with 2 cm margins.
 _TEXT_WIDTH_CM = 17.0
 #: Tables with more columns than this get a smaller font, so that they fit the page width.
-_WIDE = 6
+_WIDE = 5
+#: A cell holding an estimate with its interval, "23.8% (14.0 to 36.6)".
+_INTERVAL_CELL = re.compile(r"\(.+ to .+\)")
 
 
 def _new_document(title: str) -> Document:
@@ -68,9 +71,14 @@ def add_table(doc: Document, table: Table) -> None:
 
 def _fit_columns(grid, shown) -> None:
     # Equal columns (Word's default) wrap "23.8% (14.0 to 36.6)" over three lines while a
-    # column of counts stays half empty: share the width by the longest text of each column.
-    longest = [max([len(str(c)) // 2 + 1] + [len(str(v)) for v in shown[c]]) for c in shown.columns]
-    weights = [min(max(n, 5), 45) for n in longest]
+    # column of counts stays half empty. An estimate with its interval should stay on one line;
+    # labels and prose may wrap: share the width accordingly.
+    weights = []
+    for name in shown.columns:
+        values = [str(v) for v in shown[name]]
+        longest = max([len(str(name)) // 2 + 1] + [len(v) for v in values])
+        estimates = any(_INTERVAL_CELL.search(v) for v in values)
+        weights.append(min(max(longest, 5), 24 if estimates else 16))
     total = sum(weights)
     grid.autofit = False
     for column, weight in zip(grid.columns, weights):
