@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import asdict
 from typing import Any
@@ -121,8 +123,26 @@ def _fit(
     progress: bool,
     timings: dict[str, float],
 ) -> az.InferenceData:
+    # Library warnings of the sampling steps are recorded with the fit (rechallenge_warnings)
+    # and counted in the report, not printed raw in the middle of a run's progress lines.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        idata = _sample_all(model, settings, groups, progress, timings)
+    _drop_prior_only(idata, info)
+    messages = Counter(str(w.message).strip().split("\n")[0] for w in caught)
+    return _with_provenance(idata, model, info, settings, dict(messages))
+
+
+def _sample_all(
+    model: pm.Model,
+    settings: SamplerSettings,
+    groups: set[str],
+    progress: bool,
+    timings: dict[str, float],
+) -> az.InferenceData:
+    """The posterior and the groups asked for (no provenance yet)."""
     seeds = derived_seeds(settings.seed)
-    backend, prior_draws, seed = settings.backend, settings.prior_draws, settings.seed
+    backend, prior_draws = settings.backend, settings.prior_draws
     if backend == "nutpie":
         idata = _sample_nutpie(model, settings, seeds["sampler"], progress, timings)
     else:
@@ -159,8 +179,13 @@ def _fit(
             start = time.perf_counter()
             add_pointwise_log_density(model, idata, "likelihood")
             timings["log_likelihood"] = time.perf_counter() - start
+    return idata
 
-    _drop_prior_only(idata, info)
+
+def _with_provenance(idata: az.InferenceData, model: pm.Model, info: Any,
+                     settings: SamplerSettings, messages: dict[str, int]) -> az.InferenceData:
+    """Store the fit's provenance (model, priors, sampler, versions, seed, warnings) in attrs."""
+    seed = settings.seed
     attrs = dict(info.to_attrs())
     # Record the prior values this fit used: a sensitivity refit (data={"prior_tau_sd": ...})
     # runs with values other than the ones the model was built with.
@@ -174,6 +199,7 @@ def _fit(
         rechallenge_sampler=json.dumps(asdict(settings), sort_keys=True),
         rechallenge_versions=json.dumps(package_versions(), sort_keys=True),
         rechallenge_seed=str(seed),
+        rechallenge_warnings=json.dumps(messages, sort_keys=True),
     )
     idata.posterior.attrs.update(attrs)
     return idata

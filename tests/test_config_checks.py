@@ -9,7 +9,7 @@ import pytest
 
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.settings.config import (
-    AnalysisConfig, ConfigError, DataConfig, RunConfig, load_config, parse_config,
+    AnalysisConfig, ReportConfig, ConfigError, DataConfig, RunConfig, load_config, parse_config,
 )
 from rechallenge.analysis.settings.config_checks import SECTIONS, config_problems
 from rechallenge.analysis.settings.intervals import Interval
@@ -61,6 +61,15 @@ EXPECTED = [
 ]
 
 
+def test_report_estimate_is_checked_against_the_choices_of_the_config():
+    from rechallenge.analysis.settings.config import ESTIMATES
+    assert config_problems({"report": {"estimate": "mean_sd"}}) == []
+    assert [p for p in config_problems({"report": {"estimate": "mode"}})] == [
+        '[report] estimate: expected one of "median", "mean_sd", got "mode"']
+    for choice in ESTIMATES:
+        assert config_problems({"report": {"estimate": choice}}) == []
+
+
 def _write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -69,7 +78,8 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_every_section_lists_exactly_the_fields_of_its_dataclass():
     for section, cls in (("data", DataConfig), ("analysis", AnalysisConfig),
-                         ("sampler", SamplerSettings), ("interval", Interval)):
+                         ("sampler", SamplerSettings), ("interval", Interval),
+                         ("report", ReportConfig)):
         assert set(SECTIONS[section]) == {f.name for f in fields(cls)}, section
 
 

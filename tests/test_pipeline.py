@@ -214,3 +214,67 @@ def test_every_caption_of_the_real_figures_states_the_runs_interval(run: Path, t
         assert (tmp_path / f"{ref.name}.png").is_file()
         if not ref.name.startswith("rank"):  # rank plots show no interval
             assert config.interval.label in ref.caption, ref.name
+
+
+def _report_texts(run: Path) -> dict[str, str]:
+    import docx
+
+    doc = docx.Document(str(run / "report.docx"))
+    words = [p.text for p in doc.paragraphs]
+    words += [cell.text for table in doc.tables for row in table.rows for cell in row.cells]
+    return {"report.md": (run / "report.md").read_text(encoding="utf-8"),
+            "report.html": (run / "report.html").read_text(encoding="utf-8"),
+            "report.docx": "\n".join(words)}
+
+
+def test_no_machine_name_reaches_a_reader(run: Path) -> None:
+    from rechallenge.analysis.reporting.vocabulary import MACHINE_NAMES
+
+    for name, text in _report_texts(run).items():
+        found = sorted(m for m in MACHINE_NAMES
+                       if re.search(rf"(?<![\w/.]){re.escape(m)}(?![\w])", text))
+        assert not found, f"{name} shows machine names {found}"
+
+
+def test_report_leads_with_the_headline_table_and_has_a_glossary(run: Path) -> None:
+    import docx
+
+    report = (run / "report.md").read_text(encoding="utf-8")
+    assert report.index("Table 2.") < report.index("## Site-level estimates")
+    assert "## Glossary" in report and "- Population average: " in report
+    for ext in ("csv", "md", "tex", "docx"):
+        assert (run / "tables" / "reader" / f"table2_headline.{ext}").is_file()
+    headline = pd.read_csv(run / "tables" / "reader" / "table2_headline.csv")
+    assert list(headline.columns) == ["Endpoint", "Estimate", "ICI-1", "ICI-2", "ICI-2 vs ICI-1",
+                                      "P(ICI-2 > ICI-1)"]
+    assert re.fullmatch(r"\d+\.\d% \(\d+\.\d to \d+\.\d\)", headline.loc[0, "ICI-1"])
+    doc = docx.Document(str(run / "report.docx"))
+    assert doc.tables[0].rows[0].cells[0].text == "Endpoint"
+    assert len(doc.inline_shapes) >= 4  # the figures are embedded
+    # Site tables show the reader columns only; diagnostics stay in the machine CSV.
+    sites = pd.read_csv(run / "tables" / "reader" / "sites_response.csv")
+    assert list(sites.columns) == ["Line", "Site", "Patients", "Events", "Observed, % (CI)",
+                                   "Shrunken estimate, % (CrI)"]
+    assert "r_hat" in pd.read_csv(run / "tables" / "sites_response.csv").columns
+
+
+def test_rbest_files_and_ttp_forest_plot_are_written(run: Path) -> None:
+    names = sorted(p.name for p in (run / "map_prior_rbest").glob("*.json"))
+    assert names == ["response_ICI-1.json", "response_ICI-2.json", "ttp_ICI-1.json",
+                     "ttp_ICI-2.json"]
+    body = json.loads((run / "map_prior_rbest" / "ttp_ICI-2.json").read_text())
+    assert body["meta"]["class"] == ["normMix", "mix"] and body["meta"]["sigma"][0] > 0
+    assert (run / "figures" / "forest_ttp.pdf").is_file()
+
+
+def test_report_docx_converts_to_pdf_with_libreoffice(run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed (the docx structure is checked above)")
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(run / "report.docx")],
+                   check=True, capture_output=True, timeout=300)
+    pdf = tmp_path / "report.pdf"
+    assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")

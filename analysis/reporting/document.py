@@ -72,7 +72,7 @@ def render_markdown(content: ReportContent) -> str:
         if section.bullets:
             out.append("")
         for table in section.tables:
-            out += [table.to_markdown(), f"Files: `tables/{table.name}.csv`, `.md`, `.tex`", ""]
+            out += [table.to_markdown(), f"Files: `tables/{table.stem}.csv`, `.md`, `.tex`", ""]
         for fig in section.figures:
             caption = md(fig.caption, one_line=True)
             alt = md(fig.caption, one_line=True, link_text=True)
@@ -81,13 +81,13 @@ def render_markdown(content: ReportContent) -> str:
 
 
 _CSS = """
-body{font-family:Georgia,serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}
+body{font-family:Georgia,serif;max-width:72rem;margin:2rem auto;padding:0 1rem;line-height:1.45}
 h1,h2{font-family:Helvetica,Arial,sans-serif} .header{color:#444}
 .banner{border:2px solid #b00;background:#fee;padding:.8rem;font-weight:bold;color:#700}
 table{border-collapse:collapse;margin:1rem 0;font-size:.85rem} caption{text-align:left;
 font-style:italic;padding:.3rem 0} th,td{border-bottom:1px solid #ccc;padding:.2rem .5rem;
 text-align:left} th{background:#f3f3f3} figure{margin:1.5rem 0} img{max-width:min(100%,46rem)}
-figcaption{font-style:italic;font-size:.9rem}
+figcaption{font-style:italic;font-size:.9rem} td.k{white-space:nowrap}
 """
 
 

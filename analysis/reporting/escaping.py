@@ -14,6 +14,8 @@ without it.
 - LaTeX (:func:`latex_text`): the ten special characters are replaced by their commands, line
   breaks by spaces, and a leading ``[`` or ``*`` is guarded by ``{}``.
 - HTML (:func:`html_text`): ``&``, ``<`` and ``>`` (and quotes) become entities.
+- Word (:func:`docx_text`): text runs are never parsed; only the control characters XML cannot
+  hold are replaced.
 - CSV (:func:`spreadsheet_safe`): text cells that a spreadsheet would run as a formula get a
   leading single quote (OWASP's advice against CSV injection); numbers are left alone.
 - Figures (:data:`rechallenge.analysis.plots.style.LITERAL_TEXT`): matplotlib draws text as given, without mathtext
@@ -137,3 +139,14 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].map(spreadsheet_cell)
     out.columns = [spreadsheet_cell(c) for c in out.columns]
     return out
+
+
+# XML 1.0 allows no control characters but tab, line feed and carriage return; python-docx
+# refuses a string holding one, so a stray control character in a label would stop the report.
+_XML_ILLEGAL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def docx_text(text: str) -> str:
+    """Text for a Word document run: shown as written (Word has no markup in text), with the
+    control characters that XML cannot hold replaced by U+FFFD."""
+    return _XML_ILLEGAL.sub("\ufffd", str(text))

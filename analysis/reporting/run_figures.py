@@ -25,11 +25,32 @@ from rechallenge.analysis.settings.fit_names import fit_key
 from rechallenge.analysis.plots.contrast import plot_contrast
 from rechallenge.analysis.plots.diagnostics import plot_ranks, top_level_var_names
 from rechallenge.analysis.plots.forest import plot_forest_lines
+from rechallenge.analysis.plots.forest_ttp import plot_ttp_forest_lines
+from rechallenge.analysis.summaries.frequentist import km_median
 from rechallenge.analysis.plots.ppc import plot_km_ppc_lines, plot_site_count_ppc_lines, site_count_ppc_data
 from rechallenge.analysis.plots.survival import km_data, plot_survival
 from rechallenge.analysis.reporting.prose import contrast_label
 from rechallenge.analysis.reporting.document import FigureRef
 from rechallenge.analysis.summaries.ttp import predictive_survival_band, quantity_draws as ttp_quantity_draws, survival_curves
+
+
+def _ttp_forest(result: EndpointResults, study: Study, interval: Any,
+                label: str) -> tuple[Figure, str]:
+    """The TTP forest plot, with each line's Kaplan-Meier median of all patients beside the
+    population row."""
+    pooled = {}
+    patients = study.patients
+    for line in study.lines:
+        rows = patients[patients[schema.LINE] == line] if len(patients) else patients
+        if len(rows):
+            km = km_median(rows[schema.TTP_MONTHS], rows[schema.PROGRESSED], level=interval.level)
+            pooled[line] = (km.median, km.lower, km.upper)
+    fig = plot_ttp_forest_lines(result.sites, result.summary, lines=study.lines,
+                                interval=interval, pooled_raw=pooled, title=label)
+    return fig, (f"{label}: Kaplan-Meier median of each site's patients and the shrunken "
+                 f"posterior median per site ({interval.label}s), with pooled and new-site rows "
+                 f"per line; the population row carries the Kaplan-Meier median of all patients "
+                 f"with its {interval.percent} confidence interval.")
 
 
 def _contrast(draws: list[tuple[str, str, np.ndarray]], quantity: str, line: str) -> np.ndarray | None:
@@ -72,6 +93,7 @@ def figure_jobs(study: Study, fits: Mapping[str, az.InferenceData], config: RunC
         kinds: list[str] = ["contrast"] if two_lines else []
         if endpoint == schema.TTP_ENDPOINT:
             kinds += ["survival"] if len(study.patients) else []
+            kinds += ["forest"] if config.analysis.pooling != "none" else []
         elif config.analysis.pooling != "none":
             kinds.append("forest")
         if endpoint != schema.TTP_ENDPOINT or len(study.patients):
@@ -148,8 +170,10 @@ def _draw(
         diff = _contrast(binary_quantity_draws(idata, seed=seed), "difference_population", contrast)
         if diff is None:
             return None
-        ax = plot_contrast(diff, interval=interval, reference=0.0,
-                           label=f"{label}: {lines[1]} minus {lines[0]} (population)")
+        # In percentage points, as the tables and sentences give the difference.
+        ax = plot_contrast(100 * diff, interval=interval, reference=0.0,
+                           label=f"{label}: {lines[1]} minus {lines[0]}, percentage points "
+                                 f"(population average)")
         return ax.figure, (f"{label}: posterior of the population-averaged difference {lines[1]} "
                            f"minus {lines[0]} ({interval.label} shaded).")
     if job.kind == "survival":
@@ -160,6 +184,8 @@ def _draw(
         if results is None:
             raise ValueError("forest plots need the endpoint results")
         result = results[endpoint]
+        if endpoint == schema.TTP_ENDPOINT:
+            return _ttp_forest(result, study, interval, label)
         # A new site may have reported only some endpoints: mark it where it is present.
         present = [s for s in highlight_sites if s in set(result.sites["site"].astype(str))]
         fig = plot_forest_lines(result.sites, result.summary, lines=lines, interval=interval,

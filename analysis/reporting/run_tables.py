@@ -24,7 +24,8 @@ _BINARY_ROWS = ("probability_population", "probability_typical_site", "probabili
                 "difference_population", "odds_ratio_typical_site", "prob_greater_population")
 _TTP_ROWS = ("median_population", "median_typical_site", "median_new_site",
              "median_ratio_population", "hazard_ratio", "prob_greater_population")
-_CONFIDENCE = "exact (Clopper-Pearson) CI for proportions; Kaplan-Meier median with linear (Collett) CI; Cox model HR with patient-clustered robust CI"
+#: How the frequentist reference intervals are computed (for captions).
+CONFIDENCE = _CONFIDENCE = "exact (Clopper-Pearson) CI for proportions; Kaplan-Meier median with linear (Collett) CI; Cox model HR with patient-clustered robust CI"
 
 
 def descriptive(study: Study, interval: Interval) -> Table:
@@ -106,6 +107,14 @@ def _frequentist_ttp(study: Study, level: float) -> dict[tuple[str, str], tuple]
             lo, hi = np.exp(cox.confidence_intervals_.loc["later"].to_numpy())
             out[("hazard_ratio", c)] = (hr, float(lo), float(hi))
     return out
+
+
+def frequentist_reference(study: Study, endpoint: str, level: float) -> dict[tuple[str, str], tuple]:
+    """The frequentist reference of an endpoint keyed by (quantity, line): (estimate, lower,
+    upper); crude proportions with exact CIs, or Kaplan-Meier medians and a Cox hazard ratio."""
+    if endpoint == schema.TTP_ENDPOINT:
+        return _frequentist_ttp(study, level)
+    return _frequentist_binary(study, endpoint, level)
 
 
 def comparison(result: EndpointResults, study: Study, interval: Interval) -> Table:

@@ -30,12 +30,21 @@ class Table:
         The data (numbers; rounding happens on output).
     digits
         Decimal places for floats on output.
+    folder
+        Subdirectory of ``tables/`` the table is written to (``"reader"`` for the reader
+        tables; empty for the machine tables).
     """
 
     name: str
     caption: str
     frame: pd.DataFrame
     digits: int = 3
+    folder: str = ""
+
+    @property
+    def stem(self) -> str:
+        """Path of the table's files under ``tables/``, without suffix (``reader/sites_ttp``)."""
+        return f"{self.folder}/{self.name}" if self.folder else self.name
 
     def display(self) -> pd.DataFrame:
         """The frame with floats rounded to ``digits`` and missing values as empty strings."""
@@ -76,7 +85,9 @@ class Table:
         disp = self.display()
         head = "".join(f"<th>{html_text(str(c), quote=False)}</th>" for c in disp.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html_text(v, quote=False)}</td>" for v in row) + "</tr>"
+            # Short cells (an estimate with its interval) are kept on one line; long text wraps.
+            "<tr>" + "".join(f"<td{_KEEP if len(v) <= 28 else ''}>"
+                             f"{html_text(v, quote=False)}</td>" for v in row) + "</tr>"
             for row in disp.to_numpy()
         )
         return (
@@ -97,6 +108,9 @@ class Table:
         paths[1].write_text(self.to_markdown(), encoding="utf-8")
         paths[2].write_text(self.to_latex(), encoding="utf-8")
         return paths
+
+
+_KEEP = ' class="k"'
 
 
 def _markdown_cell(value: object) -> str:

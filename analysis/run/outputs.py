@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,21 @@ from rechallenge.analysis.summaries.diagnostics import (
     DEFAULT_THRESHOLDS, GateResult, derived_diagnostics, evaluate_gate, parameter_diagnostics,
     sampler_diagnostics,
 )
+from rechallenge.analysis.summaries.captured import classify
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults, all_endpoint_results
 from rechallenge.analysis.settings.fit_names import fit_key, fit_order
 from rechallenge.analysis.run.forked import run_workers, start
 from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE, map_prior_record
+from rechallenge.analysis.map_prior.rbest import RBEST_DIR, rbest_files
 from rechallenge.analysis.reporting.prose import methods_paragraph, results_sentences
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section, write_report
 from rechallenge.analysis.reporting.run_figures import build_figures, figure_jobs
 from rechallenge.analysis.reporting.tables import Table
+from rechallenge.analysis.reporting.reader_set import ReaderTables, build_reader_tables, write_reader_tables
+from rechallenge.analysis.reporting.reader_tables import words_table
+from rechallenge.analysis.reporting.vocabulary import reader_text
+from rechallenge.analysis.reporting.report_text import glossary_section, warnings_paragraph
+from rechallenge.analysis.reporting.docx_report import write_docx
 from rechallenge.analysis.run.update_files import before_after, load_update
 
 
@@ -94,8 +101,8 @@ def _update_section(update, results, config: RunConfig, figures) -> Section:
     moved = Table(
         "update_before_after",
         f"Headline quantities before and after adding the new sites (posterior medians with "
-        f"{config.interval.label}s; posterior probabilities for prob_greater_population); "
-        f"shift_sd is the move in units of the earlier posterior SD.",
+        f"{config.interval.label}s; posterior probabilities for P(later line > first line)); "
+        f"the shift is the move in units of the earlier posterior SD.",
         before_after(before, after),
     )
     checked = Table(
@@ -158,6 +165,9 @@ class ResultTables:
     psens: Table | None
     cross: Table | None
     attrs: dict[str, dict[str, Any]]
+    reader: ReaderTables
+    #: Per fit, the library warnings its sampling raised, counted by kind.
+    sampler_warnings: dict[str, dict[str, int]]
 
 
 def build_outputs(
@@ -258,8 +268,15 @@ def _write_tables(
                               sensitivity, psens, cross) if t is not None]
     for table in all_tables:
         table.write(tables_dir)
+    reader = build_reader_tables(
+        results, study, interval, estimate=config.report.estimate, descriptive=descriptive,
+        cross=cross, priors=priors, overview=overview, loo=loo, loso=loso,
+        sensitivity=sensitivity, psens=psens)
+    write_reader_tables(reader, tables_dir)
     return ResultTables(gate, descriptive, comparisons, site_tables, priors, overview, loo, loso,
-                        sensitivity, psens, cross, attrs)
+                        sensitivity, psens, cross, attrs, reader,
+                        {k: classify(fit_attrs(fits[k]).get("warnings", {}))
+                         for k in sorted(fits, key=fit_order)})
 
 
 def _write_report(
@@ -280,15 +297,21 @@ def _write_report(
     map_table = None
     if map_json is not None:
         (staging / MAP_PRIOR_FILE).write_text(map_json, encoding="utf-8")
+        (staging / RBEST_DIR).mkdir(exist_ok=True)
+        for name, text in rbest_files(json.loads(map_json)).items():
+            (staging / RBEST_DIR / name).write_text(text, encoding="utf-8")
         map_table = map_prior_table(map_json, config)
     update_section = _update_section(update, results, config, figures) if update else None
     for table in ([map_table] if map_table else []) + list(update_section.tables if update_section else []):
         table.write(staging / "tables")
+    if update_section is not None:
+        update_section = replace(update_section,
+                                 tables=tuple(words_table(t) for t in update_section.tables))
 
     banner = None
     if not gate.passed:
         banner = (
-            "CONVERGENCE GATE FAILED: " + "; ".join(gate.failures)
+            "CONVERGENCE GATE FAILED: " + reader_text("; ".join(gate.failures))
             + (". Reported at the user's request (--allow-unconverged); do not use these numbers "
                "for inference." if allow_unconverged else ". Not for reporting.")
         )
@@ -300,27 +323,33 @@ def _write_report(
         sensitivity=config.analysis.sensitivity, comparators=config.analysis.comparators,
     )
     sentences = results_sentences({e: r.summary for e, r in results.items()}, study.lines, interval)
+    shown = tables.reader
+    reader_map = words_table(map_table) if map_table is not None else None
     sections = [
-        Section("Results", paragraphs=tuple(sentences), tables=tuple(tables.comparisons),
+        Section("Results", paragraphs=tuple(sentences), tables=(shown.headline,),
                 figures=tuple(f for f in figures if f.name.startswith(("contrast", "survival")))),
         *([update_section] if update_section else []),
-        Section("Site-level estimates", tables=tuple(tables.sites),
+        Section("Site-level estimates", tables=shown.sites,
                 figures=tuple(f for f in figures if f.name.startswith("forest"))),
         Section("Reference analysis (frequentist)",
-                tables=tuple(t for t in (tables.descriptive, tables.cross) if t is not None)),
-        Section("Methods", paragraphs=(methods,), tables=(tables.priors,)),
-        Section("Convergence diagnostics", paragraphs=(gate.message(),), tables=(tables.overview,),
+                tables=tuple(t for t in (shown.descriptive, shown.cross) if t is not None)),
+        Section("Methods", paragraphs=(methods,), tables=(shown.priors,)),
+        Section("Convergence diagnostics",
+                paragraphs=(reader_text(gate.message()), *warnings_paragraph(tables.sampler_warnings)),
+                tables=(shown.overview,),
                 figures=tuple(f for f in figures if f.name.startswith("rank"))),
         Section("Model checks",
-                tables=tuple(t for t in (tables.loo, tables.loso, tables.sensitivity, tables.psens)
+                tables=tuple(t for t in (shown.loo, shown.loso, shown.sensitivity, shown.psens)
                              if t is not None),
                 figures=tuple(f for f in figures if f.name.startswith("ppc"))),
         *([Section("Prior for a future study", paragraphs=(
             f"The predictive distribution for a new site, fitted by a mixture and robustified "
             f"with a vague component of weight {config.analysis.map_robust_weight:g}, is saved "
-            f"in {MAP_PRIOR_FILE} (meta-analytic-predictive prior; see docs/map_prior.md).",),
-            tables=(map_table,))] if map_table is not None else []),
+            f"in {MAP_PRIOR_FILE} and, for R, in RBesT's mixture format under "
+            f"{RBEST_DIR}/ (meta-analytic-predictive prior; see docs/map_prior.md).",),
+            tables=(reader_map,))] if reader_map is not None else []),
         *([Section("Prior for a future study", paragraphs=(map_note,))] if map_note else []),
+        glossary_section(interval, study.lines),
     ]
     content = ReportContent(
         title="ICI rechallenge: Bayesian hierarchical analysis"
@@ -330,3 +359,4 @@ def _write_report(
         sections=tuple(sections),
     )
     write_report(content, staging)
+    write_docx(content, staging)

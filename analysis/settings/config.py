@@ -35,6 +35,9 @@ Example (every key optional)::
     level = 0.95
     kind = "equal-tailed"                # equal-tailed | hdi
 
+    [report]
+    estimate = "median"                  # median | mean_sd: the point estimate of reader tables
+
 The resolved config (defaults filled in, paths absolute) is written into each run directory as
 ``config.toml``, so ``rechallenge analyze --config RUN/config.toml`` repeats the run exactly.
 """
@@ -101,6 +104,18 @@ class AnalysisConfig:
     map_robust_weight: float = 0.2
 
 
+#: Point estimates a reader table can show (``[report] estimate``).
+ESTIMATES: tuple[str, ...] = ("median", "mean_sd")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """How reader tables present a posterior: its median (default) or mean +/- SD, each with
+    the run's credible interval in the same cell."""
+
+    estimate: str = "median"
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """A whole analysis: data, models, priors, sampler and interval."""
@@ -110,6 +125,7 @@ class RunConfig:
     priors: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     interval: Interval = field(default_factory=Interval)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (TOML-writable)."""
@@ -121,6 +137,7 @@ class RunConfig:
             "priors": {family: dict(values) for family, values in self.priors.items()},
             "sampler": asdict(self.sampler),
             "interval": asdict(self.interval),
+            "report": asdict(self.report),
         }
 
     def to_toml(self) -> str:
@@ -166,7 +183,8 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path
     return RunConfig(data, AnalysisConfig(**_section(raw, "analysis")),
                      {k: dict(v) for k, v in priors.items()},
                      SamplerSettings(**_section(raw, "sampler")),
-                     Interval(**_section(raw, "interval")))
+                     Interval(**_section(raw, "interval")),
+                     ReportConfig(**_section(raw, "report")))
 
 
 def load_config(path: str | Path | None) -> RunConfig:

@@ -108,6 +108,10 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
         "level": _number(lambda v: 0 < v < 1, "a number between 0 and 1 (e.g. 0.95)"),
         "kind": _choice(("equal-tailed", "hdi")),
     },
+    "report": {
+        # Kept in step with rechallenge.analysis.settings.config.ESTIMATES (a test checks).
+        "estimate": _choice(("median", "mean_sd")),
+    },
 }
 #: The prior names of each model family, with their defaults (``[priors.binary]``, ...).
 PRIOR_FAMILIES: Final[dict[str, Mapping[str, PriorDefault]]] = {

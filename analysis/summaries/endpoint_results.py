@@ -14,6 +14,7 @@ import pandas as pd
 
 from rechallenge.data import Study, schema
 
+from rechallenge.analysis.summaries.captured import captured_warnings
 from rechallenge.analysis.summaries.binary import site_estimates, summarise_binary
 from rechallenge.analysis.summaries.checks import leave_one_site_out, loo_comparison, power_scaling, sensitivity_table
 from rechallenge.analysis.settings.config import RunConfig
@@ -44,6 +45,9 @@ class EndpointResults:
     sensitivity: pd.DataFrame | None = None
     power_scaling: pd.DataFrame | None = None
     variant_summaries: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Library warnings raised by each step (``"loo"``, ``"leave_one_site_out"``,
+    #: ``"power_scaling"``), counted by kind (see :mod:`captured`).
+    warnings: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def family(endpoint: str) -> str:
@@ -74,10 +78,14 @@ def endpoint_results(
                              site_table(main, endpoint, config))
     comparators = {p: fits[fit_key(endpoint, p)] for p in COMPARATORS if fit_key(endpoint, p) in fits}
     if comparators:
-        result.loo = loo_comparison({config.analysis.pooling: main, **comparators})
+        with captured_warnings() as caught:
+            result.loo = loo_comparison({config.analysis.pooling: main, **comparators})
+        result.warnings["loo"] = dict(caught)
         result.loo.insert(0, "endpoint", endpoint)
     if "site" in main.posterior.coords and "site_idx" in main.constant_data:
-        result.loso = leave_one_site_out(main, model=endpoint)
+        with captured_warnings() as caught:
+            result.loso = leave_one_site_out(main, model=endpoint)
+        result.warnings["leave_one_site_out"] = dict(caught)
     variants = {v: fits[fit_key(endpoint, v)] for v in SENSITIVITY_SCALES if fit_key(endpoint, v) in fits}
     if variants:
         result.variant_summaries = {"default": result.summary}
@@ -89,7 +97,9 @@ def endpoint_results(
         )
     if "log_prior" in main.groups():
         var_names, prior_names = POWER_SCALED[family(endpoint)]
-        result.power_scaling = power_scaling(main, var_names, prior_names)
+        with captured_warnings() as caught:
+            result.power_scaling = power_scaling(main, var_names, prior_names)
+        result.warnings["power_scaling"] = dict(caught)
         result.power_scaling.insert(0, "endpoint", endpoint)
     return result
 

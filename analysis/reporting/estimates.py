@@ -1,0 +1,86 @@
+"""One cell per estimate: ``"23.5% (13.7 to 36.8)"``, the way a manuscript table shows it.
+
+Reader tables show the point estimate the run's config chooses (``[report] estimate``: the
+posterior median, or the mean +/- SD) with its interval in the same cell; the interval's level and
+kind are stated once per table, in its caption (:func:`estimate_words`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+
+from rechallenge.analysis.settings.intervals import Interval
+
+Scale = Literal["percent", "points", "ratio", "months", "number"]
+#: Per scale: multiplier, decimals and the unit written after the point estimate.
+_SCALES: Final[dict[str, tuple[float, int, str]]] = {
+    "percent": (100.0, 1, "%"),
+    "points": (100.0, 1, " pp"),
+    "ratio": (1.0, 2, ""),
+    "months": (1.0, 1, ""),
+    "number": (1.0, 2, ""),
+}
+
+
+def _finite(*values: Any) -> bool:
+    try:
+        return all(math.isfinite(float(v)) for v in values)
+    except (TypeError, ValueError):
+        return False
+
+
+def number_text(value: float, scale: Scale, *, unit: bool = True) -> str:
+    """One number on ``scale`` (``0.235`` -> ``"23.5%"``); ``"not reached"`` for +inf, ``""``
+    for a missing value."""
+    factor, digits, suffix = _SCALES[scale]
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if math.isinf(float(value)):
+        return "not reached" if value > 0 else ""
+    return f"{factor * float(value):.{digits}f}" + (suffix if unit else "")
+
+
+def interval_cell(point: float, lower: float, upper: float, scale: Scale, *,
+                  sd: float | None = None) -> str:
+    """``"23.5% (13.7 to 36.8)"``; with ``sd``: ``"24.1% ± 5.9 (13.7 to 36.8)"``.
+
+    The unit is written once, after the point estimate. Missing bounds give the point estimate
+    alone; a missing point estimate gives an empty cell.
+    """
+    if not _finite(point) and not (point is not None and math.isinf(float(point))):
+        return ""
+    text = number_text(point, scale)
+    if sd is not None and _finite(sd):
+        text += f" ± {number_text(sd, scale, unit=False)}"
+    if _finite(lower) or _finite(upper):
+        lo = number_text(lower, scale, unit=False) or "-"
+        hi = number_text(upper, scale, unit=False) or "not reached"
+        text += f" ({lo} to {hi})"
+    return text
+
+
+def posterior_cell(row: Mapping[str, Any], scale: Scale, *, estimate: str = "median") -> str:
+    """A summary row (``median``, ``mean``, ``sd``, ``lower``, ``upper``) as one cell."""
+    if estimate == "mean_sd":
+        return interval_cell(row["mean"], row["lower"], row["upper"], scale, sd=row["sd"])
+    return interval_cell(row["median"], row["lower"], row["upper"], scale)
+
+
+def probability_cell(value: float) -> str:
+    """A posterior probability, two decimals (``"0.62"``); ``"> 0.99"`` / ``"< 0.01"`` at the
+    ends, where two decimals would read as certainty."""
+    if not _finite(value):
+        return ""
+    if value > 0.995:
+        return "> 0.99"
+    if value < 0.005:
+        return "< 0.01"
+    return f"{value:.2f}"
+
+
+def estimate_words(estimate: str, interval: Interval) -> str:
+    """What the cells of a reader table hold, for its caption."""
+    point = "posterior mean ± SD" if estimate == "mean_sd" else "posterior median"
+    return f"{point} with {interval.label} in parentheses"

@@ -1,0 +1,133 @@
+"""The headline table (the paper's Table 2): every endpoint's comparison of the lines at a glance.
+
+One row per endpoint and reading (population average, typical site, new site), then the
+frequentist reference of that endpoint; columns: each line, the contrast of each later line with
+the first (difference, odds ratio or ratio of medians, named in the cell) and the posterior
+probability that the later line is higher. Cells come from :mod:`estimates`, words from
+:mod:`vocabulary`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from rechallenge.data import Study, schema
+
+from rechallenge.analysis.reporting.estimates import (
+    Scale, estimate_words, interval_cell, posterior_cell, probability_cell,
+)
+from rechallenge.analysis.reporting.prose import contrast_label
+from rechallenge.analysis.reporting.run_tables import CONFIDENCE, frequentist_reference
+from rechallenge.analysis.reporting.tables import Table
+from rechallenge.analysis.reporting.vocabulary import READINGS, endpoint_label
+from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+
+#: Per family: (reading, per-line quantity, contrast quantity, contrast words, contrast scale).
+_ROWS: dict[str, tuple[tuple[str, str, str, str, Scale], ...]] = {
+    "binary": (
+        ("population", "probability_population", "difference_population", "Difference", "points"),
+        ("typical_site", "probability_typical_site", "odds_ratio_typical_site", "Odds ratio",
+         "ratio"),
+        ("new_site", "probability_new_site", "", "", "ratio"),
+    ),
+    "ttp": (
+        ("population", "median_population", "median_ratio_population", "Ratio of medians",
+         "ratio"),
+        # The hazard ratio exists only with a shared Weibull shape; else the ratio of medians.
+        ("typical_site", "median_typical_site", "hazard_ratio", "Hazard ratio", "ratio"),
+        ("new_site", "median_new_site", "", "", "ratio"),
+    ),
+}
+HEADLINE_NAME = "table2_headline"
+
+
+def _pick(summary: pd.DataFrame, quantity: str, line: str) -> Mapping[str, Any] | None:
+    hit = summary[(summary["quantity"] == quantity) & (summary["line"] == line)]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _endpoint_rows(result: EndpointResults, study: Study, lines: Sequence[str],
+                   interval: Interval, estimate: str) -> list[dict[str, str]]:
+    ttp = result.endpoint == schema.TTP_ENDPOINT
+    value_scale: Scale = "months" if ttp else "percent"
+    first, s = lines[0], result.summary
+    rows = []
+    for reading, quantity, contrast, words, scale in _ROWS["ttp" if ttp else "binary"]:
+        label = READINGS[reading] + (", median TTP in months" if ttp else "")
+        row = {"Endpoint": endpoint_label(result.endpoint), "Estimate": label}
+        for line in lines:
+            r = _pick(s, quantity, line)
+            row[line] = "" if r is None else posterior_cell(r, value_scale, estimate=estimate)
+        for later in lines[1:]:
+            c = contrast_label(later, first)
+            r = _pick(s, contrast, c) if contrast else None
+            if r is None and contrast == "hazard_ratio":
+                r, words = _pick(s, "median_ratio_typical_site", c), "Ratio of medians"
+            row[c] = "" if r is None else f"{words} {posterior_cell(r, scale, estimate=estimate)}"
+            p = _pick(s, "prob_greater_population", c) if reading == "population" else None
+            row[f"P({later} > {first})"] = "" if p is None else probability_cell(p["mean"])
+        rows.append(row)
+    freq = frequentist_reference(study, result.endpoint, interval.level)
+    if freq:
+        what = "Kaplan-Meier median, months" if ttp else "crude proportion"
+        row = {"Endpoint": endpoint_label(result.endpoint),
+               "Estimate": f"Frequentist reference: {what}"}
+        per_line = "median_population" if ttp else "probability_population"
+        for line in lines:
+            row[line] = interval_cell(*freq.get((per_line, line), (float("nan"),) * 3),
+                                      value_scale)
+        for later in lines[1:]:
+            c = contrast_label(later, first)
+            quantity, words, scale = (("hazard_ratio", "Hazard ratio (Cox)", "ratio") if ttp
+                                      else ("difference_population", "Difference", "points"))
+            value = freq.get((quantity, c))
+            row[c] = "" if value is None or value[0] != value[0] else (
+                f"{words} {interval_cell(*value, scale)}")
+            row[f"P({later} > {first})"] = ""
+        rows.append(row)
+    return rows
+
+
+def headline_table(results: Mapping[str, EndpointResults], study: Study, interval: Interval,
+                   *, estimate: str = "median") -> Table:
+    """Table 2: every endpoint's lines and contrasts, with the frequentist reference.
+
+    Parameters
+    ----------
+    results
+        Endpoint results of the run (schema order).
+    study
+        The data (for the frequentist reference).
+    interval
+        The run's credible interval; the frequentist CIs use its level.
+    estimate
+        ``"median"`` or ``"mean_sd"`` (the config's ``[report] estimate``).
+
+    Returns
+    -------
+    Table
+        ``table2_headline``; the endpoint is written on its first row only.
+    """
+    lines = list(study.lines)
+    rows = [row for r in results.values()
+            for row in _endpoint_rows(r, study, lines, interval, estimate)]
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        repeated = frame["Endpoint"].eq(frame["Endpoint"].shift())
+        frame.loc[repeated, "Endpoint"] = ""
+    later = ", ".join(lines[1:])
+    caption = (
+        f"Table 2. {later} against {lines[0]} by endpoint: {estimate_words(estimate, interval)}; "
+        f"probabilities in %, differences in percentage points (pp), time to progression in "
+        f"months. P is the posterior probability that the population average is higher at "
+        f"{later} (for time to progression: that the median is longer). Population average: "
+        f"over the distribution of sites; typical site: a site with an average site effect; new "
+        f"site: predictive for a site not in the data. Frequentist reference with "
+        f"{interval.percent} confidence intervals: {CONFIDENCE}; the crude difference has no "
+        f"interval here, since the same patients were treated at both lines."
+    )
+    return Table(HEADLINE_NAME, caption, frame)

@@ -1,0 +1,122 @@
+"""The reader tables of a run, made from its machine tables and results, and where they go.
+
+``tables/*.csv`` (with ``.md`` and ``.tex``) keep the machine names, for programs;
+``tables/reader/`` holds what the report shows, in words, as CSV, Markdown and LaTeX, and the
+headline table also as a Word document (``table2_headline.docx``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from rechallenge.data import Study
+
+from rechallenge.analysis.reporting import reader_tables as rd
+from rechallenge.analysis.reporting.docx_report import write_table_docx
+from rechallenge.analysis.reporting.headline import headline_table
+from rechallenge.analysis.reporting.tables import Table
+from rechallenge.analysis.reporting.vocabulary import endpoint_label
+from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.summaries.captured import describe_counts
+from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+
+
+@dataclass(frozen=True)
+class ReaderTables:
+    """What the report shows, each a reader :class:`Table` (``folder = "reader"``)."""
+
+    headline: Table
+    sites: tuple[Table, ...]
+    descriptive: Table
+    cross: Table | None
+    priors: Table
+    overview: Table
+    loo: Table | None
+    loso: Table | None
+    sensitivity: Table | None
+    psens: Table | None
+
+    def all(self) -> list[Table]:
+        """Every table, in report order."""
+        return [t for t in (self.headline, *self.sites, self.descriptive, self.cross,
+                            self.priors, self.overview, self.loo, self.loso, self.sensitivity,
+                            self.psens) if t is not None]
+
+
+def warning_note(results: Mapping[str, EndpointResults], step: str) -> str:
+    """A sentence on the library warnings one step raised, per endpoint; empty when none."""
+    parts = []
+    for endpoint, result in results.items():
+        counts = result.warnings.get(step, {})
+        if counts:
+            parts.append(f"{endpoint_label(endpoint)}: {describe_counts(counts)}")
+    return (" ArviZ warnings while computing it (counted, not printed): " + "; ".join(parts)
+            + ".") if parts else ""
+
+
+def build_reader_tables(
+    results: Mapping[str, EndpointResults],
+    study: Study,
+    interval: Interval,
+    *,
+    estimate: str,
+    descriptive: Table,
+    cross: Table | None,
+    priors: Table,
+    overview: Table,
+    loo: Table | None,
+    loso: Table | None,
+    sensitivity: Table | None,
+    psens: Table | None,
+) -> ReaderTables:
+    """The reader versions of a run's tables.
+
+    Parameters
+    ----------
+    results, study, interval
+        The run's results, data and interval.
+    estimate
+        The config's ``[report] estimate``.
+    descriptive, cross, priors, overview, loo, loso, sensitivity, psens
+        The machine tables (as written to ``tables/``).
+    """
+    def words(table: Table | None, note: str = "") -> Table | None:
+        if table is None:
+            return None
+        return rd.words_table(table, caption=table.caption + note)
+
+    return _filed(ReaderTables(
+        headline=headline_table(results, study, interval, estimate=estimate),
+        sites=tuple(rd.sites_table(r, interval, estimate=estimate) for r in results.values()),
+        descriptive=rd.descriptive_table(descriptive, study.lines),
+        cross=words(cross),
+        priors=words(priors),
+        overview=words(overview),
+        loo=words(loo, warning_note(results, "loo")),
+        loso=words(loso, warning_note(results, "leave_one_site_out")),
+        sensitivity=None if sensitivity is None else rd.sensitivity_table(sensitivity, interval),
+        psens=words(psens, warning_note(results, "power_scaling")),
+    ))
+
+
+def _filed(tables: ReaderTables) -> ReaderTables:
+    # The same tables, filed under tables/reader/ (their Files: line in the report says so).
+    def move(t: Table | None) -> Table | None:
+        return None if t is None else replace(t, folder=rd.READER_DIR)
+
+    return ReaderTables(move(tables.headline), tuple(move(t) for t in tables.sites),
+                        move(tables.descriptive), move(tables.cross), move(tables.priors),
+                        move(tables.overview), move(tables.loo), move(tables.loso),
+                        move(tables.sensitivity), move(tables.psens))
+
+
+def write_reader_tables(tables: ReaderTables, tables_dir: Path) -> list[Path]:
+    """Write every reader table under ``tables_dir/reader/`` (CSV, MD, TeX; the headline also
+    as DOCX); return the paths."""
+    directory = tables_dir / rd.READER_DIR
+    paths = [p for t in tables.all() for p in t.write(directory)]
+    directory.mkdir(parents=True, exist_ok=True)
+    paths.append(write_table_docx(tables.headline, directory / f"{tables.headline.name}.docx"))
+    return paths

@@ -1,0 +1,150 @@
+"""Reader versions of the run's tables: words for headers, one cell per estimate.
+
+The machine tables (``tables/*.csv``, columns as the summaries name them) are for programs; the
+report, the Word document and ``tables/reader/`` show these. Each keeps the columns a reader
+needs: the per-site tables show site, patients, events, the observed estimate with its CI and the
+shrunken estimate with its credible interval; diagnostics stay in the diagnostics tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from rechallenge.data import schema
+
+from rechallenge.analysis.reporting.estimates import (
+    estimate_words, interval_cell, posterior_cell,
+)
+from rechallenge.analysis.reporting.tables import Table
+from rechallenge.analysis.reporting.vocabulary import (
+    endpoint_label, fit_label, quantity_label, reader_frame, reader_text,
+)
+from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+
+#: Subdirectory of ``tables/`` that holds the reader tables.
+READER_DIR = "reader"
+
+
+def _blank_repeats(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    # A group label is written on its first row only, as a printed table shows it.
+    out = frame.copy()
+    out.loc[out[column].eq(out[column].shift()), column] = ""
+    return out
+
+
+def sites_table(result: EndpointResults, interval: Interval, *, estimate: str = "median") -> Table:
+    """Per line and site: patients, events, the observed estimate and the shrunken one."""
+    ttp = result.endpoint == schema.TTP_ENDPOINT
+    s = result.sites.sort_values(["line", "site"], kind="stable",
+                                 key=lambda c: c.map({v: i for i, v in enumerate(
+                                     dict.fromkeys(result.sites[c.name]))}))
+    rows = []
+    for _, r in s.iterrows():
+        row = {"Line": str(r["line"]), "Site": str(r["site"]), "Patients": int(r["n"]),
+               ("Progressions" if ttp else "Events"): int(r["events"])}
+        if ttp:
+            observed = interval_cell(r["raw_median"], np.nan, np.nan, "months")
+            if r.get("raw_source") == "reported" and observed:
+                observed += " (reported)"
+            row["Observed median, months"] = observed
+            row["Shrunken median, months (CrI)"] = posterior_cell(r, "months", estimate=estimate)
+        else:
+            row["Observed, % (CI)"] = interval_cell(r["proportion"], r["proportion_lower"],
+                                                    r["proportion_upper"], "percent")
+            row["Shrunken estimate, % (CrI)"] = posterior_cell(r, "percent", estimate=estimate)
+        rows.append(row)
+    observed = ("Kaplan-Meier median of the site's patients (or the median it reported)"
+                if ttp else f"proportion with exact {interval.percent} confidence interval")
+    caption = (f"{endpoint_label(result.endpoint)} by site. Observed: {observed}. Shrunken: the "
+               f"site's estimate under partial pooling, {estimate_words(estimate, interval)}.")
+    return Table(f"sites_{result.endpoint}", caption, _blank_repeats(pd.DataFrame(rows), "Line"))
+
+
+#: Words of the descriptive table's statistics, by suffix or whole name.
+_STATISTICS = {
+    "n_patients": "Patients", "progression_events": "Progressions", "censored": "Censored",
+    "ttp_median": "Median TTP, months (Kaplan-Meier)", "ttp_lower": "Median TTP: lower CI bound",
+    "ttp_upper": "Median TTP: upper CI bound", "ttp_se": "Median TTP: standard error",
+    "ttp_lower_loglog": "Median TTP: lower bound (log-log CI)",
+    "ttp_upper_loglog": "Median TTP: upper bound (log-log CI)",
+    "line_number_median": "Line of therapy: median", "line_number_min": "Line of therapy: lowest",
+    "line_number_max": "Line of therapy: highest",
+}
+_ENDPOINT_STATS = {"n": "patients with the event", "prop": "proportion",
+                   "lower": "lower CI bound", "upper": "upper CI bound"}
+
+
+def statistic_label(name: str) -> str:
+    """Reader label of a row of the descriptive table (``"response_prop"`` -> ``"Objective
+    response (CR or PR): proportion"``)."""
+    if name in _STATISTICS:
+        return _STATISTICS[name]
+    for endpoint in schema.ENDPOINTS:
+        suffix = name.removeprefix(endpoint + "_")
+        if suffix != name and suffix in _ENDPOINT_STATS:
+            return f"{endpoint_label(endpoint)}: {_ENDPOINT_STATS[suffix]}"
+    if name.startswith("regimen_"):
+        return "Regimen: " + name.removeprefix("regimen_").replace("_", " ").replace(
+            "ici", "ICI")
+    return name.replace("_", " ")
+
+
+def descriptive_table(machine: Table, lines: Sequence[str]) -> Table:
+    """The descriptive table in words; counts as whole numbers, proportions in %."""
+    frame = machine.frame.copy()
+    for line in lines:
+        if line not in frame:
+            continue
+        frame[line] = [_statistic_value(str(s), v) for s, v in zip(frame["statistic"], frame[line])]
+    frame["statistic"] = frame["statistic"].astype(str).map(statistic_label)
+    return Table(machine.name, machine.caption, frame.rename(columns={"statistic": "Statistic"}))
+
+
+def _statistic_value(name: str, value: object) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "not reached" if isinstance(value, float) and np.isinf(value) else ""
+    v = float(value)
+    if re.search(r"_(prop|lower|upper)$", name) and not name.startswith("ttp"):
+        return f"{100 * v:.1f}%"
+    if v.is_integer():
+        return f"{int(v)}"
+    return f"{v:.2f}"
+
+
+def sensitivity_table(machine: Table, interval: Interval) -> Table:
+    """Prior sensitivity: one cell per prior variant (median with interval)."""
+    f = machine.frame
+    variants = [c.removesuffix("_median") for c in f.columns if c.endswith("_median")]
+    rows = []
+    for _, r in f.iterrows():
+        q = str(r["quantity"])
+        scale = ("percent" if q.startswith("probability") else "points" if q.startswith(
+            "difference") else "months" if q.startswith("median_") and "ratio" not in q else "ratio")
+        row = {"Endpoint": endpoint_label(str(r["endpoint"])),
+               "Quantity": quantity_label(q, str(r["line"]), endpoint=str(r["endpoint"])),
+               "Line": "" if " vs " in str(r["line"]) else str(r["line"])}
+        for v in variants:
+            row[fit_label(v)] = interval_cell(r[f"{v}_median"], r[f"{v}_lower"], r[f"{v}_upper"],
+                                              scale)
+        row["Largest shift (posterior SDs)"] = f"{float(r['max_shift_sd']):.2f}"
+        rows.append(row)
+    caption = (f"Headline quantities under the default heterogeneity prior and with its scale "
+               f"halved and doubled (posterior medians with {interval.label}s); the last column "
+               f"is the largest move of a median, in default posterior SDs.")
+    return Table(machine.name, caption, _blank_repeats(pd.DataFrame(rows), "Endpoint"))
+
+
+def words_table(machine: Table, *, caption: str | None = None, digits: int | None = None) -> Table:
+    """Any machine table with reader headers, quantities, endpoints and fit names."""
+    frame = reader_frame(machine.frame)
+    # Free text written by the models (a prior's formula) may name a derived quantity.
+    for column in ("Prior", "Reason for the default"):
+        if column in frame:
+            frame[column] = frame[column].astype(str).map(reader_text)
+    return Table(machine.name, caption or machine.caption, frame,
+                 machine.digits if digits is None else digits)

@@ -1,0 +1,257 @@
+"""One vocabulary: the reader's words for the package's machine names.
+
+Summaries, CSV files meant for programs and the InferenceData use machine names
+(``probability_population``, ``odds_ratio_typical_site``, ``freq_lower``, ...). Everything meant
+for a reader (report tables, sentences, figures, the Word document) takes its words from here, so
+a quantity is called the same everywhere and a test can check that no machine name reaches a
+reader (:data:`MACHINE_NAMES`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Final
+
+import pandas as pd
+
+from rechallenge.data import schema
+
+#: Short reader labels of the readings of a per-line quantity (binary and TTP alike).
+READINGS: Final[dict[str, str]] = {
+    "population": "Population average",
+    "typical_site": "Typical site",
+    "new_site": "New site (predictive)",
+}
+
+#: Reader labels of the summary quantities; ``{later}`` and ``{first}`` are lines.
+QUANTITY_LABELS: Final[dict[str, str]] = {
+    "probability_population": "Population average",
+    "probability_typical_site": "Typical site",
+    "probability_new_site": "New site (predictive)",
+    "probability_site": "Site probability",
+    "difference_population": "Difference {later} minus {first}, population average",
+    "difference_typical_site": "Difference {later} minus {first}, typical site",
+    "odds_ratio_typical_site": "Odds ratio {later} vs {first}, typical site",
+    "prob_greater_population": "P({later} > {first})",
+    "median_population": "Median TTP, months: population average",
+    "median_typical_site": "Median TTP, months: typical site",
+    "median_new_site": "Median TTP, months: new site (predictive)",
+    "median_site": "Site median TTP, months",
+    "median_ratio_population": "Ratio of median TTP {later} / {first}, population average",
+    "median_ratio_typical_site": "Ratio of median TTP {later} / {first}, typical site",
+    "hazard_ratio": "Hazard ratio {later} vs {first}",
+    "tau": "Between-site SD",
+    "site_corr": "Correlation of site effects between lines",
+    "sigma_patient": "Between-patient SD",
+    "sigma_frailty": "Patient frailty SD",
+    "shape": "Weibull shape",
+}
+#: The TTP reading of ``prob_greater_population``.
+TTP_PROB_GREATER: Final = "P(median {later} > median {first})"
+
+#: Reader labels of column names of the tables the report shows.
+COLUMN_LABELS: Final[dict[str, str]] = {
+    "endpoint": "Endpoint", "quantity": "Quantity", "line": "Line", "site": "Site",
+    "n": "Patients", "events": "Events", "statistic": "Statistic",
+    "mean": "Posterior mean", "median": "Posterior median", "sd": "Posterior SD",
+    "posterior_median": "Posterior median", "probability": "Posterior probability",
+    "frequentist": "Frequentist estimate", "freq_lower": "Frequentist lower",
+    "freq_upper": "Frequentist upper",
+    "proportion": "Observed proportion", "proportion_lower": "Observed lower",
+    "proportion_upper": "Observed upper", "raw_median": "Observed median",
+    "raw_source": "Source of the observed median",
+    "mcse_mean": "MCSE of the mean", "r_hat": "R-hat", "ess_bulk": "Bulk ESS",
+    "ess_tail": "Tail ESS", "model": "Fit", "quantities": "Quantities checked",
+    "max_r_hat": "Largest R-hat", "min_ess_bulk": "Smallest bulk ESS",
+    "min_ess_tail": "Smallest tail ESS", "failing": "Failing",
+    "divergences": "Divergences", "bfmi_min": "Lowest E-BFMI", "max_tree_depth_hits": "Tree-depth hits",
+    "rank": "Rank", "elpd_loo": "ELPD (LOO)", "se": "SE", "p_loo": "Effective parameters",
+    "elpd_diff": "ELPD difference", "dse": "SE of difference", "weight": "Stacking weight",
+    "n_rows": "Data rows", "pareto_k_max": "Largest Pareto k", "pareto_k_bad": "Rows with k > 0.7",
+    "warning": "Warning", "elpd_site": "ELPD of the site", "pareto_k": "Pareto k",
+    "variant": "Heterogeneity prior", "max_shift_sd": "Largest shift (posterior SDs)",
+    "shift_sd": "Shift (posterior SDs)",
+    "prior": "Sensitivity to the prior", "likelihood": "Sensitivity to the likelihood",
+    "flagged": "Flagged", "diagnosis": "Diagnosis", "variable": "Parameter",
+    "name": "Hyperparameter", "value": "Value", "default": "Default",
+    "distribution": "Prior", "reason": "Reason for the default",
+    "best_response": "Best response at first line", "lower": "Lower", "upper": "Upper",
+    "posterior_mean": "Posterior mean", "posterior_lower": "Posterior lower",
+    "posterior_upper": "Posterior upper", "interval": "Interval",
+    "components": "Components", "draws_mean": "Mean of the draws",
+    "mixture_mean": "Mean of the mixture", "draws_lower": "Lower bound of the draws",
+    "mixture_lower": "Lower bound of the mixture", "draws_upper": "Upper bound of the draws",
+    "mixture_upper": "Upper bound of the mixture", "ess_elir": "Effective sample size (ELIR)",
+    "robust_ess_elir": "Robust effective sample size (ELIR)",
+    "observed": "Observed", "predictive_mean": "Predictive mean",
+    "predictive_lower": "Predictive lower", "predictive_upper": "Predictive upper",
+    "p_lower": "P(lower tail)", "p_upper": "P(upper tail)", "p_value": "Predictive p-value",
+    "before": "Before", "after": "After", "before_lower": "Before: lower",
+    "before_upper": "Before: upper", "after_lower": "After: lower", "after_upper": "After: upper",
+    "n_pareto_k_high": "Rows with high Pareto k", "max_pareto_k": "Largest Pareto k",
+    "reliable": "Reliable", "parameter": "Parameter", "psens_prior": "Sensitivity to the prior",
+    "psens_likelihood": "Sensitivity to the likelihood", "chains": "Chains", "draws": "Draws",
+}
+
+#: Machine names that must never reach a reader: every name with an underscore here, plus the
+#: endpoint names that have one (a test scans the report for them).
+MACHINE_NAMES: Final[frozenset[str]] = frozenset(
+    name for name in (*QUANTITY_LABELS, *COLUMN_LABELS, *schema.ENDPOINTS) if "_" in name
+)
+
+
+def endpoint_label(endpoint: str) -> str:
+    """The reader's name of an endpoint (``"Objective response (CR or PR)"``)."""
+    return schema.ENDPOINT_LABELS.get(endpoint, endpoint)
+
+
+def split_contrast(line: str) -> tuple[str, str] | None:
+    """``("ICI-2", "ICI-1")`` from the summaries' contrast label ``"ICI-2 vs ICI-1"``."""
+    later, sep, first = line.partition(" vs ")
+    return (later, first) if sep else None
+
+
+def quantity_label(quantity: str, line: str = "", *, endpoint: str = "") -> str:
+    """The reader's label of a summary quantity, with the lines of a contrast filled in.
+
+    Parameters
+    ----------
+    quantity
+        A machine name of the summaries (``"odds_ratio_typical_site"``).
+    line
+        The summary's ``line`` value; for a contrast ``"<later> vs <first>"``.
+    endpoint
+        The endpoint; time to progression words ``prob_greater_population`` as medians.
+
+    Returns
+    -------
+    str
+        The label (the machine name itself only for a quantity the vocabulary lacks).
+    """
+    template = QUANTITY_LABELS.get(quantity, quantity)
+    if quantity == "prob_greater_population" and endpoint == schema.TTP_ENDPOINT:
+        template = TTP_PROB_GREATER
+    later, first = split_contrast(line) or (line, "")
+    return template.format(later=later, first=first)
+
+
+def column_label(name: str) -> str:
+    """The reader's header of a column (the name itself when it is already a word)."""
+    return COLUMN_LABELS.get(name, name)
+
+
+def reader_frame(frame: pd.DataFrame, *, endpoint_column: str = "endpoint",
+                 renames: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """A copy of ``frame`` in the reader's words: headers, quantities and endpoints.
+
+    Numbers are left as they are (the :class:`~rechallenge.analysis.reporting.tables.Table`
+    rounds on output). ``renames`` overrides :data:`COLUMN_LABELS` for this table.
+    """
+    out = frame.copy()
+    ttp = (out[endpoint_column].astype(str) == schema.TTP_ENDPOINT
+           if endpoint_column in out else pd.Series(False, index=out.index))
+    if "quantity" in out:
+        lines = out["line"].astype(str) if "line" in out else pd.Series("", index=out.index)
+        out["quantity"] = [
+            quantity_label(str(q), line, endpoint=schema.TTP_ENDPOINT if is_ttp else "")
+            for q, line, is_ttp in zip(out["quantity"], lines, ttp)]
+    if endpoint_column in out:
+        out[endpoint_column] = out[endpoint_column].astype(str).map(
+            lambda e: endpoint_label(e.split("__")[0]) + _variant_words(e))
+    if "model" in out:
+        out["model"] = out["model"].astype(str).map(fit_label)
+    names = {**COLUMN_LABELS, **(renames or {})}
+    return out.rename(columns=lambda c: names.get(str(c), str(c)))
+
+
+#: Reader words of the fit variants of :mod:`rechallenge.analysis.settings.fit_names`.
+_VARIANTS: Final[dict[str, str]] = {
+    "complete": "complete pooling", "none": "no pooling", "partial": "partial pooling",
+    "tau_half": "heterogeneity prior scale halved", "tau_double": "heterogeneity prior scale doubled",
+    "default": "default heterogeneity prior",
+}
+
+
+def _variant_words(name: str) -> str:
+    _, sep, variant = name.partition("__")
+    return f" ({_VARIANTS.get(variant, variant)})" if sep else ""
+
+
+def fit_label(name: str) -> str:
+    """Reader label of a fit key (``"response__complete"`` -> ``"Objective response (CR or
+    PR), complete pooling"``) or of a pooling/variant name alone (``"tau_half"``)."""
+    if name in _VARIANTS:
+        return _VARIANTS[name][0].upper() + _VARIANTS[name][1:]
+    endpoint, _, variant = name.partition("__")
+    base = endpoint_label(endpoint)
+    return f"{base}, {_VARIANTS.get(variant, variant)}" if variant else base
+
+
+def glossary(interval_label: str, first: str, later: str) -> list[tuple[str, str]]:
+    """The report's glossary: (term, one-sentence definition), in reading order.
+
+    Parameters
+    ----------
+    interval_label
+        The run's interval, e.g. ``"95% equal-tailed credible interval"``.
+    first, later
+        The lines compared (``"ICI-1"``, ``"ICI-2"``).
+    """
+    return [
+        ("Population average", "The proportion of patients with the event (for time to "
+         "progression, the median of the survival curve) averaged over the distribution of "
+         "sites, each site weighted equally: what a patient at a randomly chosen site can expect."),
+        ("Typical site", "A site at the centre of the site distribution (site effect zero); "
+         "when sites differ, its proportion lies nearer 50% than the population average, and "
+         "the odds ratio refers to it."),
+        ("New site (predictive)", "What a site not in the data may see: the estimate includes "
+         "the spread between sites, so its interval is wider; it is the basis of the prior "
+         "exported for a future study."),
+        ("Shrunken estimate", "A site's own estimate under partial pooling: pulled toward the "
+         "population average, the more so the fewer patients the site has."),
+        ("Credible interval (CrI)", f"The {interval_label}: the range holding that posterior "
+         "probability of the quantity, given the model and the data."),
+        (f"P({later} > {first})", f"The posterior probability that the population average is "
+         f"higher at {later} than at {first} (for time to progression: that the median is "
+         "longer)."),
+        ("Percentage points (pp)", "The unit of a difference of two percentages (30% minus 25% "
+         "is 5 pp)."),
+        ("Frequentist reference: crude proportion", "Patients with the event divided by all "
+         "patients of a line, sites ignored, with an exact (Clopper-Pearson) confidence "
+         "interval, as the published analysis reported it."),
+        ("Frequentist reference: Kaplan-Meier median", "The median time to progression read "
+         "off the Kaplan-Meier curve of all patients of a line, with a confidence interval "
+         "from Greenwood's variance (linear, Collett)."),
+        ("Frequentist reference: Cox hazard ratio", f"The hazard of progression at {later} "
+         f"relative to {first} from a Cox model, with a robust confidence interval that "
+         "allows for the same patients being treated at both lines."),
+    ]
+
+
+_QUANTITY_PATTERN: Final = re.compile(
+    # tau and shape are model notation (defined in the methods), like mu; not rewritten.
+    r"(?<![\w])(" + "|".join(sorted((re.escape(q) for q in QUANTITY_LABELS if "_" in q),
+                                     key=len, reverse=True))
+    + r")(?:\[([^\]]*)\])?(?![\w])")
+_ENDPOINT_PATTERN: Final = re.compile(
+    r"(?<![\w\[])(" + "|".join(map(re.escape, schema.ENDPOINTS)) + r")(?=: )")
+
+
+def reader_text(text: str) -> str:
+    """A sentence of program output (e.g. the convergence gate's) in the reader's words.
+
+    ``odds_ratio_typical_site[ICI-2 vs ICI-1]`` becomes ``Odds ratio ICI-2 vs ICI-1, typical
+    site``; ``probability_site[ICI-1, S03]`` becomes ``Site probability [ICI-1, S03]``; an
+    endpoint name before a colon becomes its label. Parameter names of the model (``mu``,
+    ``tau``, ``u_site[...]``) are model notation, defined in the methods, and are kept.
+    """
+    def quantity(match: re.Match[str]) -> str:
+        name, args = match.group(1), match.group(2)
+        if args is not None and split_contrast(args):
+            return quantity_label(name, args)
+        label = QUANTITY_LABELS[name].format(later="later", first="first")
+        return f"{label} [{args}]" if args is not None else label
+
+    out = _QUANTITY_PATTERN.sub(quantity, text)
+    return _ENDPOINT_PATTERN.sub(lambda m: endpoint_label(m.group(1)), out)
