@@ -32,3 +32,10 @@ def test_every_analysis_subpackage_is_on_the_map() -> None:
     for package in (ROOT / "analysis").iterdir():
         if (package / "__init__.py").is_file():
             assert f"`analysis/{package.name}/`" in DOC, package.name
+
+
+def test_every_module_of_the_package_is_on_the_map() -> None:
+    modules = [p for folder in ("analysis", "models", "data") for p in (ROOT / folder).rglob("*.py")
+               if p.name not in ("__init__.py", "__main__.py") and p.parent != ROOT / "analysis"]
+    unnamed = [str(p.relative_to(ROOT)) for p in modules if f"`{p.name}`" not in DOC]
+    assert unnamed == []
