@@ -1,39 +1,36 @@
-"""Where the time goes: wall time per stage and ESS per second, per model, backend and study size.
+"""Where the time goes: the full analysis side by side with references, and per-model fits.
 
-    make bench                                   # everything below (about 30-60 min on 2 cores)
-    python benchmarks/run.py --quick             # shipped data, nutpie and PyMC, analyze cold/warm
-    python benchmarks/run.py --sizes 14,140,1400 --backends nutpie,pymc --models binary,ttp
-    python benchmarks/run.py --sizes 140,1400 --backends nutpie --analyze none
-    python benchmarks/run.py --sizes none --analyze baseline,default
+    make bench                                   # everything below (30-60 min on 2 cores)
+    python benchmarks/run.py --sizes none --numpyro-python .venv/bin/python --main-commit a90add7
+    python benchmarks/run.py --quick             # shipped data: per-model fits and the analysis
+    python benchmarks/run.py --sizes 140,1400 --backends nutpie --no-analyze
 
 Printed as Markdown (progress on stderr); ``--json FILE`` also saves the raw figures.
 
-1. Per model fit (binary response and TTP, partial pooling, 4 chains x 1000 + 1000 unless told),
+1. ``rechallenge analyze`` of the shipped data, the full default analysis (4 endpoints, 2
+   comparators and 2 sensitivity refits each = 20 fits, report), side by side in one run:
+   *cold, empty caches* (a new process whose PyTensor compile directory and numba cache
+   directory are empty temporary directories, as on a new machine); *cold, warm caches* (a new
+   process reading the caches the first run filled); *warm, in-process* (a second ``analyze`` in
+   one process on the same Dask client, whose workers keep their compiled structures). Each
+   process starts its own local Dask cluster, as the command does.
+2. With ``--numpyro-python PATH`` (a Python with jax and numpyro; not dependencies of the
+   package, ``pip install jax numpyro`` into a venv of your own), the hand-written NumPyro
+   reference (``benchmarks/numpyro_models.py``): the four headline models (response, disease
+   control, toxicity, TTP; partial pooling) fitted in one new process, compilation included. The
+   targets compare the analysis with it: warm caches <= 1.0x, empty caches <= 1.5x.
+3. With ``--main-commit COMMIT``, the same ``analyze`` command at an earlier commit: checked out
+   with ``git worktree add --detach`` into the temporary directory and imported from there
+   through a ``PYTHONPATH`` directory of symlinks (``rechallenge/models`` -> ``models`` and so
+   on: the package-dir mapping of pyproject.toml), with this venv's dependencies and that
+   commit's own default caches; the worktree is removed afterwards.
+4. Per model fit (binary response and TTP, partial pooling, 4 chains x 1000 + 1000 unless told),
    each in a new process: build, compile, tune+draw, prior, posterior predictive, log-likelihood,
-   diagnostics (the package's parameter table), report (the endpoint's summary and site tables),
-   minimum bulk ESS over the parameters (free variables) and ESS per second of tune+draw. Study
-   sizes: 14 is the shipped data (58 patients), other sizes are simulated studies of that many
-   sites with 20 patients each (``benchmarks/simulate.py``, seeded).
-   PyMC compiles inside ``pm.sample``: its tune+draw is PyMC's own ``sampling_time`` and its
-   compile column is the rest of ``pm.sample`` (compiling, initialising, process start-up).
-2. ``rechallenge analyze`` of the shipped data, the full default analysis (4 endpoints, 2
-   comparators and 2 sensitivity refits each = 20 fits, report), as modes:
-   ``default`` (the package as shipped, run as the ``rechallenge analyze`` command), ``baseline``
-   (PyMC's NUTS, every fit with every group, one process: what the analysis costs without this
-   work's changes) and the steps between them (``--analyze all``): ``nutpie-per-model`` (each
-   model compiled for itself, all groups, one process), ``nutpie-shared`` (models of the same
-   structure share one compilation), ``nutpie-groups`` (each fit computes only the groups the run
-   reads), ``nutpie-nested`` (comparators nested in the partial-pooling structure, so they share
-   its compilation), ``nutpie-lean`` (this package's leaner C callbacks around nutpie's numba log
-   density, ``models/nutpie_wrappers.py``; the modes before it use nutpie's own). Cold is a new process (interpreter start and imports included); warm is a second
-   ``analyze`` in the same process.
-3. With ``--numpyro-python PATH`` (a Python with jax, numpyro, pandas and arviz; not a dependency
-   of the package), the same two models hand-written in NumPyro (``benchmarks/numpyro_models.py``)
-   on the same data, chains in parallel (4 XLA host devices) and vectorized: tune+draw of a second
-   run (the first compiles) and ESS per second.
-4. With ``--fresh-cache``, also the default analyze cold with an empty PyTensor cache (C and numba
-   code compiled from scratch, as on a new machine); otherwise the caches in ``~/.pytensor`` are
-   warm from earlier runs.
+   diagnostics, report, minimum bulk ESS and ESS per second of tune+draw. Study sizes: 14 is the
+   shipped data (58 patients), other sizes simulated studies of that many sites with 20 patients
+   each (``benchmarks/simulate.py``, seeded). PyMC compiles inside ``pm.sample``: its tune+draw
+   is PyMC's ``sampling_time``, its compile column the rest of ``pm.sample``. With
+   ``--numpyro-python`` the NumPyro models are also fitted per size (parallel and vectorized).
 5. The machine: cores, CPU, the 1-minute load average before and after each measurement (others
    may use the machine: compare figures measured at low load).
 """
@@ -53,8 +50,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SHIPPED = 14
-ANALYZE_MODES = ("baseline", "nutpie-per-model", "nutpie-shared", "nutpie-groups", "nutpie-nested",
-                 "nutpie-lean", "default")
+sys.path.insert(0, str(HERE))
+from analyze_bench import analyze_in_process, analyze_rows, analyze_table  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -165,98 +162,6 @@ def numpyro_one(python: str, size: int, model_name: str, method: str, draws: int
             "load_before": load, "load_after": load1(), "jax": out["jax"]}
 
 
-# --------------------------------------------------------------------------- analyze modes
-
-
-def apply_mode(mode: str) -> dict[str, Any]:
-    """Set up this process for an analyze mode; return the config overrides it needs.
-
-    Every mode but ``default`` runs in one process; ``nutpie-lean`` is the package otherwise as
-    shipped (shared compilations, groups per fit kind, nested comparators, lean C callbacks).
-    """
-    if mode == "default":
-        return {}
-    import rechallenge.analysis.run.fitting as fitting
-    import rechallenge.models.nutpie_cache as cache
-
-    if mode not in ("nutpie-nested", "nutpie-lean"):
-        fitting.NEST_COMPARATORS_MAX_SITES = -1  # every comparator its own model
-    if mode != "nutpie-lean":
-        cache.LEAN_WRAPPERS = False  # nutpie's own C callbacks
-
-    everything = ("prior", "posterior_predictive", "log_likelihood")
-    os.environ["RECHALLENGE_WORKERS"] = "1"  # one process: fits, figures, MAP prior, saving
-    if mode in ("baseline", "nutpie-per-model", "nutpie-shared"):
-        # Every fit computes every group, as before this work.
-        fitting.FIT_GROUPS.update({kind: everything for kind in fitting.FIT_GROUPS})
-    if mode == "nutpie-per-model":
-        def per_model_only(model, signature):
-            known = cache._by_model.get(model)
-            return known if known is not None and known.signature == signature else None
-
-        cache._lookup = per_model_only
-    return {"backend": "pymc"} if mode == "baseline" else {}
-
-
-def analyze_in_process(mode: str, out: Path, repeat: int) -> dict:
-    """Run ``analyze`` ``repeat`` times in this process (after applying ``mode``)."""
-    overrides = apply_mode(mode)
-    from rechallenge.analysis.settings.config import RunConfig
-    from rechallenge.analysis.run.pipeline import analyze
-
-    config = RunConfig()
-    if overrides:
-        config = config.with_sampler(**overrides)
-    runs = []
-    for i in range(repeat):
-        load = load1()
-        start = time.perf_counter()
-        result = analyze(config, out / f"run{i}", overwrite=True, allow_unconverged=True,
-                         progress=lambda message: log(f"  {mode}: {message}"))
-        runs.append({"seconds": time.perf_counter() - start, "load_before": load,
-                     "load_after": load1(), "gate_passed": result.gate.passed,
-                     "timings": result.manifest["timings_seconds"]})
-    return {"mode": mode, "runs": runs}
-
-
-def analyze_cold(mode: str, workdir: Path, *, fresh_cache: bool = False) -> dict:
-    """Total time of one analyze in a new process; the default mode runs the real command.
-
-    ``fresh_cache``: with an empty PyTensor compile directory (C and numba caches), as on a new
-    machine.
-    """
-    label = mode + (" (empty PyTensor cache)" if fresh_cache else "")
-    out = workdir / f"cold-{mode}{'-fresh' if fresh_cache else ''}"
-    env = dict(os.environ)
-    if fresh_cache:
-        flags = [f for f in env.get("PYTENSOR_FLAGS", "").split(",") if f]
-        env["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={workdir / 'pytensor-cache'}"])
-    load = load1()
-    start = time.perf_counter()
-    if mode == "default":
-        command = [sys.executable, "-m", "rechallenge.analysis.cli.main", "analyze", "--out",
-                   str(out / "run0"), "--overwrite", "--quiet"]
-    else:
-        command = [sys.executable, str(Path(__file__).resolve()), "--_analyze", mode, str(out), "1"]
-    proc = subprocess.run(command, capture_output=True, text=True, env=env)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"analyze ({mode}) failed:\n{proc.stderr[-3000:]}")
-    manifest = json.loads((out / "run0" / "manifest.json").read_text())
-    return {"mode": label, "seconds": seconds, "load_before": load, "load_after": load1(),
-            "gate_passed": manifest["gate"]["passed"], "timings": manifest["timings_seconds"]}
-
-
-def analyze_warm(mode: str, workdir: Path) -> dict:
-    """Two analyses in one new process: the second is the warm one."""
-    out = workdir / f"warm-{mode}"
-    command = [sys.executable, str(Path(__file__).resolve()), "--_analyze", mode, str(out), "2"]
-    proc = subprocess.run(command, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"analyze ({mode}, warm) failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 # --------------------------------------------------------------------------- driver and tables
 
 
@@ -320,27 +225,6 @@ def scaling_table(rows: list[dict]) -> str:
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
-STAGES = ("fit_total", "fit_step:compile", "fit_step:sample", "fit_step:prior",
-          "fit_step:posterior_predictive", "fit_step:log_likelihood", "fit_step:log_prior",
-          "save_fits", "report")
-
-
-def analyze_table(cold: list[dict], warm: list[dict]) -> str:
-    lines = ["| mode | cold total | warm total | fit stage | compile* | tune+draw* | prior* | "
-             "post. pred.* | log-lik* | log-prior* | save fits | report | gate | load |",
-             "|---|" + "---:|" * 12 + "---|"]
-    warm_by = {w["mode"]: w for w in warm}
-    for c in cold:
-        t = c["timings"]
-        w = warm_by.get(c["mode"])
-        warm_s = fmt(w["runs"][-1]["seconds"], 1) if w else "-"
-        cells = [fmt(t.get(k, float("nan")), 1) for k in STAGES]
-        lines.append(f"| {c['mode']} | {fmt(c['seconds'], 1)} | {warm_s} | " + " | ".join(cells)
-                     + f" | {'pass' if c['gate_passed'] else 'FAIL'} | "
-                     f"{c['load_before']:.1f}-{c['load_after']:.1f} |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -355,17 +239,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-accept", type=float, default=None,
                         help="sampler acceptance target for the per-model fits (default: the "
                         "package's)")
-    parser.add_argument("--analyze", default=None,
-                        help=f"comma list of modes {ANALYZE_MODES}, 'all' or 'none' "
-                             "(default: baseline,default)")
-    parser.add_argument("--no-warm", action="store_true", help="skip the warm analyze runs")
-    parser.add_argument("--fresh-cache", action="store_true",
-                        help="also run the default analyze with an empty PyTensor cache")
+    parser.add_argument("--no-analyze", action="store_true",
+                        help="skip the full analysis (cold empty/warm caches, warm in-process)")
+    parser.add_argument("--no-warm", action="store_true", help="skip the warm in-process run")
+    parser.add_argument("--main-commit", default=None, metavar="COMMIT",
+                        help="also time `analyze` at this earlier commit (e.g. a90add7), checked "
+                             "out into a temporary git worktree")
     parser.add_argument("--numpyro-python", default=None, metavar="PYTHON",
                         help="a Python with jax and numpyro: add hand-written NumPyro models")
     parser.add_argument("--json", type=Path, default=None, help="also save the raw figures here")
     parser.add_argument("--_one", help=argparse.SUPPRESS)
-    parser.add_argument("--_analyze", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--_analyze", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args._one:
@@ -373,24 +257,18 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(fit_one(**spec)))
         return 0
     if args._analyze:
-        mode, out, repeat = args._analyze
-        print(json.dumps(analyze_in_process(mode, Path(out), int(repeat))))
+        out, repeat = args._analyze
+        print(json.dumps(analyze_in_process(Path(out), int(repeat))))
         return 0
 
     sizes_text = args.sizes or ("14" if args.quick else "14,140,1400")
     sizes = [] if sizes_text == "none" else [int(s) for s in sizes_text.split(",")]
     backends = [b for b in args.backends.split(",") if b]
     models = [m for m in args.models.split(",") if m]
-    modes_text = args.analyze or "baseline,default"
-    modes = [] if modes_text == "none" else (
-        list(ANALYZE_MODES) if modes_text == "all" else modes_text.split(","))
-    unknown = sorted(set(modes) - set(ANALYZE_MODES))
-    if unknown:
-        parser.error(f"unknown analyze mode(s) {unknown}")
 
     results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv),
                                "started": time.strftime("%Y-%m-%d %H:%M:%S"), "fits": [],
-                               "analyze_cold": [], "analyze_warm": []}
+                               "analyze": []}
     for size in sizes:
         for model in models:
             for backend in backends:
@@ -412,21 +290,9 @@ def main(argv: list[str] | None = None) -> int:
                                           args.tune, args.chains, Path(tmp))
                         log(f"  tune+draw {row['sample']:.2f} s, ESS/s {row['ess_per_s']:.0f}")
                         results["fits"].append(row)
-        for mode in modes:
-            log(f"analyze cold: {mode} (load {load1()})")
-            cold = analyze_cold(mode, Path(tmp))
-            log(f"  {cold['seconds']:.1f} s")
-            results["analyze_cold"].append(cold)
-            if not args.no_warm and mode != "baseline":
-                log(f"analyze warm: {mode} (load {load1()})")
-                warm = analyze_warm(mode, Path(tmp))
-                log(f"  second call {warm['runs'][-1]['seconds']:.1f} s")
-                results["analyze_warm"].append(warm)
-        if args.fresh_cache and "default" in modes:
-            log(f"analyze cold, empty PyTensor cache: default (load {load1()})")
-            cold = analyze_cold("default", Path(tmp), fresh_cache=True)
-            log(f"  {cold['seconds']:.1f} s")
-            results["analyze_cold"].append(cold)
+        if not args.no_analyze:
+            results["analyze"] = analyze_rows(Path(tmp), numpyro_python=args.numpyro_python,
+                                              main_commit=args.main_commit, warm=not args.no_warm)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
@@ -446,16 +312,12 @@ def report(results: dict) -> str:
         scaling = scaling_table(results["fits"])
         if scaling:
             parts += ["", "Scaling of tune+draw from 140 to 1,400 sites:", "", scaling]
-    if results["analyze_cold"]:
-        parts += ["", "`rechallenge analyze`, shipped data, full default analysis (seconds; "
-                  "stage columns from the cold run's manifest, * = summed over the 20 fits, "
-                  "which overlap in time when two processes fit):", "",
-                  analyze_table(results["analyze_cold"], results["analyze_warm"])]
-        cold = {c["mode"]: c["seconds"] for c in results["analyze_cold"]}
-        if "baseline" in cold and "default" in cold:
-            parts += ["", f"Speed-up of the default over the baseline, cold: "
-                      f"{cold['baseline'] / cold['default']:.1f}x "
-                      f"({cold['baseline']:.1f} s -> {cold['default']:.1f} s)."]
+    if results["analyze"]:
+        parts += ["", "`rechallenge analyze`, shipped data, full default analysis, side by side "
+                  "(seconds; wall time of a new process unless in-process; stage columns from "
+                  "the run's manifest, * = summed over the fits or tasks, which overlap in time "
+                  "on two workers; / NumPyro = wall time over the NumPyro reference's):", "",
+                  analyze_table(results["analyze"], fmt)]
     return "\n".join(parts)
 
 

@@ -42,6 +42,7 @@ from .effects import correlated_site_effects, independent_site_effects, patient_
 from .info import PRIOR_ONLY, ModelInfo, attach_info
 from .nesting import pooling_weights, prior_only_variables
 from .priors import PriorDefault, Priors, prior_data, resolve_priors
+from .structure import structure_key
 
 #: Model names by pooling, as stored in ``ModelInfo.name`` and the fit attrs.
 MODEL_NAMES: Final[dict[str, str]] = {p: f"binary_{POOLING_NAMES[p]}" for p in POOLINGS}
@@ -186,10 +187,15 @@ def build_binary_model(
         "nested": bool(nested),
     }
     prior_only = prior_only_variables(model, pooling, line_mean="mu") if nested else ()
+    # Nested, the pooling is data (its weights); the log-factorial table is a graph branch.
+    structural = {k: v for k, v in options.items() if not (nested and k == "pooling")}
+    structural["log_factorial_table"] = _uses_log_factorial_table(rows)
     info = ModelInfo(
         name=MODEL_NAMES[pooling], endpoint=endpoint, options=options, priors=resolved,
         data_hash=study.data_hash(), lines=rows.lines, sites=rows.sites,
         extra={PRIOR_ONLY: list(prior_only)},
+        structure=structure_key("binary", model, options=structural,
+                                constants={"lkj_eta": resolved["lkj_eta"]}),
     )
     return attach_info(model, info)
 
@@ -249,7 +255,7 @@ def _model(
 
         # Counts above a few per row: log C(n, k) from a table of log factorials (see
         # logit_binomial); a few large aggregate counts: from gammaln.
-        table = int(rows.frame["n"].to_numpy().max(initial=0)) <= 3 * len(rows.frame)
+        table = _uses_log_factorial_table(rows)
         if not patient_effect:
             logit_binomial("y", n=n, logit_p=eta, observed=events, dims=OBS, table=table)
             return model
@@ -274,6 +280,11 @@ def _model(
         p_row = pt.switch(pt.eq(is_patient, 1.0), p_patient, p_marginal)
         pm.Binomial("y", n=n, p=p_row, observed=events, dims=OBS)
     return model
+
+
+def _uses_log_factorial_table(rows: BinaryRows) -> bool:
+    """Whether ``log C(n, k)`` comes from a table of log factorials (see :func:`logit_binomial`)."""
+    return int(rows.frame["n"].to_numpy().max(initial=0)) <= 3 * len(rows.frame)
 
 
 def logit_binomial(

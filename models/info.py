@@ -42,6 +42,9 @@ class ModelInfo:
     extra
         Builder-specific facts for the readers of the fit, e.g. the covariate encoding or
         :data:`PRIOR_ONLY`.
+    structure
+        The model's structure key (:func:`rechallenge.models.structure.structure_key`): models
+        with equal keys share one compiled log density. Not written to the fit's attrs.
     """
 
     name: str
@@ -52,6 +55,7 @@ class ModelInfo:
     lines: tuple[str, ...]
     sites: tuple[str, ...]
     extra: Mapping[str, Any] = field(default_factory=dict)
+    structure: str = ""
 
     def to_attrs(self) -> dict[str, str]:
         """Flat string attrs for InferenceData (NetCDF attrs must be simple types)."""

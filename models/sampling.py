@@ -11,10 +11,11 @@ Backends
 ``"nutpie"`` (default)
     nutpie's NUTS on a numba-compiled log density: on the shipped data a fit samples in well under
     a second, against 10-20 s for PyMC's NUTS (``docs/performance.md``). Compiling costs seconds,
-    so a compiled model is kept per model *structure*: every model whose log-density graph, coords
-    and data shapes are the same (the three binary endpoints of one study, a model refitted with
-    other prior values through ``data=``) reuses one compilation, with its own ``pm.Data`` values
-    and its own initial point. A fit is the same whether or not it reused a compilation.
+    so a compiled model is kept per model *structure* in each process
+    (:mod:`rechallenge.models.nutpie_cache`): every model whose builder gave it the same structure
+    key (the three binary endpoints of one study, a model refitted with other prior values through
+    ``data=``, a nested comparator) reuses one compilation, with its own ``pm.Data`` values and
+    its own initial point. A fit is the same whether or not it reused a compilation.
 ``"pymc"``
     PyMC's own NUTS (compiled per fit by PyMC).
 """
@@ -36,7 +37,7 @@ import pymc as pm
 from .info import PRIOR_ONLY, model_info
 from .log_density import add_pointwise_log_density
 from .nutpie_cache import (  # noqa: F401 - re-exported: the sampler front-end's cache API
-    clear_compiled_cache, compiled_nutpie_model, compiled_structures, is_compiled, prepared_for,
+    bound, clear_compiled_cache, compiled_structures, is_compiled,
 )
 from .fit_settings import (  # noqa: F401 - re-exported: the front-end's settings and provenance
     BACKENDS, DEFAULT_BACKEND, DEFAULT_SEED, OPTIONAL_GROUPS, SamplerSettings, derived_seeds,
@@ -243,21 +244,21 @@ def _sample_nutpie(
     import nutpie
 
     start = time.perf_counter()
-    compiled = prepared_for(model)
-    timings["compile"] = time.perf_counter() - start
-    start = time.perf_counter()
-    idata = nutpie.sample(
-        compiled,
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        cores=min(settings.chains, os.cpu_count() or 1),
-        seed=seed,
-        target_accept=settings.target_accept,
-        save_warmup=False,
-        progress_bar=progress,
-    )
-    timings["sample"] = time.perf_counter() - start
+    with bound(model) as compiled:
+        timings["compile"] = time.perf_counter() - start
+        start = time.perf_counter()
+        idata = nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=min(settings.chains, os.cpu_count() or 1),
+            seed=seed,
+            target_accept=settings.target_accept,
+            save_warmup=False,
+            progress_bar=progress,
+        )
+        timings["sample"] = time.perf_counter() - start
     # nutpie also stores the unconstrained values (``tau_log__``); keep the model's own names.
     transformed = [name for name in idata.posterior.data_vars if name.endswith("__")]
     idata.posterior = idata.posterior.drop_vars(transformed)

@@ -63,6 +63,7 @@ from .dims import (
     label_codes,
 )
 from .effects import correlated_site_effects, independent_site_effects
+from .structure import structure_key
 from .info import PRIOR_ONLY, ModelInfo, attach_info
 from .nesting import pooling_weights, prior_only_variables
 from .priors import PriorDefault, Priors, prior_data, resolve_priors
@@ -298,9 +299,13 @@ def build_ttp_model(
         "shared_shape": bool(shared_shape), "covariates": list(covariates),
         "covariate_effects": covariate_effects, "likelihood": likelihood, "nested": bool(nested),
     }
+    # Nested, the pooling is data (its weights), not structure.
+    structural = {k: v for k, v in options.items() if not (nested and k == "pooling")}
     info = ModelInfo(
         name=f"ttp_weibull_{POOLING_NAMES[pooling]}", endpoint=schema.TTP_ENDPOINT, options=options,
         priors=resolved, data_hash=study.data_hash(), lines=lines, sites=sites,
+        structure=structure_key("ttp", model, options=structural,
+                                constants={c: resolved[c] for c in _CONSTANT_PRIORS}),
         extra={"covariate_names": cov_names, "covariate_encoding": encoding,
                "n_patient_rows": len(rows), "n_aggregate_rows": len(aggs),
                PRIOR_ONLY: list(prior_only_variables(model, pooling) if nested else ())},

@@ -26,8 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"settings", "summaries", "plots", "reporting", "map_prior", "design", "run"},
 }
 #: Modules of the models layer that sample (or compile for sampling): the run layer's alone.
-SAMPLER_MODULES = ("rechallenge.models.sampling", "rechallenge.models.nutpie_cache",
-                   "rechallenge.models.nutpie_wrappers", "nutpie")
+SAMPLER_MODULES = ("rechallenge.models.sampling", "rechallenge.models.nutpie_cache", "nutpie")
 SAMPLER_USERS = {"run"}
 
 

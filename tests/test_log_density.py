@@ -12,7 +12,7 @@ from rechallenge.models.binary import build_binary_model
 from rechallenge.models.info import PRIOR_ONLY, model_info
 from rechallenge.models.log_density import pointwise_log_density
 from rechallenge.models.nutpie_cache import per_structure
-from rechallenge.models.sampling import fit
+from rechallenge.models.sampling import clear_compiled_cache, fit
 from rechallenge.models.ttp import build_ttp_model
 
 STUDY = example_study()
@@ -59,5 +59,7 @@ def test_one_function_per_structure_gives_pymcs_values_for_each_model(family: st
 
 
 def test_a_model_without_a_nutpie_compilation_has_nothing_to_share() -> None:
+    # The cache is per structure: forget those the tests above compiled in this process.
+    clear_compiled_cache()
     model = BUILDERS["binary"]("partial")
     assert per_structure(model, "anything", lambda _m: pytest.fail("built")) is None

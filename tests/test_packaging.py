@@ -3,6 +3,7 @@ tree (the package list in pyproject.toml cannot silently miss a subpackage)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,8 +17,16 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_wheel_holds_every_module_and_imports_from_itself(tmp_path: Path) -> None:
+    # Built from a copy: setuptools writes build/ beside the sources, never into the checkout.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    for folder in ("analysis", "models", "data"):
+        shutil.copytree(ROOT / folder, source / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                    "-q", "-w", str(tmp_path / "dist"), str(ROOT)], check=True)
+                    "-q", "-w", str(tmp_path / "dist"), str(source)], check=True)
     wheel = next((tmp_path / "dist").glob("rechallenge-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(tmp_path / "site")

@@ -105,11 +105,12 @@ def test_rebuilt_report_equals_the_original(run: Path, tmp_path: Path) -> None:
     assert changed == []
 
 
-def test_outputs_made_in_child_processes_equal_those_made_in_one(run: Path, tmp_path: Path) -> None:
+def test_outputs_made_on_the_engine_equal_those_made_in_one_process(
+        run: Path, tmp_path: Path) -> None:
     config, study, fits, _ = load_run(run)
     staging = tmp_path / "inline"
     staging.mkdir()
-    build_outputs(staging, study, fits, config, allow_unconverged=True, parallel=False)
+    build_outputs(staging, study, fits, config, allow_unconverged=True, client=None)
     made = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
     assert made and all((run / p).is_file() for p in made)
     for path in made:

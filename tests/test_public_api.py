@@ -39,7 +39,7 @@ def resolves(dotted: str) -> bool:
 
 
 def named_paths() -> list[tuple[str, str]]:
-    sources = [*ROOT.glob("models/*.py"), *ROOT.glob("data/*.py"), *ROOT.rglob("analysis/**/*.py"),
+    sources = [*ROOT.glob("models/*.py"), *ROOT.glob("data/*.py"), *(ROOT / "analysis").rglob("*.py"),
                *ROOT.glob("docs/*.md"), ROOT / "README.md"]
     found = set()
     for path in sources:

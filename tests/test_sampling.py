@@ -3,7 +3,7 @@
 * Fast (no sampling): which models count as the same structure, and the ``groups`` argument.
 * ``integration``: a compilation shared between models (other endpoint, other prior values) gives
   the same draws as a fresh one, sensitivity refits do not recompile, leaving groups out changes
-  no other group, and the fitting stage gives the same fits in one process and in two.
+  no other group, and the fitting stage gives the same fits on one Dask worker and on two.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import xarray as xr
 
 from conftest import SEED
 from rechallenge.analysis.settings.config import AnalysisConfig, RunConfig
-from rechallenge.analysis.run.fitting import FIT_GROUPS, fit_all, fit_groups
+from rechallenge.analysis.run.engine import EngineSettings, open_client
+from rechallenge.analysis.run.fit_tasks import fit_all
+from rechallenge.analysis.run.fitting import FIT_GROUPS, fit_groups
 from rechallenge.data import example_study
 from rechallenge.data.study import Study
-from rechallenge.models import nutpie_cache
+from rechallenge.models.info import model_info
 from rechallenge.models.binary import build_binary_model
 from rechallenge.models.sampling import OPTIONAL_GROUPS, clear_compiled_cache, fit, is_compiled
 from rechallenge.models.ttp import build_ttp_model
@@ -37,11 +39,7 @@ def study() -> Study:
 
 
 def same_structure(a: pm.Model, b: pm.Model) -> bool:
-    if nutpie_cache._structure_signature(a) != nutpie_cache._structure_signature(b):
-        return False
-    outputs_a, inputs_a = nutpie_cache._structure_graph(a)
-    outputs_b, inputs_b = nutpie_cache._structure_graph(b)
-    return nutpie_cache.same_computation(outputs_a, outputs_b, inputs_a, inputs_b)
+    return model_info(a).structure == model_info(b).structure
 
 
 def assert_same_draws(a, b, groups=("posterior",)) -> None:
@@ -168,14 +166,17 @@ def test_leaving_groups_out_changes_no_other_number(study: Study) -> None:
 
 
 @pytest.mark.integration
-def test_two_processes_give_the_same_fits_as_one(study: Study) -> None:
+def test_two_workers_give_the_same_fits_as_one(study: Study) -> None:
     analysis = replace(AnalysisConfig(), endpoints=("response", "ttp"), comparators=False)
     config = RunConfig(analysis=analysis).with_sampler(draws=100, tune=100, chains=2, seed=SEED)
     quiet = lambda _message: None  # noqa: E731
-    clear_compiled_cache()
-    two = fit_all(study, config, progress=quiet, workers=2)
-    clear_compiled_cache()
-    one = fit_all(study, config, progress=quiet, workers=1)
+    with open_client(EngineSettings(workers=2)) as client:
+        two = fit_all(study, config, client=client, progress=quiet)
+    with open_client(EngineSettings(workers=1)) as client:
+        one = fit_all(study, config, client=client, progress=quiet)
+    # Each structure is one task: here two tasks, and with two workers each ran one.
+    assert len({record["worker"] for record in two.tasks}) == 2
+    assert len({record["worker"] for record in one.tasks}) == 1
     assert list(two.fits) == list(one.fits) == [
         "response", "response__tau_half", "response__tau_double", "ttp", "ttp__tau_half",
         "ttp__tau_double"]
@@ -183,3 +184,22 @@ def test_two_processes_give_the_same_fits_as_one(study: Study) -> None:
         assert set(two.fits[key].groups()) == set(one.fits[key].groups()), key
         assert_same_draws(two.fits[key], one.fits[key],
                           [g for g in one.fits[key].groups() if g != "sample_stats"])
+
+
+@pytest.mark.integration
+def test_models_that_share_a_structure_key_have_the_same_log_density(study: Study) -> None:
+    # What makes sharing one compilation safe: the template model, given another model's data
+    # (pm.set_data, as the cache does), computes that model's log density.
+    from rechallenge.models.nutpie_cache import data_values
+
+    def nested(endpoint: str, **options) -> pm.Model:
+        return build_binary_model(study.for_endpoint(endpoint), endpoint, nested=True, **options)
+
+    template = nested("response")
+    for other in (nested("toxicity", pooling="none"), nested("disease_control", pooling="complete"),
+                  nested("response", priors={"tau_sd": 0.3})):
+        assert same_structure(template, other)
+        point = other.initial_point(random_seed=SEED)
+        expected = other.compile_logp()(point)
+        pm.set_data(data_values(other), model=template)
+        assert template.compile_logp()(point) == pytest.approx(expected, rel=1e-12, abs=1e-12)

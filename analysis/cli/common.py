@@ -39,6 +39,16 @@ def comma_list(text: str) -> tuple[str, ...]:
     return items
 
 
+def scheduler_address(text: str) -> str:
+    """A ``--scheduler`` value, checked as ``[engine] scheduler`` is (argparse: usage error)."""
+    from rechallenge.analysis.settings.config_checks import scheduler_address_problem
+
+    expected = scheduler_address_problem(text)
+    if expected is not None:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return text
+
+
 def endpoint_list(text: str) -> tuple[str, ...]:
     from rechallenge.data import schema
 

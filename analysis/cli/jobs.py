@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rechallenge.analysis.cli.common import Subparsers, progress_of, run_job
+from rechallenge.analysis.cli.common import Subparsers, progress_of, run_job, scheduler_address
 
 
 def register_analyze(sub: Subparsers) -> argparse.ArgumentParser:
@@ -38,8 +38,17 @@ def register_analyze(sub: Subparsers) -> argparse.ArgumentParser:
         ("--target-accept", float, "NUTS target acceptance rate"),
     ):
         parser.add_argument(flag, type=kind, default=None, help=f"{text} (overrides the config)")
+    add_scheduler(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
     return parser
+
+
+def add_scheduler(parser: argparse.ArgumentParser) -> None:
+    """The ``--scheduler ADDRESS`` option of every command that runs many tasks."""
+    parser.add_argument(
+        "--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
+        help="run the tasks on the Dask cluster of this scheduler (e.g. tcp://10.0.0.5:8786; "
+             "overrides [engine] scheduler); default: a local cluster")
 
 
 def _config_from_args(args: argparse.Namespace):  # -> RunConfig (heavy import kept local)
@@ -54,6 +63,7 @@ def _config_from_args(args: argparse.Namespace):  # -> RunConfig (heavy import k
     changes = {name: getattr(args, name) for name in
                ("backend", "chains", "draws", "tune", "seed", "target_accept")
                if getattr(args, name) is not None}
+    config = config.with_scheduler(args.scheduler)
     return config.with_sampler(**changes) if changes else config
 
 
@@ -75,6 +85,7 @@ def register_report(sub: Subparsers) -> argparse.ArgumentParser:
                     "without sampling. The fits are checked against the run's data hash.",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR")
+    add_scheduler(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
     return parser
 
@@ -84,7 +95,8 @@ def run_report(args: argparse.Namespace) -> int:
     from rechallenge.analysis.run.pipeline import UnconvergedError, rebuild_report
 
     def job() -> Any:
-        result = rebuild_report(args.run_dir, progress=progress_of(args))
+        result = rebuild_report(args.run_dir, progress=progress_of(args),
+                                scheduler=args.scheduler)
         if not result.gate.passed and not result.manifest["gate"].get("allowed_unconverged"):
             raise UnconvergedError(result.gate, result.out)
         return result
@@ -114,6 +126,7 @@ def register_update(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing NEW_DIR")
     parser.add_argument("--allow-unconverged", action="store_true",
                         help="accept fits that fail the diagnostics gate (the report says so)")
+    add_scheduler(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
     return parser
 
@@ -125,4 +138,4 @@ def run_update(args: argparse.Namespace) -> int:
     return run_job(lambda: update_run(
         args.run_dir, args.new_sites, out=args.out, same_site=args.same_site,
         overwrite=args.overwrite, allow_unconverged=args.allow_unconverged,
-        progress=progress_of(args)))
+        progress=progress_of(args), scheduler=args.scheduler))

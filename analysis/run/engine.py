@@ -4,7 +4,7 @@ Every command that runs many independent tasks (the fits of an analysis, the sim
 study) gets its :class:`distributed.Client` from :func:`open_client`: a local cluster of worker
 processes sized to the machine by default, or an existing cluster when a scheduler address is
 given (``--scheduler tcp://host:8786``, or ``[engine] scheduler`` in the config). Nothing here
-forks or manages processes by hand; Dask does.
+starts or manages processes by hand; Dask does.
 
 Results must not depend on the layout: a task's randomness comes from its own seed, never from
 which worker runs it or in which order tasks finish.
@@ -12,15 +12,18 @@ which worker runs it or in which order tasks finish.
 
 from __future__ import annotations
 
+import gc
 import os
+import socket
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
-from distributed import Client, Future, LocalCluster, as_completed
+from distributed import Client, Future, LocalCluster, as_completed, get_worker
 
 #: Environment variable that caps the workers of a local cluster (e.g. 1 on a shared machine).
 WORKERS_ENV = "RECHALLENGE_WORKERS"
@@ -76,6 +79,8 @@ def open_client(settings: EngineSettings = EngineSettings()) -> Iterator[Client]
     if settings.scheduler is not None:
         client = Client(settings.scheduler, timeout="30s")
         try:
+            # A scheduler without workers would queue the tasks for ever: wait a while for one.
+            client.wait_for_workers(1, timeout=60)
             yield client
         finally:
             client.close()
@@ -84,7 +89,14 @@ def open_client(settings: EngineSettings = EngineSettings()) -> Iterator[Client]
                            processes=True, dashboard_address=None, host="127.0.0.1")
     try:
         with Client(cluster) as client:
-            yield client
+            try:
+                yield client
+            finally:
+                # A worker that compiled models otherwise spends seconds at exit collecting
+                # their object graphs, and the nanny kills it after 4 s (measured: close 4.1 s
+                # -> 0.4 s). These workers are ours and end now; a remote cluster's are left be.
+                with suppress(Exception):  # never hide the error that ended the block
+                    client.run(gc.freeze)
     finally:
         cluster.close()
 
@@ -151,3 +163,110 @@ def gather_as_completed(
             on_result(future, result)
         if progress is not None:
             progress.advance(str(future.key))
+
+
+def engine_description(client: Client) -> dict[str, Any]:
+    """Where a client's tasks run: the scheduler address and its workers (for the manifest)."""
+    info = client.scheduler_info()
+    return {"scheduler": str(client.scheduler.address),
+            "workers": sorted(info.get("workers", {}))}
+
+
+def task_key(name: str) -> str:
+    """A Dask key for a task called ``name``, unique across runs sharing one cluster."""
+    return f"{name}-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """Where and how long one task ran (recorded in a run's manifest).
+
+    ``worker`` is the Dask worker's address (``"client"`` when run in the client process).
+    """
+
+    task: str
+    worker: str
+    host: str
+    pid: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a JSON-able dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A task's value and its :class:`TaskRecord`."""
+
+    value: Any
+    record: TaskRecord
+
+
+def run_recorded(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Recorded:
+    """``fn(*args, **kwargs)`` with a record of where it ran; submit this to the cluster.
+
+    Examples
+    --------
+    >>> future = client.submit(run_recorded, "square", square, 3, key=task_key("square"))  # doctest: +SKIP
+    """
+    try:
+        worker = str(get_worker().address)
+    except ValueError:  # not inside a Dask worker
+        worker = "client"
+    start = time.perf_counter()
+    value = fn(*args, **kwargs)
+    record = TaskRecord(name, worker, socket.gethostname(), os.getpid(),
+                        round(time.perf_counter() - start, 3))
+    return Recorded(value, record)
+
+
+class LineStream:
+    """A text stream that hands each complete line to ``write_line`` (e.g. a run's progress).
+
+    For :class:`TaskProgress` when progress goes to a callback rather than a terminal.
+    """
+
+    def __init__(self, write_line: Callable[[str], None]) -> None:
+        self.write_line = write_line
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        """Buffer ``text``; pass on every line it completes."""
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            self.write_line(line)
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing is held but an unfinished line."""
+
+    def isatty(self) -> bool:
+        """Never a terminal: progress is written as plain lines."""
+        return False
+
+
+class Finished:
+    """A task already run in this process, with the ``result()`` of a Dask future."""
+
+    def __init__(self, value: Recorded) -> None:
+        self.value = value
+
+    def result(self) -> Recorded:
+        """The task's :class:`Recorded` value."""
+        return self.value
+
+
+def submit(
+    client: Client | None, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Future | Finished:
+    """Run ``fn(*args, **kwargs)`` as the task ``name``: on the cluster, or here without a client.
+
+    Either way ``.result()`` gives a :class:`Recorded` (or raises the task's exception). Futures
+    among ``args`` are resolved by Dask on the worker (without a client, pass plain values).
+    """
+    if client is None:
+        return Finished(run_recorded(name, fn, *args, **kwargs))
+    return client.submit(run_recorded, name, fn, *args, key=task_key(name.replace(":", "-")),
+                         pure=False, **kwargs)

@@ -13,6 +13,10 @@ the same structure (e.g. the three binary endpoints of one study) share one nutp
 (see :mod:`rechallenge.models.sampling`). On small studies the comparators are written nested in
 the partial-pooling structure (:mod:`rechallenge.models.nesting`), so that they share its
 compilation too (:func:`nests_comparators`).
+
+The fits are grouped by model structure (:func:`fit_groups`): each group is one task of the
+engine (:mod:`rechallenge.analysis.run.fit_tasks`), so each structure is compiled once, in the
+worker that fits the group. A fit does not depend on where it ran: same seeds, same numbers.
 """
 
 from __future__ import annotations
@@ -27,14 +31,13 @@ import pymc as pm
 from rechallenge.data import Study, schema
 from rechallenge.models.binary import build_binary_model
 from rechallenge.models.log_density import add_pointwise_log_density
-from rechallenge.models.sampling import compiled_structures, fit, is_compiled
+from rechallenge.models.sampling import fit
 from rechallenge.models.ttp import build_ttp_model
 
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import (
-    COMPARATORS, SENSITIVITY_SCALES, endpoint_of, fit_key, fit_order,
+    COMPARATORS, SENSITIVITY_SCALES, fit_key,
 )
-from rechallenge.analysis.run.forked import WORKERS_ENV, ChildProcessDied, ForkedCall, forks, run_workers
 
 #: Largest study (sites) whose comparators are nested in the partial-pooling structure. A nested
 #: comparator samples the hierarchy's variables along (about 0.5 s more per fit on the shipped
@@ -56,12 +59,14 @@ class FitStage:
     """Fits of a run, the time each took and the time of each step (seconds).
 
     ``steps`` sums the steps of every fit: ``build``, ``compile``, ``sample``, ``prior``,
-    ``posterior_predictive``, ``log_likelihood`` and ``log_prior``.
+    ``posterior_predictive``, ``log_likelihood`` and ``log_prior``. ``tasks`` records where each
+    task of the stage ran (:class:`~rechallenge.analysis.run.engine.TaskRecord` as dicts).
     """
 
     fits: dict[str, az.InferenceData] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
+    tasks: list[dict] = field(default_factory=list)
 
     def add_steps(self, steps: dict[str, float]) -> None:
         """Add one fit's step timings to the totals."""
@@ -198,21 +203,7 @@ def fit_endpoint(
         _fit_comparator(study, endpoint, pooling, config, progress=progress, stage=stage)
 
 
-# --------------------------------------------------------------------------- in two processes
-#
-# Compiling a model structure takes seconds and one core; sampling takes well under a second per
-# fit. With two cores the fitting stage therefore runs in this process and one forked worker
-# process, each fitting whole groups of fits that share a model structure (so each structure is
-# compiled once, in one process). A fit does not depend on where it ran: same seeds, same numbers.
-
-#: Cost of compiling a model structure, in fits (for sharing the work between processes): on the
-#: shipped data a fit samples in about 0.5 s, a partial-pooling structure (nested or not)
-#: compiled in about 8 s and a comparator's own structure (no site-effect hierarchy) in 3-4.5 s
-#: with nutpie's own C callbacks. The lean ones (:mod:`rechallenge.models.nutpie_wrappers`) take
-#: 2-4 s off every structure; these ratios were not re-measured since. They decide the split only
-#: when the comparators have structures of their own (not nested: over
-#: NEST_COMPARATORS_MAX_SITES sites); nested, each process gets one model family.
-_COMPILE_COST = {"partial": 16.0, "complete": 9.0, "none": 9.0}
+# --------------------------------------------------------------------------- groups (tasks)
 
 
 @dataclass(frozen=True)
@@ -227,6 +218,11 @@ class FitGroup:
     kind: str
     pooling: str
     endpoints: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """A readable name, e.g. ``"nested-partial-response+disease_control+toxicity"``."""
+        return f"{self.kind}-{self.pooling}-{'+'.join(self.endpoints)}"
 
     def n_fits(self, config: RunConfig) -> int:
         """Number of fits in the group."""
@@ -254,9 +250,10 @@ def fit_groups(study: Study, config: RunConfig) -> list[FitGroup]:
     return groups
 
 
-def _run_group(
-    study: Study, config: RunConfig, group: FitGroup, progress: Progress, stage: FitStage
-) -> None:
+def fit_group(study: Study, config: RunConfig, group: FitGroup,
+              progress: Progress = lambda _message: None) -> FitStage:
+    """Every fit of ``group``, in this process (one task of the fitting stage)."""
+    stage = FitStage()
     for endpoint in group.endpoints:
         if group.kind == "comparator":
             _fit_comparator(study, endpoint, group.pooling, config, progress=progress, stage=stage)
@@ -264,45 +261,10 @@ def _run_group(
             fit_endpoint(study, endpoint, config, progress=progress, stage=stage)
         else:
             _fit_main(study, endpoint, config, progress=progress, stage=stage)
-
-
-def _split(study: Study, config: RunConfig, groups: list[FitGroup]) -> tuple[list, list]:
-    """Share groups between this process and the worker, longest first (LPT).
-
-    A group whose structure this process has compiled before (a repeated run) costs only its
-    sampling, here and, when the worker is forked (it inherits the compiled models), there too;
-    with the spawn start method the worker would compile it again, so it stays here.
-    """
-    cached = set()
-    if compiled_structures():
-        for group in groups:
-            model = build_model(study, group.endpoints[0], config, group.pooling)
-            if is_compiled(model):
-                cached.add(group)
-    cost = {g: g.n_fits(config) + (0.0 if g in cached else _COMPILE_COST[g.pooling])
-            for g in groups}
-    here: list[FitGroup] = []
-    there: list[FitGroup] = []
-    load = [0.0, 0.0]
-    for group in sorted(groups, key=lambda g: -cost[g]):
-        if (group in cached and not forks()) or load[0] <= load[1]:
-            here.append(group)
-            load[0] += cost[group]
-        else:
-            there.append(group)
-            load[1] += cost[group]
-    return here, there
-
-
-def _fit_groups(study: Study, config: RunConfig, groups: list[FitGroup]) -> FitStage:
-    """Fit ``groups`` quietly (the worker process's job)."""
-    stage = FitStage()
-    for group in groups:
-        _run_group(study, config, group, lambda _message: None, stage)
     return stage
 
 
-def _canonical_order(stage: FitStage, config: RunConfig) -> FitStage:
+def canonical_order(stage: FitStage, config: RunConfig) -> FitStage:
     """The fits in the order a one-process run makes them (endpoint by endpoint)."""
     order = []
     for endpoint in config.analysis.endpoints:
@@ -315,52 +277,3 @@ def _canonical_order(stage: FitStage, config: RunConfig) -> FitStage:
         ordered.fits[key] = stage.fits[key]
         ordered.timings[key] = stage.timings[key]
     return ordered
-
-
-def fit_all(
-    study: Study, config: RunConfig, *, progress: Progress, workers: int | None = None
-) -> FitStage:
-    """Fit every configured endpoint; return the fits and their timings.
-
-    Parameters
-    ----------
-    study, config
-        The run's data and config.
-    progress
-        Called with a line of text as the work goes on.
-    workers
-        Processes to use: with 2 or more (the default on two or more cores, see
-        :func:`~rechallenge.analysis.run.forked.run_workers`) and the nutpie backend, one worker
-        process fits part of the model structures while this process fits the rest. The fits
-        are the same either way.
-    """
-    workers = run_workers() if workers is None else workers
-    groups = fit_groups(study, config)
-    if workers < 2 or config.sampler.backend != "nutpie" or len(groups) < 2:
-        stage = FitStage()
-        for endpoint in config.analysis.endpoints:
-            fit_endpoint(study, endpoint, config, progress=progress, stage=stage)
-        return stage
-    here, there = _split(study, config, groups)
-    if not there:
-        stage = FitStage()
-        for group in here:
-            _run_group(study, config, group, progress, stage)
-        return _canonical_order(stage, config)
-
-    progress(f"fitting in 2 processes; the worker fits: "
-             + "; ".join(f"{', '.join(g.endpoints)} ({g.pooling} pooling)" for g in there))
-    with ForkedCall(_fit_groups, study, config, there, name="fitting worker") as worker:
-        stage = FitStage()
-        for group in here:
-            _run_group(study, config, group, progress, stage)
-        progress("waiting for the worker process")
-        try:
-            worker_stage: FitStage = worker.result()
-        except ChildProcessDied as exc:
-            exc.add_note(f"run with {WORKERS_ENV}=1 to fit in one process")
-            raise
-    stage.fits.update(worker_stage.fits)
-    stage.timings.update(worker_stage.timings)
-    stage.add_steps(worker_stage.steps)
-    return _canonical_order(stage, config)

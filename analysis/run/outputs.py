@@ -1,7 +1,10 @@
 """The outputs stage of a run: diagnostics gate, tables, figures, prose and the report.
 
 Shared by ``analyze`` (after fitting) and ``report`` (from saved fits), so both write the same
-files from the same fits.
+files from the same fits. The figures (a task per endpoint, the forest plots once the endpoint
+results exist) and the MAP prior's mixture fits run as tasks on the engine while this (the
+client) process computes the endpoint results and writes the tables; without a client all of it
+runs here. The files are the same either way (``tests/test_pipeline.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import arviz as az
+from distributed import Client
 import pandas as pd
 
 from rechallenge.data import Study, schema
@@ -28,12 +32,13 @@ from rechallenge.analysis.summaries.diagnostics import (
 from rechallenge.analysis.summaries.captured import classify
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults, all_endpoint_results
 from rechallenge.analysis.settings.fit_names import fit_key, fit_order
-from rechallenge.analysis.run.forked import run_workers, start
-from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE, map_prior_record
+from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE
+from rechallenge.analysis.run.engine import submit
+from rechallenge.analysis.run.output_tasks import draw_figures, map_prior_or_note, write_figures
 from rechallenge.analysis.map_prior.rbest import RBEST_DIR, rbest_files
 from rechallenge.analysis.reporting.prose import methods_paragraph, results_sentences
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section, write_report
-from rechallenge.analysis.reporting.run_figures import build_figures, figure_jobs
+from rechallenge.analysis.reporting.run_figures import figure_jobs
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.reader_set import ReaderTables, build_reader_tables, write_reader_tables
 from rechallenge.analysis.reporting.reader_tables import words_table
@@ -177,48 +182,54 @@ def build_outputs(
     config: RunConfig,
     *,
     allow_unconverged: bool,
-    parallel: bool | None = None,
+    client: Client | None = None,
+    task_records: list[dict[str, Any]] | None = None,
 ) -> GateResult:
     """Write tables/, figures/, report.md and report.html into ``staging``; return the gate.
 
-    With ``parallel`` (default: when :func:`~rechallenge.analysis.run.forked.run_workers` allows two
-    processes) the figures and the MAP prior are made in child processes while this one writes
-    the tables; the files are the same either way.
+    Parameters
+    ----------
+    staging, study, fits, config
+        Where to write, and the run's data, fits and config.
+    allow_unconverged
+        Whether the report is for fits that failed the gate at the user's request.
+    client
+        The engine: figures and the MAP prior run as its tasks while this process writes the
+        tables. ``None``: everything in this process.
+    task_records
+        If given, the record of every task (where it ran, how long) is appended to it.
     """
-    parallel = run_workers() > 1 if parallel is None else parallel
     update = load_update(staging)
     new_sites = tuple(update[0]["new_sites"]) if update else ()
-    # Figures and the MAP prior's mixture fits are the slow, independent parts: with two cores
-    # they run in child processes while this one writes diagnostics and tables. The MAP prior and
-    # every figure but the forest plots need only the fits, so they start before the endpoint
-    # results; the forest plots follow once the results are there.
     jobs = figure_jobs(study, fits, config)
+    # Only the main fits are drawn from; sent once to the cluster, not once per task.
+    main = {fit_key(e): fits[fit_key(e)] for e in config.analysis.endpoints if fit_key(e) in fits}
+    study_arg, main_arg = (study, main) if client is None else client.scatter(
+        [study, main], hash=False)
+    # Every figure but the forest plots needs only the fits: they start at once, one task per
+    # endpoint, with the MAP prior; the forest plots follow once the results are there.
+    endpoints = list(dict.fromkeys(job.endpoint for job in jobs))
+    early = [submit(client, f"figures:{endpoint}", draw_figures,
+                    [j for j in jobs if j.endpoint == endpoint and not j.needs_results],
+                    study_arg, main_arg, None, config) for endpoint in endpoints]
+    map_task = submit(client, "map_prior", map_prior_or_note, study_arg, main_arg, config)
+    results = all_endpoint_results(study, fits, config)
+    late_jobs = [j for j in jobs if j.needs_results]
+    late = [submit(client, "figures:forest", draw_figures, late_jobs, study_arg, main_arg,
+                   results, config, highlight_sites=new_sites)] if late_jobs else []
+    tables = _write_tables(staging / "tables", study, fits, results, config)
     figures_dir = staging / "figures"
-    with start(_map_prior_or_note, study, fits, config, name="MAP prior",
-               parallel=parallel) as map_call, \
-            start(build_figures, figures_dir, study, fits, None, config, name="figures",
-                  jobs=[j for j in jobs if not j.needs_results], parallel=parallel) as early_call:
-        results = all_endpoint_results(study, fits, config)
-        with start(build_figures, figures_dir, study, fits, results, config,
-                   highlight_sites=new_sites, jobs=[j for j in jobs if j.needs_results],
-                   name="forest plots", parallel=parallel) as late_call:
-            tables = _write_tables(staging / "tables", study, fits, results, config)
-            drawn = {ref.name: ref for ref in (*early_call.result(), *late_call.result())}
-        map_json, map_note = map_call.result()
+    drawn: dict[str, Any] = {}
+    finished = [task.result() for task in (*early, *late, map_task)]
+    for recorded in finished[:-1]:
+        drawn.update({ref.name: ref for ref in write_figures(figures_dir, recorded.value)})
+    map_json, map_note = finished[-1].value
+    if task_records is not None:
+        task_records += [recorded.record.to_dict() for recorded in finished]
     figures = [drawn[job.name] for job in jobs if job.name in drawn]
     _write_report(staging, study, results, config, tables, figures, update=update,
                   map_json=map_json, map_note=map_note, allow_unconverged=allow_unconverged)
     return tables.gate
-
-
-def _map_prior_or_note(
-    study: Study, fits: Mapping[str, az.InferenceData], config: RunConfig
-) -> tuple[str | None, str | None]:
-    """The MAP prior's JSON, or a note saying why there is none."""
-    try:
-        return map_prior_record(study, fits, config), None
-    except ValueError as exc:  # e.g. too few draws to fit a mixture
-        return None, f"No MAP prior was exported: {exc}."
 
 
 def _write_tables(

@@ -12,6 +12,13 @@ A run directory::
       report.md, report.html
 
 The whole directory is written atomically (see :mod:`rundir`).
+
+The work runs on the engine (:mod:`rechallenge.analysis.run.engine`): a local Dask cluster for
+the duration of the command, or the cluster of ``[engine] scheduler`` / ``--scheduler``. The
+fits are tasks (:mod:`rechallenge.analysis.run.fit_tasks`), so are the figures, the MAP prior
+and the fit files (:mod:`rechallenge.analysis.run.output_tasks`); this process computes the
+summaries, writes the tables and the report, and commits the run directory. The manifest records
+where each task ran (``engine``).
 """
 
 from __future__ import annotations
@@ -19,19 +26,23 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from distributed import Client
+
 from rechallenge.data import Study, example_study, load_study
 from rechallenge.models.fit_settings import package_versions
 
-from rechallenge.analysis.run import forked
 from rechallenge.analysis.settings.config import RunConfig, load_config
 from rechallenge.analysis.summaries.diagnostics import GateResult
-from rechallenge.analysis.run.fitio import load_fit, save_fit
-from rechallenge.analysis.run.fitting import fit_all
+from rechallenge.analysis.run.engine import EngineSettings, engine_description, open_client, submit
+from rechallenge.analysis.run.fitio import load_fit
+from rechallenge.analysis.run.fit_tasks import fit_all, submit_fits
+from rechallenge.analysis.run.output_tasks import stage_fit_files
 from rechallenge.analysis.settings.fit_names import endpoint_of, fit_order
 from rechallenge.analysis.run.outputs import build_outputs
 from rechallenge.analysis.run.manifest import (
@@ -127,6 +138,7 @@ def analyze(
     study: Study | None = None,
     prepare: Callable[[Path], None] | None = None,
     protected: Sequence[str | Path] = (),
+    client: Client | None = None,
 ) -> RunResult:
     """Fit every configured endpoint and write a complete run directory.
 
@@ -149,6 +161,8 @@ def analyze(
         outputs read (an update's ``update/`` folder).
     protected
         More paths the run must not replace or contain (an update's earlier run).
+    client
+        The engine to run on; ``None`` opens the config's (:func:`engine_of`) for this run.
 
     Returns
     -------
@@ -178,34 +192,42 @@ def analyze(
         "allow_unconverged": allow_unconverged,
     }
     with atomic_run_directory(out, overwrite=overwrite, protected=inputs,
-                              report=progress) as staging:
+                              report=progress) as staging, engine_of(config, client) as engine:
         (staging / "config.toml").write_text(config.to_toml(), encoding="utf-8")
         _write_data_copy(study, staging)
         if prepare is not None:
             prepare(staging)
         start = time.perf_counter()
-        stage = fit_all(study, config, progress=progress)
+        futures = submit_fits(study, config, engine)
+        # Each task's fits are written to netCDF where they are, as soon as they are made.
+        savers = [submit(engine, f"save_fits:{group.name}", stage_fit_files, future)
+                  for future, group in futures.items()]
+        stage = fit_all(study, config, client=engine, progress=progress, futures=futures)
         timings["fit_total"] = time.perf_counter() - start
         timings.update({f"fit:{k}": v for k, v in stage.timings.items()})
         # Summed over fits: build, compile, sample, prior, posterior_predictive, log_likelihood...
         timings.update({f"fit_step:{k}": v for k, v in stage.steps.items()})
         manifest["fits"] = sorted(stage.fits, key=fit_order)
+        tasks = list(stage.tasks)
+        manifest["engine"] = {**engine_description(engine), "tasks": tasks}
         start = time.perf_counter()
         progress("saving fits; diagnostics, checks, tables, figures and report")
-        # Writing the fits is independent of the report: with two cores a child process does it.
-        with forked.start(_save_fits, stage.fits, staging / "fits", name="saving fits",
-                          parallel=forked.run_workers() > 1) as saver:
-            try:
-                gate = build_outputs(staging, study, stage.fits, config,
-                                     allow_unconverged=allow_unconverged)
-            except BaseException as exc:
-                # Keep what was sampled: once the fits are on disk, the run is marked resumable
-                # and `rechallenge report` finishes it (atomic_run_directory keeps it).
-                saver.result()
-                _write_manifest(staging, {**manifest, "status": STATUS_INCOMPLETE,
-                                          "error": f"{type(exc).__name__}: {exc}"})
-                raise
-            timings["save_fits"] = saver.result()
+        try:
+            gate = build_outputs(staging, study, stage.fits, config, client=engine,
+                                 allow_unconverged=allow_unconverged, task_records=tasks)
+        except BaseException as exc:
+            # Keep what was sampled: once the fits are on disk, the run is marked resumable
+            # and `rechallenge report` finishes it (atomic_run_directory keeps it).
+            for saver in savers:
+                _write_fit_files(staging, saver.result().value)
+            _write_manifest(staging, {**manifest, "status": STATUS_INCOMPLETE,
+                                      "error": f"{type(exc).__name__}: {exc}"})
+            raise
+        saved = [saver.result() for saver in savers]
+        for recorded in saved:
+            _write_fit_files(staging, recorded.value)
+            tasks.append(recorded.record.to_dict())
+        timings["save_fits"] = sum(recorded.record.seconds for recorded in saved)
         timings["report"] = time.perf_counter() - start
         manifest["gate"] = {"passed": gate.passed, "failures": list(gate.failures),
                             "allowed_unconverged": allow_unconverged}
@@ -218,17 +240,32 @@ def analyze(
     return result
 
 
+@contextmanager
+def engine_of(config: RunConfig, client: Client | None = None) -> Iterator[Client]:
+    """``client`` if given, else a client of the config's engine for the duration of the block.
+
+    ``[engine] scheduler`` names an existing cluster; without it a local cluster is started
+    (``[engine] workers`` processes, by default one per core).
+    """
+    if client is not None:
+        yield client
+        return
+    settings = EngineSettings(scheduler=config.engine.scheduler, workers=config.engine.workers)
+    with open_client(settings) as opened:
+        yield opened
+
+
 def _write_manifest(staging: Path, manifest: dict[str, Any]) -> None:
     """The manifest with the hash of every file the run wrote, written last."""
     write_json(staging / MANIFEST, {**manifest, "files": hash_tree(staging)})
 
 
-def _save_fits(fits: dict[str, Any], directory: Path) -> float:
-    """Write every fit to ``directory/<key>.nc``; return the seconds it took."""
-    start = time.perf_counter()
-    for key, idata in fits.items():
-        save_fit(idata, directory / f"{key}.nc", key=key)
-    return time.perf_counter() - start
+def _write_fit_files(staging: Path, files: dict[str, bytes]) -> None:
+    """Write the fit files made by :func:`~rechallenge.analysis.run.output_tasks.fit_files`."""
+    directory = staging / "fits"
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (directory / name).write_bytes(content)
 
 
 def load_run_study(run_dir: Path, manifest: dict[str, Any], config: RunConfig) -> Study:
@@ -288,11 +325,15 @@ def rebuild_report(
     *,
     allow_unconverged: bool | None = None,
     progress: Progress = stderr_progress,
+    scheduler: str | None = None,
+    client: Client | None = None,
 ) -> RunResult:
     """Rebuild tables, figures and report of a run from its saved fits, without sampling.
 
     Also finishes a run whose outputs failed after its fits were saved (status ``incomplete``).
-    Files a user added to the run are kept; a run whose own files changed is refused.
+    Files a user added to the run are kept; a run whose own files changed is refused. The
+    figures and the MAP prior run on ``client``, else on the cluster at ``scheduler``, else on
+    the run config's engine.
     """
     run_dir = Path(run_dir)
     progress(f"loading run {run_dir}")
@@ -301,7 +342,10 @@ def rebuild_report(
         allow_unconverged = bool(manifest.get("gate", {}).get(
             "allowed_unconverged", manifest.get("allow_unconverged", False)))
     kept = ["config.toml", "data", "fits", "update", *unlisted_files(run_dir, manifest)]
-    with atomic_run_directory(run_dir, overwrite=True, keeps_unlisted=True) as staging:
+    if scheduler is not None:
+        config = replace(config, engine=replace(config.engine, scheduler=scheduler))
+    with atomic_run_directory(run_dir, overwrite=True, keeps_unlisted=True) as staging, \
+            engine_of(config, client) as engine:
         for keep in kept:
             src = run_dir / keep
             if not src.exists():
@@ -313,7 +357,8 @@ def rebuild_report(
                 shutil.copy2(src, staging / keep)
         progress("diagnostics, checks, tables, figures and report")
         start = time.perf_counter()
-        gate = build_outputs(staging, study, fits, config, allow_unconverged=allow_unconverged)
+        gate = build_outputs(staging, study, fits, config, allow_unconverged=allow_unconverged,
+                             client=engine)
         manifest.pop("error", None)
         manifest["gate"] = {"passed": gate.passed, "failures": list(gate.failures),
                             "allowed_unconverged": allow_unconverged}

@@ -145,6 +145,7 @@ def update_run(
     overwrite: bool = False,
     allow_unconverged: bool = False,
     progress: Progress = stderr_progress,
+    scheduler: str | None = None,
 ) -> RunResult:
     """Refit a run's models with new sites added; write the result to a new run directory.
 
@@ -162,6 +163,8 @@ def update_run(
         already in the run is an error (two institutions must not share a site effect).
     overwrite, allow_unconverged, progress
         As for :func:`rechallenge.analysis.run.pipeline.analyze`.
+    scheduler
+        Address of a Dask cluster to refit on; ``None``: a local cluster.
     """
     run_dir = Path(run_dir).resolve()
     if Path(out).resolve() == run_dir:
@@ -211,5 +214,6 @@ def update_run(
         before.to_csv(target / "before_summary.csv", index=False, lineterminator="\n")
         conflicts.to_csv(target / "conflict.csv", index=False, lineterminator="\n")
 
+    config = config.with_scheduler(scheduler)
     return analyze(config, out, overwrite=overwrite, allow_unconverged=allow_unconverged,
                    progress=progress, study=combined, prepare=prepare, protected=protected)

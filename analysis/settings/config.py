@@ -38,8 +38,14 @@ Example (every key optional)::
     [report]
     estimate = "median"                  # median | mean_sd: the point estimate of reader tables
 
+    [engine]                             # where the tasks run (not part of the results)
+    scheduler = "tcp://10.0.0.5:8786"    # an existing Dask cluster; default: a local one
+    workers = 2                          # local cluster: worker processes (default: one per core)
+
 The resolved config (defaults filled in, paths absolute) is written into each run directory as
 ``config.toml``, so ``rechallenge analyze --config RUN/config.toml`` repeats the run exactly.
+The ``[engine]`` section is left out of it: where tasks ran changes no number (the manifest
+records it), and a cluster address of today need not exist when the run is repeated.
 """
 
 from __future__ import annotations
@@ -117,6 +123,18 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    """Where the run's tasks run (:mod:`rechallenge.analysis.run.engine`).
+
+    ``scheduler``: address of an existing Dask scheduler; ``None`` starts a local cluster of
+    ``workers`` processes (``None``: one per core, capped by ``RECHALLENGE_WORKERS``).
+    """
+
+    scheduler: str | None = None
+    workers: int | None = None
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """A whole analysis: data, models, priors, sampler and interval."""
 
@@ -126,6 +144,7 @@ class RunConfig:
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     interval: Interval = field(default_factory=Interval)
     report: ReportConfig = field(default_factory=ReportConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (TOML-writable)."""
@@ -147,6 +166,12 @@ class RunConfig:
     def with_sampler(self, **changes: Any) -> "RunConfig":
         """Copy with sampler settings changed (e.g. from command-line flags)."""
         return replace(self, sampler=replace(self.sampler, **changes))
+
+    def with_scheduler(self, scheduler: str | None) -> "RunConfig":
+        """Copy that runs on the Dask cluster at ``scheduler`` (``None``: unchanged)."""
+        if scheduler is None:
+            return self
+        return replace(self, engine=replace(self.engine, scheduler=scheduler))
 
 
 def _section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -184,7 +209,8 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path
                      {k: dict(v) for k, v in priors.items()},
                      SamplerSettings(**_section(raw, "sampler")),
                      Interval(**_section(raw, "interval")),
-                     ReportConfig(**_section(raw, "report")))
+                     ReportConfig(**_section(raw, "report")),
+                     EngineConfig(**_section(raw, "engine")))
 
 
 def load_config(path: str | Path | None) -> RunConfig:

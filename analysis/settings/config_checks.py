@@ -60,6 +60,21 @@ def _choice(choices: tuple[str, ...]) -> Check:
     return check
 
 
+def scheduler_address_problem(value: Any) -> str | None:
+    """What a scheduler address should look like, or ``None`` if ``value`` is one."""
+    # A Dask address: protocol, host and port (tcp://10.0.0.5:8786); a scheduler file or an
+    # address without protocol is refused here rather than by a timeout at run time.
+    expected = 'a Dask scheduler address such as "tcp://10.0.0.5:8786"'
+    if not isinstance(value, str) or "://" not in value:
+        return expected
+    protocol, _, rest = value.partition("://")
+    host, _, port = rest.rpartition(":")
+    if protocol not in ("tcp", "tls", "ws", "wss", "inproc", "ucx") or not host or not (
+            port.isdigit() and 0 < int(port) < 65536):
+        return expected
+    return None
+
+
 def _strings(*, choices: tuple[str, ...] = (), noun: str = "", non_empty: bool = False,
              distinct: bool = False, example: str = '["..."]') -> Check:
     def check(value: Any) -> str | None:
@@ -103,6 +118,10 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
         "backend": _choice(BACKENDS),
         "target_accept": _number(lambda v: 0.5 <= v < 1, "a number in [0.5, 1)"),
         "prior_draws": _whole(1),
+    },
+    "engine": {
+        "scheduler": scheduler_address_problem,
+        "workers": _whole(1),
     },
     "interval": {
         "level": _number(lambda v: 0 < v < 1, "a number between 0 and 1 (e.g. 0.95)"),

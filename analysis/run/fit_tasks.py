@@ -1,0 +1,93 @@
+"""The fitting stage as Dask tasks: one task per model structure, with every fit of it.
+
+Compiling a model structure for nutpie takes seconds and one core; each fit then samples in well
+under a second on the shipped data. So the unit of work is a :class:`FitGroup` (one structure
+and all its fits): its task compiles once, in the worker that runs it, and fits the group there
+(the worker keeps the compilation, so a later run on the same cluster only samples). Tasks are
+independent; Dask hands them to idle workers. The number of tasks is the number of structures
+(2 for the default analysis of a small study, 6 without nesting), so no cost table is needed:
+with as many workers as tasks every structure is compiled in parallel, with fewer the scheduler
+queues them.
+
+A fit's draws depend on its seed only, never on the worker or the order in which tasks finish:
+the fits are put back in the canonical order before anything reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from distributed import Client, Future
+
+from rechallenge.data import Study
+
+from rechallenge.analysis.run.engine import (
+    LineStream, Recorded, TaskProgress, gather_as_completed, run_recorded, task_key,
+)
+from rechallenge.analysis.run.fitting import FitGroup, FitStage, canonical_order, fit_group, fit_groups
+from rechallenge.analysis.settings.config import RunConfig
+
+Progress = Callable[[str], None]
+
+
+def submit_fits(study: Study, config: RunConfig, client: Client) -> dict[Future, FitGroup]:
+    """Submit one task per model structure; its result is a :class:`Recorded` :class:`FitStage`."""
+    groups = fit_groups(study, config)
+    # Sent once, not once per task.
+    [study_future] = client.scatter([study], hash=False)
+    return {
+        client.submit(run_recorded, f"fit:{group.name}", fit_group, study_future, config, group,
+                      key=task_key(f"fit-{group.name}"), pure=False): group
+        for group in groups
+    }
+
+
+def fit_all(
+    study: Study,
+    config: RunConfig,
+    *,
+    client: Client,
+    progress: Progress,
+    task_progress: TaskProgress | None = None,
+    futures: dict[Future, FitGroup] | None = None,
+) -> FitStage:
+    """Fit every configured endpoint on the engine; return the fits, timings and task records.
+
+    Parameters
+    ----------
+    study, config
+        The run's data and config.
+    client
+        The engine (:func:`rechallenge.analysis.run.engine.open_client`).
+    progress
+        Called with a line of text as the work goes on.
+    task_progress
+        Counts finished tasks; by default a :class:`TaskProgress` writing to ``progress``.
+    futures
+        The tasks, if already submitted (:func:`submit_fits`), e.g. to chain other tasks to
+        them on the workers that hold their fits.
+
+    Returns
+    -------
+    FitStage
+        Fits in canonical order (endpoint by endpoint); ``tasks`` says where each group ran.
+    """
+    futures = submit_fits(study, config, client) if futures is None else futures
+    groups = list(futures.values())
+    progress(f"fitting {sum(g.n_fits(config) for g in groups)} models of {len(groups)} "
+             f"structure(s) as {len(groups)} task(s)")
+    if task_progress is None:
+        task_progress = TaskProgress(len(groups), "fit tasks", stream=LineStream(progress))
+    stage = FitStage()
+
+    def collect(_future: object, recorded: Recorded) -> None:
+        part: FitStage = recorded.value
+        stage.fits.update(part.fits)
+        stage.timings.update(part.timings)
+        stage.add_steps(part.steps)
+        stage.tasks.append(recorded.record.to_dict())
+
+    gather_as_completed(futures, on_result=collect, progress=task_progress)
+    ordered = canonical_order(stage, config)
+    ordered.tasks = sorted(stage.tasks, key=lambda record: record["task"])
+    return ordered
