@@ -60,7 +60,8 @@ def sbc_ecdf_figure(
                     drawstyle="steps-mid", linewidth=1.0)
             ax.axhline(0.0, color=REFERENCE, linewidth=0.6)
             p = verdicts.loc[quantity, "ecdf_p"] if quantity in verdicts.index else np.nan
-            ax.set_title(f"{quantity}\np = {p:.2f}", fontsize=7)
+            name, _, label = quantity.partition("[")
+            ax.set_title(f"{name}\n{label[:-1]}, p = {p:.2f}", fontsize=6.5)
             ax.tick_params(labelsize=6.5)
         for ax in axes.ravel()[len(quantities):]:
             ax.set_visible(False)
@@ -136,7 +137,11 @@ def precision_figure(table: pd.DataFrame, *, family: str, pooled: str, contrast:
         width_ax.set_ylabel("expected interval width")
         width_ax.legend(fontsize=6)
         power_ax.set_xlabel("new sites added (K)")
-        power_ax.set_ylabel(f"P({contrast} interval excludes no effect)")
+        power_ax.set_ylabel("P(interval excludes no effect)")
+        power_ax.set_title(contrast, fontsize=7.5)
+        width_ax.set_title("pooled per line and contrast", fontsize=7.5)
+        for ax in (width_ax, power_ax):
+            ax.set_xticks(sorted(rows["k_sites"].unique()))
         power_ax.set_ylim(0, 1)
         power_ax.legend(fontsize=6)
         fig.suptitle(f"Precision, {family} model")

@@ -285,7 +285,9 @@ def _tasks(
                     sim_priors=sim_priors[family], fit_priors=fit_priors, sampler=config.sampler,
                     interval=config.interval, thin=spec.thin, truth=truth, cell=meta,
                     run_id=run_id))
-    return tasks
+    # Submitted index by index across families and cells, so an interrupted study has about as
+    # many finished simulations of each (the numbers do not depend on the order).
+    return sorted(tasks, key=lambda t: (t.index, t.family, t.name))
 
 
 def with_effect(family: str, hyper: Hyper, effect: float) -> Hyper:
