@@ -6,12 +6,11 @@ import builtins
 import codecs
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from rechallenge.data import (
     EXAMPLE_FILE, DataValidationError, Study, ValidationIssue, example_study, load_example,
-    load_study, read_aggregate, read_patients, schema,
+    load_study, read_patients, schema,
 )
 from rechallenge.data import load as load_module
 

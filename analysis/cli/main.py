@@ -13,7 +13,7 @@ Adding a command takes two functions and one line in :data:`COMMANDS`::
 
     COMMANDS["report"] = Command(register_report, run_report)
 
-Each command lives in its own module of this package (validate, jobs, reconstruct, design);
+Each command lives in its own module of this package (validate, jobs, reconstruct, design, simulate);
 :mod:`rechallenge.analysis.cli.common` holds what they share.
 Keep the heavy imports (PyMC, ArviZ) inside the run function so ``rechallenge validate`` and
 ``--help`` stay fast. Exit statuses: 0 success, 1 the input or the run failed (problems printed),
@@ -33,6 +33,7 @@ from rechallenge.analysis.cli.jobs import (
     register_analyze, register_report, register_update, run_analyze, run_report, run_update,
 )
 from rechallenge.analysis.cli.reconstruct import register_reconstruct, run_reconstruct
+from rechallenge.analysis.cli.simulate import register_simulate, run_simulate
 from rechallenge.analysis.cli.validate import register_validate, run_validate
 
 #: Subcommands in the order ``--help`` lists them. Other modules add theirs here.
@@ -43,6 +44,7 @@ COMMANDS: dict[str, Command] = {
     "update": Command(register_update, run_update),
     "design": Command(register_design, run_design),
     "reconstruct": Command(register_reconstruct, run_reconstruct),
+    "simulate": Command(register_simulate, run_simulate),
 }
 
 

@@ -1,0 +1,119 @@
+"""``rechallenge simulate sbc|coverage|precision --out DIR ...``: simulation studies.
+
+Registered in :data:`rechallenge.analysis.cli.main.COMMANDS`; the work is
+:func:`rechallenge.analysis.simulation.simulate`, imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rechallenge.analysis.cli.common import Subparsers
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
+    """Parser of ``rechallenge simulate``."""
+    parser = sub.add_parser(
+        "simulate",
+        help="simulation studies: calibration (SBC), coverage, precision as sites join",
+        description=(
+            "Simulate studies with the design of the config's data (sites, patients per site "
+            "and line, censoring), fit each with the config's models on a Dask cluster (local "
+            "by default, --scheduler for an existing one) and write tables, figures, a report "
+            "and a manifest to --out. sbc: parameters drawn from the prior, ranks of the truth "
+            "among thinned posterior draws, uniformity tests. coverage: fixed true values (the "
+            "posterior medians of a fit of the data, or --truth FILE), share of intervals that "
+            "contain the truth. precision: K new sites of n patients (--k-sites, --n-patients), "
+            "interval widths and P(contrast interval excludes no effect) at --effect. Results "
+            "are written as simulations finish; --resume continues a killed study. Exit status "
+            "1 on bad input."),
+    )
+    parser.add_argument("kind", choices=("sbc", "coverage", "precision"))
+    parser.add_argument("--config", metavar="FILE", help="analysis config (TOML)")
+    parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="address of an existing Dask scheduler (tcp://host:8786)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="worker processes of the local cluster (default: one per core)")
+    parser.add_argument("--n-sims", type=int, metavar="N",
+                        help="simulations per family (per design cell for precision)")
+    parser.add_argument("--seed", type=int, metavar="S", help="master seed (default: config's)")
+    parser.add_argument("--families", metavar="LIST",
+                        help="comma-separated subset of binary,ttp (default: from endpoints)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the study in --out, skipping finished simulations")
+    parser.add_argument("--thin", type=int, default=99, metavar="L",
+                        help="posterior draws kept for SBC ranks (default 99)")
+    parser.add_argument("--truth", metavar="FILE",
+                        help="JSON of true hyperparameters per family (coverage, precision)")
+    parser.add_argument("--k-sites", type=_int_list, default=(0, 5, 10), metavar="K,K,...",
+                        help="precision: new sites to add (default 0,5,10)")
+    parser.add_argument("--n-patients", type=_int_list, default=(5, 10), metavar="N,N,...",
+                        help="precision: patients per new site (default 5,10)")
+    parser.add_argument("--binary-effect", type=float, metavar="X",
+                        help="precision: assumed ICI-2 vs ICI-1 log odds ratio (default 0.8)")
+    parser.add_argument("--ttp-effect", type=float, metavar="X",
+                        help="precision: assumed ICI-2 vs ICI-1 log time ratio (default 0.4)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    """Run the study; print where it was written and the verdict lines (exit 1 on bad input)."""
+    import json
+    from pathlib import Path
+
+    from rechallenge.analysis.cli.common import EXIT_FAILURE, EXIT_OK
+    from rechallenge.analysis.run.engine import EngineSettings
+    from rechallenge.analysis.settings.config import load_config
+    from rechallenge.analysis.simulation import DEFAULT_EFFECTS, simulate
+
+    try:
+        config = load_config(args.config)
+        truth = None
+        if args.truth:
+            truth = json.loads(Path(args.truth).read_text(encoding="utf-8"))
+        effects = dict(DEFAULT_EFFECTS)
+        for family, value in (("binary", args.binary_effect), ("ttp", args.ttp_effect)):
+            if value is not None:
+                effects[family] = value
+        families = tuple(f.strip() for f in args.families.split(",")) if args.families else None
+        result = simulate(
+            args.kind, out=args.out, config=config, n_sims=args.n_sims, seed=args.seed,
+            families=families, engine=EngineSettings(args.scheduler, args.workers),
+            resume=args.resume, truth=truth, thin=args.thin, k_sites=args.k_sites,
+            n_patients=args.n_patients, effects=effects, progress=not args.quiet)
+    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+        # ValueError covers ConfigError, DataValidationError and bad options (and bad JSON).
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:  # an unreachable scheduler, a full disk, no write permission
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    sims = result.manifest["simulations"]
+    print(f"{sims['finished']} simulations ({sims['errors']} errors, "
+          f"{sims['failed_convergence_gate']} failed the convergence gate)")
+    if "sbc_uniformity" in result.tables:
+        bad = result.tables["sbc_uniformity"].query("not in_band")
+        print("SBC: every quantity inside its uniformity band" if bad.empty else
+              "SBC: outside the band: " + ", ".join(bad["family"] + " " + bad["quantity"]))
+    if "coverage" in result.tables:
+        bad = result.tables["coverage"].query("not nominal_inside")
+        print("coverage: nominal level within the binomial bounds for every quantity"
+              if bad.empty else "coverage: nominal level outside the bounds for "
+              + ", ".join(bad["family"] + " " + bad["quantity"]))
+    print(f"Report: {Path(result.out) / 'report.md'}")
+    return EXIT_OK

@@ -1,0 +1,150 @@
+"""Draw parameters and outcomes from the models, written in NumPy from the models' definitions.
+
+Two steps, so coverage and precision studies can fix the first:
+
+1. :func:`draw_hyperparameters`: the population-level parameters from the prior (line means,
+   between-site SDs ``tau``, the between-line correlation, shapes, patient SD);
+2. :func:`draw_outcomes`: site effects and patient effects from their distributions given the
+   hyperparameters, then one outcome per design row (0/1, or a Weibull time).
+
+Each mirrors :func:`rechallenge.models.build_binary_model` and
+:func:`rechallenge.models.build_ttp_model` (partial or complete pooling, optional patient effect,
+shape per line or shared); that the two agree is what simulation-based calibration tests, and
+``tests/test_simulation_units.py`` compares the prior draws with the builders' own prior draws.
+Hyperparameters are a plain ``{name: list}`` mapping, so they can be written to JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pymc as pm
+
+from rechallenge.analysis.simulation.design import SimulationDesign
+
+#: The model families a study can simulate, and the poolings it supports.
+FAMILIES = ("binary", "ttp")
+POOLINGS = ("partial", "complete")
+
+Hyper = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """The options of the simulated (and fitted) model of one family.
+
+    Parameters
+    ----------
+    pooling
+        ``"partial"`` or ``"complete"`` (no pooling has no population to calibrate).
+    patient_effect
+        Binary: a patient effect on the log-odds; TTP: a patient frailty on the log scale.
+    shared_shape
+        TTP: one Weibull shape for every line.
+    """
+
+    pooling: str = "partial"
+    patient_effect: bool = False
+    shared_shape: bool = False
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"simulation studies support pooling {POOLINGS}, got "
+                             f"{self.pooling!r} (no pooling has no population quantity)")
+
+
+def draw_hyperparameters(
+    family: str, priors: Mapping[str, float], options: ModelOptions, n_lines: int,
+    rng: np.random.Generator,
+) -> Hyper:
+    """Population-level parameters drawn from the prior of ``family``'s model.
+
+    Parameters
+    ----------
+    family
+        ``"binary"`` or ``"ttp"``.
+    priors
+        Resolved prior values (``Priors`` of the family).
+    options
+        Model options.
+    n_lines
+        Number of treatment lines.
+    rng
+        Source of randomness.
+
+    Returns
+    -------
+    dict
+        Binary: ``mu``; TTP: ``beta`` and ``log_shape`` (one value when shared); with partial
+        pooling ``tau`` and ``corr`` (a line-by-line matrix); with a patient effect
+        ``sigma_patient`` (binary) or ``sigma_frailty`` (TTP). Lists, JSON-ready.
+    """
+    hyper: Hyper = {}
+    if family == "binary":
+        hyper["mu"] = rng.normal(0.0, priors["mu_sd"], n_lines).tolist()
+    elif family == "ttp":
+        hyper["beta"] = rng.normal(priors["beta_mu"], priors["beta_sd"], n_lines).tolist()
+        n_shapes = 1 if options.shared_shape else n_lines
+        hyper["log_shape"] = rng.normal(0.0, priors["shape_log_sd"], n_shapes).tolist()
+    else:
+        raise ValueError(f"unknown family {family!r}; choose from {FAMILIES}")
+    if options.pooling == "partial":
+        hyper["tau"] = np.abs(rng.normal(0.0, priors["tau_sd"], n_lines)).tolist()
+        hyper["corr"] = _lkj(n_lines, priors["lkj_eta"], rng).tolist()
+    if options.patient_effect:
+        name, scale = (("sigma_patient", "sigma_patient_sd") if family == "binary"
+                       else ("sigma_frailty", "frailty_sd"))
+        hyper[name] = float(abs(rng.normal(0.0, priors[scale])))
+    return hyper
+
+
+def draw_outcomes(
+    family: str, hyper: Mapping[str, Any], design: SimulationDesign, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Site and patient effects given ``hyper``, then one outcome per design row.
+
+    Returns
+    -------
+    outcomes, effects
+        0/1 events (binary) or times in months before censoring (TTP), one per design row; and
+        the drawn ``u_site`` (site, line) and patient effects.
+    """
+    site, line, patient = design.codes()
+    n_sites, n_lines = len(design.sites), len(design.lines)
+    z = rng.standard_normal((n_sites, n_lines))
+    u_site = np.zeros((n_sites, n_lines))
+    if "tau" in hyper:
+        # Non-centred as in the models: u[s, :] = diag(tau) chol(R) z[s, :].
+        chol = np.linalg.cholesky(np.asarray(hyper["corr"], dtype=float))
+        u_site = (z @ chol.T) * np.asarray(hyper["tau"], dtype=float)
+    sd = hyper.get("sigma_patient", hyper.get("sigma_frailty", 0.0))
+    u_patient = rng.standard_normal(len(design.patients)) * float(sd)
+    effects = {"u_site": u_site, "u_patient": u_patient}
+    if family == "binary":
+        eta = np.asarray(hyper["mu"])[line] + u_site[site, line] + u_patient[patient]
+        return (rng.uniform(size=len(eta)) < 1.0 / (1.0 + np.exp(-eta))).astype(int), effects
+    log_scale = np.asarray(hyper["beta"])[line] + u_site[site, line] + u_patient[patient]
+    shape = np.exp(np.broadcast_to(np.asarray(hyper["log_shape"], dtype=float), (n_lines,)))
+    # T = scale * E^(1/k), E ~ Exp(1): S(t) = exp(-(t / scale)^k), the models' Weibull.
+    e = rng.standard_exponential(len(log_scale))
+    return np.exp(log_scale + np.log(e) / shape[line]), effects
+
+
+def simulated_study(family: str, design: SimulationDesign, outcomes: np.ndarray) -> Any:
+    """The :class:`~rechallenge.data.Study` of simulated outcomes (censored for TTP)."""
+    return design.binary_study(outcomes) if family == "binary" else design.ttp_study(outcomes)
+
+
+def _lkj(n: int, eta: float, rng: np.random.Generator) -> np.ndarray:
+    """A correlation matrix from LKJ(eta); for two lines ``r = 2 Beta(eta, eta) - 1``."""
+    if n == 1:
+        return np.eye(1)
+    if n == 2:
+        r = 2.0 * rng.beta(eta, eta) - 1.0
+        return np.array([[1.0, r], [r, 1.0]])
+    # More lines: PyMC's own LKJ draw, seeded from this generator.
+    seed = int(rng.integers(2**31 - 1))
+    return np.asarray(pm.draw(pm.LKJCorr.dist(n=n, eta=eta, return_matrix=True), random_seed=seed))

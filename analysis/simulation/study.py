@@ -1,0 +1,301 @@
+"""Run a simulation study on the engine: ``simulate("sbc" | "coverage" | "precision", ...)``.
+
+Every simulation is a Dask task (:func:`rechallenge.analysis.simulation.tasks.run_task`); its
+record is written to ``DIR/results/`` the moment it comes back, so a killed study resumes with
+``resume=True`` and repeats none of the finished simulations. ``DIR/spec.json`` fixes what the
+study is (kind, seed, families, options, priors, true values); a resumed study must match it
+(only the number of simulations may grow). When every simulation is in, the tables, figures,
+report and manifest are written (:mod:`rechallenge.analysis.simulation.outputs`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rechallenge.data import schema
+from rechallenge.models.binary import BINARY_PRIORS
+from rechallenge.models.priors import Priors
+from rechallenge.models.ttp import TTP_PRIORS
+
+from rechallenge.analysis.run.engine import EngineSettings, TaskProgress, gather_as_completed, open_client
+from rechallenge.analysis.run.pipeline import load_inputs
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.simulation.design import SimulationDesign
+from rechallenge.analysis.simulation.generators import FAMILIES, Hyper, ModelOptions
+from rechallenge.analysis.simulation.outputs import StudyOutputs, write_outputs
+from rechallenge.analysis.simulation.records import (
+    finished_names, read_records, record_name, write_json_atomic, write_record,
+)
+from rechallenge.analysis.simulation.tasks import SimulationTask, run_pilot, run_task, task_entropy
+
+KINDS = ("sbc", "coverage", "precision")
+#: Simulations per family (per design cell for precision) when none is given.
+DEFAULT_SIMS = {"sbc": 200, "coverage": 200, "precision": 50}
+#: Assumed true ICI-2 vs ICI-1 effect of precision studies: log odds ratio (binary) and log time
+#: ratio (TTP) of the typical site.
+DEFAULT_EFFECTS = {"binary": 0.8, "ttp": 0.4}
+SPEC_FILE, TRUTH_FILE = "spec.json", "truth.json"
+
+
+class SimulationExistsError(FileExistsError):
+    """The output directory holds another study, or this one without ``resume``."""
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """What a simulation study is; stored as ``spec.json`` and checked on resume."""
+
+    kind: str
+    seed: int
+    families: tuple[str, ...]
+    thin: int = 99
+    k_sites: tuple[int, ...] = (0, 5, 10)
+    n_patients: tuple[int, ...] = (5, 10)
+    effects: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EFFECTS))
+    fit_priors: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (tuples as lists)."""
+        return json.loads(json.dumps(asdict(self)))
+
+
+@dataclass
+class SimulationResult:
+    """A finished study: where it is, its tables and its manifest."""
+
+    out: Path
+    tables: dict[str, Any]
+    manifest: dict[str, Any]
+
+
+def simulate(
+    kind: str,
+    *,
+    out: str | Path,
+    config: RunConfig | None = None,
+    n_sims: int | None = None,
+    seed: int | None = None,
+    families: Sequence[str] | None = None,
+    engine: EngineSettings = EngineSettings(),
+    resume: bool = False,
+    truth: Mapping[str, Hyper] | None = None,
+    fit_priors: Mapping[str, Mapping[str, float]] | None = None,
+    thin: int = 99,
+    k_sites: Sequence[int] = (0, 5, 10),
+    n_patients: Sequence[int] = (5, 10),
+    effects: Mapping[str, float] | None = None,
+    progress: bool = True,
+) -> SimulationResult:
+    """Run (or resume) a simulation study and write its outputs to ``out``.
+
+    Parameters
+    ----------
+    kind
+        ``"sbc"`` (simulation-based calibration), ``"coverage"`` (interval coverage at fixed true
+        values) or ``"precision"`` (interval widths and exclusion probability as sites join).
+    out
+        Output directory; created. An existing study there is resumed only with ``resume``.
+    config
+        The analysis config: data (the design), endpoints (families), pooling, patient effect,
+        shared shape, priors, sampler settings and interval. Default: the shipped data.
+    n_sims
+        Simulations per family (per design cell for precision); default :data:`DEFAULT_SIMS`.
+    seed
+        Master seed; default the config's sampler seed.
+    families
+        Subset of ``("binary", "ttp")``; default every family the config's endpoints use.
+    engine
+        Where the tasks run (a local cluster by default).
+    resume
+        Continue the study in ``out``, skipping finished simulations.
+    truth
+        Fixed true hyperparameters per family for coverage and precision studies (as in
+        ``truth.json``); default the posterior medians of a fit of the config's data.
+    fit_priors
+        Prior overrides per family used for fitting only (to inject a mismatch on purpose).
+    thin
+        Posterior draws kept for SBC ranks (ranks lie in ``0..thin``).
+    k_sites, n_patients
+        Precision studies: new sites added and patients per new site (every combination).
+    effects
+        Precision studies: assumed ICI-2 vs ICI-1 effect per family (default
+        :data:`DEFAULT_EFFECTS`).
+    progress
+        Show finished/total simulations with an ETA on standard error.
+
+    Raises
+    ------
+    SimulationExistsError
+        ``out`` holds a study and ``resume`` is not set, or holds a different study.
+    ValueError
+        Unknown kind or family, covariates or no pooling in the config, bad counts.
+    """
+    config = config or RunConfig()
+    if kind not in KINDS:
+        raise ValueError(f"unknown simulation study {kind!r}; choose from {KINDS}")
+    if config.analysis.covariates:
+        raise ValueError("simulation studies do not simulate covariates; remove them from the "
+                         "config's [analysis] covariates")
+    n_sims = DEFAULT_SIMS[kind] if n_sims is None else int(n_sims)
+    if n_sims < 1 or thin < 2:
+        raise ValueError(f"need n_sims >= 1 and thin >= 2, got {n_sims}, {thin}")
+    spec = StudySpec(kind, int(config.sampler.seed if seed is None else seed),
+                     _families(config, families), int(thin), tuple(int(k) for k in k_sites),
+                     tuple(int(n) for n in n_patients), dict(effects or DEFAULT_EFFECTS),
+                     {k: dict(v) for k, v in (fit_priors or {}).items()})
+    out = Path(out)
+    _prepare(out, spec, config, resume)
+    study = load_inputs(config)
+    endpoints = {f: _endpoint(config, f) for f in spec.families}
+    designs = {f: SimulationDesign.from_study(study, endpoints[f]) for f in spec.families}
+    options = ModelOptions(config.analysis.pooling, config.analysis.patient_effect,
+                           config.analysis.shared_shape)
+    sim_priors = {f: _priors(config, f) for f in spec.families}
+    started = time.perf_counter()
+    with open_client(engine) as client:
+        truths = None
+        if kind != "sbc":
+            truths = _truths(out, client, truth, study, spec, endpoints, options, sim_priors,
+                             config)
+        tasks = _tasks(spec, n_sims, designs, endpoints, options, sim_priors, truths, config)
+        done = finished_names(out)
+        todo = [t for t in tasks if t.name not in done]
+        workers = len(client.scheduler_info()["workers"])
+        gather_start = time.perf_counter()
+        # Keys carry the invocation's id, so a long-lived scheduler never confuses two studies.
+        futures = [client.submit(run_task, t, key=f"{t.name}-{t.run_id}", pure=False)
+                   for t in todo]
+        gather_as_completed(
+            futures, on_result=lambda _f, record: write_record(out, record),
+            progress=TaskProgress(len(todo), "simulations") if progress and todo else None)
+        gather_seconds = time.perf_counter() - gather_start
+    records = list(read_records(out, [t.name for t in tasks]))
+    run = {"ran_now": len(todo), "skipped_finished": len(tasks) - len(todo), "workers": workers,
+           "wall_seconds": time.perf_counter() - started, "simulation_seconds": gather_seconds}
+    outputs = StudyOutputs(kind=kind, spec=spec.to_dict(), config=config,
+                           designs={f: d.summary() for f, d in designs.items()},
+                           endpoints=endpoints, n_sims=n_sims, truths=truths, run=run)
+    tables, manifest = write_outputs(out, outputs, records)
+    return SimulationResult(out, tables, manifest)
+
+
+def _families(config: RunConfig, families: Sequence[str] | None) -> tuple[str, ...]:
+    available = []
+    if any(e in schema.BINARY_ENDPOINTS for e in config.analysis.endpoints):
+        available.append("binary")
+    if schema.TTP_ENDPOINT in config.analysis.endpoints:
+        available.append("ttp")
+    chosen = tuple(available if families is None else families)
+    unknown = [f for f in chosen if f not in FAMILIES]
+    if unknown:
+        raise ValueError(f"unknown model family {unknown}; choose from {FAMILIES}")
+    missing = [f for f in chosen if f not in available]
+    if missing or not chosen:
+        raise ValueError(f"families {list(chosen)} need their endpoints in the config "
+                         f"(endpoints {list(config.analysis.endpoints)})")
+    return chosen
+
+
+def _endpoint(config: RunConfig, family: str) -> str:
+    """The endpoint whose design the family simulates (the first binary endpoint, or ttp)."""
+    if family == "ttp":
+        return schema.TTP_ENDPOINT
+    return next(e for e in config.analysis.endpoints if e in schema.BINARY_ENDPOINTS)
+
+
+def _priors(config: RunConfig, family: str) -> dict[str, float]:
+    defaults = BINARY_PRIORS if family == "binary" else TTP_PRIORS
+    return Priors(defaults, config.priors.get(family), model=family).to_dict()
+
+
+def _prepare(out: Path, spec: StudySpec, config: RunConfig, resume: bool) -> None:
+    """Create ``out`` with its spec, or check that it holds this study (when resuming)."""
+    stored = {"spec": {k: v for k, v in spec.to_dict().items()}, "config": config.to_dict()}
+    path = out / SPEC_FILE
+    if path.is_file():
+        if not resume:
+            raise SimulationExistsError(f"{out} holds a simulation study; pass --resume to "
+                                        "continue it or choose another --out")
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous != json.loads(json.dumps(stored)):
+            raise SimulationExistsError(
+                f"{out} holds a different study (kind, seed, families, options, priors or "
+                "config differ); only the number of simulations may change on --resume")
+        return
+    if out.exists() and any(out.iterdir()):
+        raise SimulationExistsError(f"{out} exists and is not a simulation study; choose an "
+                                    "empty or new directory")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, stored)
+
+
+def _truths(
+    out: Path, client: Any, truth: Mapping[str, Hyper] | None, study: Any, spec: StudySpec,
+    endpoints: Mapping[str, str], options: ModelOptions,
+    priors: Mapping[str, Mapping[str, float]], config: RunConfig,
+) -> dict[str, Hyper]:
+    """True hyperparameters per family: ``truth.json`` if there, else given, else a pilot fit."""
+    path = out / TRUTH_FILE
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    if truth is not None:
+        truths = {f: dict(truth[f]) for f in spec.families}
+        source = "given"
+    else:
+        futures = {f: client.submit(run_pilot, study, f, endpoints[f], options, priors[f],
+                                    config.sampler, pure=False) for f in spec.families}
+        truths = {f: future.result() for f, future in futures.items()}
+        source = "posterior medians of a fit of the study's data"
+    write_json_atomic(path, {**truths, "_source": source})
+    return {**truths, "_source": source}
+
+
+def _tasks(
+    spec: StudySpec, n_sims: int, designs: Mapping[str, SimulationDesign],
+    endpoints: Mapping[str, str], options: ModelOptions,
+    sim_priors: Mapping[str, Mapping[str, float]], truths: Mapping[str, Any] | None,
+    config: RunConfig,
+) -> list[SimulationTask]:
+    run_id = uuid.uuid4().hex[:12]
+    cells = ([(k, n) for k in spec.k_sites for n in spec.n_patients]
+             if spec.kind == "precision" else [None])
+    tasks = []
+    for family in spec.families:
+        fit_priors = {**sim_priors[family], **spec.fit_priors.get(family, {})}
+        for cell in cells:
+            design, label, truth, meta = designs[family], "", None, {}
+            if truths is not None:
+                truth = truths[family]
+            if cell is not None:
+                design = design.expanded(*cell)
+                label, meta = f"k{cell[0]}-n{cell[1]}", {"k_sites": cell[0], "n_patients": cell[1]}
+                truth = with_effect(family, truths[family], spec.effects[family])
+            for index in range(n_sims):
+                tasks.append(SimulationTask(
+                    name=record_name(spec.kind, family, index, label), kind=spec.kind,
+                    family=family, index=index,
+                    entropy=task_entropy(spec.seed, spec.kind, family, index, label),
+                    design=design, endpoint=endpoints[family], options=options,
+                    sim_priors=sim_priors[family], fit_priors=fit_priors, sampler=config.sampler,
+                    interval=config.interval, thin=spec.thin, truth=truth, cell=meta,
+                    run_id=run_id))
+    # Submitted index by index across families and cells, so an interrupted study has about as
+    # many finished simulations of each (the numbers do not depend on the order).
+    return sorted(tasks, key=lambda t: (t.index, t.family, t.name))
+
+
+def with_effect(family: str, hyper: Hyper, effect: float) -> Hyper:
+    """True values with every later line at the first line's location plus ``effect``.
+
+    Binary: ``mu``, a log odds ratio of the typical site; TTP: ``beta``, a log time ratio of the
+    typical site (with equal shapes, also the log ratio of its medians).
+    """
+    name = "mu" if family == "binary" else "beta"
+    location = list(hyper[name])
+    return {**hyper, name: [location[0]] + [location[0] + effect] * (len(location) - 1)}

@@ -1,0 +1,160 @@
+"""Simulation studies without sampling: design, generators against the builders' priors, the
+uniformity test on uniform and on injected non-uniform ranks, coverage and precision tables,
+records, seeds and the command line's input checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytest
+from scipy import stats
+
+from conftest import SEED
+from rechallenge.analysis.cli import main
+from rechallenge.analysis.simulation.calibration import (
+    coverage_table, ecdf_band, precision_table, uniformity_test,
+)
+from rechallenge.analysis.simulation.design import CENSOR, SimulationDesign
+from rechallenge.analysis.simulation.generators import (
+    ModelOptions, draw_hyperparameters, draw_outcomes,
+)
+from rechallenge.analysis.simulation.quantities import quantities, truth_arrays
+from rechallenge.analysis.simulation.records import finished_names, write_record
+from rechallenge.analysis.simulation.study import with_effect
+from rechallenge.analysis.simulation.tasks import build_family_model, task_entropy
+from rechallenge.data import example_study, schema
+from rechallenge.data.endpoints import binary_outcome
+from rechallenge.models.binary import BINARY_PRIORS
+from rechallenge.models.priors import Priors
+from rechallenge.models.ttp import TTP_PRIORS
+
+
+@pytest.fixture(scope="module")
+def study():
+    return example_study()
+
+
+def test_the_design_keeps_sites_patients_lines_and_censoring(study) -> None:
+    design = SimulationDesign.from_study(study, "ttp")
+    assert design.sites == study.sites and len(design.rows) == len(study.patients)
+    censored = study.patients[schema.PROGRESSED].to_numpy() == 0
+    t = study.patients[schema.TTP_MONTHS].to_numpy()
+    assert np.allclose(design.rows[CENSOR].to_numpy()[censored], t[censored])
+    assert (design.rows[CENSOR].to_numpy()[~censored] >= t[~censored]).all()
+    bigger = design.expanded(3, 4)
+    assert len(bigger.sites) == len(design.sites) + 3
+    assert len(bigger.rows) == len(design.rows) + 3 * 4 * len(study.lines)
+
+
+def test_simulated_outcomes_come_back_as_a_study_of_the_same_design(study) -> None:
+    design = SimulationDesign.from_study(study, "response")
+    y = np.arange(len(design.rows)) % 2
+    simulated = design.binary_study(y)
+    for endpoint in schema.BINARY_ENDPOINTS:
+        assert (binary_outcome(simulated.patients, endpoint).to_numpy() == y).all()
+    times = np.full(len(design.rows), 1e6)
+    ttp = SimulationDesign.from_study(study, "ttp").ttp_study(times)
+    assert (ttp.patients[schema.PROGRESSED] == 0).all()  # all beyond follow-up: censored
+
+
+@pytest.mark.parametrize("family", ["binary", "ttp"])
+def test_generators_draw_the_builders_prior(study, family: str) -> None:
+    """Hyperparameters and a site's outcome scale from NumPy match PyMC's draws of the model."""
+    endpoint = "response" if family == "binary" else "ttp"
+    defaults = BINARY_PRIORS if family == "binary" else TTP_PRIORS
+    priors = Priors(defaults, model=family).to_dict()
+    model = build_family_model(study, family, endpoint, ModelOptions(), priors)
+    names = (["mu"] if family == "binary" else ["beta", "log_shape"]) + ["tau", "site_corr"]
+    n = 2000
+    pymc_draws = pm.draw([model[v] for v in names], draws=n, random_seed=SEED)
+    rng = np.random.default_rng(SEED)
+    ours = [draw_hyperparameters(family, priors, ModelOptions(), 2, rng) for _ in range(n)]
+    for name, theirs in zip(names, pymc_draws):
+        key = "corr" if name == "site_corr" else name
+        mine = np.array([h[key] for h in ours])
+        if name == "site_corr":
+            mine, theirs = mine[:, 0, 1], theirs[:, 0, 1]
+        for j in range(mine.reshape(n, -1).shape[1]):
+            p = stats.ks_2samp(mine.reshape(n, -1)[:, j], theirs.reshape(n, -1)[:, j]).pvalue
+            assert p > 1e-3, (name, j, p)
+
+
+def test_truth_and_posterior_quantities_are_computed_alike(study) -> None:
+    rng = np.random.default_rng(SEED)
+    hyper = draw_hyperparameters("ttp", Priors(TTP_PRIORS, model="ttp"), ModelOptions(), 2, rng)
+    one = quantities("ttp", truth_arrays(hyper), ("ICI-1", "ICI-2"))
+    many = quantities("ttp", {k: np.repeat(v[None], 3, axis=0) for k, v in truth_arrays(hyper).items()},
+                      ("ICI-1", "ICI-2"))
+    assert one.keys() == many.keys()
+    assert all(np.allclose(many[k][:, 0], one[k][0]) for k in one)
+    outcomes, effects = draw_outcomes("ttp", hyper, SimulationDesign.from_study(study, "ttp"), rng)
+    assert outcomes.shape == (len(study.patients),) and (outcomes > 0).all()
+    assert effects["u_site"].shape == (len(study.sites), 2)
+
+
+def test_uniform_ranks_pass_and_injected_non_uniform_ranks_fail() -> None:
+    rng = np.random.default_rng(SEED)
+    assert uniformity_test(rng.integers(0, 100, 500), 99)["in_band"] == 1.0
+    # Overconfident posterior: the truth falls in the tails (a U-shaped rank histogram).
+    u_shaped = np.clip((rng.beta(0.7, 0.7, 500) * 100).astype(int), 0, 99)
+    # Biased posterior: the truth is mostly above the draws.
+    shifted = np.clip((rng.beta(1.4, 1.0, 500) * 100).astype(int), 0, 99)
+    for ranks in (u_shaped, shifted):
+        test = uniformity_test(ranks, 99)
+        assert test["in_band"] == 0.0 and test["ecdf_p"] < 0.01
+
+
+def test_the_simultaneous_band_holds_its_level() -> None:
+    rng = np.random.default_rng(SEED)
+    outside = sum(uniformity_test(rng.integers(0, 20, 50), 19)["in_band"] == 0.0
+                  for _ in range(400))
+    # 400 uniform samples at alpha = 0.05: 20 expected outside; 3 binomial SDs either way.
+    assert 7 <= outside <= 33
+    band = ecdf_band(50, 19)
+    assert (band["lower"] <= band["z"]).all() and (band["upper"] >= band["z"]).all()
+
+
+def test_coverage_and_precision_tables_on_hand_made_summaries() -> None:
+    frame = pd.DataFrame({"family": "binary", "quantity": "mu[ICI-1]", "truth": 0.0,
+                          "median": [0.1, -0.1, 0.2, 0.0], "lower": [-1, -1, 0.1, -1.0],
+                          "upper": [1, 1, 1, 1.0], "covered": [True, True, False, True]})
+    row = coverage_table(frame, 0.95).iloc[0]
+    assert row["covered"] == 3 and row["coverage"] == 0.75
+    assert row["cp_lower"] < 0.75 < row["cp_upper"] and row["nominal_inside"]
+    assert row["bias"] == pytest.approx(0.05) and row["rmse"] == pytest.approx(np.sqrt(0.015))
+    frame = frame.assign(k_sites=5, n_patients=10, excludes_null=[0.0, 0.0, 1.0, 0.0])
+    row = precision_table(frame, 0.95).iloc[0]
+    assert row["mean_width"] == pytest.approx(1.725) and row["p_excludes_null"] == 0.25
+
+
+def test_records_are_written_once(tmp_path: Path) -> None:
+    write_record(tmp_path, {"name": "sbc-binary-00000", "x": np.float64(1.5)})
+    assert finished_names(tmp_path) == {"sbc-binary-00000"}
+    with pytest.raises(FileExistsError):
+        write_record(tmp_path, {"name": "sbc-binary-00000"})
+    assert json.loads((tmp_path / "results" / "sbc-binary-00000.json").read_text())["x"] == 1.5
+
+
+def test_seeds_depend_on_the_simulation_not_on_the_process() -> None:
+    a = task_entropy(SEED, "sbc", "binary", 3)
+    assert a == task_entropy(SEED, "sbc", "binary", 3)
+    assert len({a, task_entropy(SEED, "sbc", "ttp", 3), task_entropy(SEED, "sbc", "binary", 4),
+                task_entropy(SEED, "coverage", "binary", 3)}) == 4
+
+
+def test_an_assumed_effect_moves_every_later_line() -> None:
+    assert with_effect("ttp", {"beta": [1.0, 3.0], "tau": [0.2, 0.2]}, 0.4)["beta"] == [1.0, 1.4]
+
+
+def test_the_command_refuses_to_overwrite_a_study_and_bad_options(tmp_path: Path, capsys) -> None:
+    (tmp_path / "spec.json").write_text("{}")
+    assert main(["simulate", "sbc", "--out", str(tmp_path)]) == 1
+    assert "--resume" in capsys.readouterr().err
+    assert main(["simulate", "sbc", "--out", str(tmp_path), "--resume"]) == 1
+    assert "different study" in capsys.readouterr().err
+    assert main(["simulate", "nonsense", "--out", str(tmp_path)]) == 2
+    assert main(["simulate", "precision", "--out", str(tmp_path / "x"), "--k-sites", "a"]) == 2
