@@ -1,6 +1,7 @@
 """The full analysis side by side for ``benchmarks/run.py``: cold with empty and with warm compile
 caches, warm in-process, the NumPyro reference of the four headline models, and an earlier
-commit's ``analyze`` (see run.py's docstring, points 1-3)."""
+commit's ``analyze`` (see run.py's docstring, points 1-3).
+"""
 
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ def analyze_command(out: Path) -> list[str]:
 
 def analyze_in_process(out: Path, repeat: int) -> dict:
     """``analyze`` ``repeat`` times in this process on one Dask client (the workers keep their
-    compiled structures between runs: the second run is the warm one)."""
+    compiled structures between runs: the second run is the warm one).
+    """
     from rechallenge.analysis.run.engine import EngineSettings, open_client
     from rechallenge.analysis.run.pipeline import analyze
     from rechallenge.analysis.settings.config import RunConfig

@@ -17,7 +17,12 @@ from .check import FileSummary, StudyCheck, check_study
 from .endpoints import binary_outcome, paired_table, site_line_counts, with_binary_endpoints
 from .errors import DataValidationError, ValidationIssue
 from .load import (
-    EXAMPLE_FILE, EXAMPLE_SOURCE, example_study, load_example, load_study, read_aggregate,
+    EXAMPLE_FILE,
+    EXAMPLE_SOURCE,
+    example_study,
+    load_example,
+    load_study,
+    read_aggregate,
     read_patients,
 )
 from .study import Study

@@ -16,10 +16,19 @@ import pandas as pd
 from . import schema
 from ._labels import check_text_column, limit_of, text_problem
 from ._parsers import (
-    INVALID, MONTHS_EXPECTED, choice_parser, parse_months, parse_text, whole_between,
+    INVALID,
+    MONTHS_EXPECTED,
+    choice_parser,
+    parse_months,
+    parse_text,
+    whole_between,
 )
 from ._tables import (
-    MISSING_MARKERS, RawTable, check_cells, check_required_columns, line_expected,
+    MISSING_MARKERS,
+    RawTable,
+    check_cells,
+    check_required_columns,
+    line_expected,
 )
 from .errors import ValidationIssue
 
@@ -155,7 +164,8 @@ def _check_interval(
 
 def aggregate_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     """All contract columns, in order: text as ``object``, ``n`` ``int64`` when complete,
-    ``events`` nullable ``Int64`` (optional on ttp rows), medians ``float64``."""
+    ``events`` nullable ``Int64`` (optional on ttp rows), medians ``float64``.
+    """
     out = frame.copy()
     for column in schema.AGGREGATE_COLUMNS:
         if column not in out.columns:

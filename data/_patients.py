@@ -14,7 +14,13 @@ import pandas as pd
 from . import schema
 from ._labels import check_text_column
 from ._parsers import (
-    INVALID, MONTHS_EXPECTED, choice_parser, parse_flag, parse_months, parse_number, parse_text,
+    INVALID,
+    MONTHS_EXPECTED,
+    choice_parser,
+    parse_flag,
+    parse_months,
+    parse_number,
+    parse_text,
     whole_between,
 )
 from ._tables import RawTable, check_cells, check_required_columns, line_expected

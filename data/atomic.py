@@ -1,5 +1,6 @@
 """Writing a file so that a reader never sees half of it: through a temporary file in the same
-folder, renamed into place only when complete (a failure removes the temporary file)."""
+folder, renamed into place only when complete (a failure removes the temporary file).
+"""
 
 from __future__ import annotations
 

@@ -92,7 +92,8 @@ def site_line_counts(
     out["n"] = out["n"].astype(int)
     out["events"] = out["events"].astype(int)
     order = {line: i for i, line in enumerate(lines)}
-    out = out.sort_values([schema.SITE, schema.LINE], key=lambda s: s.map(order) if s.name == schema.LINE else s)
+    out = out.sort_values([schema.SITE, schema.LINE],
+                          key=lambda s: s.map(order) if s.name == schema.LINE else s)
     return out.reset_index(drop=True)
 
 

@@ -143,13 +143,14 @@ def reconstruct(inputs: CurveInputs, *, total_events: int | None = None) -> Reco
         lo, hi = lower[i], upper[i]
         end = t[lower[i + 1]] if i < last else t[hi]
 
-        def attempt(c: int) -> _Pass:
+        def attempt(c: int, lo: int = lo, hi: int = hi, end: float = end,
+                    n_start: int = n_start, km_last: float = km_last) -> _Pass:
             return _run_interval(t, s, lo, hi, end, c, n_start, km_last)
 
         if i < last:
             ratio = s[lower[i + 1]] / s[lo] if s[lo] > 0 else 0.0
             guess = int(round(n_risk[i] * ratio - n_risk[i + 1]))
-            chosen = _iterate(attempt, guess, n_start, lambda p: p.n_end - n_risk[i + 1])
+            chosen = _iterate(attempt, guess, n_start, lambda p, i=i: p.n_end - n_risk[i + 1])
         else:
             # Guyot et al.: the censoring rate of the earlier intervals carries on ...
             span = t[lo] - t[0]
@@ -159,7 +160,8 @@ def reconstruct(inputs: CurveInputs, *, total_events: int | None = None) -> Reco
                 chosen = attempt(guess)
             else:  # ... unless the total number of events says how many there were.
                 target = int(total_events) - int(d.sum())
-                chosen = _iterate(attempt, guess, n_start, lambda p: int(p.d.sum()) - target)
+                chosen = _iterate(attempt, guess, n_start,
+                                  lambda p, target=target: int(p.d.sum()) - target)
         d[lo:hi + 1] = chosen.d
         cen_times[lo:hi + 1] = chosen.cen_times
         censored_before += sum(len(c) for c in chosen.cen_times)

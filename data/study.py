@@ -56,7 +56,7 @@ class Study:
                 digest.update(canonical.to_csv(index=False, lineterminator="\n").encode())
         return digest.hexdigest()
 
-    def for_endpoint(self, endpoint: str) -> "Study":
+    def for_endpoint(self, endpoint: str) -> Study:
         """The rows one endpoint's model uses: the patient rows that hold a value for it (all of
         them, except reconstructed TTP-only rows for a binary endpoint), and its counts.
 
@@ -69,7 +69,7 @@ class Study:
         patients = rows_with_endpoint(self.patients, endpoint)
         return Study(patients, aggregates, self.lines, self.sources, self.synthetic)
 
-    def combine(self, other: "Study") -> "Study":
+    def combine(self, other: Study) -> Study:
         """Return a new study with the rows of both (used by updating; inputs are not mutated)."""
         if tuple(other.lines) != tuple(self.lines):
             raise ValueError(f"line order differs: {self.lines} vs {other.lines}")

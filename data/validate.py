@@ -36,7 +36,10 @@ from ._aggregates import aggregate_dtypes, check_aggregate_rows, parse_aggregate
 from ._labels import check_spellings
 from ._patient_rows import check_patient_rows
 from ._patients import (
-    PATIENT_COLUMNS, parse_patient_table, patient_dtypes, required_patient_columns,
+    PATIENT_COLUMNS,
+    parse_patient_table,
+    patient_dtypes,
+    required_patient_columns,
 )
 from ._tables import RawTable, check_endpoints, check_lines, sort_issues, table_from_frame
 from .errors import DataValidationError, ValidationIssue

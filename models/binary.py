@@ -20,6 +20,7 @@ from typing import Any, Final
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+
 from rechallenge.data.study import Study
 
 from .binary_rows import BinaryRows, binary_rows

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
 from rechallenge.data import schema
 from rechallenge.data.endpoints import binary_outcome
 from rechallenge.data.study import Study

@@ -32,7 +32,8 @@ Kind = Literal["likelihood", "prior"]
 @dataclass(frozen=True)
 class _PointwiseFunction:
     """A compiled pointwise log density: free values and ``pm.Data`` values in, one array per
-    target variable out."""
+    target variable out.
+    """
 
     function: object
     value_names: tuple[str, ...]
@@ -106,5 +107,6 @@ def pointwise_log_density(model: pm.Model, idata: az.InferenceData, kind: Kind) 
 
 def add_pointwise_log_density(model: pm.Model, idata: az.InferenceData, kind: Kind) -> None:
     """Add the ``log_likelihood`` or ``log_prior`` group to ``idata`` (see
-    :func:`pointwise_log_density`)."""
+    :func:`pointwise_log_density`).
+    """
     idata.add_groups({f"log_{kind}": pointwise_log_density(model, idata, kind)})

@@ -95,7 +95,7 @@ def compiled_structure(model: pm.Model) -> CompiledStructure:
 
 @contextmanager
 def bound(model: pm.Model) -> Iterator[Any]:
-    """nutpie's compiled model for ``model``: its structure's compilation with its data.
+    """Nutpie's compiled model for ``model``: its structure's compilation with its data.
 
     Inside the block the structure's template holds ``model``'s data values (for the initial
     point nutpie draws from it); they are put back on leaving. Sample inside the block.

@@ -121,7 +121,7 @@ class Priors(Mapping[str, float]):
         """Names whose value differs from the default by the user's request."""
         return self._overridden
 
-    def with_overrides(self, overrides: Mapping[str, float]) -> "Priors":
+    def with_overrides(self, overrides: Mapping[str, float]) -> Priors:
         """Return new priors with further overrides (this object is not changed)."""
         merged = {name: self._values[name] for name in self._overridden}
         merged.update(overrides)

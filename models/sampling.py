@@ -34,16 +34,26 @@ from typing import Any
 import arviz as az
 import pymc as pm
 
+from .fit_settings import (  # noqa: F401 - re-exported: the front-end's settings and provenance
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_SEED,
+    OPTIONAL_GROUPS,
+    SamplerSettings,
+    derived_seeds,
+    fit_attrs,
+    package_versions,
+)
 from .info import PRIOR_ONLY, model_info
 from .log_density import add_pointwise_log_density
 from .nutpie_cache import (  # noqa: F401 - re-exported: the sampler front-end's cache API
-    bound, clear_compiled_cache, compiled_structures, is_compiled,
-)
-from .fit_settings import (  # noqa: F401 - re-exported: the front-end's settings and provenance
-    BACKENDS, DEFAULT_BACKEND, DEFAULT_SEED, OPTIONAL_GROUPS, SamplerSettings, derived_seeds,
-    fit_attrs, package_versions,
+    bound,
+    clear_compiled_cache,
+    compiled_structures,
+    is_compiled,
 )
 from .priors import PRIOR_DATA_PREFIX
+
 
 def fit(
     model: pm.Model,

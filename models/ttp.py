@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+
 from rechallenge.data import schema
 from rechallenge.data.study import Study
 
@@ -63,10 +64,10 @@ from .dims import (
     label_codes,
 )
 from .effects import correlated_site_effects, independent_site_effects
-from .structure import structure_key
 from .info import PRIOR_ONLY, ModelInfo, attach_info
 from .nesting import pooling_weights, prior_only_variables
 from .priors import PriorDefault, Priors, prior_data, resolve_priors
+from .structure import structure_key
 from .weibull_likelihood import (
     LIKELIHOODS,
     Likelihood,

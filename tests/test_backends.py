@@ -8,8 +8,8 @@ NumPyro bridge left chains stuck on it, DESIGN section 6).
 from __future__ import annotations
 
 import pytest
-
 from conftest import SEED, assert_posteriors_agree
+
 from rechallenge.data import example_study
 from rechallenge.data.study import Study
 from rechallenge.models.sampling import BACKENDS, DEFAULT_BACKEND, SamplerSettings, fit

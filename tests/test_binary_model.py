@@ -17,16 +17,19 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from conftest import SEED, assert_posteriors_agree
 from scipy import integrate, stats
 from scipy.special import expit, gammaln
 
-from conftest import SEED, assert_posteriors_agree
 from rechallenge.analysis.summaries.binary import site_estimates, summarise_binary
 from rechallenge.analysis.summaries.tidy import convergence
 from rechallenge.data import example_study
 from rechallenge.data.study import Study
 from rechallenge.models.binary import (
-    BINARY_PRIORS, MODEL_NAMES, build_binary_model, logit_binomial,
+    BINARY_PRIORS,
+    MODEL_NAMES,
+    build_binary_model,
+    logit_binomial,
 )
 from rechallenge.models.binary_rows import binary_rows
 from rechallenge.models.effects import small_cholesky

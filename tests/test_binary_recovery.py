@@ -25,10 +25,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SEED
 from scipy import stats
 from scipy.special import expit
 
-from conftest import SEED
 from rechallenge.data import empty_patients
 from rechallenge.data.study import Study
 from rechallenge.models.binary import BINARY_PRIORS, build_binary_model

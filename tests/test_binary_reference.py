@@ -29,9 +29,9 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SEED
 from scipy.special import expit
 
-from conftest import SEED
 from rechallenge.analysis.summaries.binary import quantity_draws
 from rechallenge.data import empty_patients
 from rechallenge.data.study import Study

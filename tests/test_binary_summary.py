@@ -10,16 +10,18 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SEED
 from scipy import stats
 from scipy.special import expit, logit
 
-from conftest import SEED
+from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.binary import (
-    BINARY_QUANTITIES, quantity_draws, site_estimates,
+    BINARY_QUANTITIES,
+    quantity_draws,
+    site_estimates,
     summarise_binary,
 )
 from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
-from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.tidy import SUMMARY_COLUMNS
 
 LINES = ["ICI-1", "ICI-2"]

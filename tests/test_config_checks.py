@@ -9,7 +9,13 @@ import pytest
 
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.settings.config import (
-    AnalysisConfig, ReportConfig, ConfigError, DataConfig, RunConfig, load_config, parse_config,
+    AnalysisConfig,
+    ConfigError,
+    DataConfig,
+    ReportConfig,
+    RunConfig,
+    load_config,
+    parse_config,
 )
 from rechallenge.analysis.settings.config_checks import SECTIONS, config_problems
 from rechallenge.analysis.settings.intervals import Interval

@@ -9,16 +9,16 @@ import math
 
 import numpy as np
 import pytest
+from conftest import SEED
 from scipy import special, stats
 
-from conftest import SEED
+from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.conflict import (
     CONFLICT_COLUMNS,
     binary_conflict,
     conflict_table,
     ttp_conflict,
 )
-from rechallenge.analysis.settings.intervals import Interval
 
 N_DRAWS = 4000
 N_SITES = 400

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SEED
 from scipy import stats
 
-from conftest import SEED
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.design.beta_mixture import vague_prior
 from rechallenge.analysis.design.one_sample import oc_one_sample

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import SEED
 from scipy import integrate, special, stats
 
-from conftest import SEED
 from rechallenge.analysis.design.beta_mixture import vague_prior
 from rechallenge.analysis.design.one_sample import (
     OneSampleDesign,

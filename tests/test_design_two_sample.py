@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import SEED
 from scipy import integrate, special, stats
 
-from conftest import SEED
 from rechallenge.analysis.design.beta_mixture import posterior, vague_prior
 from rechallenge.analysis.design.two_sample import TwoSampleDesign, prob_difference_above
 from rechallenge.analysis.map_prior import BetaMixture

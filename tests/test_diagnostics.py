@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import arviz as az
 import numpy as np
-
 from conftest import SEED
+
 from rechallenge.analysis.summaries.diagnostics import parameter_diagnostics
 
 

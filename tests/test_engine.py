@@ -7,7 +7,11 @@ import io
 import pytest
 
 from rechallenge.analysis.run.engine import (
-    EngineSettings, TaskProgress, gather_as_completed, local_workers, open_client,
+    EngineSettings,
+    TaskProgress,
+    gather_as_completed,
+    local_workers,
+    open_client,
 )
 
 

@@ -10,7 +10,12 @@ import pytest
 
 from rechallenge.analysis.cli import main
 from rechallenge.data import (
-    DataValidationError, ValidationIssue, load, read_aggregate, read_patients, schema,
+    DataValidationError,
+    ValidationIssue,
+    load,
+    read_aggregate,
+    read_patients,
+    schema,
 )
 
 HEADER = ("site,patient_id,line,best_response,ttp_months,progressed,trae_grade_3_4,"

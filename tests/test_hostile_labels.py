@@ -13,7 +13,12 @@ import pandas as pd
 import pytest
 
 from rechallenge.data import (
-    DataValidationError, ValidationIssue, load_study, read_patients, schema, validate_aggregate,
+    DataValidationError,
+    ValidationIssue,
+    load_study,
+    read_patients,
+    schema,
+    validate_aggregate,
     validate_patients,
 )
 

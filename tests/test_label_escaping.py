@@ -19,18 +19,26 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from rechallenge.analysis.reporting.escaping import (
-    html_text, latex_text, markdown_text, spreadsheet_cell, spreadsheet_safe,
-)
-from rechallenge.analysis.plots.style import save_figure
-from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL
 from rechallenge.analysis.plots.forest import forest_data, plot_forest_lines
 from rechallenge.analysis.plots.ppc import plot_site_count_ppc_lines
-from rechallenge.analysis.reporting.prose import binary_sentence
+from rechallenge.analysis.plots.style import save_figure
 from rechallenge.analysis.reporting.document import (
-    FigureRef, ReportContent, Section, render_html, render_markdown,
+    FigureRef,
+    ReportContent,
+    Section,
+    render_html,
+    render_markdown,
 )
+from rechallenge.analysis.reporting.escaping import (
+    html_text,
+    latex_text,
+    markdown_text,
+    spreadsheet_cell,
+    spreadsheet_safe,
+)
+from rechallenge.analysis.reporting.prose import binary_sentence
 from rechallenge.analysis.reporting.tables import Table
+from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL
 from rechallenge.data import load_study
 
 #: One hostile label per site of the shipped data (14 sites); the last stays ordinary.

@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 
 from rechallenge.data import (
-    EXAMPLE_FILE, DataValidationError, Study, ValidationIssue, example_study, load_example,
-    load_study, read_patients, schema,
+    EXAMPLE_FILE,
+    DataValidationError,
+    Study,
+    ValidationIssue,
+    example_study,
+    load_example,
+    load_study,
+    read_patients,
+    schema,
 )
 from rechallenge.data import load as load_module
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytest
-
 from conftest import SEED
+
 from rechallenge.data import example_study
 from rechallenge.models.binary import build_binary_model
 from rechallenge.models.info import PRIOR_ONLY, model_info

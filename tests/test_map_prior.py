@@ -10,10 +10,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import SEED
 from scipy import integrate, optimize, special, stats
 
-from conftest import SEED
-from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.map_prior import (
     BetaMixture,
     NormalMixture,
@@ -23,6 +22,7 @@ from rechallenge.analysis.map_prior import (
     map_prior_entry,
     map_prior_json,
 )
+from rechallenge.analysis.settings.intervals import Interval
 
 N_DRAWS = 4000  # a typical 4 chains x 1000 draws
 TOL = 0.01  # required agreement of mean and 95% bounds on the probability scale

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytest
-
 from conftest import SEED, assert_posteriors_agree
+
 from rechallenge.data import example_study
 from rechallenge.data.study import Study
 from rechallenge.models.binary import build_binary_model

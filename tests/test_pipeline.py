@@ -19,15 +19,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import SEED, small_config
 from test_run_safety import make_run
+
 from rechallenge.analysis.cli import main
-from rechallenge.analysis.settings.config import ConfigError, load_config, parse_config
 from rechallenge.analysis.run.fitio import DataHashMismatch
+from rechallenge.analysis.run.manifest import RunDirectoryError
 from rechallenge.analysis.run.outputs import build_outputs
 from rechallenge.analysis.run.pipeline import UnconvergedError, analyze, load_run, rebuild_report
-from rechallenge.analysis.run.manifest import RunDirectoryError
+from rechallenge.analysis.settings.config import ConfigError, load_config, parse_config
 
 pytestmark = pytest.mark.integration
 

@@ -9,31 +9,50 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SEED
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from rechallenge.analysis.plots.style import (
-    LINE_COLOURS, PNG_DPI, line_colour, new_axes, save_figure,
-)
-from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
-from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
 from rechallenge.analysis.plots.contrast import CONTRAST_COLUMNS, contrast_data, plot_contrast
 from rechallenge.analysis.plots.diagnostics import (
-    MAX_PANELS, RANK_COLUMNS, plot_ranks, rank_data, scalar_parameters, top_level_var_names,
+    MAX_PANELS,
+    RANK_COLUMNS,
+    plot_ranks,
+    rank_data,
+    scalar_parameters,
+    top_level_var_names,
 )
 from rechallenge.analysis.plots.forest import (
-    FOREST_COLUMNS, forest_data, plot_forest, plot_forest_lines,
+    FOREST_COLUMNS,
+    forest_data,
+    plot_forest,
+    plot_forest_lines,
 )
 from rechallenge.analysis.plots.ppc import (
-    SITE_PPC_COLUMNS, plot_km_ppc, plot_km_ppc_lines, plot_site_count_ppc,
-    plot_site_count_ppc_lines, site_count_ppc_data, surprising,
+    SITE_PPC_COLUMNS,
+    plot_km_ppc,
+    plot_km_ppc_lines,
+    plot_site_count_ppc,
+    plot_site_count_ppc_lines,
+    site_count_ppc_data,
+    surprising,
+)
+from rechallenge.analysis.plots.style import (
+    LINE_COLOURS,
+    PNG_DPI,
+    line_colour,
+    new_axes,
+    save_figure,
 )
 from rechallenge.analysis.plots.survival import (
-    KM_COLUMNS, km_data, number_at_risk, plot_survival,
+    KM_COLUMNS,
+    km_data,
+    number_at_risk,
+    plot_survival,
 )
-
-from conftest import SEED
+from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
 
 LINES = ("ICI-1", "ICI-2")
 HDI90 = Interval(0.9, "hdi")

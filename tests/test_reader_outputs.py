@@ -21,7 +21,11 @@ from rechallenge.analysis.reporting.estimates import interval_cell, posterior_ce
 from rechallenge.analysis.reporting.reader_tables import statistic_label
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import (
-    MACHINE_NAMES, glossary, quantity_label, reader_frame, reader_text,
+    MACHINE_NAMES,
+    glossary,
+    quantity_label,
+    reader_frame,
+    reader_text,
 )
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL
 from rechallenge.analysis.summaries.captured import captured_warnings, classify

@@ -11,9 +11,9 @@ import pytest
 
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.cli.reconstruct import output_paths, reconstruct_files
-from rechallenge.analysis.summaries.descriptive import descriptive_table
 from rechallenge.analysis.plots.reconstruction import plot_reconstruction, reconstruction_km
 from rechallenge.analysis.run.update import reconstructed_sites
+from rechallenge.analysis.summaries.descriptive import descriptive_table
 from rechallenge.data import Study, load_example, load_study, read_patients, schema
 
 # Illustrative 25-patient curve in percent with digitiser jitter (step corners out of order).

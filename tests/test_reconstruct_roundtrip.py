@@ -31,10 +31,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from lifelines import KaplanMeierFitter, WeibullFitter
-from lifelines import datasets
-
 from conftest import SEED
+from lifelines import KaplanMeierFitter, WeibullFitter, datasets
+
 from rechallenge.data.curve_input import curve_inputs_from_frames
 from rechallenge.data.reconstruct import reconstruct
 

@@ -10,12 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from conftest import small_config
-from rechallenge.analysis.run import pipeline
+
 from rechallenge.analysis.cli import main
-from rechallenge.analysis.run.pipeline import analyze, rebuild_report
+from rechallenge.analysis.run import pipeline
 from rechallenge.analysis.run.manifest import RunDirectoryError
+from rechallenge.analysis.run.pipeline import analyze, rebuild_report
 from rechallenge.analysis.run.rundir import IncompleteRunError
 
 pytestmark = pytest.mark.integration

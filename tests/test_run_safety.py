@@ -15,15 +15,24 @@ import numpy as np
 import pytest
 
 from rechallenge.analysis.cli import main
-from rechallenge.analysis.settings.config import DataConfig, RunConfig
 from rechallenge.analysis.run.fitio import WrongFitError, load_fit, save_fit
-from rechallenge.analysis.run.pipeline import input_file_hashes
 from rechallenge.analysis.run.manifest import (
-    RUN_FORMAT, STATUS_INCOMPLETE, RunDirectoryError, hash_tree, read_manifest, verify_run,
+    RUN_FORMAT,
+    STATUS_INCOMPLETE,
+    RunDirectoryError,
+    hash_tree,
+    read_manifest,
+    verify_run,
 )
+from rechallenge.analysis.run.pipeline import input_file_hashes
 from rechallenge.analysis.run.rundir import (
-    IncompleteRunError, RunExistsError, atomic_run_directory, check_target, recover_leftovers,
+    IncompleteRunError,
+    RunExistsError,
+    atomic_run_directory,
+    check_target,
+    recover_leftovers,
 )
+from rechallenge.analysis.settings.config import DataConfig, RunConfig
 
 
 @pytest.fixture

@@ -14,16 +14,16 @@ import numpy as np
 import pymc as pm
 import pytest
 import xarray as xr
-
 from conftest import SEED
-from rechallenge.analysis.settings.config import AnalysisConfig, RunConfig
+
 from rechallenge.analysis.run.engine import EngineSettings, open_client
 from rechallenge.analysis.run.fit_tasks import fit_all
 from rechallenge.analysis.run.fitting import FIT_GROUPS, fit_groups
+from rechallenge.analysis.settings.config import AnalysisConfig, RunConfig
 from rechallenge.data import example_study
 from rechallenge.data.study import Study
-from rechallenge.models.info import model_info
 from rechallenge.models.binary import build_binary_model
+from rechallenge.models.info import model_info
 from rechallenge.models.sampling import OPTIONAL_GROUPS, clear_compiled_cache, fit, is_compiled
 from rechallenge.models.ttp import build_ttp_model
 

@@ -15,9 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import SEED
 from distributed import Client
 
-from conftest import SEED
 from rechallenge.analysis.run.engine import EngineSettings
 from rechallenge.analysis.settings.config import AnalysisConfig, RunConfig
 from rechallenge.analysis.simulation import simulate

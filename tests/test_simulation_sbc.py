@@ -11,8 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from conftest import SEED
+
 from rechallenge.analysis.run.engine import EngineSettings
 from rechallenge.analysis.settings.config import AnalysisConfig, RunConfig
 from rechallenge.analysis.simulation import simulate

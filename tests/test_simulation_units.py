@@ -11,16 +11,21 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytest
+from conftest import SEED
 from scipy import stats
 
-from conftest import SEED
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.simulation.calibration import (
-    coverage_table, ecdf_band, precision_table, uniformity_test,
+    coverage_table,
+    ecdf_band,
+    precision_table,
+    uniformity_test,
 )
 from rechallenge.analysis.simulation.design import CENSOR, SimulationDesign
 from rechallenge.analysis.simulation.generators import (
-    ModelOptions, draw_hyperparameters, draw_outcomes,
+    ModelOptions,
+    draw_hyperparameters,
+    draw_outcomes,
 )
 from rechallenge.analysis.simulation.quantities import quantities, truth_arrays
 from rechallenge.analysis.simulation.records import finished_names, write_record

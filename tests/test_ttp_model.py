@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytest
+from conftest import SEED
 from scipy import stats
 
-from conftest import SEED
 from rechallenge.analysis.summaries.tidy import convergence
 from rechallenge.analysis.summaries.ttp import site_medians, summarise_ttp
 from rechallenge.data.study import Study
@@ -23,7 +23,9 @@ from rechallenge.models.priors import UnknownPriorError
 from rechallenge.models.sampling import fit
 from rechallenge.models.ttp import DEFAULT_LIKELIHOOD, TTP_PRIORS, build_ttp_model
 from rechallenge.models.weibull_likelihood import (
-    LOG_LOG2, censored_weibull_random, log_median_se,
+    LOG_LOG2,
+    censored_weibull_random,
+    log_median_se,
 )
 
 LINES = ("ICI-1", "ICI-2")

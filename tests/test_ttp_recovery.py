@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytest
-
 from conftest import SEED
+
 from rechallenge.analysis.summaries.frequentist import km_median
 from rechallenge.analysis.summaries.ttp import marginal_weibull_median, site_medians, summarise_ttp
 from rechallenge.data.study import Study

@@ -17,9 +17,9 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SEED
 from lifelines import WeibullFitter
 
-from conftest import SEED
 from rechallenge.data.study import Study
 from rechallenge.models.sampling import fit
 from rechallenge.models.ttp import build_ttp_model

@@ -8,15 +8,21 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SEED
 from lifelines import KaplanMeierFitter
 from scipy import integrate, stats
 
-from conftest import SEED
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.tidy import SUMMARY_COLUMNS
 from rechallenge.analysis.summaries.ttp import (
-    TTP_QUANTITIES, kaplan_meier, marginal_weibull_median, marginal_weibull_survival,
-    predictive_survival_band, site_medians, summarise_ttp, survival_curves,
+    TTP_QUANTITIES,
+    kaplan_meier,
+    marginal_weibull_median,
+    marginal_weibull_survival,
+    predictive_survival_band,
+    site_medians,
+    summarise_ttp,
+    survival_curves,
 )
 
 LINES = ["ICI-1", "ICI-2"]

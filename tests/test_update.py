@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SEED
+
 from rechallenge.analysis.cli import main
-from rechallenge.analysis.map_prior.export import new_site_draws
 from rechallenge.analysis.map_prior import load_map_prior
+from rechallenge.analysis.map_prior.export import new_site_draws
 from rechallenge.analysis.run.pipeline import load_run
 from rechallenge.analysis.run.update import check_site_labels, conflict_check, is_aggregate_file, update_run
 from rechallenge.data import DataValidationError, Study, load_study, schema

@@ -9,8 +9,13 @@ import pandas as pd
 import pytest
 
 from rechallenge.data import (
-    DataValidationError, ValidationIssue, read_aggregate, read_patients, schema,
-    validate_aggregate, validate_patients,
+    DataValidationError,
+    ValidationIssue,
+    read_aggregate,
+    read_patients,
+    schema,
+    validate_aggregate,
+    validate_patients,
 )
 
 HEADER = ("site,patient_id,line,best_response,ttp_months,progressed,trae_grade_3_4,"

@@ -1,6 +1,7 @@
 """What every command shares: the :class:`Command` record, exit statuses, argument types and
 the way a job's outcome is reported (message and exit status, never a traceback for input, disk
-or permission problems)."""
+or permission problems).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ EXIT_USAGE = 2
 class Subparsers(Protocol):
     """What a command's ``register`` function uses of ``ArgumentParser.add_subparsers()``."""
 
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """Add the parser of one subcommand."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ def scheduler_address(text: str) -> str:
 
 
 def endpoint_list(text: str) -> tuple[str, ...]:
+    """``response,ttp`` -> ``("response", "ttp")``, each a known endpoint (else a usage error)."""
     from rechallenge.data import schema
 
     items = comma_list(text)
@@ -93,6 +97,7 @@ def run_job(job: Callable[[], Any]) -> int:
 
 
 def progress_of(args: argparse.Namespace) -> Callable[[str], None]:
+    """The progress reporter a command's ``--quiet`` flag asks for."""
     from rechallenge.analysis.run.pipeline import stderr_progress
 
     return (lambda _m: None) if args.quiet else stderr_progress

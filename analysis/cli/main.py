@@ -30,7 +30,12 @@ from collections.abc import Sequence
 from rechallenge.analysis.cli.common import EXIT_USAGE, Command
 from rechallenge.analysis.cli.design import register_design, run_design
 from rechallenge.analysis.cli.jobs import (
-    register_analyze, register_report, register_update, run_analyze, run_report, run_update,
+    register_analyze,
+    register_report,
+    register_update,
+    run_analyze,
+    run_report,
+    run_update,
 )
 from rechallenge.analysis.cli.reconstruct import register_reconstruct, run_reconstruct
 from rechallenge.analysis.cli.simulate import register_simulate, run_simulate

@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
     import pandas as pd
-
-    from rechallenge.data.reconstruct import Reconstruction
+    from matplotlib.figure import Figure
 
     from rechallenge.analysis.cli.common import Subparsers
+    from rechallenge.data.reconstruct import Reconstruction
 
 # The command line imports this module to register the command: data and plotting libraries are
 # imported inside the functions, so `rechallenge --help` stays fast (as in cli.py).
@@ -60,7 +59,8 @@ class ReconstructionFiles:
 
 def output_paths(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     """The patient table and the two files written beside it (``X.csv`` ->
-    ``X.reconstruction.csv``, ``X.reconstruction.png``)."""
+    ``X.reconstruction.csv``, ``X.reconstruction.png``).
+    """
     out = Path(out)
     stem = out.with_suffix("") if out.suffix else out
     return out, Path(f"{stem}{TABLE_SUFFIX}"), Path(f"{stem}{PLOT_SUFFIX}")
@@ -112,9 +112,9 @@ def reconstruct_files(
         If the curve or the at-risk table is malformed, or the labels are invalid.
     """
     from rechallenge.data import schema, validate_patients
+    from rechallenge.data.atomic import write_atomic
     from rechallenge.data.curve_input import read_curve_inputs
     from rechallenge.data.reconstruct import patient_table, reconstruct
-    from rechallenge.data.atomic import write_atomic
 
     paths = output_paths(out)
     existing = [str(p) for p in paths if p.exists()]
@@ -152,9 +152,8 @@ def _save_plot(result: Reconstruction, target: str, site: str, line: str, unit: 
 
 def register_reconstruct(sub: Subparsers) -> argparse.ArgumentParser:
     """Parser of ``rechallenge reconstruct``."""
-    from rechallenge.data import schema
-
     from rechallenge.analysis.cli.common import comma_list
+    from rechallenge.data import schema
 
     parser = sub.add_parser(
         "reconstruct",
@@ -191,9 +190,8 @@ def register_reconstruct(sub: Subparsers) -> argparse.ArgumentParser:
 
 def run_reconstruct(args: argparse.Namespace) -> int:
     """Reconstruct, write the files, and print what was made and how well it fits."""
-    from rechallenge.data import DataValidationError, schema
-
     from rechallenge.analysis.cli.common import EXIT_FAILURE, EXIT_OK
+    from rechallenge.data import DataValidationError, schema
 
     try:
         made = reconstruct_files(

@@ -6,7 +6,12 @@ import argparse
 import sys
 
 from rechallenge.analysis.cli.common import (
-    EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Subparsers, comma_list, endpoint_list,
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    Subparsers,
+    comma_list,
+    endpoint_list,
 )
 
 

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rechallenge.analysis.map_prior.mixtures import BetaMixture
 from rechallenge.analysis.design.beta_mixture import posterior_weights, vague_prior
 from rechallenge.analysis.design.one_sample import OneSampleDesign
 from rechallenge.analysis.design.two_sample import TwoSampleDesign
+from rechallenge.analysis.map_prior.mixtures import BetaMixture
 
 #: Posterior weight above which the robust component is said to dominate.
 DOMINANCE = 0.5

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from rechallenge.analysis.map_prior.mixtures import BetaMixture
 from rechallenge.analysis.design.beta_mixture import prob_above
+from rechallenge.analysis.map_prior.mixtures import BetaMixture
 
 #: The grid of true rates of every OC table: 0.00, 0.01, ..., 1.00.
 GRID_STEP = 0.01

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rechallenge.analysis.map_prior.mixtures import BetaMixture
 from rechallenge.analysis.design.beta_mixture import vague_prior
 from rechallenge.analysis.design.conflict import conflict_one_sample, conflict_two_sample
 from rechallenge.analysis.design.one_sample import OneSampleDesign, check_probability, rate_grid
@@ -33,6 +32,7 @@ from rechallenge.analysis.design.plots import plot_oc_one_sample, plot_two_sampl
 from rechallenge.analysis.design.reader import MapPrior, PriorChoice, read_map_prior, select_prior
 from rechallenge.analysis.design.sample_size import find_n
 from rechallenge.analysis.design.two_sample import QUAD_EPS, TwoSampleDesign
+from rechallenge.analysis.map_prior.mixtures import BetaMixture
 
 ONE_SAMPLE_OC_METHOD = "exact (binomial sum over 0..n responders, conjugate Beta-mixture update)"
 #: Rates of the two-sample OC table: 0.00, 0.05, ..., 1.00 in each arm.
@@ -42,7 +42,8 @@ TWO_SAMPLE_STEP = 0.05
 @dataclass(frozen=True)
 class DesignResult:
     """A computed design: ``record`` is design.json's content, ``tables`` the CSV tables by
-    file name, ``out`` where they were written (``None`` if not)."""
+    file name, ``out`` where they were written (``None`` if not).
+    """
 
     record: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)

@@ -10,7 +10,14 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rechallenge.analysis.plots.style import DOUBLE_WIDTH, NEUTRAL, REFERENCE, SINGLE_WIDTH, figure_style, new_figure
+from rechallenge.analysis.plots.style import (
+    DOUBLE_WIDTH,
+    NEUTRAL,
+    REFERENCE,
+    SINGLE_WIDTH,
+    figure_style,
+    new_figure,
+)
 
 #: One colour per prior choice, from the Okabe-Ito set the package uses.
 PRIOR_COLOURS = {"robust": "#D55E00", "map": "#0072B2", "vague": "#009E73"}

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from rechallenge.analysis.design.beta_mixture import vague_prior
 from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE
 from rechallenge.analysis.map_prior.mixtures import BetaMixture
 from rechallenge.analysis.map_prior.record import load_map_prior
-from rechallenge.analysis.design.beta_mixture import vague_prior
 
 PriorChoice = Literal["robust", "map", "vague"]
 PRIOR_CHOICES: tuple[PriorChoice, ...] = ("robust", "map", "vague")

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rechallenge.analysis.map_prior.mixtures import BetaMixture
 from rechallenge.analysis.design.one_sample import OneSampleDesign, check_probability
+from rechallenge.analysis.map_prior.mixtures import BetaMixture
 
 #: Columns of :attr:`SampleSizeResult.table`.
 TABLE_COLUMNS = ("n", "boundary", "type_i_error", "power", "meets")

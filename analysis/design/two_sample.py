@@ -26,9 +26,9 @@ from functools import cached_property
 import numpy as np
 from scipy import integrate, special, stats
 
-from rechallenge.analysis.map_prior.mixtures import BetaMixture
 from rechallenge.analysis.design.beta_mixture import posterior
 from rechallenge.analysis.design.one_sample import check_probability
+from rechallenge.analysis.map_prior.mixtures import BetaMixture
 
 #: Tolerances passed to QUADPACK; the design promises 1e-6 on the posterior probability.
 QUAD_EPS = 1e-10

@@ -1,7 +1,8 @@
 """Fitting a :class:`~rechallenge.analysis.map_prior.mixtures.BetaMixture` or
 :class:`~rechallenge.analysis.map_prior.mixtures.NormalMixture` to predictive draws by EM
 (weighted maximum likelihood from several starts, the number of components chosen by AIC), as
-RBesT's ``mixfit``/``automixfit`` do."""
+RBesT's ``mixfit``/``automixfit`` do.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import math
 
 import numpy as np
 from scipy import special
-
 
 from rechallenge.analysis.map_prior.mixtures import BetaMixture, NormalMixture
 

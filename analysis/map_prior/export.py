@@ -14,15 +14,14 @@ from collections.abc import Mapping
 import arviz as az
 import numpy as np
 
-from rechallenge.data import Study, schema
-
-from rechallenge.analysis.summaries.binary import quantity_draws as binary_quantity_draws
-from rechallenge.analysis.settings.config import RunConfig
-from rechallenge.analysis.settings.fit_names import fit_key
 from rechallenge.analysis.map_prior.em import fit_beta_mixture, fit_normal_mixture
 from rechallenge.analysis.map_prior.mixtures import BetaMixture, NormalMixture
 from rechallenge.analysis.map_prior.record import map_prior_entry, map_prior_json
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.fit_names import fit_key
+from rechallenge.analysis.summaries.binary import quantity_draws as binary_quantity_draws
 from rechallenge.analysis.summaries.ttp import quantity_draws as ttp_quantity_draws
+from rechallenge.data import Study, schema
 
 MAP_PRIOR_FILE = "map_prior.json"
 

@@ -1,6 +1,7 @@
 """The JSON record of a run's MAP priors (``map_prior.json``): per endpoint and line the fitted
 mixture, its robustified version, effective sample sizes and a check of the fit against the
-draws; and reading it back."""
+draws; and reading it back.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
-
 from rechallenge.analysis.map_prior.mixtures import BetaMixture, NormalMixture
+from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
 
 #: Identifies the JSON written by :func:`map_prior_json`; bump the version on any change.
 MAP_PRIOR_FORMAT = "rechallenge-map-prior"
@@ -58,7 +58,7 @@ def map_prior_entry(mixture: BetaMixture | NormalMixture, draws: np.ndarray, *,
         "mixture": mixture.to_dict(), "ess": ess(mixture),
         "robust_weight": float(robust_weight),
         "robust_component": ({"a": float(vague[0]), "b": float(vague[1])} if beta
-                             else {"loc": getattr(robust, "loc")[-1], "scale": float(robust_scale)}),
+                             else {"loc": robust.loc[-1], "scale": float(robust_scale)}),
         "robust_mixture": robust.to_dict(), "robust_ess": ess(robust),
         "check": {"interval": et.short, "level": et.level,
                   "draws": {"n": int(x.size), "mean": float(x.mean()), "lower": lo, "upper": hi},

@@ -21,11 +21,19 @@ from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import offset_copy
 
 from rechallenge.analysis.plots.style import (
-    DOUBLE_WIDTH, HIGHLIGHT, NEUTRAL, REFERENCE, check_columns, check_interval, figure_style,
-    line_colour, new_axes, new_figure,
+    DOUBLE_WIDTH,
+    HIGHLIGHT,
+    NEUTRAL,
+    REFERENCE,
+    check_columns,
+    check_interval,
+    figure_style,
+    line_colour,
+    new_axes,
+    new_figure,
 )
-from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
 
 #: Columns of :func:`forest_data`.
 FOREST_COLUMNS: Final[tuple[str, ...]] = (

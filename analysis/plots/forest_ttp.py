@@ -18,7 +18,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from rechallenge.analysis.plots.style import (
-    DOUBLE_WIDTH, NEUTRAL, REFERENCE, check_columns, check_interval, figure_style, line_colour,
+    DOUBLE_WIDTH,
+    NEUTRAL,
+    REFERENCE,
+    check_columns,
+    check_interval,
+    figure_style,
+    line_colour,
     new_figure,
 )
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval

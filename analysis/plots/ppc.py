@@ -24,13 +24,20 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
-from rechallenge.models.dims import LINE, SITE
 from rechallenge.analysis.plots.style import (
-    DOUBLE_WIDTH, NEUTRAL, check_columns, check_interval, figure_style, line_colour, new_axes,
-    new_figure, ordered_lines,
+    DOUBLE_WIDTH,
+    NEUTRAL,
+    check_columns,
+    check_interval,
+    figure_style,
+    line_colour,
+    new_axes,
+    new_figure,
+    ordered_lines,
 )
-from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
 from rechallenge.analysis.plots.survival import KM_COLUMNS, SURVIVAL_WIDTH, draw_km, finish_survival_axes
+from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+from rechallenge.models.dims import LINE, SITE
 
 #: Columns of :func:`site_count_ppc_data`.
 SITE_PPC_COLUMNS: Final[tuple[str, ...]] = (

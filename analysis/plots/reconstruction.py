@@ -14,10 +14,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from rechallenge.data.reconstruct import Reconstruction
-
 from rechallenge.analysis.plots.style import NEUTRAL, figure_style, line_colour, new_axes
 from rechallenge.analysis.summaries.frequentist import fit_km
+from rechallenge.data.reconstruct import Reconstruction
 
 #: Columns of :func:`reconstruction_km`.
 KM_COLUMNS: Final[tuple[str, ...]] = ("time", "survival", "at_risk", "events", "censored")

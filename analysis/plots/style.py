@@ -79,7 +79,8 @@ def line_colour(line: str) -> str:
 @contextmanager
 def figure_style() -> Iterator[None]:
     """Context in which the package's font sizes and axes style apply and text is drawn as
-    written (no mathtext, no TeX; see :mod:`rechallenge.analysis.reporting.escaping`)."""
+    written (no mathtext, no TeX; see :mod:`rechallenge.analysis.reporting.escaping`).
+    """
     with matplotlib.rc_context(cast(Any, _STYLE)):  # keys checked by matplotlib at run time
         yield
 

@@ -17,14 +17,18 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from rechallenge.data import schema
-
 from rechallenge.analysis.plots.style import (
-    NEUTRAL, check_columns, check_interval, figure_style, line_colour, new_axes,
+    NEUTRAL,
+    check_columns,
+    check_interval,
+    figure_style,
+    line_colour,
+    new_axes,
     ordered_lines,
 )
-from rechallenge.analysis.summaries.frequentist import fit_km
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+from rechallenge.analysis.summaries.frequentist import fit_km
+from rechallenge.data import schema
 
 #: Width of a standalone survival plot in inches.
 SURVIVAL_WIDTH: Final = 4.5

@@ -22,10 +22,12 @@ class FigureRef:
 
     @property
     def png(self) -> str:
+        """Path of the PNG, relative to the run."""
         return f"figures/{self.name}.png"
 
     @property
     def pdf(self) -> str:
+        """Path of the PDF, relative to the run."""
         return f"figures/{self.name}.pdf"
 
 

@@ -18,8 +18,8 @@ without it.
   hold are replaced.
 - CSV (:func:`spreadsheet_safe`): text cells that a spreadsheet would run as a formula get a
   leading single quote (OWASP's advice against CSV injection); numbers are left alone.
-- Figures (:data:`rechallenge.analysis.plots.style.LITERAL_TEXT`): matplotlib draws text as given, without mathtext
-  or TeX.
+- Figures (:data:`rechallenge.analysis.plots.style.LITERAL_TEXT`): matplotlib draws text as
+  given, without mathtext or TeX.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def html_text(text: str, *, quote: bool = True) -> str:
 def spreadsheet_cell(value: object) -> object:
     """A cell for a CSV that people open in a spreadsheet: text that would run as a formula gets
     a leading ``'``; numbers, text that is a number (``"-0.5"``) and a lone sign (``"-"``, the
-    tables' placeholder, too short to hold a formula) are returned unchanged."""
+    tables' placeholder, too short to hold a formula) are returned unchanged.
+    """
     if (not isinstance(value, str) or len(value) < 2
             or not value.lstrip(" ").startswith(_FORMULA_STARTS)):
         return value
@@ -148,5 +149,6 @@ _XML_ILLEGAL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 def docx_text(text: str) -> str:
     """Text for a Word document run: shown as written (Word has no markup in text), with the
-    control characters that XML cannot hold replaced by U+FFFD."""
+    control characters that XML cannot hold replaced by U+FFFD.
+    """
     return _XML_ILLEGAL.sub("\ufffd", str(text))

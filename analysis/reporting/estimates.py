@@ -33,7 +33,8 @@ def _finite(*values: Any) -> bool:
 
 def number_text(value: float, scale: Scale, *, unit: bool = True) -> str:
     """One number on ``scale`` (``0.235`` -> ``"23.5%"``); ``"not reached"`` for +inf, ``""``
-    for a missing value."""
+    for a missing value.
+    """
     factor, digits, suffix = _SCALES[scale]
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -70,7 +71,8 @@ def posterior_cell(row: Mapping[str, Any], scale: Scale, *, estimate: str = "med
 
 def probability_cell(value: float) -> str:
     """A posterior probability, two decimals (``"0.62"``); ``"> 0.99"`` / ``"< 0.01"`` at the
-    ends, where two decimals would read as certainty."""
+    ends, where two decimals would read as certainty.
+    """
     if not _finite(value):
         return ""
     if value > 0.995:

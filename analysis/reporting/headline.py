@@ -14,10 +14,12 @@ from typing import Any
 
 import pandas as pd
 
-from rechallenge.data import Study, schema
-
 from rechallenge.analysis.reporting.estimates import (
-    Scale, estimate_words, interval_cell, posterior_cell, probability_cell,
+    Scale,
+    estimate_words,
+    interval_cell,
+    posterior_cell,
+    probability_cell,
 )
 from rechallenge.analysis.reporting.prose import contrast_label
 from rechallenge.analysis.reporting.run_tables import CONFIDENCE, frequentist_reference
@@ -25,6 +27,7 @@ from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import READINGS, endpoint_label
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+from rechallenge.data import Study, schema
 
 #: Per family: (reading, per-line quantity, contrast quantity, contrast words, contrast scale).
 _ROWS: dict[str, tuple[tuple[str, str, str, str, Scale], ...]] = {

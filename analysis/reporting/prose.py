@@ -11,10 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from rechallenge.data import schema
-
-from rechallenge.analysis.summaries.diagnostics import Thresholds
 from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.summaries.diagnostics import Thresholds
+from rechallenge.data import schema
 
 _POOLING_WORDS = {
     "partial": "partial pooling across institutions (random site effects)",

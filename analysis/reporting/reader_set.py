@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rechallenge.data import Study
-
 from rechallenge.analysis.reporting import reader_tables as rd
 from rechallenge.analysis.reporting.docx_report import write_table_docx
 from rechallenge.analysis.reporting.headline import headline_table
@@ -21,6 +19,7 @@ from rechallenge.analysis.reporting.vocabulary import endpoint_label
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.captured import describe_counts
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+from rechallenge.data import Study
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,8 @@ def _filed(tables: ReaderTables) -> ReaderTables:
 
 def write_reader_tables(tables: ReaderTables, tables_dir: Path) -> list[Path]:
     """Write every reader table under ``tables_dir/reader/`` (CSV, MD, TeX; the headline also
-    as DOCX); return the paths."""
+    as DOCX); return the paths.
+    """
     directory = tables_dir / rd.READER_DIR
     paths = [p for t in tables.all() for p in t.write(directory)]
     directory.mkdir(parents=True, exist_ok=True)

@@ -14,17 +14,22 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from rechallenge.data import schema
-
 from rechallenge.analysis.reporting.estimates import (
-    estimate_words, interval_cell, posterior_cell,
+    estimate_words,
+    interval_cell,
+    posterior_cell,
 )
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import (
-    endpoint_label, fit_label, quantity_label, reader_frame, reader_text,
+    endpoint_label,
+    fit_label,
+    quantity_label,
+    reader_frame,
+    reader_text,
 )
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+from rechallenge.data import schema
 
 #: Subdirectory of ``tables/`` that holds the reader tables.
 READER_DIR = "reader"
@@ -81,7 +86,8 @@ _ENDPOINT_STATS = {"n": "patients with the event", "prop": "proportion",
 
 def statistic_label(name: str) -> str:
     """Reader label of a row of the descriptive table (``"response_prop"`` -> ``"Objective
-    response (CR or PR): proportion"``)."""
+    response (CR or PR): proportion"``).
+    """
     if name in _STATISTICS:
         return _STATISTICS[name]
     for endpoint in schema.ENDPOINTS:

@@ -15,29 +15,30 @@ import arviz as az
 import numpy as np
 from matplotlib.figure import Figure
 
-from rechallenge.data import Study, schema
-
-from rechallenge.analysis.summaries.binary import quantity_draws as binary_quantity_draws
-from rechallenge.analysis.settings.config import RunConfig
-from rechallenge.analysis.summaries.endpoint_results import EndpointResults
-from rechallenge.analysis.plots.style import save_figure
-from rechallenge.analysis.settings.fit_names import fit_key
 from rechallenge.analysis.plots.contrast import plot_contrast
 from rechallenge.analysis.plots.diagnostics import plot_ranks, top_level_var_names
 from rechallenge.analysis.plots.forest import plot_forest_lines
 from rechallenge.analysis.plots.forest_ttp import plot_ttp_forest_lines
-from rechallenge.analysis.summaries.frequentist import km_median
 from rechallenge.analysis.plots.ppc import plot_km_ppc_lines, plot_site_count_ppc_lines, site_count_ppc_data
+from rechallenge.analysis.plots.style import save_figure
 from rechallenge.analysis.plots.survival import km_data, plot_survival
-from rechallenge.analysis.reporting.prose import contrast_label
 from rechallenge.analysis.reporting.document import FigureRef
-from rechallenge.analysis.summaries.ttp import predictive_survival_band, quantity_draws as ttp_quantity_draws, survival_curves
+from rechallenge.analysis.reporting.prose import contrast_label
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.fit_names import fit_key
+from rechallenge.analysis.summaries.binary import quantity_draws as binary_quantity_draws
+from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+from rechallenge.analysis.summaries.frequentist import km_median
+from rechallenge.analysis.summaries.ttp import predictive_survival_band, survival_curves
+from rechallenge.analysis.summaries.ttp import quantity_draws as ttp_quantity_draws
+from rechallenge.data import Study, schema
 
 
 def _ttp_forest(result: EndpointResults, study: Study, interval: Any,
                 label: str) -> tuple[Figure, str]:
     """The TTP forest plot, with each line's Kaplan-Meier median of all patients beside the
-    population row."""
+    population row.
+    """
     pooled = {}
     patients = study.patients
     for line in study.lines:

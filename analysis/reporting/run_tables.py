@@ -12,20 +12,21 @@ import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
 
-from rechallenge.data import Study, binary_outcome, schema
-
-from rechallenge.analysis.summaries.descriptive import descriptive_table
-from rechallenge.analysis.summaries.endpoint_results import EndpointResults
-from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.reporting.prose import contrast_label, used_priors
 from rechallenge.analysis.reporting.tables import Table
+from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.summaries.descriptive import descriptive_table
+from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+from rechallenge.data import Study, binary_outcome, schema
 
 _BINARY_ROWS = ("probability_population", "probability_typical_site", "probability_new_site",
                 "difference_population", "odds_ratio_typical_site", "prob_greater_population")
 _TTP_ROWS = ("median_population", "median_typical_site", "median_new_site",
              "median_ratio_population", "hazard_ratio", "prob_greater_population")
 #: How the frequentist reference intervals are computed (for captions).
-CONFIDENCE = _CONFIDENCE = "exact (Clopper-Pearson) CI for proportions; Kaplan-Meier median with linear (Collett) CI; Cox model HR with patient-clustered robust CI"
+CONFIDENCE = _CONFIDENCE = (
+    "exact (Clopper-Pearson) CI for proportions; Kaplan-Meier median with linear (Collett) CI; "
+    "Cox model HR with patient-clustered robust CI")
 
 
 def descriptive(study: Study, interval: Interval) -> Table:
@@ -111,7 +112,8 @@ def _frequentist_ttp(study: Study, level: float) -> dict[tuple[str, str], tuple]
 
 def frequentist_reference(study: Study, endpoint: str, level: float) -> dict[tuple[str, str], tuple]:
     """The frequentist reference of an endpoint keyed by (quantity, line): (estimate, lower,
-    upper); crude proportions with exact CIs, or Kaplan-Meier medians and a Cox hazard ratio."""
+    upper); crude proportions with exact CIs, or Kaplan-Meier medians and a Cox hazard ratio.
+    """
     if endpoint == schema.TTP_ENDPOINT:
         return _frequentist_ttp(study, level)
     return _frequentist_binary(study, endpoint, level)
@@ -162,7 +164,8 @@ def sites(result: EndpointResults, interval: Interval) -> Table:
 
 def priors_table(fit_attrs: Mapping[str, Mapping]) -> Table:
     """Every prior hyperparameter the main fits use, its distribution and the reason for its
-    default (``fit_attrs``: per endpoint, the decoded provenance of its main fit)."""
+    default (``fit_attrs``: per endpoint, the decoded provenance of its main fit).
+    """
     from rechallenge.models.binary import BINARY_PRIORS
     from rechallenge.models.ttp import TTP_PRIORS
 

@@ -180,7 +180,8 @@ def _variant_words(name: str) -> str:
 
 def fit_label(name: str) -> str:
     """Reader label of a fit key (``"response__complete"`` -> ``"Objective response (CR or
-    PR), complete pooling"``) or of a pooling/variant name alone (``"tau_half"``)."""
+    PR), complete pooling"``) or of a pooling/variant name alone (``"tau_half"``).
+    """
     if name in _VARIANTS:
         return _VARIANTS[name][0].upper() + _VARIANTS[name][1:]
     endpoint, _, variant = name.partition("__")

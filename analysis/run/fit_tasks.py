@@ -19,13 +19,17 @@ from collections.abc import Callable
 
 from distributed import Client, Future
 
-from rechallenge.data import Study
-
 from rechallenge.analysis.run.engine import (
-    LineStream, Recorded, TaskProgress, gather_as_completed, run_recorded, task_key,
+    LineStream,
+    Recorded,
+    TaskProgress,
+    gather_as_completed,
+    run_recorded,
+    task_key,
 )
 from rechallenge.analysis.run.fitting import FitGroup, FitStage, canonical_order, fit_group, fit_groups
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.data import Study
 
 Progress = Callable[[str], None]
 

@@ -28,16 +28,17 @@ from dataclasses import dataclass, field
 import arviz as az
 import pymc as pm
 
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.fit_names import (
+    COMPARATORS,
+    SENSITIVITY_SCALES,
+    fit_key,
+)
 from rechallenge.data import Study, schema
 from rechallenge.models.binary import build_binary_model
 from rechallenge.models.log_density import add_pointwise_log_density
 from rechallenge.models.sampling import fit
 from rechallenge.models.ttp import build_ttp_model
-
-from rechallenge.analysis.settings.config import RunConfig
-from rechallenge.analysis.settings.fit_names import (
-    COMPARATORS, SENSITIVITY_SCALES, fit_key,
-)
 
 #: Largest study (sites) whose comparators are nested in the partial-pooling structure. A nested
 #: comparator samples the hierarchy's variables along (about 0.5 s more per fit on the shipped

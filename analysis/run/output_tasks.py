@@ -13,8 +13,6 @@ from pathlib import Path
 
 import arviz as az
 
-from rechallenge.data import Study
-
 from rechallenge.analysis.map_prior.export import map_prior_record
 from rechallenge.analysis.reporting.document import FigureRef
 from rechallenge.analysis.reporting.run_figures import FigureJob, build_figures
@@ -22,6 +20,7 @@ from rechallenge.analysis.run.engine import Recorded
 from rechallenge.analysis.run.fitio import save_fit
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+from rechallenge.data import Study
 
 #: Figures drawn by one task: the references and each file's name and bytes.
 DrawnFigures = list[tuple[FigureRef, dict[str, bytes]]]
@@ -37,7 +36,8 @@ def draw_figures(
     highlight_sites: Sequence[str] = (),
 ) -> DrawnFigures:
     """Draw ``jobs`` (see :func:`~rechallenge.analysis.reporting.run_figures.build_figures`);
-    return each figure's reference and its PNG and PDF files as bytes."""
+    return each figure's reference and its PNG and PDF files as bytes.
+    """
     drawn: DrawnFigures = []
     with tempfile.TemporaryDirectory(prefix="rechallenge-figures-") as tmp:
         refs = build_figures(Path(tmp), study, fits, results, config,

@@ -16,36 +16,39 @@ from pathlib import Path
 from typing import Any
 
 import arviz as az
-from distributed import Client
 import pandas as pd
+from distributed import Client
 
-from rechallenge.data import Study, schema
-from rechallenge.models.fit_settings import fit_attrs
-
-from rechallenge.analysis.reporting import run_tables as rt
-from rechallenge.analysis.settings.config import RunConfig
-from rechallenge.analysis.summaries.descriptive import response_by_prior_response
-from rechallenge.analysis.summaries.diagnostics import (
-    DEFAULT_THRESHOLDS, GateResult, derived_diagnostics, evaluate_gate, parameter_diagnostics,
-    sampler_diagnostics,
-)
-from rechallenge.analysis.summaries.captured import classify
-from rechallenge.analysis.summaries.endpoint_results import EndpointResults, all_endpoint_results
-from rechallenge.analysis.settings.fit_names import fit_key, fit_order
 from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE
-from rechallenge.analysis.run.engine import submit
-from rechallenge.analysis.run.output_tasks import draw_figures, map_prior_or_note, write_figures
 from rechallenge.analysis.map_prior.rbest import RBEST_DIR, rbest_files
-from rechallenge.analysis.reporting.prose import methods_paragraph, results_sentences
+from rechallenge.analysis.reporting import run_tables as rt
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section, write_report
-from rechallenge.analysis.reporting.run_figures import figure_jobs
-from rechallenge.analysis.reporting.tables import Table
+from rechallenge.analysis.reporting.docx_report import write_docx
+from rechallenge.analysis.reporting.prose import methods_paragraph, results_sentences
 from rechallenge.analysis.reporting.reader_set import ReaderTables, build_reader_tables, write_reader_tables
 from rechallenge.analysis.reporting.reader_tables import words_table
-from rechallenge.analysis.reporting.vocabulary import reader_text
 from rechallenge.analysis.reporting.report_text import glossary_section, warnings_paragraph
-from rechallenge.analysis.reporting.docx_report import write_docx
+from rechallenge.analysis.reporting.run_figures import figure_jobs
+from rechallenge.analysis.reporting.tables import Table
+from rechallenge.analysis.reporting.vocabulary import reader_text
+from rechallenge.analysis.run.engine import submit
+from rechallenge.analysis.run.output_tasks import draw_figures, map_prior_or_note, write_figures
 from rechallenge.analysis.run.update_files import before_after, load_update
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.fit_names import fit_key, fit_order
+from rechallenge.analysis.summaries.captured import classify
+from rechallenge.analysis.summaries.descriptive import response_by_prior_response
+from rechallenge.analysis.summaries.diagnostics import (
+    DEFAULT_THRESHOLDS,
+    GateResult,
+    derived_diagnostics,
+    evaluate_gate,
+    parameter_diagnostics,
+    sampler_diagnostics,
+)
+from rechallenge.analysis.summaries.endpoint_results import EndpointResults, all_endpoint_results
+from rechallenge.data import Study, schema
+from rechallenge.models.fit_settings import fit_attrs
 
 
 def diagnostics_tables(
@@ -119,7 +122,8 @@ def _update_section(update, results, config: RunConfig, figures) -> Section:
         f"screening flag, not a test with error control.",
         conflicts,
     )
-    flagged = conflicts[conflicts["flagged"].astype(str).str.lower() == "true"] if len(conflicts) else conflicts
+    flagged = (conflicts[conflicts["flagged"].astype(str).str.lower() == "true"]
+               if len(conflicts) else conflicts)
     text = (
         f"New sites {', '.join(source['new_sites']) or '(none)'} were added to the earlier run "
         f"(run hash {source['source_run_hash'][:12]}) and every model was refitted on the "
@@ -142,7 +146,8 @@ def _header(study: Study, config: RunConfig) -> tuple[str, ...]:
         "Data: SYNTHETIC reconstruction of Scheiner et al., JHEP Reports 2023 (not patient data)"
         if study.synthetic else f"Data: {', '.join(study.sources) or 'user data'}"
     )
-    n_patients = len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates()) if len(study.patients) else 0
+    n_patients = (len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates())
+                  if len(study.patients) else 0)
     return (
         data,
         f"{n_patients} patients with patient-level rows, {len(study.sites)} sites, lines "
@@ -326,7 +331,8 @@ def _write_report(
             + (". Reported at the user's request (--allow-unconverged); do not use these numbers "
                "for inference." if allow_unconverged else ". Not for reporting.")
         )
-    n_patients = len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates()) if len(study.patients) else 0
+    n_patients = (len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates())
+                  if len(study.patients) else 0)
     methods = methods_paragraph(
         fit_attrs=tables.attrs, interval=interval, thresholds=DEFAULT_THRESHOLDS,
         n_patients=n_patients, n_sites=len(study.sites), lines=study.lines,

@@ -34,22 +34,29 @@ from typing import Any
 
 from distributed import Client
 
+from rechallenge.analysis.run.engine import EngineSettings, engine_description, open_client, submit
+from rechallenge.analysis.run.fit_tasks import fit_all, submit_fits
+from rechallenge.analysis.run.fitio import load_fit
+from rechallenge.analysis.run.manifest import (
+    INPUT_PARTS,
+    MANIFEST,
+    RUN_FORMAT,
+    STATUS_COMPLETE,
+    STATUS_INCOMPLETE,
+    file_sha256,
+    hash_tree,
+    read_manifest,
+    unlisted_files,
+    verify_run,
+)
+from rechallenge.analysis.run.output_tasks import stage_fit_files
+from rechallenge.analysis.run.outputs import build_outputs
+from rechallenge.analysis.run.rundir import atomic_run_directory, check_target, write_json
+from rechallenge.analysis.settings.config import RunConfig, load_config
+from rechallenge.analysis.settings.fit_names import endpoint_of, fit_order
+from rechallenge.analysis.summaries.diagnostics import GateResult
 from rechallenge.data import Study, example_study, load_study
 from rechallenge.models.fit_settings import package_versions
-
-from rechallenge.analysis.settings.config import RunConfig, load_config
-from rechallenge.analysis.summaries.diagnostics import GateResult
-from rechallenge.analysis.run.engine import EngineSettings, engine_description, open_client, submit
-from rechallenge.analysis.run.fitio import load_fit
-from rechallenge.analysis.run.fit_tasks import fit_all, submit_fits
-from rechallenge.analysis.run.output_tasks import stage_fit_files
-from rechallenge.analysis.settings.fit_names import endpoint_of, fit_order
-from rechallenge.analysis.run.outputs import build_outputs
-from rechallenge.analysis.run.manifest import (
-    INPUT_PARTS, MANIFEST, RUN_FORMAT, STATUS_COMPLETE, STATUS_INCOMPLETE, file_sha256, hash_tree,
-    read_manifest, unlisted_files, verify_run,
-)
-from rechallenge.analysis.run.rundir import atomic_run_directory, check_target, write_json
 
 Progress = Callable[[str], None]
 
@@ -95,7 +102,8 @@ def load_inputs(config: RunConfig) -> Study:
 
 def input_file_hashes(config: RunConfig) -> list[dict[str, str]]:
     """SHA-256 of each input file, keyed by its role and the path as given (two inputs that
-    share a file name do not collide)."""
+    share a file name do not collide).
+    """
     return [{"role": role, "path": str(path), "sha256": file_sha256(path)}
             for role, files in (("patients", config.data.patients),
                                 ("aggregates", config.data.aggregates))

@@ -33,7 +33,12 @@ from types import FrameType
 from typing import Any
 
 from rechallenge.analysis.run.manifest import (
-    MANIFEST, RunDirectoryError, file_sha256, is_resumable, is_run_directory, read_manifest,
+    MANIFEST,
+    RunDirectoryError,
+    file_sha256,
+    is_resumable,
+    is_run_directory,
+    read_manifest,
     unlisted_files,
 )
 

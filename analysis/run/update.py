@@ -21,22 +21,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rechallenge.analysis.map_prior.export import new_site_draws, run_hash
+from rechallenge.analysis.run.manifest import file_sha256
+from rechallenge.analysis.run.pipeline import (
+    AGGREGATES_COPY,
+    PATIENTS_COPY,
+    Progress,
+    RunResult,
+    analyze,
+    load_run,
+    stderr_progress,
+)
+from rechallenge.analysis.run.rundir import check_target, write_json
+from rechallenge.analysis.run.update_files import UPDATE_DIR, before_after  # noqa: F401 - before_after is public here too
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.fit_names import fit_key
+from rechallenge.analysis.summaries.conflict import binary_conflict, conflict_table, ttp_conflict
+from rechallenge.analysis.summaries.endpoint_results import summarise
+from rechallenge.analysis.summaries.frequentist import km_median
 from rechallenge.data import Study, binary_outcome, load_study, schema
 from rechallenge.data.endpoints import rows_with_endpoint
 from rechallenge.data.errors import DataValidationError, ValidationIssue
 
-from rechallenge.analysis.summaries.conflict import binary_conflict, conflict_table, ttp_conflict
-from rechallenge.analysis.settings.config import RunConfig
-from rechallenge.analysis.summaries.endpoint_results import summarise
-from rechallenge.analysis.settings.fit_names import fit_key
-from rechallenge.analysis.summaries.frequentist import km_median
-from rechallenge.analysis.map_prior.export import new_site_draws, run_hash
-from rechallenge.analysis.run.pipeline import (
-    AGGREGATES_COPY, PATIENTS_COPY, Progress, RunResult, analyze, load_run, stderr_progress,
-)
-from rechallenge.analysis.run.manifest import file_sha256
-from rechallenge.analysis.run.rundir import check_target, write_json
-from rechallenge.analysis.run.update_files import UPDATE_DIR, before_after  # noqa: F401 - before_after is public here too
 
 def is_aggregate_file(path: str | Path) -> bool:
     """True when a file's header has the aggregate table's ``endpoint`` and ``n`` columns."""
@@ -112,7 +118,8 @@ def conflict_check(
     old_fits: dict, new: Study, config: RunConfig, *, same_site: Sequence[str] = ()
 ) -> pd.DataFrame:
     """Prior-data conflict of each new site, endpoint and line against the earlier run's
-    predictive distribution for a new site (see :mod:`rechallenge.analysis.summaries.conflict`)."""
+    predictive distribution for a new site (see :mod:`rechallenge.analysis.summaries.conflict`).
+    """
     rows = []
     endpoints = [e for e in config.analysis.endpoints if fit_key(e) in old_fits]
     draws = {e: new_site_draws(old_fits, e, config.sampler.seed) for e in endpoints}

@@ -58,11 +58,10 @@ from typing import Any
 
 import tomli_w
 
-from rechallenge.data import schema
-from rechallenge.models.fit_settings import SamplerSettings
-
 from rechallenge.analysis.settings.config_checks import config_problems
 from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.data import schema
+from rechallenge.models.fit_settings import SamplerSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -117,7 +116,8 @@ ESTIMATES: tuple[str, ...] = ("median", "mean_sd")
 @dataclass(frozen=True)
 class ReportConfig:
     """How reader tables present a posterior: its median (default) or mean +/- SD, each with
-    the run's credible interval in the same cell."""
+    the run's credible interval in the same cell.
+    """
 
     estimate: str = "median"
 
@@ -163,11 +163,11 @@ class RunConfig:
         """TOML text of the resolved config."""
         return tomli_w.dumps(self.to_dict())
 
-    def with_sampler(self, **changes: Any) -> "RunConfig":
+    def with_sampler(self, **changes: Any) -> RunConfig:
         """Copy with sampler settings changed (e.g. from command-line flags)."""
         return replace(self, sampler=replace(self.sampler, **changes))
 
-    def with_scheduler(self, scheduler: str | None) -> "RunConfig":
+    def with_scheduler(self, scheduler: str | None) -> RunConfig:
         """Copy that runs on the Dask cluster at ``scheduler`` (``None``: unchanged)."""
         if scheduler is None:
             return self

@@ -22,8 +22,8 @@ import pandas as pd
 from rechallenge.data import schema
 from rechallenge.models.binary import BINARY_PRIORS
 from rechallenge.models.design import covariate_design
-from rechallenge.models.priors import PriorDefault
 from rechallenge.models.fit_settings import BACKENDS
+from rechallenge.models.priors import PriorDefault
 from rechallenge.models.ttp import TTP_PRIORS
 
 #: A check takes a value and returns what was expected, or ``None`` when the value is fine.

@@ -1,6 +1,7 @@
 """The names of the fits of a run: ``"<endpoint>"`` for the main model, ``"<endpoint>__<variant>"``
 for the comparators and the sensitivity refits. The name is also the fit's file name under
-``fits/`` and the order every table and message lists fits in."""
+``fits/`` and the order every table and message lists fits in.
+"""
 
 from __future__ import annotations
 

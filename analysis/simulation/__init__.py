@@ -12,11 +12,20 @@ The same from the command line: ``rechallenge simulate sbc --out sims/sbc --n-si
 """
 
 from rechallenge.analysis.simulation.calibration import (
-    coverage_table, ecdf_band, precision_table, sbc_table, uniformity_test,
+    coverage_table,
+    ecdf_band,
+    precision_table,
+    sbc_table,
+    uniformity_test,
 )
 from rechallenge.analysis.simulation.design import SimulationDesign
 from rechallenge.analysis.simulation.study import (
-    DEFAULT_EFFECTS, DEFAULT_SIMS, KINDS, SimulationExistsError, SimulationResult, simulate,
+    DEFAULT_EFFECTS,
+    DEFAULT_SIMS,
+    KINDS,
+    SimulationExistsError,
+    SimulationResult,
+    simulate,
 )
 
 __all__ = [

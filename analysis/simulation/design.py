@@ -45,7 +45,7 @@ class SimulationDesign:
     lines: tuple[str, ...]
 
     @classmethod
-    def from_study(cls, study: Study, endpoint: str) -> "SimulationDesign":
+    def from_study(cls, study: Study, endpoint: str) -> SimulationDesign:
         """The design of ``study``'s patient rows for ``endpoint`` (aggregate rows are left out).
 
         Raises
@@ -86,8 +86,8 @@ class SimulationDesign:
         patient = pd.Categorical(self.patient_keys(), categories=self.patients).codes
         return site.astype(int), line.astype(int), patient.astype(int)
 
-    def expanded(self, k_sites: int, n_patients: int) -> "SimulationDesign":
-        """This design plus ``k_sites`` new sites of ``n_patients`` patients, each at every line.
+    def expanded(self, k_sites: int, n_patients: int) -> SimulationDesign:
+        """The design plus ``k_sites`` new sites of ``n_patients`` patients, each at every line.
 
         Parameters
         ----------

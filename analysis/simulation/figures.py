@@ -14,7 +14,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from rechallenge.analysis.plots.style import (
-    DOUBLE_WIDTH, NEUTRAL, REFERENCE, figure_style, line_colour, new_figure,
+    DOUBLE_WIDTH,
+    NEUTRAL,
+    REFERENCE,
+    figure_style,
+    line_colour,
+    new_figure,
 )
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.simulation.calibration import ecdf_band, ecdf_difference

@@ -20,18 +20,19 @@ from typing import Any
 
 import pandas as pd
 
-from rechallenge.models.fit_settings import package_versions
-
 from rechallenge.analysis.plots.style import save_figure
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section, write_report
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.simulation.calibration import coverage_table, precision_table, sbc_table
 from rechallenge.analysis.simulation.figures import (
-    coverage_figure, precision_figure, sbc_ecdf_figure,
+    coverage_figure,
+    precision_figure,
+    sbc_ecdf_figure,
 )
 from rechallenge.analysis.simulation.quantities import HEADLINE, split_key
 from rechallenge.analysis.simulation.records import write_json_atomic
+from rechallenge.models.fit_settings import package_versions
 
 MANIFEST = "manifest.json"
 ALPHA = 0.05
@@ -150,7 +151,7 @@ def _headline(values: pd.DataFrame) -> pd.DataFrame:
         part = values[values["family"] == family].copy()
         names = part["quantity"].map(lambda q: split_key(q)[0])
         part = part[names.isin((pooled, contrast))].copy()
-        is_contrast = part["quantity"].map(lambda q: split_key(q)[0] == contrast)
+        is_contrast = part["quantity"].map(lambda q, c=contrast: split_key(q)[0] == c)
         excludes = (part["lower"] > null) | (part["upper"] < null)
         part["excludes_null"] = excludes.where(is_contrast).astype(float)
         rows.append(part)

@@ -18,11 +18,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rechallenge.data import schema
-from rechallenge.models.binary import BINARY_PRIORS
-from rechallenge.models.priors import Priors
-from rechallenge.models.ttp import TTP_PRIORS
-
 from rechallenge.analysis.run.engine import EngineSettings, TaskProgress, gather_as_completed, open_client
 from rechallenge.analysis.run.pipeline import load_inputs
 from rechallenge.analysis.settings.config import RunConfig
@@ -30,9 +25,17 @@ from rechallenge.analysis.simulation.design import SimulationDesign
 from rechallenge.analysis.simulation.generators import FAMILIES, Hyper, ModelOptions
 from rechallenge.analysis.simulation.outputs import StudyOutputs, write_outputs
 from rechallenge.analysis.simulation.records import (
-    finished_names, read_records, record_name, write_json_atomic, write_record,
+    finished_names,
+    read_records,
+    record_name,
+    write_json_atomic,
+    write_record,
 )
 from rechallenge.analysis.simulation.tasks import SimulationTask, run_pilot, run_task, task_entropy
+from rechallenge.data import schema
+from rechallenge.models.binary import BINARY_PRIORS
+from rechallenge.models.priors import Priors
+from rechallenge.models.ttp import TTP_PRIORS
 
 KINDS = ("sbc", "coverage", "precision")
 #: Simulations per family (per design cell for precision) when none is given.

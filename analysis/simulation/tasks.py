@@ -20,19 +20,22 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
+from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.simulation.design import SimulationDesign
+from rechallenge.analysis.simulation.generators import (
+    Hyper,
+    ModelOptions,
+    draw_hyperparameters,
+    draw_outcomes,
+    simulated_study,
+)
+from rechallenge.analysis.simulation.quantities import posterior_arrays, quantities, truth_arrays
+from rechallenge.analysis.summaries.diagnostics import DEFAULT_THRESHOLDS, sampler_diagnostics
 from rechallenge.data import Study, schema
 from rechallenge.models.binary import build_binary_model
 from rechallenge.models.fit_settings import SamplerSettings
 from rechallenge.models.sampling import fit
 from rechallenge.models.ttp import build_ttp_model
-
-from rechallenge.analysis.settings.intervals import Interval
-from rechallenge.analysis.simulation.design import SimulationDesign
-from rechallenge.analysis.simulation.generators import (
-    Hyper, ModelOptions, draw_hyperparameters, draw_outcomes, simulated_study,
-)
-from rechallenge.analysis.simulation.quantities import posterior_arrays, quantities, truth_arrays
-from rechallenge.analysis.summaries.diagnostics import DEFAULT_THRESHOLDS, sampler_diagnostics
 
 
 def task_entropy(seed: int, kind: str, family: str, index: int, cell: str = "") -> tuple[int, ...]:

@@ -115,7 +115,9 @@ def leave_one_site_out(idata: az.InferenceData, *, model: str) -> pd.DataFrame:
     )
 
 
-def power_scaling(idata: az.InferenceData, var_names: Sequence[str], prior_names: Sequence[str]) -> pd.DataFrame:
+def power_scaling(
+    idata: az.InferenceData, var_names: Sequence[str], prior_names: Sequence[str]
+) -> pd.DataFrame:
     """``az.psens`` for prior and likelihood, one row per scalar element of ``var_names``.
 
     Parameters

@@ -12,14 +12,18 @@ from dataclasses import dataclass, field
 import arviz as az
 import pandas as pd
 
-from rechallenge.data import Study, schema
-
-from rechallenge.analysis.summaries.captured import captured_warnings
-from rechallenge.analysis.summaries.binary import site_estimates, summarise_binary
-from rechallenge.analysis.summaries.checks import leave_one_site_out, loo_comparison, power_scaling, sensitivity_table
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import COMPARATORS, SENSITIVITY_SCALES, fit_key
+from rechallenge.analysis.summaries.binary import site_estimates, summarise_binary
+from rechallenge.analysis.summaries.captured import captured_warnings
+from rechallenge.analysis.summaries.checks import (
+    leave_one_site_out,
+    loo_comparison,
+    power_scaling,
+    sensitivity_table,
+)
 from rechallenge.analysis.summaries.ttp import site_medians, summarise_ttp
+from rechallenge.data import Study, schema
 
 #: Quantities shown in the prior-sensitivity table, per endpoint family.
 SENSITIVITY_QUANTITIES = {

@@ -31,14 +31,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+from rechallenge.analysis.summaries.frequentist import fit_km
+from rechallenge.analysis.summaries.site_effects import new_site_effects, standard_normal_quadrature
+from rechallenge.analysis.summaries.tidy import summarise_draws, summary_frame
 from rechallenge.models.dims import LINE, SITE
 from rechallenge.models.fit_settings import DEFAULT_SEED, fit_attrs
 from rechallenge.models.weibull_likelihood import LOG_LOG2
-
-from rechallenge.analysis.summaries.frequentist import fit_km
-from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
-from rechallenge.analysis.summaries.site_effects import new_site_effects, standard_normal_quadrature
-from rechallenge.analysis.summaries.tidy import summarise_draws, summary_frame
 
 ENDPOINT: Final = "ttp"
 #: Quantities of :func:`summarise_ttp`, in table order.
@@ -314,7 +313,7 @@ class _TTPDraws:
         self.population_sd = np.sqrt(self.tau**2 + self.frailty_sd[..., None] ** 2)
 
     @classmethod
-    def from_idata(cls, idata: az.InferenceData) -> "_TTPDraws":
+    def from_idata(cls, idata: az.InferenceData) -> _TTPDraws:
         return cls(idata)
 
     def contrasts(self) -> list[tuple[int, str]]:
@@ -364,16 +363,16 @@ def _raw_site_medians(
     if "observed_data" in idata.groups() and "log_median_obs" in idata.observed_data:
         log_m = idata.observed_data["log_median_obs"].to_numpy()
         agg_sites, agg_lines = const["agg_site_idx"].to_numpy(), const["agg_line_idx"].to_numpy()
-        for s, l, m in zip(agg_sites, agg_lines, log_m):
-            out[(sites[int(s)], lines[int(l)])] = {
+        for s, li, m in zip(agg_sites, agg_lines, log_m):
+            out[(sites[int(s)], lines[int(li)])] = {
                 "n": 0, "events": 0, "raw_median": float(np.exp(m)), "raw_source": "reported"}
     t, upper, line_idx = _patient_arrays(idata)
     if t.size:
         site_idx = const["site_idx"].to_numpy().astype(int)
-        for (s, l), group in pd.DataFrame({"s": site_idx, "l": line_idx}).groupby(["s", "l"]):
+        for (s, li), group in pd.DataFrame({"s": site_idx, "l": line_idx}).groupby(["s", "l"]):
             rows = group.index.to_numpy()
             events = (t[rows] < upper[rows]).astype(int)
             median = float(fit_km(t[rows], events).median_survival_time_)
-            out[(sites[s], lines[l])] = {"n": int(rows.size), "events": int(events.sum()),
+            out[(sites[s], lines[li])] = {"n": int(rows.size), "events": int(events.sum()),
                                          "raw_median": median, "raw_source": "Kaplan-Meier"}
     return out
