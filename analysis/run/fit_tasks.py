@@ -7,7 +7,8 @@ and all its fits): its task compiles once, in the worker that runs it, and fits 
 independent; Dask hands them to idle workers. The number of tasks is the number of structures
 (2 for the default analysis of a small study, 6 without nesting), so no cost table is needed:
 with as many workers as tasks every structure is compiled in parallel, with fewer the scheduler
-queues them.
+queues them. Groups are dealt to workers in turn, as a loose preference, so that a second run on
+the same client reuses the compilations its workers hold.
 
 A fit's draws depend on its seed only, never on the worker or the order in which tasks finish:
 the fits are put back in the canonical order before anything reads them.
@@ -39,10 +40,16 @@ def submit_fits(study: Study, config: RunConfig, client: Client) -> dict[Future,
     groups = fit_groups(study, config)
     # Sent once, not once per task.
     [study_future] = client.scatter([study], hash=False)
+    # The groups are dealt to the workers in turn, the same way every run on this client: a
+    # repeated run finds each structure compiled where it went before (the cache is per worker).
+    # A loose preference only: a busy or lost worker's group may run elsewhere.
+    workers = sorted(client.scheduler_info().get("workers", {}))
     return {
         client.submit(run_recorded, f"fit:{group.name}", fit_group, study_future, config, group,
-                      key=task_key(f"fit-{group.name}"), pure=False): group
-        for group in groups
+                      key=task_key(f"fit-{group.name}"), pure=False,
+                      workers=[workers[i % len(workers)]] if workers else None,
+                      allow_other_workers=True): group
+        for i, group in enumerate(groups)
     }
 
 
