@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= runs/example
 
-.PHONY: analysis test test-fast test-slow bench data clean-venv
+.PHONY: analysis test test-fast test-slow lint typecheck bench data clean-venv
 
 # Re-install when the dependencies change; the package itself is an editable install.
 $(STAMP): pyproject.toml
@@ -17,8 +17,20 @@ $(STAMP): pyproject.toml
 analysis: $(STAMP)
 	$(VENV)/bin/rechallenge analyze --out $(OUT) --overwrite
 
-test: $(STAMP)
+# `make test` = the linter, the type checker, then every test tier (the layer test among them).
+test: lint typecheck
 	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# mypy sees the folders under the names the package gives them (rechallenge.models = models/,
+# ...) through a tree of symbolic links under build/, made here.
+TYPECHECK_TREE := build/typecheck/rechallenge
+typecheck: $(STAMP)
+	mkdir -p $(TYPECHECK_TREE)
+	for folder in analysis models data; do ln -sfn ../../../$$folder $(TYPECHECK_TREE)/$$folder; done
+	MYPYPATH=build/typecheck $(VENV)/bin/mypy -p rechallenge.models -p rechallenge.data -p rechallenge.analysis
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not integration and not slow"

@@ -150,7 +150,10 @@ def reconstruct(inputs: CurveInputs, *, total_events: int | None = None) -> Reco
         if i < last:
             ratio = s[lower[i + 1]] / s[lo] if s[lo] > 0 else 0.0
             guess = int(round(n_risk[i] * ratio - n_risk[i + 1]))
-            chosen = _iterate(attempt, guess, n_start, lambda p, i=i: p.n_end - n_risk[i + 1])
+            def at_risk_gap(p: _Pass, i: int = i) -> int:
+                return int(p.n_end - n_risk[i + 1])
+
+            chosen = _iterate(attempt, guess, n_start, at_risk_gap)
         else:
             # Guyot et al.: the censoring rate of the earlier intervals carries on ...
             span = t[lo] - t[0]
@@ -160,8 +163,10 @@ def reconstruct(inputs: CurveInputs, *, total_events: int | None = None) -> Reco
                 chosen = attempt(guess)
             else:  # ... unless the total number of events says how many there were.
                 target = int(total_events) - int(d.sum())
-                chosen = _iterate(attempt, guess, n_start,
-                                  lambda p, target=target: int(p.d.sum()) - target)
+                def events_gap(p: _Pass, target: int = target) -> int:
+                    return int(p.d.sum()) - target
+
+                chosen = _iterate(attempt, guess, n_start, events_gap)
         d[lo:hi + 1] = chosen.d
         cen_times[lo:hi + 1] = chosen.cen_times
         censored_before += sum(len(c) for c in chosen.cen_times)

@@ -53,7 +53,8 @@ def rbest_mixture(mixture: BetaMixture | NormalMixture, *, sigma: float | None =
     beta = isinstance(mixture, BetaMixture)
     k = mixture.n_components
     rows = ["w", "a", "b"] if beta else ["w", "m", "s"]
-    params = (mixture.a, mixture.b) if beta else (mixture.loc, mixture.scale)
+    params = ((mixture.a, mixture.b) if isinstance(mixture, BetaMixture)
+              else (mixture.loc, mixture.scale))
     meta: dict[str, Any] = {
         "dim": [3, k],
         "dimnames": {"parameter": rows, "component": component_names(k, robust=robust)},

@@ -58,7 +58,8 @@ def map_prior_entry(mixture: BetaMixture | NormalMixture, draws: np.ndarray, *,
         "mixture": mixture.to_dict(), "ess": ess(mixture),
         "robust_weight": float(robust_weight),
         "robust_component": ({"a": float(vague[0]), "b": float(vague[1])} if beta
-                             else {"loc": robust.loc[-1], "scale": float(robust_scale)}),
+                             else {"loc": robust.loc[-1] if isinstance(robust, NormalMixture)
+                                   else None, "scale": float(robust_scale)}),
         "robust_mixture": robust.to_dict(), "robust_ess": ess(robust),
         "check": {"interval": et.short, "level": et.level,
                   "draws": {"n": int(x.size), "mean": float(x.mean()), "lower": lo, "upper": hi},

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from docx import Document
+from docx.document import Document as WordDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.oxml.ns import qn
@@ -29,7 +30,7 @@ _WIDE = 5
 _INTERVAL_CELL = re.compile(r"\(.+ to .+\)")
 
 
-def _new_document(title: str) -> Document:
+def _new_document(title: str) -> WordDocument:
     doc = Document()
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
@@ -44,7 +45,7 @@ def _new_document(title: str) -> Document:
     return doc
 
 
-def add_table(doc: Document, table: Table) -> None:
+def add_table(doc: WordDocument, table: Table) -> None:
     """A caption paragraph, then the table as a Word table with a bold header row."""
     caption = doc.add_paragraph()
     run = caption.add_run(docx_text(table.caption))
@@ -103,7 +104,7 @@ def _shade(cell, fill: str) -> None:
         qn("w:shd"), {qn("w:val"): "clear", qn("w:color"): "auto", qn("w:fill"): fill}))
 
 
-def render_docx(content: ReportContent, directory: Path) -> Document:
+def render_docx(content: ReportContent, directory: Path) -> WordDocument:
     """The report as a python-docx ``Document``; figures are read from ``directory``.
 
     Parameters

@@ -81,15 +81,15 @@ def _endpoint_rows(result: EndpointResults, study: Study, lines: Sequence[str],
                "Estimate": f"Frequentist reference: {what}"}
         per_line = "median_population" if ttp else "probability_population"
         for line in lines:
-            row[line] = interval_cell(*freq.get((per_line, line), (float("nan"),) * 3),
-                                      value_scale)
+            point, lower, upper = freq.get((per_line, line), (float("nan"),) * 3)
+            row[line] = interval_cell(point, lower, upper, value_scale)
         for later in lines[1:]:
             c = contrast_label(later, first)
             quantity, words, scale = (("hazard_ratio", "Hazard ratio (Cox)", "ratio") if ttp
                                       else ("difference_population", "Difference", "points"))
             value = freq.get((quantity, c))
             row[c] = "" if value is None or value[0] != value[0] else (
-                f"{words} {interval_cell(*value, scale)}")
+                f"{words} {interval_cell(value[0], value[1], value[2], scale)}")
             row[f"P({later} > {first})"] = ""
         rows.append(row)
     return rows

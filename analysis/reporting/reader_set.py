@@ -91,8 +91,8 @@ def build_reader_tables(
         sites=tuple(rd.sites_table(r, interval, estimate=estimate) for r in results.values()),
         descriptive=rd.descriptive_table(descriptive, study.lines),
         cross=words(cross),
-        priors=words(priors),
-        overview=words(overview),
+        priors=rd.words_table(priors),
+        overview=rd.words_table(overview),
         loo=words(loo, warning_note(results, "loo")),
         loso=words(loso, warning_note(results, "leave_one_site_out")),
         sensitivity=None if sensitivity is None else rd.sensitivity_table(sensitivity, interval),
@@ -102,13 +102,16 @@ def build_reader_tables(
 
 def _filed(tables: ReaderTables) -> ReaderTables:
     # The same tables, filed under tables/reader/ (their Files: line in the report says so).
-    def move(t: Table | None) -> Table | None:
-        return None if t is None else replace(t, folder=rd.READER_DIR)
+    def move(t: Table) -> Table:
+        return replace(t, folder=rd.READER_DIR)
+
+    def move_any(t: Table | None) -> Table | None:
+        return None if t is None else move(t)
 
     return ReaderTables(move(tables.headline), tuple(move(t) for t in tables.sites),
-                        move(tables.descriptive), move(tables.cross), move(tables.priors),
-                        move(tables.overview), move(tables.loo), move(tables.loso),
-                        move(tables.sensitivity), move(tables.psens))
+                        move(tables.descriptive), move_any(tables.cross), move(tables.priors),
+                        move(tables.overview), move_any(tables.loo), move_any(tables.loso),
+                        move_any(tables.sensitivity), move_any(tables.psens))
 
 
 def write_reader_tables(tables: ReaderTables, tables_dir: Path) -> list[Path]:

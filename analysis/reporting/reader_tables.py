@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from rechallenge.analysis.reporting.estimates import (
+    Scale,
     estimate_words,
     interval_cell,
     posterior_cell,
@@ -114,7 +116,7 @@ def descriptive_table(machine: Table, lines: Sequence[str]) -> Table:
 def _statistic_value(name: str, value: object) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "not reached" if isinstance(value, float) and np.isinf(value) else ""
-    v = float(value)
+    v = float(cast(Any, value))  # a number, or text of one, by now
     if re.search(r"_(prop|lower|upper)$", name) and not name.startswith("ttp"):
         return f"{100 * v:.1f}%"
     if v.is_integer():
@@ -129,7 +131,7 @@ def sensitivity_table(machine: Table, interval: Interval) -> Table:
     rows = []
     for _, r in f.iterrows():
         q = str(r["quantity"])
-        scale = ("percent" if q.startswith("probability") else "points" if q.startswith(
+        scale: Scale = ("percent" if q.startswith("probability") else "points" if q.startswith(
             "difference") else "months" if q.startswith("median_") and "ratio" not in q else "ratio")
         row = {"Endpoint": endpoint_label(str(r["endpoint"])),
                "Quantity": quantity_label(q, str(r["line"]), endpoint=str(r["endpoint"])),

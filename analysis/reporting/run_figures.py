@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import arviz as az
 import numpy as np
@@ -166,8 +166,9 @@ def _draw(
                 return None
             ax = plot_contrast(ratio, interval=interval, reference=1.0, log_scale=True,
                                label=f"Ratio of population median TTP, {lines[1]} / {lines[0]}")
-            return ax.figure, (f"Posterior of the ratio of median time to progression, {lines[1]} / "
-                               f"{lines[0]} ({interval.label} shaded).")
+            return cast(Figure, ax.figure), (
+                f"Posterior of the ratio of median time to progression, {lines[1]} / "
+                f"{lines[0]} ({interval.label} shaded).")
         diff = _contrast(binary_quantity_draws(idata, seed=seed), "difference_population", contrast)
         if diff is None:
             return None
@@ -175,12 +176,14 @@ def _draw(
         ax = plot_contrast(100 * diff, interval=interval, reference=0.0,
                            label=f"{label}: {lines[1]} minus {lines[0]}, percentage points "
                                  f"(population average)")
-        return ax.figure, (f"{label}: posterior of the population-averaged difference {lines[1]} "
-                           f"minus {lines[0]} ({interval.label} shaded).")
+        return cast(Figure, ax.figure), (
+            f"{label}: posterior of the population-averaged difference {lines[1]} "
+            f"minus {lines[0]} ({interval.label} shaded).")
     if job.kind == "survival":
         ax = plot_survival(survival_curves(idata, interval=interval), km, interval=interval)
-        return ax.figure, (f"Population-averaged Weibull survival (time to progression) per line "
-                           f"with {interval.label} bands, over the Kaplan-Meier curves of the data.")
+        return cast(Figure, ax.figure), (
+            f"Population-averaged Weibull survival (time to progression) per line "
+            f"with {interval.label} bands, over the Kaplan-Meier curves of the data.")
     if job.kind == "forest":
         if results is None:
             raise ValueError("forest plots need the endpoint results")

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from distributed import Client, Future, LocalCluster, as_completed, get_worker
 
@@ -101,6 +101,18 @@ def open_client(settings: EngineSettings = EngineSettings()) -> Iterator[Client]
         cluster.close()
 
 
+class TextStream(Protocol):
+    """What :class:`TaskProgress` writes to: a terminal, a file, or a :class:`LineStream`."""
+
+    def write(self, text: str, /) -> int:
+        """Write ``text``."""
+        ...
+
+    def flush(self) -> None:
+        """Make what was written visible."""
+        ...
+
+
 class TaskProgress:
     """Progress of finished over total tasks: a bar on a terminal, plain lines otherwise.
 
@@ -114,7 +126,7 @@ class TaskProgress:
         Where to write; standard error by default.
     """
 
-    def __init__(self, total: int, label: str, *, stream: TextIO | None = None) -> None:
+    def __init__(self, total: int, label: str, *, stream: TextStream | None = None) -> None:
         self.total, self.label = total, label
         self.stream = stream if stream is not None else sys.stderr
         self.done = 0
@@ -149,7 +161,7 @@ class TaskProgress:
 def gather_as_completed(
     futures: Iterable[Future],
     *,
-    on_result: Callable[[Future, Any], None] | None = None,
+    on_result: Callable[[Future, Any], object] | None = None,
     progress: TaskProgress | None = None,
 ) -> None:
     """Wait for ``futures`` in the order they finish, handing each result to ``on_result``.

@@ -36,6 +36,7 @@ from rechallenge.analysis.settings.fit_names import (
 )
 from rechallenge.data import Study, schema
 from rechallenge.models.binary import build_binary_model
+from rechallenge.models.dims import Pooling
 from rechallenge.models.log_density import add_pointwise_log_density
 from rechallenge.models.sampling import fit
 from rechallenge.models.ttp import build_ttp_model
@@ -90,7 +91,7 @@ def nests_comparators(study: Study, config: RunConfig) -> bool:
     )
 
 
-def build_model(study: Study, endpoint: str, config: RunConfig, pooling: str) -> pm.Model:
+def build_model(study: Study, endpoint: str, config: RunConfig, pooling: Pooling) -> pm.Model:
     """Build the configured model of one endpoint with the given pooling (its rows only)."""
     a = config.analysis
     nested = nests_comparators(study, config)
@@ -145,7 +146,7 @@ def _sample(
 
 
 def _build(
-    study: Study, endpoint: str, config: RunConfig, pooling: str, stage: FitStage
+    study: Study, endpoint: str, config: RunConfig, pooling: Pooling, stage: FitStage
 ) -> pm.Model:
     start = time.perf_counter()
     model = build_model(study, endpoint, config, pooling)
@@ -179,7 +180,7 @@ def _fit_main(
 
 
 def _fit_comparator(
-    study: Study, endpoint: str, pooling: str, config: RunConfig, *, progress: Progress,
+    study: Study, endpoint: str, pooling: Pooling, config: RunConfig, *, progress: Progress,
     stage: FitStage,
 ) -> None:
     start = time.perf_counter()
@@ -189,7 +190,7 @@ def _fit_comparator(
     stage.timings[fit_key(endpoint, pooling)] = time.perf_counter() - start
 
 
-def _comparators(config: RunConfig) -> tuple[str, ...]:
+def _comparators(config: RunConfig) -> tuple[Pooling, ...]:
     if not config.analysis.comparators:
         return ()
     return tuple(p for p in COMPARATORS if p != config.analysis.pooling)
@@ -217,7 +218,7 @@ class FitGroup:
     """
 
     kind: str
-    pooling: str
+    pooling: Pooling
     endpoints: tuple[str, ...]
 
     @property

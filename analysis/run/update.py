@@ -137,7 +137,8 @@ def conflict_check(
 
 
 def _split(files: Sequence[str | Path]) -> tuple[list[str], list[str]]:
-    patients, aggregates = [], []
+    patients: list[str] = []
+    aggregates: list[str] = []
     for f in files:
         (aggregates if is_aggregate_file(f) else patients).append(str(Path(f).resolve()))
     return patients, aggregates

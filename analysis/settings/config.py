@@ -61,6 +61,7 @@ import tomli_w
 from rechallenge.analysis.settings.config_checks import config_problems
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.data import schema
+from rechallenge.models.dims import CovariateEffects, Pooling
 from rechallenge.models.fit_settings import SamplerSettings
 
 if sys.version_info >= (3, 11):
@@ -98,10 +99,10 @@ class AnalysisConfig:
     """Which models to fit and how."""
 
     endpoints: tuple[str, ...] = schema.ENDPOINTS
-    pooling: str = "partial"
+    pooling: Pooling = "partial"
     patient_effect: bool = False
     covariates: tuple[str, ...] = ()
-    covariate_effects: str = "shared"
+    covariate_effects: CovariateEffects = "shared"
     shared_shape: bool = False
     comparators: bool = True
     sensitivity: bool = True

@@ -6,11 +6,12 @@ for the comparators and the sensitivity refits. The name is also the fit's file 
 from __future__ import annotations
 
 from rechallenge.data import schema
+from rechallenge.models.dims import Pooling
 
 #: Multipliers of the heterogeneity prior scale for the sensitivity refits.
 SENSITIVITY_SCALES: dict[str, float] = {"tau_half": 0.5, "tau_double": 2.0}
 #: The pooling of the comparators fitted beside the main model.
-COMPARATORS: tuple[str, ...] = ("complete", "none")
+COMPARATORS: tuple[Pooling, ...] = ("complete", "none")
 
 def fit_key(endpoint: str, variant: str | None = None) -> str:
     """Name of a fit in a run (also its file name under ``fits/``)."""

@@ -24,6 +24,7 @@ import numpy as np
 import pymc as pm
 
 from rechallenge.analysis.simulation.design import SimulationDesign
+from rechallenge.models.dims import Pooling
 
 #: The model families a study can simulate, and the poolings it supports.
 FAMILIES = ("binary", "ttp")
@@ -46,7 +47,7 @@ class ModelOptions:
         TTP: one Weibull shape for every line.
     """
 
-    pooling: str = "partial"
+    pooling: Pooling = "partial"
     patient_effect: bool = False
     shared_shape: bool = False
 

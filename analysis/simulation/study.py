@@ -255,8 +255,9 @@ def _truths(
                                     config.sampler, pure=False) for f in spec.families}
         truths = {f: future.result() for f, future in futures.items()}
         source = "posterior medians of a fit of the study's data"
-    write_json_atomic(path, {**truths, "_source": source})
-    return {**truths, "_source": source}
+    record: dict[str, Any] = {**truths, "_source": source}
+    write_json_atomic(path, record)
+    return record
 
 
 def _tasks(
@@ -278,6 +279,7 @@ def _tasks(
             if cell is not None:
                 design = design.expanded(*cell)
                 label, meta = f"k{cell[0]}-n{cell[1]}", {"k_sites": cell[0], "n_patients": cell[1]}
+                assert truths is not None, "a precision study has true values"
                 truth = with_effect(family, truths[family], spec.effects[family])
             for index in range(n_sims):
                 tasks.append(SimulationTask(

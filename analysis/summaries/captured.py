@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Final
 
@@ -49,7 +49,7 @@ def captured_warnings() -> Iterator[Counter[str]]:
     counts.update(warning_kind(str(w.message)) for w in caught)
 
 
-def describe_counts(counts: Counter[str] | dict[str, int]) -> str:
+def describe_counts(counts: Mapping[str, int]) -> str:
     """``"Pareto k above ArviZ's threshold (12 warnings)"``, kinds joined by semicolons."""
     return "; ".join(f"{kind} ({n} warning{'s' if n != 1 else ''})"
                      for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]))

@@ -80,7 +80,8 @@ def endpoint_results(
     main = fits[fit_key(endpoint)]
     result = EndpointResults(endpoint, summarise(main, endpoint, config),
                              site_table(main, endpoint, config))
-    comparators = {p: fits[fit_key(endpoint, p)] for p in COMPARATORS if fit_key(endpoint, p) in fits}
+    comparators: dict[str, az.InferenceData] = {
+        p: fits[fit_key(endpoint, p)] for p in COMPARATORS if fit_key(endpoint, p) in fits}
     if comparators:
         with captured_warnings() as caught:
             result.loo = loo_comparison({config.analysis.pooling: main, **comparators})
