@@ -130,6 +130,7 @@ def test_coverage_and_precision_tables_on_hand_made_summaries() -> None:
     row = coverage_table(frame, 0.95).iloc[0]
     assert row["covered"] == 3 and row["coverage"] == 0.75
     assert row["cp_lower"] < 0.75 < row["cp_upper"] and row["nominal_inside"]
+    assert row["verdict"] == "consistent"
     assert row["bias"] == pytest.approx(0.05) and row["rmse"] == pytest.approx(np.sqrt(0.015))
     frame = frame.assign(k_sites=5, n_patients=10, excludes_null=[0.0, 0.0, 1.0, 0.0])
     row = precision_table(frame, 0.95).iloc[0]

@@ -112,9 +112,13 @@ def run_simulate(args: argparse.Namespace) -> int:
         print("SBC: every quantity inside its uniformity band" if bad.empty else
               "SBC: outside the band: " + ", ".join(bad["family"] + " " + bad["quantity"]))
     if "coverage" in result.tables:
-        bad = result.tables["coverage"].query("not nominal_inside")
-        print("coverage: nominal level within the binomial bounds for every quantity"
-              if bad.empty else "coverage: nominal level outside the bounds for "
-              + ", ".join(bad["family"] + " " + bad["quantity"]))
+        table = result.tables["coverage"]
+        for verdict in ("conservative", "too narrow"):
+            rows = table[table["verdict"] == verdict]
+            if len(rows):
+                print(f"coverage {verdict} (nominal level outside the binomial bounds): "
+                      + ", ".join(rows["family"] + " " + rows["quantity"]))
+        if (table["verdict"] == "consistent").all():
+            print("coverage: nominal level within the binomial bounds for every quantity")
     print(f"Report: {Path(result.out) / 'report.md'}")
     return EXIT_OK

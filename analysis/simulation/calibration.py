@@ -140,7 +140,8 @@ def coverage_table(summaries: pd.DataFrame, level: float) -> pd.DataFrame:
         ``covered`` (one row per simulation and quantity).
     level
         Nominal level of the credible interval; also the confidence level of the binomial
-        bounds. ``nominal_inside`` says whether the nominal level lies within them.
+        bounds. ``nominal_inside`` says whether the nominal level lies within them; ``verdict``
+        is ``consistent``, ``conservative`` (coverage above the nominal level) or ``too narrow``.
     """
     rows = []
     for (family, quantity), group in summaries.groupby(["family", "quantity"], sort=False):
@@ -151,6 +152,9 @@ def coverage_table(summaries: pd.DataFrame, level: float) -> pd.DataFrame:
             "family": family, "quantity": quantity, "n": len(group), "covered": covered,
             "coverage": ci.proportion, "cp_lower": ci.lower, "cp_upper": ci.upper,
             "nominal_inside": bool(ci.lower <= level <= ci.upper),
+            # Above the bounds the intervals are conservative (too wide); below, too narrow.
+            "verdict": ("consistent" if ci.lower <= level <= ci.upper
+                        else "conservative" if ci.lower > level else "too narrow"),
             "truth_mean": float(group["truth"].mean()), "bias": float(error.mean()),
             "rmse": float(np.sqrt(np.mean(error**2))),
             "mean_width": float((group["upper"] - group["lower"]).mean()),

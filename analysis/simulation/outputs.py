@@ -12,6 +12,7 @@ Counting rules, stated in the report and the manifest:
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ class StudyOutputs:
     n_sims: int
     truths: Mapping[str, Any] | None
     run: Mapping[str, Any]
+    out: Path | None = None
 
 
 def quantity_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -117,7 +119,8 @@ def write_outputs(
         tables["coverage"] = Table(
             "coverage", f"Coverage of the {interval.label} at fixed true values, with exact "
             f"{interval.percent} Clopper-Pearson bounds; bias and RMSE of the posterior median; "
-            "nominal_inside: the nominal level lies within the bounds.", table)
+            "nominal_inside: the nominal level lies within the bounds (verdict: consistent, "
+            "conservative above them, too narrow below).", table)
         save_figure(coverage_figure(table, interval=interval), fig_dir, "coverage")
         figures.append(FigureRef("coverage", f"Coverage of the {interval.label} per quantity "
                                  f"with exact {interval.percent} bounds; the line marks the "
@@ -181,9 +184,19 @@ def _manifest(
                      "over the recorded quantities, no divergences, E-BFMI >= 0.3) are kept in "
                      "every statistic and counted here; fits that raised an error have no "
                      "posterior, are left out and counted as errors."),
-        "this_invocation": run, "tables": sorted(tables),
+        "this_invocation": run, "invocations": _previous_invocations(outputs.out) + [run],
+        "tables": sorted(tables),
         "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def _previous_invocations(out: Path | None) -> list[dict[str, Any]]:
+    """Invocations recorded by an earlier manifest of this study (a resumed study keeps them)."""
+    path = None if out is None else out / MANIFEST
+    if path is None or not path.is_file():
+        return []
+    previous = json.loads(path.read_text(encoding="utf-8"))
+    return list(previous.get("invocations", [previous.get("this_invocation", {})]))
 
 
 def _report(

@@ -183,7 +183,8 @@ def simulate(
            "wall_seconds": time.perf_counter() - started, "simulation_seconds": gather_seconds}
     outputs = StudyOutputs(kind=kind, spec=spec.to_dict(), config=config,
                            designs={f: d.summary() for f, d in designs.items()},
-                           endpoints=endpoints, n_sims=n_sims, truths=truths, run=run)
+                           endpoints=endpoints, n_sims=n_sims, truths=truths, run=run,
+                           out=out)
     tables, manifest = write_outputs(out, outputs, records)
     return SimulationResult(out, tables, manifest)
 
