@@ -23,11 +23,13 @@ Backends
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import warnings
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -161,7 +163,7 @@ def _sample_all(
         idata = _sample_pymc(model, settings, seeds["sampler"], progress)
         timings["sample"] = time.perf_counter() - start
 
-    with model:
+    with model, _quiet_pymc_info():
         if "prior" in groups:
             # The prior draws also bring observed_data and constant_data.
             start = time.perf_counter()
@@ -289,3 +291,17 @@ def _sample_pymc(
         compute_convergence_checks=False,
         model=model,
     )
+
+
+@contextmanager
+def _quiet_pymc_info() -> Iterator[None]:
+    """PyMC logs "Sampling: [...]" at INFO for every prior and predictive draw; a run makes dozens
+    and says what it does itself, so those lines are held back (warnings still pass).
+    """
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

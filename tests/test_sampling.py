@@ -203,3 +203,15 @@ def test_models_that_share_a_structure_key_have_the_same_log_density(study: Stud
         expected = other.compile_logp()(point)
         pm.set_data(data_values(other), model=template)
         assert template.compile_logp()(point) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.integration
+def test_prior_and_predictive_draws_log_no_sampling_lines(
+    study: Study, caplog: pytest.LogCaptureFixture
+) -> None:
+    # PyMC logs "Sampling: [...]" at INFO for every draw; a run prints its own progress.
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="pymc"):
+        fit(build_binary_model(study, "toxicity"), **SHORT)
+    assert not [r for r in caplog.records if r.getMessage().startswith("Sampling:")]
