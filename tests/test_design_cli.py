@@ -141,3 +141,12 @@ def test_design_imports_no_run_layer() -> None:
                 assert not any(n.startswith(("pymc", "arviz", "rechallenge.models"))
                                for n in names), (path.name, names)
         assert len(path.read_text().splitlines()) < 400, path.name
+
+
+def test_default_out_is_beside_the_run_not_inside_it(run_dir: Path) -> None:
+    # Inside, the design files would be files the run did not write, and `analyze --overwrite`
+    # would then (rightly) refuse to replace the run.
+    assert main(_args(run_dir, "--n", "20", "--threshold", "0.2")) == 0
+    beside = run_dir.with_name(run_dir.name + "-design")
+    assert (beside / "design.json").is_file()
+    assert not (run_dir / "design").exists()

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rechallenge.analysis.cli.common import Subparsers
 
-#: Output directory, relative to RUN_DIR, when --out is not given.
-DEFAULT_OUT = "design"
+#: Output directory when --out is not given: ``RUN_DIR`` + this suffix, a sibling of the run. Not
+#: inside the run: a run holding files it did not write is not replaced by ``--overwrite``.
+DEFAULT_OUT_SUFFIX = "-design"
 
 
 def register_design(sub: Subparsers) -> argparse.ArgumentParser:
@@ -36,8 +37,8 @@ def register_design(sub: Subparsers) -> argparse.ArgumentParser:
             "--alpha, --power. Two-sample: --control-n and --treatment-n, success when "
             "P(rate_t - rate_c > margin | data) > C with the MAP prior on the control arm. "
             "Operating characteristics are exact sums over the binomial outcomes. Files go to "
-            f"--out (default RUN_DIR/{DEFAULT_OUT}); files already there that this command does "
-            "not write are left alone. Exit status 1 on bad input."),
+            f"--out (default RUN_DIR{DEFAULT_OUT_SUFFIX}, beside the run); files already there "
+            "that this command does not write are left alone. Exit status 1 on bad input."),
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory with map_prior.json")
     parser.add_argument("--endpoint", required=True, help="binary endpoint, e.g. response")
@@ -48,7 +49,7 @@ def register_design(sub: Subparsers) -> argparse.ArgumentParser:
                         help="robust MAP (default), MAP without the vague component, or "
                              "Beta(1, 1)")
     parser.add_argument("--out", metavar="DIR", default=None,
-                        help=f"output directory (default RUN_DIR/{DEFAULT_OUT})")
+                        help=f"output directory (default RUN_DIR{DEFAULT_OUT_SUFFIX}, beside the run)")
     one = parser.add_argument_group("one-sample design")
     one.add_argument("--n", type=int, metavar="N", help="number of patients")
     one.add_argument("--threshold", type=float, metavar="T",
@@ -150,7 +151,8 @@ def run_design(args: argparse.Namespace) -> int:
     """Compute the design, write its files and print a short summary (exit 1 on bad input)."""
     from rechallenge.analysis.cli.common import EXIT_FAILURE, EXIT_OK
 
-    out = Path(args.out) if args.out is not None else Path(args.run_dir) / DEFAULT_OUT
+    run = Path(args.run_dir).resolve()
+    out = Path(args.out) if args.out is not None else run.with_name(run.name + DEFAULT_OUT_SUFFIX)
     try:
         result, lines = _job(args, out)
     except (ValueError, OSError) as exc:
