@@ -250,8 +250,13 @@ def test_report_leads_with_the_headline_table_and_has_a_glossary(run: Path) -> N
                                       "P(ICI-2 > ICI-1)"]
     assert re.fullmatch(r"\d+\.\d% \(\d+\.\d to \d+\.\d\)", headline.loc[0, "ICI-1"])
     doc = docx.Document(str(run / "report.docx"))
-    assert doc.tables[0].rows[0].cells[0].text == "Endpoint"
+    # Table 2 is the first Word table, cell for cell the same as its CSV.
+    word = [[cell.text for cell in row.cells] for row in doc.tables[0].rows]
+    assert word[0] == list(headline.columns)
+    assert word[1] == ["" if pd.isna(v) else str(v) for v in headline.iloc[0]]
     assert len(doc.inline_shapes) >= 4  # the figures are embedded
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert {"Results", "Methods", "Glossary"} <= set(headings), headings
     # Site tables show the reader columns only; diagnostics stay in the machine CSV.
     sites = pd.read_csv(run / "tables" / "reader" / "sites_response.csv")
     assert list(sites.columns) == ["Line", "Site", "Patients", "Events", "Observed, % (CI)",
@@ -266,16 +271,3 @@ def test_rbest_files_and_ttp_forest_plot_are_written(run: Path) -> None:
     body = json.loads((run / "map_prior_rbest" / "ttp_ICI-2.json").read_text())
     assert body["meta"]["class"] == ["normMix", "mix"] and body["meta"]["sigma"][0] > 0
     assert (run / "figures" / "forest_ttp.pdf").is_file()
-
-
-def test_report_docx_converts_to_pdf_with_libreoffice(run: Path, tmp_path: Path) -> None:
-    import shutil
-
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.skip("LibreOffice is not installed (the docx structure is checked above)")
-    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(run / "report.docx")],
-                   check=True, capture_output=True, timeout=300)
-    pdf = tmp_path / "report.pdf"
-    assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")

@@ -68,7 +68,8 @@ def test_vocabulary_words_every_quantity_and_contrast():
 
 
 def test_word_table_reads_back_as_a_real_table(tmp_path: Path):
-    docx = pytest.importorskip("docx")
+    import docx
+
     frame = pd.DataFrame({"Site": ["S01", "a\x07b <x>"], "Estimate": ["23.5% (13.7 to 36.8)", ""]})
     path = write_table_docx(Table("t", "Caption, 95% equal-tailed credible interval.", frame),
                             tmp_path / "t.docx")
