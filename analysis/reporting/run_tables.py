@@ -24,7 +24,7 @@ _BINARY_ROWS = ("probability_population", "probability_typical_site", "probabili
 _TTP_ROWS = ("median_population", "median_typical_site", "median_new_site",
              "median_ratio_population", "hazard_ratio", "prob_greater_population")
 #: How the frequentist reference intervals are computed (for captions).
-CONFIDENCE = _CONFIDENCE = (
+CONFIDENCE = (
     "exact (Clopper-Pearson) CI for proportions; Kaplan-Meier median with linear (Collett) CI; "
     "Cox model HR with patient-clustered robust CI")
 
@@ -37,7 +37,7 @@ def descriptive(study: Study, interval: Interval) -> Table:
     return Table(
         "descriptive",
         f"Descriptive and frequentist reference analysis per line (patient-level rows; "
-        f"{interval.percent} confidence intervals: {_CONFIDENCE}).",
+        f"{interval.percent} confidence intervals: {CONFIDENCE}).",
         frame,
     )
 
@@ -146,7 +146,7 @@ def comparison(result: EndpointResults, study: Study, interval: Interval) -> Tab
     return Table(
         f"comparison_{result.endpoint}",
         f"{label}: posterior medians with {interval.label}s (lower, upper); 'probability' is a "
-        f"posterior probability; frequentist reference beside ({interval.percent} CIs: {_CONFIDENCE}).",
+        f"posterior probability; frequentist reference beside ({interval.percent} CIs: {CONFIDENCE}).",
         pd.DataFrame(rows),
     )
 

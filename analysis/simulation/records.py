@@ -9,11 +9,11 @@ ever rewritten; a record names the invocation that wrote it (``run_id``).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from rechallenge.data.atomic import write_text_atomic
 
 RESULTS_DIR = "results"
 
@@ -24,24 +24,9 @@ def record_name(kind: str, family: str, index: int, cell: str = "") -> str:
     return f"{kind}-{family}{middle}-{index:05d}"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json_atomic(path: Path, payload: Any) -> None:
     """JSON with stable key order, written atomically."""
-    write_atomic(path, json.dumps(payload, indent=1, sort_keys=True, default=_plain) + "\n")
+    write_text_atomic(path, json.dumps(payload, indent=1, sort_keys=True, default=_plain) + "\n")
 
 
 def write_record(out: Path, record: dict[str, Any]) -> Path:
