@@ -104,6 +104,8 @@ def test_latex_escapes_specials_and_guards_a_leading_bracket_or_star():
     assert latex_text("[opt] site") == "{}[opt] site"
     assert latex_text("*star*") == "{}*star*"
     assert latex_text("a\n\nb") == "a  b"
+    # Not special to TeX, but OT1 (LaTeX's default font encoding) prints them as ¡, ¿ and —.
+    assert latex_text("p < 0.05 | x > 1") == r"p \textless{} 0.05 \textbar{} x \textgreater{} 1"
 
 
 def test_spreadsheet_cells_that_would_run_are_quoted_and_numbers_are_not():

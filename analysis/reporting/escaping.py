@@ -64,6 +64,8 @@ def _markdown_escape(match: re.Match[str]) -> str:
 _LATEX_SPECIALS: Final[dict[str, str]] = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    # Under LaTeX's default OT1 font encoding these three print as other glyphs (¡ ¿ —).
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
     # A line break, let alone a blank line (a new paragraph), is not allowed inside a cell.
     "\n": " ", "\r": " ",
 }
@@ -100,7 +102,8 @@ def markdown_text(text: str, *, one_line: bool = False, link_text: bool = False)
 def latex_text(text: str) -> str:
     """Text for a LaTeX document (body text or a ``tabular`` cell), shown as written.
 
-    Besides the ten special characters, a leading ``[`` or ``*`` is guarded with ``{}``: in a
+    Besides the ten special characters and ``<``, ``>``, ``|`` (which the default OT1 font
+    encoding prints as other glyphs), a leading ``[`` or ``*`` is guarded with ``{}``: in a
     table's first column it would follow the previous row's ``\\\\``, which reads ``*`` and
     ``[...]`` after it as its own arguments.
     """
