@@ -145,14 +145,15 @@ def sensitivity_table(machine: Table, interval: Interval) -> Table:
         row["Largest shift (posterior SDs)"] = f"{float(r['max_shift_sd']):.2f}"
         if obtained:
             row["Variants obtained by"] = "; ".join(
-                f"{fit_label(v).lower()}: {r[f'{v}_method']} (Pareto k {_k_text(r[f'{v}_pareto_k'])})"
+                f"{fit_label(v).split()[-1]}: {r[f'{v}_method']}, k = {_k_text(r[f'{v}_pareto_k'])}"
                 for v in obtained)
         rows.append(row)
     caption = (f"Headline quantities under the default heterogeneity prior and with its scale "
                f"halved and doubled (posterior medians with {interval.label}s); the largest "
                f"shift is the largest move of a median, in default posterior SDs."
                + (" Each variant is the main posterior reweighted by Pareto-smoothed importance "
-                  "sampling, or a refit where the Pareto k of the weights was too high for that."
+                  "sampling, or a refit where the Pareto k of the weights was too high for that "
+                  "(last column: how each variant of the endpoint was obtained, with its k)."
                   if obtained else ""))
     frame = pd.DataFrame(rows)
     if obtained:
