@@ -7,8 +7,9 @@
 
 Printed as Markdown (progress on stderr); ``--json FILE`` also saves the raw figures.
 
-1. ``rechallenge analyze`` of the shipped data, the full default analysis (4 endpoints, 2
-   comparators and 2 sensitivity refits each = 20 fits, report), side by side in one run:
+1. ``rechallenge analyze`` of the shipped data, the full default analysis (4 endpoints, a main
+   fit and 2 comparators each = 12 fits, the sensitivity variants reweighted or, where their
+   Pareto k is too high, refitted; report), side by side in one run:
    *cold, empty caches* (a new process whose PyTensor compile directory and numba cache
    directory are empty temporary directories, as on a new machine); *cold, warm caches* (a new
    process reading the caches the first run filled); *warm, in-process* (a second ``analyze`` in

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -46,8 +47,13 @@ def test_run_directory_has_every_part(run: Path) -> None:
     assert {"pymc", "arviz", "nutpie", "rechallenge"} <= set(manifest["versions"])
     assert manifest["input_hashes"]["study_rows"]
     assert {"fit_total", "report"} <= set(manifest["timings_seconds"])
-    expected_fits = {f"{e}{v}" for e in ("response", "ttp")
-                     for v in ("", "__complete", "__none", "__tau_half", "__tau_double")}
+    # Sensitivity variants are saved only where refitted (their Pareto k was too high).
+    variants = manifest["sensitivity"]
+    assert set(variants) == {f"{e}__{v}" for e in ("response", "ttp")
+                             for v in ("tau_half", "tau_double")}
+    assert {r["method"] for r in variants.values()} <= {"reweighted", "refitted"}
+    expected_fits = {f"{e}{v}" for e in ("response", "ttp") for v in ("", "__complete", "__none")}
+    expected_fits |= {key for key, r in variants.items() if r["method"] == "refitted"}
     assert set(manifest["fits"]) == expected_fits
     assert {p.stem for p in (run / "fits").glob("*.nc")} == expected_fits
     for stem in ("comparison_response", "comparison_ttp", "sites_response", "diagnostics", "loo",
@@ -96,13 +102,40 @@ def test_rebuilt_report_equals_the_original(run: Path, tmp_path: Path) -> None:
     before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*")
               if p.is_file() and p.suffix in (".csv", ".md", ".tex", ".json", ".html")
               and p.name != "manifest.json"}
+    recorded = json.loads((run / "manifest.json").read_text())["sensitivity"]
     rebuild_report(run, progress=QUIET)
     after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*")
              if p.is_file() and p.suffix in (".csv", ".md", ".tex", ".json", ".html")
              and p.name != "manifest.json"}
     assert before.keys() == after.keys()
+    # Among them the sensitivity table, its reweighted variants recomputed from the saved fits.
+    assert {Path("tables/sensitivity_priors.csv"), Path("tables/reader/sensitivity_priors.md")} <= set(before)
     changed = [str(k) for k in before if before[k] != after[k]]
     assert changed == []
+    assert json.loads((run / "manifest.json").read_text())["sensitivity"] == recorded
+
+
+def test_sensitivity_table_says_how_each_variant_was_obtained(run: Path, tmp_path: Path) -> None:
+    manifest = json.loads((run / "manifest.json").read_text())
+    table = pd.read_csv(run / "tables" / "sensitivity_priors.csv")
+    for key, record in manifest["sensitivity"].items():
+        endpoint, variant = key.split("__")
+        rows = table[table["endpoint"] == endpoint]
+        assert set(rows[f"{variant}_method"]) == {record["method"]}
+        assert rows[f"{variant}_pareto_k"].to_numpy() == pytest.approx(record["pareto_k"], rel=1e-8)
+    methods = [r["method"] for r in manifest["sensitivity"].values()]
+    reader = (run / "tables" / "reader" / "sensitivity_priors.md").read_text()
+    assert reader.count("reweighted, k = ") == methods.count("reweighted")
+    assert reader.count("refitted, k = ") == methods.count("refitted")
+    assert "importance reweighting of the main posterior" in (run / "report.md").read_text()
+    # A record that the saved fits do not reproduce is refused before anything is rebuilt.
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    key = next(iter(manifest["sensitivity"]))
+    manifest["sensitivity"][key]["pareto_k"] += 0.01
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RunDirectoryError, match=key):
+        rebuild_report(copy, progress=QUIET)
 
 
 def test_outputs_made_on_the_engine_equal_those_made_in_one_process(

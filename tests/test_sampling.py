@@ -89,7 +89,8 @@ def test_fit_groups_of_the_default_analysis_cover_every_fit(study: Study) -> Non
     # group (one compilation) per model family.
     config = RunConfig()
     groups = fit_groups(study, config)
-    assert sum(g.n_fits(config) for g in groups) == 20
+    # 4 main fits and 8 comparators; sensitivity variants are refitted only where needed.
+    assert sum(g.n_fits(config) for g in groups) == 12
     assert {(g.kind, g.pooling, g.endpoints) for g in groups} == {
         ("nested", "partial", endpoints) for endpoints in FAMILIES}
     assert FIT_GROUPS["main"] == OPTIONAL_GROUPS
@@ -98,7 +99,7 @@ def test_fit_groups_of_the_default_analysis_cover_every_fit(study: Study) -> Non
 def test_fit_groups_with_pymc_keep_comparators_as_their_own_models(study: Study) -> None:
     config = RunConfig().with_sampler(backend="pymc")
     groups = fit_groups(study, config)
-    assert sum(g.n_fits(config) for g in groups) == 20
+    assert sum(g.n_fits(config) for g in groups) == 12
     assert {(g.kind, g.pooling, g.endpoints) for g in groups} == {
         (kind, pooling, endpoints)
         for endpoints in FAMILIES
@@ -177,9 +178,13 @@ def test_two_workers_give_the_same_fits_as_one(study: Study) -> None:
     # Each structure is one task: here two tasks, and with two workers each ran one.
     assert len({record["worker"] for record in two.tasks}) == 2
     assert len({record["worker"] for record in one.tasks}) == 1
+    # The same sensitivity decisions; only the variants with a high Pareto k were refitted.
+    assert two.sensitivity == one.sensitivity
+    assert list(one.sensitivity) == [f"{e}__{v}" for e in ("response", "ttp")
+                                     for v in ("tau_half", "tau_double")]
     assert list(two.fits) == list(one.fits) == [
-        "response", "response__tau_half", "response__tau_double", "ttp", "ttp__tau_half",
-        "ttp__tau_double"]
+        key for e in ("response", "ttp") for key in (e, f"{e}__tau_half", f"{e}__tau_double")
+        if key == e or one.sensitivity[key]["method"] == "refitted"]
     for key in one.fits:
         assert set(two.fits[key].groups()) == set(one.fits[key].groups()), key
         assert_same_draws(two.fits[key], one.fits[key],

@@ -140,6 +140,25 @@ def used_priors(endpoint: str, priors: Mapping[str, float], options: Mapping[str
     }
 
 
+def _sensitivity_words(methods: Sequence[str], max_pareto_k: float) -> str:
+    """How the prior sensitivity was assessed, saying which variants were reweighted or refitted."""
+    power = "by power-scaling (Kallioinen et al. 2023)"
+    if not methods:
+        return f"prior sensitivity {power}"
+    n, refitted = len(methods), sum(m == "refitted" for m in methods)
+    scales = "halved and doubled heterogeneity prior scales"
+    if refitted == n:
+        return (f"prior sensitivity by refits under {scales} (the Pareto k of importance "
+                f"reweighting exceeded {max_pareto_k:.2f} for all {n} variants) and {power}")
+    reweighted = (f"prior sensitivity under {scales} by Pareto-smoothed importance reweighting "
+                  f"of the main posterior (Vehtari et al. 2024)")
+    if refitted == 0:
+        return (f"{reweighted}, with Pareto k at most {max_pareto_k:.2f} for all {n} variants "
+                f"(a variant above it would have been refitted), and {power}")
+    return (f"{reweighted} for the {n - refitted} of {n} variants with Pareto k at most "
+            f"{max_pareto_k:.2f} and by refits for the {refitted} above it, and {power}")
+
+
 def methods_paragraph(
     *,
     fit_attrs: Mapping[str, Mapping[str, Any]],
@@ -151,6 +170,8 @@ def methods_paragraph(
     synthetic: bool,
     sensitivity: bool,
     comparators: bool,
+    sensitivity_methods: Sequence[str] = (),
+    max_pareto_k: float = 0.7,
 ) -> str:
     """The statistical-methods paragraph of a manuscript.
 
@@ -158,6 +179,11 @@ def methods_paragraph(
     ----------
     fit_attrs
         Per endpoint, the decoded provenance of its main fit (``models.fit_settings.fit_attrs``).
+    sensitivity_methods
+        How each prior-sensitivity variant (endpoint and prior scale) was obtained:
+        ``"reweighted"`` or ``"refitted"``; the paragraph says how many of each.
+    max_pareto_k
+        The Pareto k above which a variant was refitted rather than reweighted.
     """
     any_attrs = next(iter(fit_attrs.values()))
     sampler = any_attrs["sampler"]
@@ -210,10 +236,7 @@ def methods_paragraph(
     if comparators:
         checks.append("PSIS-LOO comparison with complete and no pooling")
     if sensitivity:
-        checks.append(
-            "prior sensitivity by refits under halved and doubled heterogeneity prior scales and "
-            "by power-scaling (Kallioinen et al. 2023)"
-        )
+        checks.append(_sensitivity_words(sensitivity_methods, max_pareto_k))
     text.append("Model checks comprised " + ", ".join(checks) + ".")
     text.append(
         f"Estimates are posterior medians with {interval.label}s; population-averaged quantities "

@@ -125,9 +125,12 @@ def _statistic_value(name: str, value: object) -> str:
 
 
 def sensitivity_table(machine: Table, interval: Interval) -> Table:
-    """Prior sensitivity: one cell per prior variant (median with interval)."""
+    """Prior sensitivity: one cell per prior variant (median with interval), and per endpoint how
+    each variant was obtained (reweighted main posterior or refit) with its Pareto k.
+    """
     f = machine.frame
     variants = [c.removesuffix("_median") for c in f.columns if c.endswith("_median")]
+    obtained = [v for v in variants if f"{v}_method" in f.columns]
     rows = []
     for _, r in f.iterrows():
         q = str(r["quantity"])
@@ -140,11 +143,27 @@ def sensitivity_table(machine: Table, interval: Interval) -> Table:
             row[fit_label(v)] = interval_cell(r[f"{v}_median"], r[f"{v}_lower"], r[f"{v}_upper"],
                                               scale)
         row["Largest shift (posterior SDs)"] = f"{float(r['max_shift_sd']):.2f}"
+        if obtained:
+            row["Variants obtained by"] = "; ".join(
+                f"{fit_label(v).split()[-1]}: {r[f'{v}_method']}, k = {_k_text(r[f'{v}_pareto_k'])}"
+                for v in obtained)
         rows.append(row)
     caption = (f"Headline quantities under the default heterogeneity prior and with its scale "
-               f"halved and doubled (posterior medians with {interval.label}s); the last column "
-               f"is the largest move of a median, in default posterior SDs.")
-    return Table(machine.name, caption, _blank_repeats(pd.DataFrame(rows), "Endpoint"))
+               f"halved and doubled (posterior medians with {interval.label}s); the largest "
+               f"shift is the largest move of a median, in default posterior SDs."
+               + (" Each variant is the main posterior reweighted by Pareto-smoothed importance "
+                  "sampling, or a refit where the Pareto k of the weights was too high for that "
+                  "(last column: how each variant of the endpoint was obtained, with its k)."
+                  if obtained else ""))
+    frame = pd.DataFrame(rows)
+    if obtained:
+        frame.loc[frame["Endpoint"].eq(frame["Endpoint"].shift()), "Variants obtained by"] = ""
+    return Table(machine.name, caption, _blank_repeats(frame, "Endpoint"))
+
+
+def _k_text(k: object) -> str:
+    value = float(cast(Any, k))
+    return f"{value:.2f}" if np.isfinite(value) else "not estimated"
 
 
 def words_table(machine: Table, *, caption: str | None = None, digits: int | None = None) -> Table:

@@ -30,6 +30,7 @@ from rechallenge.analysis.run.engine import (
 )
 from rechallenge.analysis.run.fitting import FitGroup, FitStage, canonical_order, fit_group, fit_groups
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.summaries.prior_reweighting import sensitivity_scales
 from rechallenge.data import Study
 
 Progress = Callable[[str], None]
@@ -81,11 +82,14 @@ def fit_all(
     Returns
     -------
     FitStage
-        Fits in canonical order (endpoint by endpoint); ``tasks`` says where each group ran.
+        Fits in canonical order (endpoint by endpoint); ``tasks`` says where each group ran and
+        ``sensitivity`` how each prior-sensitivity variant was obtained.
     """
     futures = submit_fits(study, config, client) if futures is None else futures
     groups = list(futures.values())
-    progress(f"fitting {sum(g.n_fits(config) for g in groups)} models of {len(groups)} "
+    refits = " (and the sensitivity refits whose Pareto k is too high)" if sensitivity_scales(
+        config) else ""
+    progress(f"fitting {sum(g.n_fits(config) for g in groups)} models{refits} of {len(groups)} "
              f"structure(s) as {len(groups)} task(s)")
     if task_progress is None:
         task_progress = TaskProgress(len(groups), "fit tasks", stream=LineStream(progress))
@@ -96,6 +100,7 @@ def fit_all(
         stage.fits.update(part.fits)
         stage.timings.update(part.timings)
         stage.add_steps(part.steps)
+        stage.sensitivity.update(part.sensitivity)
         stage.tasks.append(recorded.record.to_dict())
 
     gather_as_completed(futures, on_result=collect, progress=task_progress)

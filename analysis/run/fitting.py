@@ -1,10 +1,18 @@
 """The fitting stage of a run: every model of every endpoint, with comparators and sensitivity.
 
 Per endpoint the main model (the configured pooling) is fitted once; the complete- and no-pooling
-comparators are fitted for LOO; the sensitivity refits reuse the main model's compiled graph with
-the heterogeneity prior scale halved and doubled (prior values are ``pm.Data``). Fits are keyed
-``"<endpoint>"``, ``"<endpoint>__complete"``, ``"<endpoint>__none"``, ``"<endpoint>__tau_half"``,
-``"<endpoint>__tau_double"``.
+comparators are fitted for LOO. The prior-sensitivity variants (heterogeneity prior scale halved
+and doubled) are the main posterior reweighted by Pareto-smoothed importance sampling
+(:mod:`rechallenge.analysis.summaries.prior_reweighting`); only a variant whose Pareto k exceeds
+the threshold is refitted, reusing the main model's compiled graph (prior values are
+``pm.Data``). What was done per variant (method and Pareto k) is recorded in
+:attr:`FitStage.sensitivity`, and the run's manifest. Fits are keyed ``"<endpoint>"``,
+``"<endpoint>__complete"``, ``"<endpoint>__none"`` and, when refitted,
+``"<endpoint>__tau_half"``, ``"<endpoint>__tau_double"``.
+
+Every fit uses the run's seed, whichever others are made, so reweighting a variant instead of
+refitting it changes no other fit. The decision is a deterministic function of the saved main
+fit: a report rebuilt from a run recomputes the same k (:func:`sensitivity_records`).
 
 Each fit computes only what the run reads from it (:data:`FIT_GROUPS`): the main fit everything
 (prior, posterior predictive, log-likelihood), a comparator its log-likelihood (for LOO), a
@@ -22,17 +30,26 @@ worker that fits the group. A fit does not depend on where it ran: same seeds, s
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import arviz as az
 import pymc as pm
 
+from rechallenge.analysis.run.manifest import RunDirectoryError
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import (
     COMPARATORS,
     SENSITIVITY_SCALES,
     fit_key,
+    fit_order,
+)
+from rechallenge.analysis.summaries.prior_reweighting import (
+    REFITTED,
+    REWEIGHTED,
+    reweight_prior_scale,
+    sensitivity_scales,
 )
 from rechallenge.data import Study, schema
 from rechallenge.models.binary import build_binary_model
@@ -46,6 +63,8 @@ from rechallenge.models.ttp import build_ttp_model
 #: data) and saves compiling its own structure (3-4 s); with hundreds of sites the sampling costs
 #: more than the compilation saves.
 NEST_COMPARATORS_MAX_SITES = 100
+#: How far a run's recorded Pareto k may be from the one recomputed from its saved main fit.
+RECORD_K_TOLERANCE = 1e-6
 #: Optional InferenceData groups each kind of fit computes (``fit(groups=...)``).
 FIT_GROUPS: dict[str, tuple[str, ...]] = {
     "main": ("prior", "posterior_predictive", "log_likelihood"),
@@ -61,14 +80,18 @@ class FitStage:
     """Fits of a run, the time each took and the time of each step (seconds).
 
     ``steps`` sums the steps of every fit: ``build``, ``compile``, ``sample``, ``prior``,
-    ``posterior_predictive``, ``log_likelihood`` and ``log_prior``. ``tasks`` records where each
-    task of the stage ran (:class:`~rechallenge.analysis.run.engine.TaskRecord` as dicts).
+    ``posterior_predictive``, ``log_likelihood``, ``log_prior`` and ``reweight``. ``tasks``
+    records where each task of the stage ran (:class:`~rechallenge.analysis.run.engine.TaskRecord`
+    as dicts). ``sensitivity`` records, per sensitivity variant (fit key), its factor, prior
+    scale, Pareto k and method (``"reweighted"`` or ``"refitted"``; see
+    :meth:`~rechallenge.analysis.summaries.prior_reweighting.Reweighting.record`).
     """
 
     fits: dict[str, az.InferenceData] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
     tasks: list[dict] = field(default_factory=list)
+    sensitivity: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add_steps(self, steps: dict[str, float]) -> None:
         """Add one fit's step timings to the totals."""
@@ -157,26 +180,99 @@ def _build(
 def _fit_main(
     study: Study, endpoint: str, config: RunConfig, *, progress: Progress, stage: FitStage
 ) -> None:
-    """The main fit of ``endpoint`` and, as configured, its sensitivity refits."""
+    """The main fit of ``endpoint`` and, as configured, its sensitivity variants.
+
+    A variant is the main posterior reweighted when its Pareto k is at most the threshold, and
+    is refitted otherwise.
+    """
     main_pooling = config.analysis.pooling
     start = time.perf_counter()
     progress(f"{endpoint}: fitting {main_pooling} pooling")
     model = _build(study, endpoint, config, main_pooling, stage)
-    stage.fits[fit_key(endpoint)] = _sample(model, config, "main", stage)
+    main = stage.fits[fit_key(endpoint)] = _sample(model, config, "main", stage)
     stage.timings[fit_key(endpoint)] = time.perf_counter() - start
 
-    if config.analysis.sensitivity and main_pooling == "partial":
+    scales = sensitivity_scales(config)
+    if scales:
         tau_sd = float(model["prior_tau_sd"].get_value())
-        for variant, factor in SENSITIVITY_SCALES.items():
+        for variant, factor in scales.items():
+            key = fit_key(endpoint, variant)
             start = time.perf_counter()
-            progress(f"{endpoint}: sensitivity refit, tau prior scale x{factor:g}")
-            stage.fits[fit_key(endpoint, variant)] = _sample(
+            weights = reweight_prior_scale(main, factor)
+            stage.add_steps({"reweight": time.perf_counter() - start})
+            if weights.reliable:
+                progress(f"{endpoint}: tau prior scale x{factor:g} reweighted "
+                         f"(Pareto k {weights.pareto_k:.2f})")
+                stage.sensitivity[key] = weights.record(REWEIGHTED)
+                continue
+            progress(f"{endpoint}: sensitivity refit, tau prior scale x{factor:g} (Pareto k "
+                     f"{weights.pareto_k:.2f} > {weights.threshold:.2f})")
+            stage.fits[key] = _sample(
                 model, config, "sensitivity", stage, data={"prior_tau_sd": tau_sd * factor}
             )
-            stage.timings[fit_key(endpoint, variant)] = time.perf_counter() - start
+            stage.timings[key] = time.perf_counter() - start
+            stage.sensitivity[key] = weights.record(REFITTED)
         start = time.perf_counter()
         add_pointwise_log_density(model, stage.fits[fit_key(endpoint)], "prior")
         stage.add_steps({"log_prior": time.perf_counter() - start})
+
+
+def sensitivity_records(
+    fits: Mapping[str, az.InferenceData], config: RunConfig
+) -> dict[str, dict[str, Any]]:
+    """The sensitivity decisions recomputed from saved main fits, as :attr:`FitStage.sensitivity`.
+
+    A variant is ``"refitted"`` when its Pareto k is above the threshold, else ``"reweighted"``;
+    this is what the fitting stage decided if the main fits are the run's (the decision depends
+    on nothing else), so a rebuilt report can check the run's record against it.
+    """
+    records = {}
+    for endpoint in config.analysis.endpoints:
+        main = fits.get(fit_key(endpoint))
+        if main is None:
+            continue
+        for variant, factor in sensitivity_scales(config).items():
+            weights = reweight_prior_scale(main, factor)
+            records[fit_key(endpoint, variant)] = weights.record(
+                REWEIGHTED if weights.reliable else REFITTED)
+    return dict(sorted(records.items(), key=lambda item: fit_order(item[0])))
+
+
+def check_sensitivity_record(
+    recorded: Mapping[str, Any], fits: Mapping[str, az.InferenceData], config: RunConfig
+) -> None:
+    """Check a run's sensitivity record against its saved fits.
+
+    Recomputing the weights from the saved main fits must give the recorded variants, prior
+    scales and Pareto k (to :data:`RECORD_K_TOLERANCE`: the record may come from another
+    machine's floating point), and the run must hold a fit for exactly the refitted variants.
+
+    Raises
+    ------
+    RunDirectoryError
+        Naming the variants that disagree.
+    """
+    again = sensitivity_records(fits, config)
+    refitted = {key for key, record in recorded.items() if record.get("method") == REFITTED}
+    saved = {key for key in fits if key in again}
+    differ = {key for key in set(again) | set(recorded)
+              if not _same_record(again.get(key), recorded.get(key))}
+    wrong = sorted(differ | (refitted ^ saved), key=fit_order)
+    if wrong:
+        raise RunDirectoryError(
+            f"the run's record of its sensitivity variants ({', '.join(wrong)}) does not match "
+            f"its saved fits: recomputed {[again.get(k) for k in wrong]}, recorded "
+            f"{[recorded.get(k) for k in wrong]}, refitted {sorted(saved)}")
+
+
+def _same_record(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    k_a, k_b = a.get("pareto_k"), b.get("pareto_k")
+    same_k = (k_a is None and k_b is None) or (
+        isinstance(k_a, float) and isinstance(k_b, (int, float))
+        and abs(k_a - k_b) <= RECORD_K_TOLERANCE)
+    return same_k and all(a.get(f) == b.get(f) for f in ("factor", "prior_tau_sd"))
 
 
 def _fit_comparator(
@@ -227,13 +323,15 @@ class FitGroup:
         return f"{self.kind}-{self.pooling}-{'+'.join(self.endpoints)}"
 
     def n_fits(self, config: RunConfig) -> int:
-        """Number of fits in the group."""
+        """Number of fits in the group known in advance: main fits and comparators.
+
+        The sensitivity variants are refitted only where their Pareto k is too high, which is
+        known once the main fit is made; they are not counted.
+        """
         if self.kind == "comparator":
             return len(self.endpoints)
-        refits = len(SENSITIVITY_SCALES) if (
-            config.analysis.sensitivity and self.pooling == "partial") else 0
         comparators = len(_comparators(config)) if self.kind == "nested" else 0
-        return len(self.endpoints) * (1 + refits + comparators)
+        return len(self.endpoints) * (1 + comparators)
 
 
 def fit_groups(study: Study, config: RunConfig) -> list[FitGroup]:
@@ -274,7 +372,9 @@ def canonical_order(stage: FitStage, config: RunConfig) -> FitStage:
         order += [fit_key(endpoint, v) for v in SENSITIVITY_SCALES]
         order += [fit_key(endpoint, p) for p in COMPARATORS]
     rank = {key: i for i, key in enumerate(order)}
-    ordered = FitStage(steps=dict(stage.steps))
+    ordered = FitStage(steps=dict(stage.steps), sensitivity={
+        key: stage.sensitivity[key] for key in sorted(
+            stage.sensitivity, key=lambda k: rank.get(k, len(rank)))})
     for key in sorted(stage.fits, key=lambda k: rank.get(k, len(rank))):
         ordered.fits[key] = stage.fits[key]
         ordered.timings[key] = stage.timings[key]

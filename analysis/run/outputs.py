@@ -47,6 +47,7 @@ from rechallenge.analysis.summaries.diagnostics import (
     sampler_diagnostics,
 )
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults, all_endpoint_results
+from rechallenge.analysis.summaries.prior_reweighting import pareto_k_threshold
 from rechallenge.data import Study, schema
 from rechallenge.models.fit_settings import fit_attrs
 
@@ -263,10 +264,14 @@ def _write_tables(
         "leave_one_site_out", "Leave-one-site-out PSIS per endpoint: expected log predictive "
         "density of each whole site and its Pareto k (k > 0.7: approximation unreliable).",
         [r.loso for r in results.values()])
+    k_max = pareto_k_threshold(config.sampler.draws * config.sampler.chains)
     sensitivity = rt.concat_table(
         "sensitivity_priors", f"Headline quantities under the default heterogeneity prior and with "
         f"its scale halved and doubled (posterior medians and {interval.label}s); max_shift_sd is the "
-        "largest move of a median in default posterior SDs.", [r.sensitivity for r in results.values()])
+        "largest move of a median in default posterior SDs. <variant>_method: the main posterior "
+        "reweighted by Pareto-smoothed importance sampling, or refitted where the Pareto k of the "
+        f"weights (<variant>_pareto_k) was above {k_max:.2f}.",
+        [r.sensitivity for r in results.values()])
     psens = rt.concat_table(
         "sensitivity_power_scaling", "Power-scaling sensitivity (az.psens) of the top-level "
         "parameters to the prior and the likelihood; >= 0.05 is flagged (Kallioinen et al. 2023).",
@@ -338,6 +343,8 @@ def _write_report(
         n_patients=n_patients, n_sites=len(study.sites), lines=study.lines,
         synthetic=study.synthetic,
         sensitivity=config.analysis.sensitivity, comparators=config.analysis.comparators,
+        sensitivity_methods=[m for r in results.values() for m, _ in r.variant_methods.values()],
+        max_pareto_k=pareto_k_threshold(config.sampler.draws * config.sampler.chains),
     )
     sentences = results_sentences({e: r.summary for e, r in results.items()}, study.lines, interval)
     shown = tables.reader

@@ -4,9 +4,11 @@ A run directory::
 
     RUN/
       config.toml       the resolved config: `rechallenge analyze --config RUN/config.toml` repeats it
-      manifest.json     input hashes, config, seed, versions, gate verdict, timings per stage
+      manifest.json     input hashes, config, seed, versions, gate verdict, timings per stage,
+                        how each prior-sensitivity variant was obtained (reweighted or refitted)
       data/             the validated input rows the fits were made from
-      fits/*.nc         InferenceData per fit, with provenance attrs (data hash checked on load)
+      fits/*.nc         InferenceData per fit made (sensitivity variants only where refitted),
+                        with provenance attrs (data hash checked on load)
       tables/           CSV, Markdown and LaTeX
       figures/          PNG and PDF
       report.md, report.html
@@ -37,6 +39,7 @@ from distributed import Client
 from rechallenge.analysis.run.engine import EngineSettings, engine_description, open_client, submit
 from rechallenge.analysis.run.fit_tasks import fit_all, submit_fits
 from rechallenge.analysis.run.fitio import load_fit
+from rechallenge.analysis.run.fitting import check_sensitivity_record
 from rechallenge.analysis.run.manifest import (
     INPUT_PARTS,
     MANIFEST,
@@ -216,6 +219,7 @@ def analyze(
         # Summed over fits: build, compile, sample, prior, posterior_predictive, log_likelihood...
         timings.update({f"fit_step:{k}": v for k, v in stage.steps.items()})
         manifest["fits"] = sorted(stage.fits, key=fit_order)
+        manifest["sensitivity"] = stage.sensitivity
         tasks = list(stage.tasks)
         manifest["engine"] = {**engine_description(engine), "tasks": tasks}
         start = time.perf_counter()
@@ -346,6 +350,8 @@ def rebuild_report(
     run_dir = Path(run_dir)
     progress(f"loading run {run_dir}")
     config, study, fits, manifest = load_run(run_dir, check=None, progress=progress)
+    if "sensitivity" in manifest:  # runs made before variants were reweighted refitted them all
+        check_sensitivity_record(manifest["sensitivity"], fits, config)
     if allow_unconverged is None:
         allow_unconverged = bool(manifest.get("gate", {}).get(
             "allowed_unconverged", manifest.get("allow_unconverged", False)))

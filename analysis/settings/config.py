@@ -15,7 +15,7 @@ Example (every key optional)::
     covariate_effects = "shared"         # shared | per_line
     shared_shape = false                 # TTP: one Weibull shape for all lines
     comparators = true                   # fit complete and no pooling for LOO
-    sensitivity = true                   # refits under other heterogeneity priors + power-scaling
+    sensitivity = true                   # other heterogeneity priors (PSIS) + power-scaling
     map_robust_weight = 0.2              # vague-component weight of the exported MAP prior
 
     [priors.binary]                      # overrides by name; unknown names are an error

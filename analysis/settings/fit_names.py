@@ -1,5 +1,6 @@
 """The names of the fits of a run: ``"<endpoint>"`` for the main model, ``"<endpoint>__<variant>"``
-for the comparators and the sensitivity refits. The name is also the fit's file name under
+for the comparators and the sensitivity refits (a variant is refitted only when reweighting the
+main fit is unreliable). The name is also the fit's file name under
 ``fits/`` and the order every table and message lists fits in.
 """
 
@@ -8,7 +9,8 @@ from __future__ import annotations
 from rechallenge.data import schema
 from rechallenge.models.dims import Pooling
 
-#: Multipliers of the heterogeneity prior scale for the sensitivity refits.
+#: Multipliers of the heterogeneity prior scale for the sensitivity variants (reweighted from the
+#: main fit, or refitted where the Pareto k is too high; see summaries/prior_reweighting.py).
 SENSITIVITY_SCALES: dict[str, float] = {"tau_half": 0.5, "tau_double": 2.0}
 #: The pooling of the comparators fitted beside the main model.
 COMPARATORS: tuple[Pooling, ...] = ("complete", "none")

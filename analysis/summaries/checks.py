@@ -10,9 +10,11 @@ Leave one site out
     totals (leave-one-group-out PSIS). Its Pareto k values are reported too: k > 0.7 means the
     approximation of that site's exact refit is unreliable.
 Prior sensitivity
-    Refits with the heterogeneity prior scale halved and doubled, side by side with the default,
-    and ArviZ's power-scaling diagnostic (``az.psens``, Kallioinen et al. 2023) for the top-level
-    priors; values above 0.05 suggest prior (or likelihood) sensitivity.
+    The headline quantities with the heterogeneity prior scale halved and doubled, side by side
+    with the default: each variant the main posterior reweighted by Pareto-smoothed importance
+    sampling (:mod:`rechallenge.analysis.summaries.prior_reweighting`), or a refit where its
+    Pareto k is too high; and ArviZ's power-scaling diagnostic (``az.psens``, Kallioinen et al.
+    2023) for the top-level priors; values above 0.05 suggest prior (or likelihood) sensitivity.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ def sensitivity_table(
     quantities: Sequence[str],
     *,
     endpoint: str,
+    methods: Mapping[str, tuple[str, float]] | None = None,
 ) -> pd.DataFrame:
     """Headline quantities under each prior variant, side by side.
 
@@ -172,13 +175,17 @@ def sensitivity_table(
         ``{variant: tidy summary}``, e.g. ``{"default": ..., "tau_half": ..., "tau_double": ...}``.
     quantities
         Which quantities to show.
+    methods
+        ``{variant: (method, pareto_k)}``: how each variant other than the default was obtained
+        (``"reweighted"`` or ``"refitted"``) and the Pareto k of its importance weights.
 
     Returns
     -------
     pandas.DataFrame
         endpoint, quantity, line, then ``<variant>_median``, ``<variant>_lower``,
-        ``<variant>_upper`` per variant, and ``max_shift`` (largest change of the median from the
-        default, in units of the default posterior sd).
+        ``<variant>_upper`` per variant (and ``<variant>_method``, ``<variant>_pareto_k`` for
+        the variants in ``methods``), and ``max_shift_sd`` (largest change of the median from
+        the default, in units of the default posterior sd).
     """
     base = summaries["default"]
     base = base[base["quantity"].isin(quantities)][["quantity", "line", "median", "sd"]]
@@ -189,6 +196,8 @@ def sensitivity_table(
         merged = base.merge(summary, on=["quantity", "line"], how="left", suffixes=("_base", ""))
         for stat in ("median", "lower", "upper"):
             frame[f"{variant}_{stat}"] = merged[stat].to_numpy()
+        if methods is not None and variant in methods:
+            frame[f"{variant}_method"], frame[f"{variant}_pareto_k"] = methods[variant]
         shift = np.abs(merged["median"].to_numpy() - merged["median_base"].to_numpy())
         shifts = np.maximum(shifts, shift / merged["sd_base"].to_numpy())
     frame["max_shift_sd"] = shifts

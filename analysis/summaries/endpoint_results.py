@@ -2,6 +2,10 @@
 
 Pure functions of (study, fits, config): no sampling and no files, so ``rechallenge report`` gives
 the same numbers as ``rechallenge analyze`` from the same fits.
+
+Each prior-sensitivity variant is read from its refit where the run made one (its Pareto k was
+too high), and is otherwise the main posterior reweighted
+(:mod:`rechallenge.analysis.summaries.prior_reweighting`).
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import arviz as az
+import numpy as np
 import pandas as pd
 
 from rechallenge.analysis.settings.config import RunConfig
-from rechallenge.analysis.settings.fit_names import COMPARATORS, SENSITIVITY_SCALES, fit_key
+from rechallenge.analysis.settings.fit_names import COMPARATORS, fit_key
+from rechallenge.analysis.summaries import binary, ttp
 from rechallenge.analysis.summaries.binary import site_estimates, summarise_binary
 from rechallenge.analysis.summaries.captured import captured_warnings
 from rechallenge.analysis.summaries.checks import (
@@ -21,6 +27,13 @@ from rechallenge.analysis.summaries.checks import (
     loo_comparison,
     power_scaling,
     sensitivity_table,
+)
+from rechallenge.analysis.summaries.prior_reweighting import (
+    REFITTED,
+    REWEIGHTED,
+    reweight_prior_scale,
+    reweighted_summary,
+    sensitivity_scales,
 )
 from rechallenge.analysis.summaries.ttp import site_medians, summarise_ttp
 from rechallenge.data import Study, schema
@@ -49,6 +62,9 @@ class EndpointResults:
     sensitivity: pd.DataFrame | None = None
     power_scaling: pd.DataFrame | None = None
     variant_summaries: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Per sensitivity variant, how it was obtained (``"reweighted"`` or ``"refitted"``) and the
+    #: Pareto k of its importance weights.
+    variant_methods: dict[str, tuple[str, float]] = field(default_factory=dict)
     #: Library warnings raised by each step (``"loo"``, ``"leave_one_site_out"``,
     #: ``"power_scaling"``), counted by kind (see :mod:`captured`).
     warnings: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -64,6 +80,14 @@ def summarise(idata: az.InferenceData, endpoint: str, config: RunConfig) -> pd.D
     if family(endpoint) == "ttp":
         return summarise_ttp(idata, interval=config.interval, seed=config.sampler.seed)
     return summarise_binary(idata, interval=config.interval, seed=config.sampler.seed)
+
+
+def quantity_draws(
+    idata: az.InferenceData, endpoint: str, config: RunConfig
+) -> list[tuple[str, str, np.ndarray]]:
+    """``(quantity, line, draws)`` of every quantity of :func:`summarise`, same seed."""
+    module = ttp if family(endpoint) == "ttp" else binary
+    return module.quantity_draws(idata, seed=config.sampler.seed)
 
 
 def site_table(idata: az.InferenceData, endpoint: str, config: RunConfig) -> pd.DataFrame:
@@ -91,15 +115,8 @@ def endpoint_results(
         with captured_warnings() as caught:
             result.loso = leave_one_site_out(main, model=endpoint)
         result.warnings["leave_one_site_out"] = dict(caught)
-    variants = {v: fits[fit_key(endpoint, v)] for v in SENSITIVITY_SCALES if fit_key(endpoint, v) in fits}
-    if variants:
-        result.variant_summaries = {"default": result.summary}
-        result.variant_summaries.update(
-            {v: summarise(idata, endpoint, config) for v, idata in variants.items()}
-        )
-        result.sensitivity = sensitivity_table(
-            result.variant_summaries, SENSITIVITY_QUANTITIES[family(endpoint)], endpoint=endpoint
-        )
+    if sensitivity_scales(config) and "tau" in main.posterior:
+        _sensitivity(result, main, fits, config)
     if "log_prior" in main.groups():
         var_names, prior_names = POWER_SCALED[family(endpoint)]
         with captured_warnings() as caught:
@@ -107,6 +124,29 @@ def endpoint_results(
         result.warnings["power_scaling"] = dict(caught)
         result.power_scaling.insert(0, "endpoint", endpoint)
     return result
+
+
+def _sensitivity(result: EndpointResults, main: az.InferenceData,
+                 fits: Mapping[str, az.InferenceData], config: RunConfig) -> None:
+    """The prior-sensitivity variants of one endpoint: refits where made, else reweighted."""
+    endpoint = result.endpoint
+    shown = SENSITIVITY_QUANTITIES[family(endpoint)]
+    result.variant_summaries = {"default": result.summary}
+    draws: list[tuple[str, str, np.ndarray]] | None = None
+    for variant, factor in sensitivity_scales(config).items():
+        weights = reweight_prior_scale(main, factor)
+        refit = fits.get(fit_key(endpoint, variant))
+        if refit is not None:
+            result.variant_summaries[variant] = summarise(refit, endpoint, config)
+            result.variant_methods[variant] = (REFITTED, weights.pareto_k)
+            continue
+        if draws is None:
+            draws = [d for d in quantity_draws(main, endpoint, config) if d[0] in shown]
+        result.variant_summaries[variant] = reweighted_summary(
+            draws, weights, endpoint=endpoint, interval=config.interval)
+        result.variant_methods[variant] = (REWEIGHTED, weights.pareto_k)
+    result.sensitivity = sensitivity_table(result.variant_summaries, shown, endpoint=endpoint,
+                                           methods=result.variant_methods)
 
 
 def all_endpoint_results(
