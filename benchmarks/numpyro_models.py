@@ -109,17 +109,21 @@ def main(path: str, which: str, method: str = "parallel", draws: int = 1000, tun
     jax.block_until_ready(mcmc.get_samples())
     first = time.perf_counter() - start
     start = time.perf_counter()
-    mcmc.run(jax.random.PRNGKey(2), **values, n_sites=n_sites)
+    mcmc.run(jax.random.PRNGKey(2), **values, n_sites=n_sites, extra_fields=("num_steps",))
     jax.block_until_ready(mcmc.get_samples())
     second = time.perf_counter() - start
     samples = mcmc.get_samples(group_by_chain=True)
     ess = az.ess(az.from_dict(posterior={k: np.asarray(v) for k, v in samples.items()}),
                  method="bulk")
     min_ess = float(min(float(ess[v].min()) for v in ess.data_vars))
-    diverging = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    extra = mcmc.get_extra_fields()
+    diverging = int(np.asarray(extra["diverging"]).sum())
+    # Leapfrog steps (gradient evaluations) per draw after warm-up, as the nutpie rows report.
+    steps_per_draw = float(np.asarray(extra["num_steps"]).mean())
     return {"model": which, "sites": n_sites, "chain_method": method,
             "first_run": first, "sample": second, "min_ess_bulk": min_ess,
             "ess_per_s": min_ess / second, "divergences": diverging,
+            "steps_per_draw": steps_per_draw,
             "jax": jax.__version__}
 
 

@@ -160,6 +160,7 @@ def numpyro_one(python: str, size: int, model_name: str, method: str, draws: int
             "prior": nan, "posterior_predictive": nan, "log_likelihood": nan,
             "diagnostics": nan, "report": nan, "min_ess_bulk": out["min_ess_bulk"],
             "ess_per_s": out["ess_per_s"], "divergences": out["divergences"],
+            "steps_per_draw": out.get("steps_per_draw", nan),
             "load_before": load, "load_after": load1(), "jax": out["jax"]}
 
 
@@ -226,6 +227,57 @@ def scaling_table(rows: list[dict]) -> str:
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+def relative_table(rows: list[dict]) -> str:
+    """ESS per second of each package backend over the best NumPyro run of the same study.
+
+    Also the seconds per leapfrog step (tune+draw seconds over chains x iterations x steps per
+    draw; warm-up assumed to take as many steps per draw as sampling): with the steps per draw
+    it tells a costlier gradient from a longer trajectory.
+    """
+    lines = ["| sites | model | backend | ESS/s | NumPyro ESS/s (best) | ratio (>= 1: as fast) | "
+             "us per step | NumPyro us per step | load |",
+             "|---:|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        if r["backend"].startswith("numpyro"):
+            continue
+        refs = [q for q in rows if q["backend"].startswith("numpyro")
+                and (q["size"], q["model"]) == (r["size"], r["model"])]
+        if not refs:
+            continue
+        best = max(refs, key=lambda q: q["ess_per_s"])
+        lines.append(
+            f"| {r['size']} | {r['model']} | {r['backend']} | {fmt(r['ess_per_s'], 0)} | "
+            f"{fmt(best['ess_per_s'], 0)} ({best['backend']}) | "
+            f"{fmt(r['ess_per_s'] / best['ess_per_s'])} | {fmt(step_us(r), 0)} | "
+            f"{fmt(step_us(best), 0)} | {r['load_before']:.1f}-{r['load_after']:.1f}, "
+            f"{best['load_before']:.1f}-{best['load_after']:.1f} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def step_us(row: dict) -> float:
+    iterations = row.get("chains", 4) * (row.get("draws", 1000) + row.get("tune", 1000))
+    steps = row.get("steps_per_draw", float("nan"))
+    return 1e6 * row["sample"] / (iterations * steps)
+
+
+def output_scaling_table(rows: list[dict]) -> str:
+    """Diagnostics and summaries (report) from 140 to 1,400 sites against the growth of rows."""
+    lines = ["| model | backend | diagnostics 140 / 1,400 sites | ratio | report 140 / 1,400 sites | "
+             "ratio | rows ratio |", "|---|---|---:|---:|---:|---:|---:|"]
+    by = {(r["size"], r["model"], r["backend"]): r for r in rows
+          if not r["backend"].startswith("numpyro")}
+    for (size, model, backend), r in sorted(by.items()):
+        big = by.get((1400, model, backend))
+        if size != 140 or big is None:
+            continue
+        lines.append(
+            f"| {model} | {backend} | {fmt(r['diagnostics'])} / {fmt(big['diagnostics'])} | "
+            f"{fmt(big['diagnostics'] / r['diagnostics'], 1)} | {fmt(r['report'])} / "
+            f"{fmt(big['report'])} | {fmt(big['report'] / r['report'], 1)} | "
+            f"{fmt(big['patients'] / r['patients'], 1)} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -248,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
                              "out into a temporary git worktree")
     parser.add_argument("--numpyro-python", default=None, metavar="PYTHON",
                         help="a Python with jax and numpyro: add hand-written NumPyro models")
+    parser.add_argument("--numpyro-methods", default="parallel,vectorized",
+                        help="NumPyro chain methods of the per-model reference fits (comma list)")
     parser.add_argument("--json", type=Path, default=None, help="also save the raw figures here")
     parser.add_argument("--_one", help=argparse.SUPPRESS)
     parser.add_argument("--_analyze", nargs=2, help=argparse.SUPPRESS)
@@ -270,27 +324,27 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv),
                                "started": time.strftime("%Y-%m-%d %H:%M:%S"), "fits": [],
                                "analyze": []}
-    for size in sizes:
-        for model in models:
-            for backend in backends:
-                log(f"fit: {size} sites, {model}, {backend} (load {load1()})")
-                spec = {"size": size, "model_name": model, "backend": backend,
-                        "draws": args.draws, "tune": args.tune, "chains": args.chains,
-                        "target_accept": args.target_accept}
-                row = run_subprocess_json(["--_one", json.dumps(spec)])
-                log(f"  tune+draw {row['sample']:.2f} s, compile {row['compile']:.2f} s, "
-                    f"ESS/s {row['ess_per_s']:.0f}")
-                results["fits"].append(row)
+    numpyro_methods = [m for m in args.numpyro_methods.split(",") if m]
     with tempfile.TemporaryDirectory(prefix="rechallenge-bench-") as tmp:
-        if args.numpyro_python:
-            for size in sizes:
-                for model in models:
-                    for method in ("parallel", "vectorized"):
-                        log(f"fit: {size} sites, {model}, numpyro {method} (load {load1()})")
-                        row = numpyro_one(args.numpyro_python, size, model, method, args.draws,
-                                          args.tune, args.chains, Path(tmp))
-                        log(f"  tune+draw {row['sample']:.2f} s, ESS/s {row['ess_per_s']:.0f}")
-                        results["fits"].append(row)
+        # The NumPyro reference of a study runs right after the package's fits of it, so the two
+        # compared in a ratio see about the same load on a shared machine.
+        for size in sizes:
+            for model in models:
+                for backend in backends:
+                    log(f"fit: {size} sites, {model}, {backend} (load {load1()})")
+                    spec = {"size": size, "model_name": model, "backend": backend,
+                            "draws": args.draws, "tune": args.tune, "chains": args.chains,
+                            "target_accept": args.target_accept}
+                    row = run_subprocess_json(["--_one", json.dumps(spec)])
+                    log(f"  tune+draw {row['sample']:.2f} s, compile {row['compile']:.2f} s, "
+                        f"ESS/s {row['ess_per_s']:.0f}")
+                    results["fits"].append(row)
+                for method in numpyro_methods if args.numpyro_python else ():
+                    log(f"fit: {size} sites, {model}, numpyro {method} (load {load1()})")
+                    row = numpyro_one(args.numpyro_python, size, model, method, args.draws,
+                                      args.tune, args.chains, Path(tmp))
+                    log(f"  tune+draw {row['sample']:.2f} s, ESS/s {row['ess_per_s']:.0f}")
+                    results["fits"].append(row)
         if not args.no_analyze:
             results["analyze"] = analyze_rows(Path(tmp), numpyro_python=args.numpyro_python,
                                               main_commit=args.main_commit, warm=not args.no_warm)
@@ -310,9 +364,17 @@ def report(results: dict) -> str:
         parts += ["", "Per model fit (seconds; ESS/s = min bulk ESS over the free parameters / "
                   "tune+draw seconds; load = 1-min load average before-after):", "",
                   fit_table(results["fits"])]
+        relative = relative_table(results["fits"])
+        if relative:
+            parts += ["", "Sampling speed against the hand-written NumPyro model of the same "
+                      "study (ESS/s ratio; us per leapfrog step, approximate):", "", relative]
         scaling = scaling_table(results["fits"])
         if scaling:
             parts += ["", "Scaling of tune+draw from 140 to 1,400 sites:", "", scaling]
+        outputs = output_scaling_table(results["fits"])
+        if outputs:
+            parts += ["", "Diagnostics and summaries from 140 to 1,400 sites (seconds; rows "
+                      "ratio = patients ratio, the likelihood rows grow with it):", "", outputs]
     if results["analyze"]:
         parts += ["", "`rechallenge analyze`, shipped data, full default analysis, side by side "
                   "(seconds; wall time of a new process unless in-process; stage columns from "
