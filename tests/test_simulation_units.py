@@ -68,7 +68,7 @@ def test_simulated_outcomes_come_back_as_a_study_of_the_same_design(study) -> No
 
 @pytest.mark.parametrize("family", ["binary", "ttp"])
 def test_generators_draw_the_builders_prior(study, family: str) -> None:
-    """Hyperparameters and a site's outcome scale from NumPy match PyMC's draws of the model."""
+    """Hyperparameters drawn in NumPy match PyMC's prior draws of the built model."""
     endpoint = "response" if family == "binary" else "ttp"
     defaults = BINARY_PRIORS if family == "binary" else TTP_PRIORS
     priors = Priors(defaults, model=family).to_dict()
