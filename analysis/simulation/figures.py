@@ -140,7 +140,9 @@ def precision_figure(table: pd.DataFrame, *, family: str, pooled: str, contrast:
                                       label=f"n = {n} per site")
         width_ax.set_xlabel("new sites added (K)")
         width_ax.set_ylabel("expected interval width")
-        width_ax.legend(fontsize=6)
+        # Widths fall with K, so headroom above the largest keeps the legend off the lines.
+        width_ax.set_ylim(0, 1.5 * float(np.nanmax(rows["mean_width"])))
+        width_ax.legend(fontsize=6, loc="upper right")
         power_ax.set_xlabel("new sites added (K)")
         power_ax.set_ylabel("P(interval excludes no effect)")
         power_ax.set_title(contrast, fontsize=7.5)
