@@ -200,3 +200,13 @@ def test_the_command_refuses_to_overwrite_a_study_and_bad_options(tmp_path: Path
     assert "different study" in capsys.readouterr().err
     assert main(["simulate", "nonsense", "--out", str(tmp_path)]) == 2
     assert main(["simulate", "precision", "--out", str(tmp_path / "x"), "--k-sites", "a"]) == 2
+
+
+@pytest.mark.parametrize("option, value", [("--scheduler", "nonsense"),
+                                           ("--families", "binary,Binary")])
+def test_simulate_checks_its_options_as_the_other_commands_do(option, value, capsys, tmp_path):
+    from rechallenge.analysis.cli.main import main
+
+    assert main(["simulate", "sbc", "--out", str(tmp_path / "study"), option, value]) == 2
+    assert option in capsys.readouterr().err
+    assert not (tmp_path / "study").exists()

@@ -10,6 +10,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from rechallenge.analysis.cli.common import comma_list
+from rechallenge.analysis.cli.jobs import add_scheduler
+
 if TYPE_CHECKING:
     from rechallenge.analysis.cli.common import Subparsers
 
@@ -45,14 +48,13 @@ def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("kind", choices=("sbc", "coverage", "precision"))
     parser.add_argument("--config", metavar="FILE", help="analysis config (TOML)")
     parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="address of an existing Dask scheduler (tcp://host:8786)")
+    add_scheduler(parser)
     parser.add_argument("--workers", type=int, metavar="N",
                         help="worker processes of the local cluster (default: one per core)")
     parser.add_argument("--n-sims", type=int, metavar="N",
                         help="simulations per family (per design cell for precision)")
     parser.add_argument("--seed", type=int, metavar="S", help="master seed (default: config's)")
-    parser.add_argument("--families", metavar="LIST",
+    parser.add_argument("--families", type=comma_list, metavar="LIST",
                         help="comma-separated subset of binary,ttp (default: from endpoints)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the study in --out, skipping finished simulations")
@@ -91,17 +93,14 @@ def run_simulate(args: argparse.Namespace) -> int:
         for family, value in (("binary", args.binary_effect), ("ttp", args.ttp_effect)):
             if value is not None:
                 effects[family] = value
-        families = tuple(f.strip() for f in args.families.split(",")) if args.families else None
         result = simulate(
             args.kind, out=args.out, config=config, n_sims=args.n_sims, seed=args.seed,
-            families=families, engine=EngineSettings(args.scheduler, args.workers),
+            families=args.families, engine=EngineSettings(args.scheduler, args.workers),
             resume=args.resume, truth=truth, thin=args.thin, k_sites=args.k_sites,
             n_patients=args.n_patients, effects=effects, progress=not args.quiet)
-    except (ValueError, FileExistsError, FileNotFoundError) as exc:
-        # ValueError covers ConfigError, DataValidationError and bad options (and bad JSON).
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except OSError as exc:  # an unreachable scheduler, a full disk, no write permission
+    except (ValueError, OSError) as exc:
+        # ValueError: ConfigError, DataValidationError, bad options, bad JSON. OSError: a missing
+        # or existing file, an unreachable scheduler, a full disk, no write permission.
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     sims = result.manifest["simulations"]
