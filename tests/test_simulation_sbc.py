@@ -53,3 +53,24 @@ def test_fitting_with_another_prior_than_simulated_is_flagged(tmp_path: Path) ->
     table = result.tables["sbc_uniformity"].set_index("quantity")
     assert not table.loc["mu[ICI-1]", "in_band"] and not table.loc["mu[ICI-2]", "in_band"]
     assert table.loc["mu[ICI-1]", "ecdf_p"] < 0.01
+
+
+def test_a_coverage_profile_repeats_the_study_at_each_tau(tmp_path: Path) -> None:
+    """Two true between-site SDs far apart: each block holds its own simulations at its own
+    truth, and the fits see the difference (the posterior medians of tau follow the truth)."""
+    truth = {"binary": {"mu": [-1.2, -1.1], "tau": [0.3, 0.5], "corr": [[1, 0], [0, 1]]}}
+    result = simulate("coverage", out=tmp_path / "profile", config=tiny_config(), n_sims=6,
+                      families=("binary",), truth=truth, tau_grid=(1.5, 0.2),
+                      engine=EngineSettings(workers=1), progress=False)
+    table = result.tables["coverage"]
+    assert list(dict.fromkeys(table["tau"])) == [0.2, 1.5]
+    assert (table["n"] == 6).all()
+    tau = table[table["quantity"] == "tau[ICI-1]"].set_index("tau")
+    assert list(tau["truth_mean"]) == pytest.approx([0.2, 1.5])
+    medians = tau["truth_mean"] + tau["bias"]
+    assert medians.loc[1.5] > medians.loc[0.2] + 0.3, medians
+    mu = table[table["quantity"] == "mu[ICI-1]"]
+    assert list(mu["truth_mean"]) == pytest.approx([-1.2, -1.2])
+    assert (result.out / "figures" / "coverage_profile_binary.png").is_file()
+    assert (result.out / "results" / "coverage-binary-tau0.2-00005.json").is_file()
+    assert result.manifest["spec"]["tau_grid"] == [1.5, 0.2]

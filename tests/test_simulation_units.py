@@ -29,7 +29,7 @@ from rechallenge.analysis.simulation.generators import (
 )
 from rechallenge.analysis.simulation.quantities import quantities, truth_arrays
 from rechallenge.analysis.simulation.records import finished_names, write_record
-from rechallenge.analysis.simulation.study import with_effect
+from rechallenge.analysis.simulation.study import StudySpec, cell_label, with_effect, with_tau
 from rechallenge.analysis.simulation.tasks import build_family_model, task_entropy
 from rechallenge.data import example_study, schema
 from rechallenge.data.endpoints import binary_outcome
@@ -173,6 +173,31 @@ def test_coverage_and_precision_tables_on_hand_made_summaries() -> None:
     assert row["mean_width"] == pytest.approx(1.725) and row["p_excludes_null"] == 0.25
 
 
+def test_a_coverage_profile_table_has_a_block_per_tau_in_increasing_order() -> None:
+    frame = pd.DataFrame({"family": "binary", "quantity": "mu[ICI-1]", "truth": 0.0,
+                          "tau": [1.0, 1.0, 0.5, 0.5, 0.5], "median": 0.0, "lower": -1.0,
+                          "upper": 1.0, "covered": [True, False, True, True, True]})
+    table = coverage_table(frame, 0.95)
+    assert list(table["tau"]) == [0.5, 1.0]
+    assert list(table["n"]) == [3, 2] and list(table["coverage"]) == [1.0, 0.5]
+    # Without a grid (no tau, or tau all missing as in other studies' records) one block.
+    assert "tau" not in coverage_table(frame.assign(tau=None), 0.95)
+
+
+def test_a_tau_grid_makes_one_cell_per_tau_and_older_specs_still_resume() -> None:
+    spec = StudySpec("coverage", SEED, ("binary",), tau_grid=(0.25, 1.0))
+    assert spec.cells() == [{"tau": 0.25}, {"tau": 1.0}]
+    assert [cell_label(c) for c in spec.cells()] == ["tau0.25", "tau1"]
+    assert spec.to_dict()["tau_grid"] == [0.25, 1.0]
+    # A study stored before the grid existed has no tau_grid key in spec.json.
+    assert "tau_grid" not in StudySpec("coverage", SEED, ("binary",)).to_dict()
+    assert StudySpec("coverage", SEED, ("binary",)).cells() == [{}]
+    precision = StudySpec("precision", SEED, ("binary",), k_sites=(0, 5), n_patients=(10,))
+    assert [cell_label(c) for c in precision.cells()] == ["k0-n10", "k5-n10"]
+    hyper = {"mu": [-1.0, -0.5], "tau": [0.3, 0.5], "corr": [[1, 0], [0, 1]]}
+    assert with_tau(hyper, 0.8) == {**hyper, "tau": [0.8, 0.8]}
+
+
 def test_records_are_written_once(tmp_path: Path) -> None:
     write_record(tmp_path, {"name": "sbc-binary-00000", "x": np.float64(1.5)})
     assert finished_names(tmp_path) == {"sbc-binary-00000"}
@@ -200,6 +225,11 @@ def test_the_command_refuses_to_overwrite_a_study_and_bad_options(tmp_path: Path
     assert "different study" in capsys.readouterr().err
     assert main(["simulate", "nonsense", "--out", str(tmp_path)]) == 2
     assert main(["simulate", "precision", "--out", str(tmp_path / "x"), "--k-sites", "a"]) == 2
+    assert main(["simulate", "coverage", "--out", str(tmp_path / "x"), "--tau", "0.5,0"]) == 2
+    assert "above 0" in capsys.readouterr().err
+    assert main(["simulate", "sbc", "--out", str(tmp_path / "y"), "--tau", "0.5"]) == 1
+    assert "tau grid needs a coverage study" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
 @pytest.mark.parametrize("option, value", [("--scheduler", "nonsense"),

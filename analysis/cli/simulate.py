@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from rechallenge.analysis.cli.common import comma_list
 from rechallenge.analysis.cli.jobs import add_scheduler
@@ -17,14 +18,24 @@ if TYPE_CHECKING:
     from rechallenge.analysis.cli.common import Subparsers
 
 
-def _int_list(text: str) -> tuple[int, ...]:
+def _numbers(text: str, convert: Callable[[str], Any], what: str) -> tuple[Any, ...]:
     try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
+        values = tuple(convert(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated whole numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
     if not values:
         raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    return _numbers(text, int, "whole numbers")
+
+
+def _positive_list(text: str) -> tuple[float, ...]:
+    values = _numbers(text, float, "numbers")
+    if min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected numbers above 0, got {text!r}")
     return values
 
 
@@ -40,7 +51,8 @@ def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
             "and a manifest to --out. sbc: parameters drawn from the prior, ranks of the truth "
             "among thinned posterior draws, uniformity tests. coverage: fixed true values (the "
             "posterior medians of a fit of the data, or --truth FILE), share of intervals that "
-            "contain the truth. precision: K new sites of n patients (--k-sites, --n-patients), "
+            "contain the truth; --tau repeats it at each true between-site SD (a coverage "
+            "profile). precision: K new sites of n patients (--k-sites, --n-patients), "
             "interval widths and P(contrast interval excludes no effect) at --effect. Results "
             "are written as simulations finish; --resume continues a killed study. Exit status "
             "1 on bad input."),
@@ -62,6 +74,10 @@ def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
                         help="posterior draws kept for SBC ranks (default 99)")
     parser.add_argument("--truth", metavar="FILE",
                         help="JSON of true hyperparameters per family (coverage, precision)")
+    parser.add_argument("--tau", type=_positive_list, default=(), metavar="T,T,...",
+                        help="coverage: repeat the study at each true between-site SD (every "
+                             "line; other true values as in --truth or the fit), a coverage "
+                             "profile against tau")
     parser.add_argument("--k-sites", type=_int_list, default=(0, 5, 10), metavar="K,K,...",
                         help="precision: new sites to add (default 0,5,10)")
     parser.add_argument("--n-patients", type=_int_list, default=(5, 10), metavar="N,N,...",
@@ -97,7 +113,8 @@ def run_simulate(args: argparse.Namespace) -> int:
             args.kind, out=args.out, config=config, n_sims=args.n_sims, seed=args.seed,
             families=args.families, engine=EngineSettings(args.scheduler, args.workers),
             resume=args.resume, truth=truth, thin=args.thin, k_sites=args.k_sites,
-            n_patients=args.n_patients, effects=effects, progress=not args.quiet)
+            n_patients=args.n_patients, effects=effects, tau_grid=args.tau,
+            progress=not args.quiet)
     except (ValueError, OSError) as exc:
         # ValueError: ConfigError, DataValidationError, bad options, bad JSON. OSError: a missing
         # or existing file, an unreachable scheduler, a full disk, no write permission.
@@ -112,11 +129,14 @@ def run_simulate(args: argparse.Namespace) -> int:
               "SBC: outside the band: " + ", ".join(bad["family"] + " " + bad["quantity"]))
     if "coverage" in result.tables:
         table = result.tables["coverage"]
+        names = table["family"] + " " + table["quantity"]
+        if "tau" in table:
+            names = names + " at tau " + table["tau"].map("{:g}".format)
         for verdict in ("conservative", "too narrow"):
-            rows = table[table["verdict"] == verdict]
-            if len(rows):
+            rows = table["verdict"] == verdict
+            if rows.any():
                 print(f"coverage {verdict} (nominal level outside the binomial bounds): "
-                      + ", ".join(rows["family"] + " " + rows["quantity"]))
+                      + ", ".join(names[rows]))
         if (table["verdict"] == "consistent").all():
             print("coverage: nominal level within the binomial bounds for every quantity")
     print(f"Report: {Path(result.out) / 'report.md'}")

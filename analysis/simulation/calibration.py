@@ -137,19 +137,23 @@ def coverage_table(summaries: pd.DataFrame, level: float) -> pd.DataFrame:
     ----------
     summaries
         Columns ``family``, ``quantity``, ``truth``, ``median``, ``lower``, ``upper``,
-        ``covered`` (one row per simulation and quantity).
+        ``covered`` (one row per simulation and quantity); with a ``tau`` column that is not all
+        missing (a coverage profile), one row per family, true tau and quantity.
     level
         Nominal level of the credible interval; also the confidence level of the binomial
         bounds. ``nominal_inside`` says whether the nominal level lies within them; ``verdict``
         is ``consistent``, ``conservative`` (coverage above the nominal level) or ``too narrow``.
     """
     rows = []
-    for (family, quantity), group in summaries.groupby(["family", "quantity"], sort=False):
+    profile = "tau" in summaries and summaries["tau"].notna().any()
+    keys = ["family", "tau", "quantity"] if profile else ["family", "quantity"]
+    for values, group in summaries.groupby(keys, sort=False):
+        cell = dict(zip(keys, values))
         covered = int(group["covered"].sum())
         ci = exact_proportion_ci(covered, len(group), level)
         error = group["median"] - group["truth"]
         rows.append({
-            "family": family, "quantity": quantity, "n": len(group), "covered": covered,
+            **cell, "n": len(group), "covered": covered,
             "coverage": ci.proportion, "cp_lower": ci.lower, "cp_upper": ci.upper,
             "nominal_inside": bool(ci.lower <= level <= ci.upper),
             # Above the bounds the intervals are conservative (too wide); below, too narrow.
@@ -159,7 +163,10 @@ def coverage_table(summaries: pd.DataFrame, level: float) -> pd.DataFrame:
             "rmse": float(np.sqrt(np.mean(error**2))),
             "mean_width": float((group["upper"] - group["lower"]).mean()),
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    # A profile reads along tau: rows in increasing tau within each family, whatever order the
+    # records came in.
+    return table.sort_values(["tau"], kind="stable") if profile else table
 
 
 def precision_table(summaries: pd.DataFrame, level: float) -> pd.DataFrame:

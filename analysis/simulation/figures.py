@@ -105,6 +105,53 @@ def coverage_figure(table: pd.DataFrame, *, interval: Interval) -> Figure:
     return fig
 
 
+def coverage_profile_figure(
+    table: pd.DataFrame, *, family: str, pooled: str, contrast: str, interval: Interval,
+) -> Figure:
+    """Coverage of the headline quantities against the true between-site SD (a coverage profile).
+
+    Parameters
+    ----------
+    table
+        :func:`~rechallenge.analysis.simulation.calibration.coverage_table` of a study with a
+        tau grid (column ``tau``).
+    family
+        Which family to draw.
+    pooled, contrast
+        Quantity names (without the label) of the pooled quantity per line (drawn in the line's
+        colour) and of the contrast.
+    interval
+        The interval whose coverage was measured (the nominal line, the axis label).
+    """
+    rows = table[(table["family"] == family)
+                 & table["quantity"].map(lambda q: q.partition("[")[0] in (pooled, contrast))]
+    series = list(dict.fromkeys(rows["quantity"]))
+    taus = sorted(rows["tau"].unique())
+    # Series sit side by side at each tau, a small share of the smallest gap apart.
+    step = 0.08 * (min(np.diff(taus)) if len(taus) > 1 else 1.0)
+    with figure_style():
+        fig = new_figure(DOUBLE_WIDTH * 0.7, 2.6)
+        ax = fig.add_subplot()
+        for i, quantity in enumerate(series):
+            group = rows[rows["quantity"] == quantity]
+            name, _, label = quantity.partition("[")
+            colour = line_colour(label[:-1]) if name == pooled else NEUTRAL
+            x = group["tau"] + (i - (len(series) - 1) / 2) * step
+            ax.errorbar(x, group["coverage"],
+                        yerr=[group["coverage"] - group["cp_lower"],
+                              group["cp_upper"] - group["coverage"]],
+                        fmt="o-", color=colour, markersize=3, linewidth=0.9, label=quantity)
+        ax.axhline(interval.level, color=REFERENCE, linewidth=0.9, linestyle="--")
+        ax.set_xticks(taus)
+        ax.set_xlabel("true between-site SD tau (every line)")
+        ax.set_ylabel("coverage")
+        ax.legend(fontsize=6, loc="lower right")
+        n = int(rows["n"].max()) if len(rows) else 0
+        fig.suptitle(f"Coverage of the {interval.label}, {family} model\n"
+                     f"{n} simulations per tau, exact {interval.percent} bounds; dashed: nominal")
+    return fig
+
+
 def precision_figure(table: pd.DataFrame, *, family: str, pooled: str, contrast: str) -> Figure:
     """Expected interval width and P(contrast interval excludes no effect) by added sites.
 

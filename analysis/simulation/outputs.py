@@ -25,9 +25,11 @@ from rechallenge.analysis.plots.style import save_figure
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section, write_report
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.simulation.calibration import coverage_table, precision_table, sbc_table
 from rechallenge.analysis.simulation.figures import (
     coverage_figure,
+    coverage_profile_figure,
     precision_figure,
     sbc_ecdf_figure,
 )
@@ -64,6 +66,7 @@ def quantity_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         for name, q in r["quantities"].items():
             rows.append({"family": r["family"], "name": r["name"], "index": r["index"],
                          "k_sites": cell.get("k_sites"), "n_patients": cell.get("n_patients"),
+                         "tau": cell.get("tau"),
                          "quantity": name, "passed": r["convergence"]["passed"], **q})
     return pd.DataFrame(rows)
 
@@ -116,15 +119,20 @@ def write_outputs(
                 f"with the {1 - ALPHA:.0%} simultaneous band (Säilynoja et al. 2022).")))
     if outputs.kind == "coverage" and len(values):
         table = coverage_table(values, interval.level)
+        profile = "tau" in table
         tables["coverage"] = Table(
-            "coverage", f"Coverage of the {interval.label} at fixed true values, with exact "
+            "coverage", f"Coverage of the {interval.label} at fixed true values"
+            f"{' (one block per true between-site SD tau)' if profile else ''}, with exact "
             f"{interval.percent} Clopper-Pearson bounds; bias and RMSE of the posterior median; "
             "nominal_inside: the nominal level lies within the bounds (verdict: consistent, "
             "conservative above them, too narrow below).", table)
-        save_figure(coverage_figure(table, interval=interval), fig_dir, "coverage")
-        figures.append(FigureRef("coverage", f"Coverage of the {interval.label} per quantity "
-                                 f"with exact {interval.percent} bounds; the line marks the "
-                                 "nominal level."))
+        if profile:
+            figures.extend(_profile_figures(table, interval, fig_dir))
+        else:
+            save_figure(coverage_figure(table, interval=interval), fig_dir, "coverage")
+            figures.append(FigureRef("coverage", f"Coverage of the {interval.label} per quantity "
+                                     f"with exact {interval.percent} bounds; the line marks the "
+                                     "nominal level."))
     if outputs.kind == "precision" and len(values):
         table = precision_table(_headline(values), interval.level)
         tables["precision"] = Table(
@@ -145,6 +153,21 @@ def write_outputs(
     write_report(_report(outputs, tables, figures, manifest), out)
     write_json_atomic(out / MANIFEST, manifest)
     return {name: t.frame for name, t in tables.items()}, manifest
+
+
+def _profile_figures(table: pd.DataFrame, interval: Interval, fig_dir: Path) -> list[FigureRef]:
+    """One coverage-against-tau figure per family (headline quantities)."""
+    refs = []
+    for family in table["family"].unique():
+        pooled, contrast, _ = HEADLINE[family]
+        name = f"coverage_profile_{family}"
+        save_figure(coverage_profile_figure(table, family=family, pooled=pooled,
+                                            contrast=contrast, interval=interval), fig_dir, name)
+        refs.append(FigureRef(name, (
+            f"Coverage of the {interval.label} of the {family} model's pooled quantity per line "
+            f"and contrast against the true between-site SD, with exact {interval.percent} "
+            "bounds; the dashed line marks the nominal level.")))
+    return refs
 
 
 def _headline(values: pd.DataFrame) -> pd.DataFrame:
@@ -207,8 +230,9 @@ def _report(
     run = manifest["this_invocation"]
     titles = {"sbc": "Simulation-based calibration", "coverage": "Interval coverage",
               "precision": "Precision as sites join"}
+    cells = outputs.kind == "precision" or bool(outputs.spec.get("tau_grid"))
     header = (f"{titles[outputs.kind]}: {outputs.n_sims} simulations per family"
-              f"{' and design cell' if outputs.kind == 'precision' else ''}, master seed "
+              f"{' and design cell' if cells else ''}, master seed "
               f"{outputs.spec['seed']}, families {', '.join(outputs.spec['families'])}",
               f"Interval: {outputs.config.interval.label}. Sampler: "
               f"{outputs.config.sampler.backend}, {outputs.config.sampler.chains} chains x "

@@ -62,10 +62,26 @@ class StudySpec:
     n_patients: tuple[int, ...] = (5, 10)
     effects: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EFFECTS))
     fit_priors: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    tau_grid: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (tuples as lists)."""
-        return json.loads(json.dumps(asdict(self)))
+        data: dict[str, Any] = json.loads(json.dumps(asdict(self)))
+        # Studies stored before the tau grid existed have no such key: without a grid it is
+        # left out, so they still resume.
+        if not data["tau_grid"]:
+            del data["tau_grid"]
+        return data
+
+    def cells(self) -> list[dict[str, float]]:
+        """The study's design cells.
+
+        One per (K, n) for precision, one per tau of the grid for a coverage profile, else a
+        single empty cell.
+        """
+        if self.kind == "precision":
+            return [{"k_sites": k, "n_patients": n} for k in self.k_sites for n in self.n_patients]
+        return [{"tau": t} for t in self.tau_grid] or [{}]
 
 
 @dataclass
@@ -93,6 +109,7 @@ def simulate(
     k_sites: Sequence[int] = (0, 5, 10),
     n_patients: Sequence[int] = (5, 10),
     effects: Mapping[str, float] | None = None,
+    tau_grid: Sequence[float] = (),
     progress: bool = True,
 ) -> SimulationResult:
     """Run (or resume) a simulation study and write its outputs to ``out``.
@@ -129,6 +146,9 @@ def simulate(
     effects
         Precision studies: assumed ICI-2 vs ICI-1 effect per family (default
         :data:`DEFAULT_EFFECTS`).
+    tau_grid
+        Coverage studies: repeat the study at each of these true between-site SDs (the same at
+        every line; the other true values as in ``truth``), for a coverage profile against tau.
     progress
         Show finished/total simulations with an ETA on standard error.
 
@@ -148,10 +168,14 @@ def simulate(
     n_sims = DEFAULT_SIMS[kind] if n_sims is None else int(n_sims)
     if n_sims < 1 or thin < 2:
         raise ValueError(f"need n_sims >= 1 and thin >= 2, got {n_sims}, {thin}")
+    if tau_grid and (kind != "coverage" or min(tau_grid) <= 0):
+        raise ValueError(f"a tau grid needs a coverage study and values above 0, got {kind!r} "
+                         f"and {list(tau_grid)}")
     spec = StudySpec(kind, int(config.sampler.seed if seed is None else seed),
                      _families(config, families), int(thin), tuple(int(k) for k in k_sites),
                      tuple(int(n) for n in n_patients), dict(effects or DEFAULT_EFFECTS),
-                     {k: dict(v) for k, v in (fit_priors or {}).items()})
+                     {k: dict(v) for k, v in (fit_priors or {}).items()},
+                     tuple(float(t) for t in tau_grid))
     out = Path(out)
     _prepare(out, spec, config, resume)
     study = load_inputs(config)
@@ -268,20 +292,19 @@ def _tasks(
     config: RunConfig,
 ) -> list[SimulationTask]:
     run_id = uuid.uuid4().hex[:12]
-    cells = ([(k, n) for k in spec.k_sites for n in spec.n_patients]
-             if spec.kind == "precision" else [None])
     tasks = []
     for family in spec.families:
         fit_priors = {**sim_priors[family], **spec.fit_priors.get(family, {})}
-        for cell in cells:
-            design, label, truth, meta = designs[family], "", None, {}
-            if truths is not None:
-                truth = truths[family]
-            if cell is not None:
-                design = design.expanded(*cell)
-                label, meta = f"k{cell[0]}-n{cell[1]}", {"k_sites": cell[0], "n_patients": cell[1]}
-                assert truths is not None, "a precision study has true values"
-                truth = with_effect(family, truths[family], spec.effects[family])
+        for cell in spec.cells():
+            design, truth = designs[family], None if truths is None else truths[family]
+            if "k_sites" in cell:
+                design = design.expanded(int(cell["k_sites"]), int(cell["n_patients"]))
+                assert truth is not None, "a precision study has true values"
+                truth = with_effect(family, truth, spec.effects[family])
+            if "tau" in cell:
+                assert truth is not None, "a coverage study has true values"
+                truth = with_tau(truth, cell["tau"])
+            label = cell_label(cell)
             for index in range(n_sims):
                 tasks.append(SimulationTask(
                     name=record_name(spec.kind, family, index, label), kind=spec.kind,
@@ -289,7 +312,7 @@ def _tasks(
                     entropy=task_entropy(spec.seed, spec.kind, family, index, label),
                     design=design, endpoint=endpoints[family], options=options,
                     sim_priors=sim_priors[family], fit_priors=fit_priors, sampler=config.sampler,
-                    interval=config.interval, thin=spec.thin, truth=truth, cell=meta,
+                    interval=config.interval, thin=spec.thin, truth=truth, cell=cell,
                     run_id=run_id))
     # Submitted index by index across families and cells, so an interrupted study has about as
     # many finished simulations of each (the numbers do not depend on the order).
@@ -305,3 +328,17 @@ def with_effect(family: str, hyper: Hyper, effect: float) -> Hyper:
     name = "mu" if family == "binary" else "beta"
     location = list(hyper[name])
     return {**hyper, name: [location[0]] + [location[0] + effect] * (len(location) - 1)}
+
+
+def with_tau(hyper: Hyper, tau: float) -> Hyper:
+    """True values with the between-site SD of every line set to ``tau``."""
+    return {**hyper, "tau": [float(tau)] * len(list(hyper["tau"]))}
+
+
+def cell_label(cell: Mapping[str, float]) -> str:
+    """Record-name part of a design cell: ``k5-n10`` (precision), ``tau0.5`` (profile) or ``""``."""
+    if "k_sites" in cell:
+        return f"k{int(cell['k_sites'])}-n{int(cell['n_patients'])}"
+    if "tau" in cell:
+        return f"tau{cell['tau']:g}"
+    return ""

@@ -78,7 +78,8 @@ class SimulationTask:
     truth
         Fixed true hyperparameters; ``None`` draws them from ``sim_priors`` (SBC).
     cell
-        Precision studies: ``{"k_sites": K, "n_patients": n}``.
+        The design cell: ``{"k_sites": K, "n_patients": n}`` (precision), ``{"tau": t}``
+        (coverage profile) or empty.
     run_id
         The invocation that submitted the task.
     """
@@ -97,7 +98,7 @@ class SimulationTask:
     interval: Interval
     thin: int = 99
     truth: Hyper | None = None
-    cell: Mapping[str, int] = field(default_factory=dict)
+    cell: Mapping[str, float] = field(default_factory=dict)
     run_id: str = ""
 
 
