@@ -141,3 +141,31 @@ def test_the_script_entry_point_exits_with_mains_status(tmp_path):
     bad = run("validate", write(tmp_path, [GOOD[0].replace("PR", "XX")], "bad.csv"))
     assert bad.returncode == 1 and "XX" in bad.stdout + bad.stderr
     assert run("no-such-command").returncode == 2
+
+
+def test_every_command_reports_an_input_or_disk_problem_the_same_way(capsys):
+    from rechallenge.analysis.cli.common import EXIT_FAILURE, report_problem
+
+    disk = OSError(28, "No space left on device", "run/figures/a.pdf")
+    assert report_problem(disk, consequence="nothing was changed") == EXIT_FAILURE
+    assert capsys.readouterr().err == ("error: No space left on device (run/figures/a.pdf); "
+                                       "nothing was changed\n")
+    # An error made with a message only (e.g. "the study exists") is told by its message.
+    report_problem(FileExistsError("out holds a study; pass --resume"))
+    assert capsys.readouterr().err == "error: out holds a study; pass --resume\n"
+    report_problem(ValueError("--n must be positive"))
+    assert capsys.readouterr().err == "error: --n must be positive\n"
+
+
+def test_a_file_that_is_not_a_folder_is_a_message_not_a_traceback(tmp_path, capsys):
+    """The reconstruct command makes --out's folder; a file in its place is an OSError, told by
+    its reason and path (not errno and repr)."""
+    (tmp_path / "taken").write_text("a file, not a folder")
+    curve = write(tmp_path, ["0,100", "2,50", "4,20"], "curve.csv", header="time,survival")
+    at_risk = write(tmp_path, ["0,10", "2,5"], "at_risk.csv", header="time,n_at_risk")
+    status = main(["reconstruct", curve, "--at-risk", at_risk, "--site", "S15", "--line", "ICI-2",
+                   "--out", str(tmp_path / "taken" / "x.csv")])
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("error: ") and f"({tmp_path / 'taken'})" in err, err
+    assert "Errno" not in err
+    assert (tmp_path / "taken").read_text() == "a file, not a folder"

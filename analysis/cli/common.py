@@ -64,6 +64,31 @@ def endpoint_list(text: str) -> tuple[str, ...]:
     return items
 
 
+#: What a command reports as a problem with its input or destination: a message, exit 1, no
+#: traceback. ValueError covers ConfigError, DataValidationError (every problem listed),
+#: DesignInputError and bad options; OSError a missing or existing file, an unreachable
+#: scheduler, a full disk or a folder without write permission.
+INPUT_PROBLEMS = (ValueError, OSError)
+
+
+def report_problem(exc: ValueError | OSError, *, consequence: str = "") -> int:
+    """Print ``exc`` as one ``error:`` message on standard error and return :data:`EXIT_FAILURE`.
+
+    Parameters
+    ----------
+    exc
+        The problem. An operating-system error is told by its reason and the file it concerns
+        (``No such file or directory (data.csv)``) rather than by errno.
+    consequence
+        What the failure left behind, appended after a semicolon when given.
+    """
+    message = str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        message = exc.strerror + (f" ({exc.filename})" if exc.filename else "")
+    print(f"error: {message}" + (f"; {consequence}" if consequence else ""), file=sys.stderr)
+    return EXIT_FAILURE
+
+
 def run_job(job: Callable[[], Any]) -> int:
     """Run an analysis job; print the verdict, or the problem, and return the exit status.
 
@@ -87,10 +112,8 @@ def run_job(job: Callable[[], Any]) -> int:
               "to accept it.", file=sys.stderr)
         return EXIT_FAILURE
     except OSError as exc:  # a full disk, a folder without write permission, ...
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: {exc.strerror or exc}{where}; nothing was changed at the destination",
-              file=sys.stderr)
-        return EXIT_FAILURE
+        # A run is staged beside its destination and moved into place whole (rundir).
+        return report_problem(exc, consequence="nothing was changed at the destination")
     print(result.gate.message())
     print(f"Report: {result.out / 'report.md'} (and report.html)")
     return EXIT_OK

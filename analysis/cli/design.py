@@ -149,16 +149,14 @@ def _job(args: argparse.Namespace, out: Path) -> tuple[Any, list[str]]:
 
 def run_design(args: argparse.Namespace) -> int:
     """Compute the design, write its files and print a short summary (exit 1 on bad input)."""
-    from rechallenge.analysis.cli.common import EXIT_FAILURE, EXIT_OK
+    from rechallenge.analysis.cli.common import EXIT_FAILURE, EXIT_OK, INPUT_PROBLEMS, report_problem
 
     run = Path(args.run_dir).resolve()
     out = Path(args.out) if args.out is not None else run.with_name(run.name + DEFAULT_OUT_SUFFIX)
     try:
         result, lines = _job(args, out)
-    except (ValueError, OSError) as exc:
-        # ValueError covers DesignInputError and invalid settings; OSError an unusable --out.
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    except INPUT_PROBLEMS as exc:
+        return report_problem(exc)
     for line in lines:
         print(line)
     print(f"Written to {out}: {', '.join(result.record.get('files', []))}")

@@ -190,7 +190,7 @@ def register_reconstruct(sub: Subparsers) -> argparse.ArgumentParser:
 
 def run_reconstruct(args: argparse.Namespace) -> int:
     """Reconstruct, write the files, and print what was made and how well it fits."""
-    from rechallenge.analysis.cli.common import EXIT_FAILURE, EXIT_OK
+    from rechallenge.analysis.cli.common import EXIT_FAILURE, EXIT_OK, INPUT_PROBLEMS, report_problem
     from rechallenge.data import DataValidationError, schema
 
     try:
@@ -198,12 +198,11 @@ def run_reconstruct(args: argparse.Namespace) -> int:
             args.curve, args.at_risk, site=args.site, line=args.line, out=args.out,
             total_events=args.total_events, time_unit=args.time_unit, percent=args.percent,
             lines=args.lines or schema.DEFAULT_LINES, overwrite=args.overwrite)
-    except DataValidationError as exc:
+    except DataValidationError as exc:  # its own header line lists every problem
         print(exc, file=sys.stderr)
         return EXIT_FAILURE
-    except (ValueError, FileExistsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    except INPUT_PROBLEMS as exc:
+        return report_problem(exc)
     r = made.result
     worst = int(r.at_risk["difference"].abs().max())
     print(f"Reconstructed {r.n} pseudo patients ({r.events} events, {r.n - r.events} censored) "

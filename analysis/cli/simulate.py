@@ -7,7 +7,6 @@ Registered in :data:`rechallenge.analysis.cli.main.COMMANDS`; the work is
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -95,7 +94,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from rechallenge.analysis.cli.common import EXIT_FAILURE, EXIT_OK
+    from rechallenge.analysis.cli.common import EXIT_OK, INPUT_PROBLEMS, report_problem
     from rechallenge.analysis.run.engine import EngineSettings
     from rechallenge.analysis.settings.config import load_config
     from rechallenge.analysis.simulation import DEFAULT_EFFECTS, simulate
@@ -115,11 +114,8 @@ def run_simulate(args: argparse.Namespace) -> int:
             resume=args.resume, truth=truth, thin=args.thin, k_sites=args.k_sites,
             n_patients=args.n_patients, effects=effects, tau_grid=args.tau,
             progress=not args.quiet)
-    except (ValueError, OSError) as exc:
-        # ValueError: ConfigError, DataValidationError, bad options, bad JSON. OSError: a missing
-        # or existing file, an unreachable scheduler, a full disk, no write permission.
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    except INPUT_PROBLEMS as exc:  # finished simulations stay in --out for --resume
+        return report_problem(exc)
     sims = result.manifest["simulations"]
     print(f"{sims['finished']} simulations ({sims['errors']} errors, "
           f"{sims['failed_convergence_gate']} failed the convergence gate)")
