@@ -10,54 +10,31 @@ Typical use::
     analyze(out="runs/mine")                 # the whole job, as `rechallenge analyze` runs it
     print(summarise_binary(idata))           # pooled, typical-site, new-site, contrasts
 
-The names below are imported on first use (PEP 562), so ``import rechallenge.analysis`` is cheap.
+The names below are imported on first use (PEP 562, through ``lazy_loader``), so
+``import rechallenge.analysis`` is cheap.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+import lazy_loader
 
-#: Public name -> module that defines it.
-_EXPORTS: dict[str, str] = {
+# Public names by the submodule that defines them; imported on first use.
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     # the jobs
-    "analyze": "rechallenge.analysis.run.pipeline",
-    "rebuild_report": "rechallenge.analysis.run.pipeline",
-    "load_run": "rechallenge.analysis.run.pipeline",
-    "update_run": "rechallenge.analysis.run.update",
-    "RunResult": "rechallenge.analysis.run.pipeline",
-    "UnconvergedError": "rechallenge.analysis.run.pipeline",
+    "run.pipeline": ["analyze", "rebuild_report", "load_run", "RunResult", "UnconvergedError"],
+    "run.update": ["update_run"],
     # what an analysis is
-    "RunConfig": "rechallenge.analysis.settings.config",
-    "load_config": "rechallenge.analysis.settings.config",
-    "Interval": "rechallenge.analysis.settings.intervals",
+    "settings.config": ["RunConfig", "load_config"],
+    "settings.intervals": ["Interval"],
     # summaries of fits
-    "summarise_binary": "rechallenge.analysis.summaries.binary",
-    "site_estimates": "rechallenge.analysis.summaries.binary",
-    "summarise_ttp": "rechallenge.analysis.summaries.ttp",
-    "survival_curves": "rechallenge.analysis.summaries.ttp",
-    "parameter_diagnostics": "rechallenge.analysis.summaries.diagnostics",
-    "descriptive_table": "rechallenge.analysis.summaries.descriptive",
+    "summaries.binary": ["summarise_binary", "site_estimates"],
+    "summaries.ttp": ["summarise_ttp", "survival_curves"],
+    "summaries.diagnostics": ["parameter_diagnostics"],
+    "summaries.descriptive": ["descriptive_table"],
     # saved fits
-    "save_fit": "rechallenge.analysis.run.fitio",
-    "load_fit": "rechallenge.analysis.run.fitio",
+    "run.fitio": ["save_fit", "load_fit"],
     # the MAP prior and trial design
-    "BetaMixture": "rechallenge.analysis.map_prior.mixtures",
-    "NormalMixture": "rechallenge.analysis.map_prior.mixtures",
-    "load_map_prior": "rechallenge.analysis.map_prior.record",
-    "design_one_sample": "rechallenge.analysis.design.plan",
-    "design_sample_size": "rechallenge.analysis.design.plan",
-    "design_two_sample": "rechallenge.analysis.design.plan",
-}
-
-__all__ = list(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+    "map_prior.mixtures": ["BetaMixture", "NormalMixture"],
+    "map_prior.record": ["load_map_prior"],
+    "design.plan": ["design_one_sample", "design_sample_size", "design_two_sample"],
+})
