@@ -34,7 +34,10 @@ def small_run(tmp_path_factory: pytest.TempPathFactory):
     from rechallenge.analysis.run.pipeline import analyze
 
     out = tmp_path_factory.mktemp("runs") / "small"
-    analyze(small_config(), out, allow_unconverged=True, progress=lambda _m: None)
+    messages: list[str] = []
+    analyze(small_config(), out, allow_unconverged=True, progress=messages.append)
+    # What the console would have shown, beside (not inside) the run.
+    (out.parent / "progress.txt").write_text("\n".join(messages) + "\n")
     return out
 
 

@@ -138,6 +138,18 @@ def test_sensitivity_table_says_how_each_variant_was_obtained(run: Path, tmp_pat
         rebuild_report(copy, progress=QUIET)
 
 
+def test_the_workers_progress_lines_reach_the_console(run: Path) -> None:
+    """Each sensitivity variant is fitted or reweighted on a worker; its line is shown anyway."""
+    lines = (run.parent / "progress.txt").read_text().splitlines()
+    manifest = json.loads((run / "manifest.json").read_text())
+    for key, record in manifest["sensitivity"].items():
+        endpoint, variant = key.split("__")
+        factor = {"tau_half": "x0.5", "tau_double": "x2"}[variant]
+        said = "reweighted" if record["method"] == "reweighted" else "sensitivity refit"
+        assert [m for m in lines if m.startswith(f"{endpoint}: ") and factor in m
+                and said in m], (key, lines)
+
+
 def test_outputs_made_on_the_engine_equal_those_made_in_one_process(
         run: Path, tmp_path: Path) -> None:
     config, study, fits, _ = load_run(run)

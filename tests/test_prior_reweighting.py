@@ -231,6 +231,10 @@ def test_a_variant_with_a_high_pareto_k_is_refitted(
     assert stage.sensitivity[half]["pareto_k"] > MAX_PARETO_K
     assert stage.sensitivity[double]["method"] == REWEIGHTED
     assert set(stage.fits) == {fit_key(ENDPOINT), half}
+    # Run as a task, the lines travel back with the stage for the client to show.
+    assert any(m.startswith(f"{ENDPOINT}: sensitivity refit, tau prior scale x0.02 (Pareto k")
+               for m in stage.messages), stage.messages
+    assert any(m.startswith(f"{ENDPOINT}: tau prior scale x2 reweighted") for m in stage.messages)
     assert stage.fits[half].posterior.attrs["rechallenge_priors"] != stage.fits[
         fit_key(ENDPOINT)].posterior.attrs["rechallenge_priors"]
     result = endpoint_results(ENDPOINT, stage.fits, config)

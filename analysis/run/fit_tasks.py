@@ -97,6 +97,8 @@ def fit_all(
 
     def collect(_future: object, recorded: Recorded) -> None:
         part: FitStage = recorded.value
+        for message in part.messages:
+            progress(message)
         stage.fits.update(part.fits)
         stage.timings.update(part.timings)
         stage.add_steps(part.steps)

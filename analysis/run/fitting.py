@@ -84,7 +84,8 @@ class FitStage:
     records where each task of the stage ran (:class:`~rechallenge.analysis.run.engine.TaskRecord`
     as dicts). ``sensitivity`` records, per sensitivity variant (fit key), its factor, prior
     scale, Pareto k and method (``"reweighted"`` or ``"refitted"``; see
-    :meth:`~rechallenge.analysis.summaries.prior_reweighting.Reweighting.record`).
+    :meth:`~rechallenge.analysis.summaries.prior_reweighting.Reweighting.record`). ``messages``
+    holds the progress lines of a task that ran on a worker, for the client to show.
     """
 
     fits: dict[str, az.InferenceData] = field(default_factory=dict)
@@ -92,6 +93,7 @@ class FitStage:
     steps: dict[str, float] = field(default_factory=dict)
     tasks: list[dict] = field(default_factory=list)
     sensitivity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
 
     def add_steps(self, steps: dict[str, float]) -> None:
         """Add one fit's step timings to the totals."""
@@ -351,9 +353,15 @@ def fit_groups(study: Study, config: RunConfig) -> list[FitGroup]:
 
 
 def fit_group(study: Study, config: RunConfig, group: FitGroup,
-              progress: Progress = lambda _message: None) -> FitStage:
-    """Every fit of ``group``, in this process (one task of the fitting stage)."""
+              progress: Progress | None = None) -> FitStage:
+    """Every fit of ``group``, in this process (one task of the fitting stage).
+
+    Without ``progress`` the lines go to the stage's ``messages``: a worker's standard error is
+    not the user's console, so the client shows them when the task comes back.
+    """
     stage = FitStage()
+    if progress is None:
+        progress = stage.messages.append
     for endpoint in group.endpoints:
         if group.kind == "comparator":
             _fit_comparator(study, endpoint, group.pooling, config, progress=progress, stage=stage)
