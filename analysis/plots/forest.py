@@ -4,7 +4,7 @@ Per site: the raw proportion with its exact (Clopper-Pearson) interval (open mar
 partially pooled posterior of that site (filled marker). Below the sites: the population average
 over sites (with the crude proportion of all patients beside it), the typical site and the
 predictive for a new site. :func:`forest_data` is the data behind the plot, one row per row of
-the figure.
+the figure; the rows themselves are drawn by :mod:`rechallenge.analysis.plots.forest_rows`.
 """
 
 from __future__ import annotations
@@ -20,17 +20,15 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import offset_copy
 
+from rechallenge.analysis.plots.forest_rows import draw_forest_rows, forest_legend, forest_panels
 from rechallenge.analysis.plots.style import (
     DOUBLE_WIDTH,
     HIGHLIGHT,
-    NEUTRAL,
-    REFERENCE,
     check_columns,
     check_interval,
     figure_style,
     line_colour,
     new_axes,
-    new_figure,
 )
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
 from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
@@ -48,7 +46,6 @@ POOLED_ROWS: Final[tuple[tuple[str, str, str], ...]] = (
 )
 #: Columns needed in the per-site table (posterior summary of each site plus its counts).
 SITE_COLUMNS: Final[tuple[str, ...]] = ("site", "line", "n", "events", "median", "lower", "upper")
-_RAW_OFFSET: Final = 0.17
 #: Raw proportion and exact interval as ``site_estimates`` gives them (computed when absent).
 _RAW_COLUMNS: Final[tuple[str, ...]] = ("proportion", "proportion_lower", "proportion_upper")
 
@@ -169,40 +166,11 @@ def plot_forest(
     unknown = sorted(set(highlight_sites) - set(data["site"]))
     if unknown:
         raise ValueError(f"highlight_sites not in the data: {unknown}")
-    colour = line_colour(line)
-    sites = data[data["kind"] == "site"]
-    pooled = data[data["kind"] != "site"]
-    # A gap of one row between the sites and the pooled rows.
-    y = np.where(data["kind"] == "site", data["row"], data["row"] + 1).astype(float)
-    y_of = dict(zip(data["row"], y))
     with figure_style():
         created = ax is None
         if ax is None:
             ax = new_axes(width=DOUBLE_WIDTH * 0.75, height=1.4 + 0.21 * (len(data) + 1))
-        raw = data[data["raw"].notna() & data["raw_lower"].notna()]
-        y_raw = np.array([y_of[r] for r in raw["row"]]) - _RAW_OFFSET
-        ax.hlines(y_raw, raw["raw_lower"], raw["raw_upper"], color=colour, linewidth=0.8)
-        ax.plot(raw["raw"], y_raw, linestyle="none", marker="o", markersize=4,
-                markerfacecolor="white", markeredgecolor=colour, markeredgewidth=1.0)
-        y_site = np.array([y_of[r] for r in sites["row"]]) + _RAW_OFFSET
-        ax.hlines(y_site, sites["lower"], sites["upper"], color=colour, linewidth=1.8)
-        ax.plot(sites["median"], y_site, linestyle="none", marker="o", markersize=4.5,
-                color=colour)
-        for _, r in pooled.iterrows():
-            yy = y_of[r["row"]] + (_RAW_OFFSET if r["kind"] == "population" else 0.0)
-            predictive = r["kind"] == "new_site"
-            ax.hlines(yy, r["lower"], r["upper"], color=colour, linewidth=1.8,
-                      alpha=0.5 if predictive else 1.0, linestyle=(0, (2, 1)) if predictive
-                      else "solid")
-            ax.plot(r["median"], yy, linestyle="none", marker="D", markersize=5,
-                    color=colour if not predictive else "white", markeredgecolor=colour)
-        population = pooled[pooled["kind"] == "population"]
-        if len(population):
-            ax.axvline(float(population["median"].iloc[0]), color=REFERENCE, linestyle="--",
-                       linewidth=0.8, zorder=0)
-        ax.axhline(len(sites), color=REFERENCE, linewidth=0.5)
-        ax.set_yticks(y)
-        ax.set_yticklabels([str(r["label"]) for _, r in data.iterrows()])
+        y_of = dict(zip(data["row"], draw_forest_rows(ax, data, line_colour(line))))
         # Events/patients of this line beside each row, outside the right edge of the axes.
         counts = data[data["n"].fillna(0) > 0]
         for _, r in counts.iterrows():
@@ -212,14 +180,11 @@ def plot_forest(
         ax.annotate("r/n", xy=(1, 1), xycoords="axes fraction", xytext=(4, 2),
                     textcoords="offset points", ha="left", va="bottom", fontsize=7.5,
                     fontstyle="italic")
+        # Pooled rows are already bold (draw_forest_rows); new sites are bold and coloured.
         for tick, (_, r) in zip(ax.get_yticklabels(), data.iterrows()):
             if r["kind"] == "site" and r["site"] in highlight_sites:
                 tick.set_color(HIGHLIGHT)
                 tick.set_fontweight("bold")
-            elif r["kind"] != "site":
-                tick.set_fontweight("bold")
-        ax.set_ylim(y.max() + 0.7, -0.7)
-        ax.tick_params(axis="y", length=0)
         # A margin, so that markers at 0% and 100% are not cut in half by the axes edge.
         ax.set_xlim(-0.02, 1.02)
         ax.set_xticks(np.linspace(0, 1, 6))
@@ -268,37 +233,36 @@ def plot_forest_lines(
     matplotlib.figure.Figure
     """
     frames = [forest_data(site_table, summary, line=line, interval=interval) for line in lines]
-    n_rows = max(len(f) for f in frames)
+
+    def draw(frame: pd.DataFrame, ax: Axes) -> None:
+        plot_forest(frame, ax=ax, interval=interval, highlight_sites=highlight_sites)
+        legend = ax.get_legend()
+        if legend is not None:  # one legend for the whole figure, from forest_panels
+            legend.remove()
+
     with figure_style():
-        fig = new_figure(DOUBLE_WIDTH, 1.5 + 0.21 * (n_rows + 1))
-        axes = fig.subplots(1, len(frames), sharey=True, squeeze=False)[0]
-        for k, (frame, ax) in enumerate(zip(frames, axes)):
-            plot_forest(frame, ax=ax, interval=interval, highlight_sites=highlight_sites)
-            ax.get_legend().remove()
-            if k > 0:
-                ax.tick_params(labelleft=False)
-        fig.legend(handles=forest_handles(interval, highlight=bool(highlight_sites)),
-                   loc="outside lower center", ncol=3)
-        if title:
-            fig.suptitle(title)
-    return fig
+        return forest_panels(frames, draw, forest_handles(interval, highlight=bool(highlight_sites)),
+                             title=title)
 
 
 def forest_handles(interval: Interval, *, highlight: bool = False) -> list[Any]:
-    """Legend entries of the forest plot (in the neutral colour: lines are told by panel)."""
-    handles: list[Any] = [
-        Line2D([], [], color=NEUTRAL, linewidth=0.8, marker="o", markersize=4,
-               markerfacecolor="white",
-               label=f"Observed, exact {interval.percent} confidence interval"),
-        Line2D([], [], color=NEUTRAL, linewidth=1.8, marker="o", markersize=4.5,
-               label=f"Site posterior median, {interval.label}"),
-        Line2D([], [], color=NEUTRAL, linewidth=1.8, marker="D", markersize=5,
-               label="Pooled posterior median"),
-        Line2D([], [], color=NEUTRAL, alpha=0.5, linewidth=1.8, linestyle=(0, (2, 1)),
-               marker="D", markersize=5, markerfacecolor="white", label="New-site predictive"),
-        Line2D([], [], color=REFERENCE, linestyle="--", linewidth=0.8,
-               label="Population average (posterior median)"),
-    ]
+    """Legend entries of the forest plot (in the neutral colour: lines are told by panel).
+
+    Parameters
+    ----------
+    interval
+        The interval of the plot (stated in the observed and site entries).
+    highlight
+        Add the entry of sites marked as new.
+
+    Returns
+    -------
+    list
+        Matplotlib legend handles.
+    """
+    handles: list[Any] = forest_legend(
+        interval, raw_label=f"Observed, exact {interval.percent} confidence interval",
+        reference_label="Population average (posterior median)")
     if highlight:
         handles.append(Line2D([], [], linestyle="none", marker="s", color=HIGHLIGHT,
                               label="Site added in the update (bold)"))

@@ -4,7 +4,8 @@ The companion of :mod:`forest` for the TTP endpoint. Per site: the raw Kaplan-Me
 its patients (open marker; a reported median for an aggregate row) beside the partially pooled
 posterior median with its credible interval (filled marker). Below the sites: the population
 median (with the Kaplan-Meier median of all patients of the line and its CI beside it), the
-typical site and the predictive for a new site. :func:`ttp_forest_data` is the data behind it.
+typical site and the predictive for a new site. :func:`ttp_forest_data` is the data behind it;
+the rows are drawn as in the binary plot, by :mod:`rechallenge.analysis.plots.forest_rows`.
 """
 
 from __future__ import annotations
@@ -14,19 +15,16 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
-from rechallenge.analysis.plots.style import (
-    DOUBLE_WIDTH,
-    NEUTRAL,
-    REFERENCE,
-    check_columns,
-    check_interval,
-    figure_style,
-    line_colour,
-    new_figure,
+from rechallenge.analysis.plots.forest_rows import (
+    RAW_OFFSET,
+    draw_forest_rows,
+    forest_legend,
+    forest_panels,
 )
+from rechallenge.analysis.plots.style import check_columns, check_interval, figure_style, line_colour
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
 
 #: Columns of :func:`ttp_forest_data`.
@@ -40,7 +38,6 @@ POOLED_ROWS: Final[tuple[tuple[str, str, str], ...]] = (
     ("typical_site", "Typical site", "median_typical_site"),
     ("new_site", "New site (predictive)", "median_new_site"),
 )
-_OFFSET: Final = 0.17
 
 
 def ttp_forest_data(
@@ -132,77 +129,25 @@ def plot_ttp_forest_lines(
     """
     frames = [ttp_forest_data(site_table, summary, line=line, interval=interval,
                               pooled_raw=(pooled_raw or {}).get(line)) for line in lines]
-    n_rows = max(len(f) for f in frames)
     finite = np.concatenate([f[c].to_numpy(float) for f in frames
                              for c in ("raw", "raw_upper", "upper")])
     right = float(np.nanmax(finite[np.isfinite(finite)])) * 1.05
     with figure_style():
-        fig = new_figure(DOUBLE_WIDTH, 1.5 + 0.21 * (n_rows + 1))
-        axes = fig.subplots(1, len(frames), sharey=True, sharex=True, squeeze=False)[0]
-        for k, (frame, ax) in enumerate(zip(frames, axes)):
-            _panel(ax, frame, right)
-            if k > 0:
-                ax.tick_params(labelleft=False)
-        fig.legend(handles=_handles(interval), loc="outside lower center", ncol=3)
-        if title:
-            fig.suptitle(title)
-    return fig
+        handles = forest_legend(
+            interval, raw_label=f"Kaplan-Meier median (pooled row: with {interval.percent} CI)",
+            reference_label="Population median (posterior median)")
+        return forest_panels(frames, lambda frame, ax: _panel(ax, frame, right), handles,
+                             title=title, sharex=True)
 
 
-def _panel(ax: Any, data: pd.DataFrame, right: float) -> None:
+def _panel(ax: Axes, data: pd.DataFrame, right: float) -> None:
     colour = line_colour(str(data["line"].iloc[0]))
-    sites = data["kind"] == "site"
-    # A gap of one row between the sites and the pooled rows.
-    y = np.where(sites, data["row"], data["row"] + 1).astype(float)
-    shown = np.isfinite(data["raw"].to_numpy(float))
-    with_ci = shown & np.isfinite(data["raw_lower"].to_numpy(float))
-    ax.hlines(y[with_ci] - _OFFSET, data["raw_lower"][with_ci], data["raw_upper"][with_ci],
-              color=colour, linewidth=0.8)
-    ax.plot(data["raw"][shown], y[shown] - _OFFSET, linestyle="none", marker="o", markersize=4,
-            markerfacecolor="white", markeredgecolor=colour)
+    y = draw_forest_rows(ax, data, colour)
     # A median not reached is marked at the right edge rather than left out.
     unreached = np.isinf(data["raw"].to_numpy(float))
     for yy in y[unreached]:
-        ax.annotate("not reached", xy=(right, yy - _OFFSET), ha="right", va="center",
+        ax.annotate("not reached", xy=(right, yy - RAW_OFFSET), ha="right", va="center",
                     fontsize=6.5, color=colour)
-    for i, r in data.iterrows():
-        kind = r["kind"]
-        predictive = kind == "new_site"
-        yy = y[i] + (_OFFSET if kind in ("site", "population") else 0.0)
-        ax.hlines(yy, r["lower"], r["upper"], color=colour, linewidth=1.8,
-                  alpha=0.5 if predictive else 1.0,
-                  linestyle=(0, (2, 1)) if predictive else "solid")
-        ax.plot(r["median"], yy, linestyle="none", marker="o" if kind == "site" else "D",
-                markersize=4.5 if kind == "site" else 5,
-                color="white" if predictive else colour, markeredgecolor=colour)
-    population = data[data["kind"] == "population"]
-    if len(population):
-        ax.axvline(float(population["median"].iloc[0]), color=REFERENCE, linestyle="--",
-                   linewidth=0.8, zorder=0)
-    ax.axhline(int(sites.sum()), color=REFERENCE, linewidth=0.5)
-    ax.set_yticks(y)
-    ax.set_yticklabels([str(v) for v in data["label"]])
-    for tick, kind in zip(ax.get_yticklabels(), data["kind"]):
-        if kind != "site":
-            tick.set_fontweight("bold")
-    ax.set_ylim(y.max() + 0.7, -0.7)
-    ax.tick_params(axis="y", length=0)
     ax.set_xlim(0, right)
     ax.set_xlabel("Median time to progression, months")
     ax.set_title(str(data["line"].iloc[0]))
-
-
-def _handles(interval: Interval) -> list[Line2D]:
-    return [
-        Line2D([], [], color=NEUTRAL, linewidth=0.8, marker="o", markersize=4,
-               markerfacecolor="white",
-               label=f"Kaplan-Meier median (pooled row: with {interval.percent} CI)"),
-        Line2D([], [], color=NEUTRAL, linewidth=1.8, marker="o", markersize=4.5,
-               label=f"Site posterior median, {interval.label}"),
-        Line2D([], [], color=NEUTRAL, linewidth=1.8, marker="D", markersize=5,
-               label="Pooled posterior median"),
-        Line2D([], [], color=NEUTRAL, alpha=0.5, linewidth=1.8, linestyle=(0, (2, 1)),
-               marker="D", markersize=5, markerfacecolor="white", label="New-site predictive"),
-        Line2D([], [], color=REFERENCE, linestyle="--", linewidth=0.8,
-               label="Population median (posterior median)"),
-    ]
