@@ -74,3 +74,4 @@ def test_a_coverage_profile_repeats_the_study_at_each_tau(tmp_path: Path) -> Non
     assert (result.out / "figures" / "coverage_profile_binary.png").is_file()
     assert (result.out / "results" / "coverage-binary-tau0.2-00005.json").is_file()
     assert result.manifest["spec"]["tau_grid"] == [1.5, 0.2]
+    assert "each of 1.5, 0.2" in (result.out / "report.md").read_text()

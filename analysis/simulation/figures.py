@@ -130,7 +130,7 @@ def coverage_profile_figure(
     # Series sit side by side at each tau, a small share of the smallest gap apart.
     step = 0.08 * (min(np.diff(taus)) if len(taus) > 1 else 1.0)
     with figure_style():
-        fig = new_figure(DOUBLE_WIDTH * 0.7, 2.6)
+        fig = new_figure(DOUBLE_WIDTH * 0.7, 2.9)
         ax = fig.add_subplot()
         for i, quantity in enumerate(series):
             group = rows[rows["quantity"] == quantity]
@@ -145,7 +145,9 @@ def coverage_profile_figure(
         ax.set_xticks(taus)
         ax.set_xlabel("true between-site SD tau (every line)")
         ax.set_ylabel("coverage")
-        ax.legend(fontsize=6, loc="lower right")
+        # Below the axes: coverage can fall to the lower right as tau grows, where a legend
+        # inside would cover the points.
+        fig.legend(loc="outside lower center", ncol=2, fontsize=6)
         n = int(rows["n"].max()) if len(rows) else 0
         fig.suptitle(f"Coverage of the {interval.label}, {family} model\n"
                      f"{n} simulations per tau, exact {interval.percent} bounds; dashed: nominal")

@@ -251,6 +251,11 @@ def _report(
     ]
     if outputs.truths is not None:
         paragraphs.append(f"True values: {outputs.truths.get('_source', 'given')} (truth.json).")
+    if outputs.spec.get("tau_grid"):
+        grid = ", ".join(f"{t:g}" for t in outputs.spec["tau_grid"])
+        paragraphs.append(f"Coverage profile: the study was repeated with the between-site SD "
+                          f"tau of every line set to each of {grid}, the other true values as "
+                          "above; the coverage table has one block per tau.")
     sections = [Section("Study", tuple(paragraphs)),
                 Section("Results", (), tuple(tables.values()), tuple(figures))]
     return ReportContent(f"rechallenge simulate {outputs.kind}", header, None, tuple(sections))
