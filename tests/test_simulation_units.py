@@ -26,6 +26,7 @@ from rechallenge.analysis.simulation.generators import (
     ModelOptions,
     draw_hyperparameters,
     draw_outcomes,
+    truth_problems,
 )
 from rechallenge.analysis.simulation.quantities import quantities, truth_arrays
 from rechallenge.analysis.simulation.records import finished_names, write_record
@@ -196,6 +197,43 @@ def test_a_tau_grid_makes_one_cell_per_tau_and_older_specs_still_resume() -> Non
     assert [cell_label(c) for c in precision.cells()] == ["k0-n10", "k5-n10"]
     hyper = {"mu": [-1.0, -0.5], "tau": [0.3, 0.5], "corr": [[1, 0], [0, 1]]}
     assert with_tau(hyper, 0.8) == {**hyper, "tau": [0.8, 0.8]}
+
+
+def test_true_values_are_checked_against_the_model_with_every_problem_named() -> None:
+    lines = ("ICI-1", "ICI-2")
+    rng = np.random.default_rng(SEED)
+    for family, options in [("binary", ModelOptions()), ("ttp", ModelOptions(shared_shape=True)),
+                            ("binary", ModelOptions(patient_effect=True))]:
+        prior = BINARY_PRIORS if family == "binary" else TTP_PRIORS
+        drawn = draw_hyperparameters(family, Priors(prior, model=family).to_dict(), options, 2, rng)
+        assert truth_problems({family: drawn}, family, options, lines) == [], (family, drawn)
+    bad = {"binary": {"mu": [1.0], "tau": [0.3, -1.0], "corr": [[1, 2], [2, 1]], "sigmaa": 1}}
+    problems = truth_problems(bad, "binary", ModelOptions(), lines)
+    assert len(problems) == 4
+    for needle in ("'sigmaa'", "'mu' = [1.0] has the wrong shape", "'tau' = [0.3, -1.0] is negative",
+                   "'corr'"):
+        assert any(needle in p for p in problems), (needle, problems)
+    assert truth_problems({}, "ttp", ModelOptions(), lines) == [
+        "ttp: no true values (expected an object with the family's names)"]
+    missing = truth_problems({"ttp": {"beta": [2, 2], "tau": ["a", 1], "corr": np.eye(2).tolist()}},
+                             "ttp", ModelOptions(), lines)
+    assert any("'log_shape' is missing" in p for p in missing)
+    assert any("'tau' = ['a', 1] is not numeric" in p for p in missing)
+
+
+def test_a_bad_truth_file_is_named_and_nothing_is_written(tmp_path: Path, capsys) -> None:
+    (tmp_path / "truth.json").write_text('{"binary": {"mu": [0, 0]}')
+    out = tmp_path / "study"
+    assert main(["simulate", "coverage", "--out", str(out), "--families", "binary",
+                 "--truth", str(tmp_path / "truth.json")]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'truth.json'}: not valid JSON" in err and "line 1" in err, err
+    (tmp_path / "truth.json").write_text('{"binary": {"mu": [0, 0]}}')
+    assert main(["simulate", "coverage", "--out", str(out), "--families", "binary",
+                 "--truth", str(tmp_path / "truth.json")]) == 1
+    err = capsys.readouterr().err
+    assert "2 problem(s)" in err and "'tau' is missing" in err and "'corr' is missing" in err
+    assert not out.exists()
 
 
 def test_records_are_written_once(tmp_path: Path) -> None:

@@ -72,7 +72,8 @@ def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--thin", type=int, default=99, metavar="L",
                         help="posterior draws kept for SBC ranks (default 99)")
     parser.add_argument("--truth", metavar="FILE",
-                        help="JSON of true hyperparameters per family (coverage, precision)")
+                        help="JSON of true hyperparameters per family (coverage, precision), "
+                             "as the truth.json a study writes")
     parser.add_argument("--tau", type=_positive_list, default=(), metavar="T,T,...",
                         help="coverage: repeat the study at each true between-site SD (every "
                              "line; other true values as in --truth or the fit), a coverage "
@@ -91,7 +92,6 @@ def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
 
 def run_simulate(args: argparse.Namespace) -> int:
     """Run the study; print where it was written and the verdict lines (exit 1 on bad input)."""
-    import json
     from pathlib import Path
 
     from rechallenge.analysis.cli.common import EXIT_OK, INPUT_PROBLEMS, report_problem
@@ -101,9 +101,6 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.config)
-        truth = None
-        if args.truth:
-            truth = json.loads(Path(args.truth).read_text(encoding="utf-8"))
         effects = dict(DEFAULT_EFFECTS)
         for family, value in (("binary", args.binary_effect), ("ttp", args.ttp_effect)):
             if value is not None:
@@ -111,7 +108,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         result = simulate(
             args.kind, out=args.out, config=config, n_sims=args.n_sims, seed=args.seed,
             families=args.families, engine=EngineSettings(args.scheduler, args.workers),
-            resume=args.resume, truth=truth, thin=args.thin, k_sites=args.k_sites,
+            resume=args.resume, truth=args.truth, thin=args.thin, k_sites=args.k_sites,
             n_patients=args.n_patients, effects=effects, tau_grid=args.tau,
             progress=not args.quiet)
     except INPUT_PROBLEMS as exc:  # finished simulations stay in --out for --resume

@@ -102,6 +102,64 @@ def draw_hyperparameters(
     return hyper
 
 
+def truth_problems(
+    truth: Mapping[str, Any], family: str, options: ModelOptions, lines: tuple[str, ...],
+) -> list[str]:
+    """Every problem with the true hyperparameters ``truth[family]`` (empty when usable).
+
+    The names and shapes are those :func:`draw_hyperparameters` returns for the same options:
+    one value per line for ``mu``/``beta`` and ``tau``, one or one per line for ``log_shape``,
+    a line-by-line correlation matrix ``corr``, one SD for a patient effect. Unknown names are
+    problems too (a misspelt name would otherwise be ignored).
+    """
+    hyper = truth.get(family)
+    if not isinstance(hyper, Mapping):
+        return [f"{family}: no true values (expected an object with the family's names)"]
+    n = len(lines)
+    per_line = f"{n} numbers, one per line ({', '.join(lines)})"
+    expected: dict[str, str] = {"mu": per_line} if family == "binary" else {
+        "beta": per_line,
+        "log_shape": "1 number (shared shape)" if options.shared_shape else per_line}
+    if options.pooling == "partial":
+        expected.update(tau=f"{per_line}, at least 0", corr=f"a {n} x {n} correlation matrix")
+    if options.patient_effect:
+        expected["sigma_patient" if family == "binary" else "sigma_frailty"] = "1 number >= 0"
+    problems = [f"{family}: unknown name {name!r}; expected {', '.join(expected)}"
+                for name in hyper if name not in expected]
+    for name, what in expected.items():
+        if name not in hyper:
+            problems.append(f"{family}: {name!r} is missing (expected {what})")
+            continue
+        try:
+            value = np.asarray(hyper[name], dtype=float)
+        except (TypeError, ValueError):
+            problems.append(f"{family}: {name!r} = {hyper[name]!r} is not numeric ({what})")
+            continue
+        shape = {"corr": (n, n), "log_shape": (1 if options.shared_shape else n,),
+                 "sigma_patient": (), "sigma_frailty": ()}.get(name, (n,))
+        if value.shape != shape and not (shape == () and value.shape == (1,)):
+            problems.append(f"{family}: {name!r} = {hyper[name]!r} has the wrong shape "
+                            f"(expected {what})")
+        elif not np.all(np.isfinite(value)):
+            problems.append(f"{family}: {name!r} = {hyper[name]!r} is not finite")
+        elif name in ("tau", "sigma_patient", "sigma_frailty") and np.any(value < 0):
+            problems.append(f"{family}: {name!r} = {hyper[name]!r} is negative (an SD)")
+        elif name == "corr" and not _is_correlation(value):
+            problems.append(f"{family}: 'corr' = {hyper[name]!r} is not a correlation matrix "
+                            "(symmetric, unit diagonal, positive definite)")
+    return problems
+
+
+def _is_correlation(matrix: np.ndarray) -> bool:
+    if not (np.allclose(matrix, matrix.T) and np.allclose(np.diag(matrix), 1.0)):
+        return False
+    try:
+        np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
 def draw_outcomes(
     family: str, hyper: Mapping[str, Any], design: SimulationDesign, rng: np.random.Generator
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:

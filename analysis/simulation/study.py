@@ -22,7 +22,7 @@ from rechallenge.analysis.run.engine import EngineSettings, TaskProgress, gather
 from rechallenge.analysis.run.pipeline import load_inputs
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.simulation.design import SimulationDesign
-from rechallenge.analysis.simulation.generators import FAMILIES, Hyper, ModelOptions
+from rechallenge.analysis.simulation.generators import FAMILIES, Hyper, ModelOptions, truth_problems
 from rechallenge.analysis.simulation.outputs import StudyOutputs, write_outputs
 from rechallenge.analysis.simulation.records import (
     finished_names,
@@ -103,7 +103,7 @@ def simulate(
     families: Sequence[str] | None = None,
     engine: EngineSettings = EngineSettings(),
     resume: bool = False,
-    truth: Mapping[str, Hyper] | None = None,
+    truth: Mapping[str, Hyper] | str | Path | None = None,
     fit_priors: Mapping[str, Mapping[str, float]] | None = None,
     thin: int = 99,
     k_sites: Sequence[int] = (0, 5, 10),
@@ -136,7 +136,9 @@ def simulate(
         Continue the study in ``out``, skipping finished simulations.
     truth
         Fixed true hyperparameters per family for coverage and precision studies (as in
-        ``truth.json``); default the posterior medians of a fit of the config's data.
+        ``truth.json``), or the path of such a JSON file; default the posterior medians of a fit
+        of the config's data. Checked before anything runs or is written: every problem is
+        reported at once.
     fit_priors
         Prior overrides per family used for fitting only (to inject a mismatch on purpose).
     thin
@@ -157,7 +159,8 @@ def simulate(
     SimulationExistsError
         ``out`` holds a study and ``resume`` is not set, or holds a different study.
     ValueError
-        Unknown kind or family, covariates or no pooling in the config, bad counts.
+        Unknown kind or family, covariates or no pooling in the config, bad counts, unusable
+        true values.
     """
     config = config or RunConfig()
     if kind not in KINDS:
@@ -177,12 +180,15 @@ def simulate(
                      {k: dict(v) for k, v in (fit_priors or {}).items()},
                      tuple(float(t) for t in tau_grid))
     out = Path(out)
-    _prepare(out, spec, config, resume)
+    # Everything the user gave is read and checked before the output directory is touched.
     study = load_inputs(config)
     endpoints = {f: _endpoint(config, f) for f in spec.families}
     designs = {f: SimulationDesign.from_study(study, endpoints[f]) for f in spec.families}
     options = ModelOptions(config.analysis.pooling, config.analysis.patient_effect,
                            config.analysis.shared_shape)
+    if truth is not None:
+        truth = checked_truth(truth, spec.families, options, tuple(study.lines))
+    _prepare(out, spec, config, resume)
     sim_priors = {f: _priors(config, f) for f in spec.families}
     started = time.perf_counter()
     with open_client(engine) as client:
@@ -261,6 +267,38 @@ def _prepare(out: Path, spec: StudySpec, config: RunConfig, resume: bool) -> Non
                                     "empty or new directory")
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, stored)
+
+
+def checked_truth(
+    truth: Mapping[str, Hyper] | str | Path, families: Sequence[str], options: ModelOptions,
+    lines: tuple[str, ...],
+) -> dict[str, Hyper]:
+    """The given true values (read from JSON when a path), checked for every family.
+
+    Raises
+    ------
+    ValueError
+        The file is not JSON, or the values do not fit the models (every problem listed, after
+        the file's name).
+    OSError
+        The file cannot be read.
+    """
+    source = "true values"
+    if isinstance(truth, (str, Path)):
+        source = str(truth)
+        try:
+            truth = json.loads(Path(truth).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{source}: not valid JSON: {exc.msg} (line {exc.lineno}, column "
+                             f"{exc.colno})") from None
+    if not isinstance(truth, Mapping):
+        raise ValueError(f"{source}: expected an object of true values per family "
+                         f"({', '.join(families)}), got {type(truth).__name__}")
+    problems = [p for f in families for p in truth_problems(truth, f, options, lines)]
+    if problems:
+        raise ValueError(f"{source}: {len(problems)} problem(s) with the true values:\n"
+                         + "\n".join(f"  - {p}" for p in problems))
+    return {f: dict(truth[f]) for f in families}
 
 
 def _truths(
