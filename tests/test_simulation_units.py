@@ -236,6 +236,30 @@ def test_a_bad_truth_file_is_named_and_nothing_is_written(tmp_path: Path, capsys
     assert not out.exists()
 
 
+def test_a_study_whose_every_fit_raised_exits_1_with_the_first_error(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rechallenge.analysis.simulation as simulation
+    from rechallenge.analysis.settings.config import RunConfig
+    from rechallenge.analysis.simulation.outputs import StudyOutputs, write_outputs
+
+    records = [{"name": f"sbc-binary-0000{i}", "family": "binary", "index": i, "seconds": 0.1,
+                "error": "ValueError: mu_sd must be positive"} for i in range(2)]
+    outputs = StudyOutputs(kind="sbc", spec={"thin": 9, "seed": SEED, "families": ["binary"]},
+                           config=RunConfig(), designs={}, endpoints={}, n_sims=2, truths=None,
+                           run={"ran_now": 2, "skipped_finished": 0, "workers": 1,
+                                "wall_seconds": 1.0, "simulation_seconds": 1.0})
+    tables, manifest = write_outputs(tmp_path, outputs, records)
+    assert manifest["simulations"]["errors"] == 2
+    assert manifest["simulations"]["first_error"] == {
+        "name": "sbc-binary-00000", "error": "ValueError: mu_sd must be positive"}
+    result = simulation.SimulationResult(tmp_path, tables, manifest)
+    monkeypatch.setattr(simulation, "simulate", lambda *args, **kwargs: result)
+    assert main(["simulate", "sbc", "--out", str(tmp_path / "unused")]) == 1
+    err = capsys.readouterr().err
+    assert "every simulation raised an error; the first (sbc-binary-00000)" in err, err
+
+
 def test_records_are_written_once(tmp_path: Path) -> None:
     write_record(tmp_path, {"name": "sbc-binary-00000", "x": np.float64(1.5)})
     assert finished_names(tmp_path) == {"sbc-binary-00000"}

@@ -7,6 +7,7 @@ Registered in :data:`rechallenge.analysis.cli.main.COMMANDS`; the work is
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +95,12 @@ def run_simulate(args: argparse.Namespace) -> int:
     """Run the study; print where it was written and the verdict lines (exit 1 on bad input)."""
     from pathlib import Path
 
-    from rechallenge.analysis.cli.common import EXIT_OK, INPUT_PROBLEMS, report_problem
+    from rechallenge.analysis.cli.common import (
+        EXIT_FAILURE,
+        EXIT_OK,
+        INPUT_PROBLEMS,
+        report_problem,
+    )
     from rechallenge.analysis.run.engine import EngineSettings
     from rechallenge.analysis.settings.config import load_config
     from rechallenge.analysis.simulation import DEFAULT_EFFECTS, simulate
@@ -133,4 +139,10 @@ def run_simulate(args: argparse.Namespace) -> int:
         if (table["verdict"] == "consistent").all():
             print("coverage: nominal level within the binomial bounds for every quantity")
     print(f"Report: {Path(result.out) / 'report.md'}")
+    first = sims.get("first_error")
+    if first and sims["errors"] == sims["finished"]:
+        # Nothing to summarise: a setting the models cannot fit, not bad luck.
+        print(f"error: every simulation raised an error; the first ({first['name']}): "
+              f"{first['error']}", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK

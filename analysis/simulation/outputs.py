@@ -200,6 +200,8 @@ def _manifest(
         "truth": outputs.truths, "versions": package_versions(),
         "simulations": {"finished": len(records),
                         "errors": int(sum(bool(r.get("error")) for r in records)),
+                        "first_error": next(({"name": r["name"], "error": r["error"]}
+                                             for r in records if r.get("error")), None),
                         "failed_convergence_gate": int(convergence["failed_gate"].sum())
                         if len(convergence) else 0,
                         "by_family": convergence.to_dict(orient="records")},
