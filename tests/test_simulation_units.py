@@ -234,6 +234,11 @@ def test_a_bad_truth_file_is_named_and_nothing_is_written(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert "2 problem(s)" in err and "'tau' is missing" in err and "'corr' is missing" in err
     assert not out.exists()
+    (tmp_path / "truth.json").write_bytes(b"\xff\xfe{}")  # UTF-16, say, saved by an editor
+    assert main(["simulate", "coverage", "--out", str(out), "--families", "binary",
+                 "--truth", str(tmp_path / "truth.json")]) == 1
+    assert f"{tmp_path / 'truth.json'}: not UTF-8 text" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_a_study_whose_every_fit_raised_exits_1_with_the_first_error(

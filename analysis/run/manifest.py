@@ -10,11 +10,12 @@ no longer match their hashes is refused by ``report`` and ``update`` (the file i
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from rechallenge.analysis.settings.json_files import JSONFileError, read_json
 
 MANIFEST = "manifest.json"
 #: The value of ``manifest["format"]`` that marks a folder as a run of this package.
@@ -46,13 +47,10 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise RunDirectoryError(f"{Path(run_dir)}: not a run directory (no {MANIFEST})")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise RunDirectoryError(f"{path}: not a valid run manifest (not UTF-8 text: {exc.reason})") from None
-    except json.JSONDecodeError as exc:
-        raise RunDirectoryError(
-            f"{path}: not a valid run manifest (truncated or invalid JSON at line {exc.lineno}, "
-            f"column {exc.colno}: {exc.msg})") from None
+        manifest = read_json(path)
+    except JSONFileError as exc:
+        raise RunDirectoryError(f"{path}: not a valid run manifest ({exc.problem}; "
+                                "truncated?)") from None
     if not _is_run_manifest(manifest):
         raise RunDirectoryError(f"{path}: not a rechallenge run manifest")
     bad = [name for name in manifest["fits"] if not isinstance(name, str) or not FIT_NAME.match(name)]

@@ -6,13 +6,13 @@ without importing the pipeline that runs it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from rechallenge.analysis.settings.json_files import read_json
 from rechallenge.data import schema
 
 UPDATE_DIR = "update"
@@ -52,6 +52,6 @@ def load_update(run_dir: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFra
     folder = run_dir / UPDATE_DIR
     if not (folder / "source.json").is_file():
         return None
-    source = json.loads((folder / "source.json").read_text(encoding="utf-8"))
+    source = read_json(folder / "source.json")
     return (source, pd.read_csv(folder / "before_summary.csv"),
             pd.read_csv(folder / "conflict.csv", keep_default_na=False, na_values=[""]))

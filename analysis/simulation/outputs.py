@@ -12,7 +12,6 @@ Counting rules, stated in the report and the manifest:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Se
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.settings.json_files import read_json
 from rechallenge.analysis.simulation.calibration import coverage_table, precision_table, sbc_table
 from rechallenge.analysis.simulation.figures import (
     coverage_figure,
@@ -220,7 +220,7 @@ def _previous_invocations(out: Path | None) -> list[dict[str, Any]]:
     path = None if out is None else out / MANIFEST
     if path is None or not path.is_file():
         return []
-    previous = json.loads(path.read_text(encoding="utf-8"))
+    previous = read_json(path)
     return list(previous.get("invocations", [previous.get("this_invocation", {})]))
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from rechallenge.analysis.settings.json_files import read_json
 from rechallenge.data.atomic import write_text_atomic
 
 RESULTS_DIR = "results"
@@ -52,7 +53,7 @@ def read_records(out: Path, names: Iterable[str] | None = None) -> Iterator[dict
     for path in sorted((out / RESULTS_DIR).glob("*.json")):
         if path.name.startswith(".") or (wanted is not None and path.stem not in wanted):
             continue
-        yield json.loads(path.read_text(encoding="utf-8"))
+        yield read_json(path)
 
 
 def _plain(value: Any) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 from rechallenge.analysis.run.engine import EngineSettings, TaskProgress, gather_as_completed, open_client
 from rechallenge.analysis.run.pipeline import load_inputs
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.json_files import read_json
 from rechallenge.analysis.simulation.design import SimulationDesign
 from rechallenge.analysis.simulation.generators import FAMILIES, Hyper, ModelOptions, truth_problems
 from rechallenge.analysis.simulation.outputs import StudyOutputs, write_outputs
@@ -256,7 +257,7 @@ def _prepare(out: Path, spec: StudySpec, config: RunConfig, resume: bool) -> Non
         if not resume:
             raise SimulationExistsError(f"{out} holds a simulation study; pass --resume to "
                                         "continue it or choose another --out")
-        previous = json.loads(path.read_text(encoding="utf-8"))
+        previous = read_json(path)
         if previous != json.loads(json.dumps(stored)):
             raise SimulationExistsError(
                 f"{out} holds a different study (kind, seed, families, options, priors or "
@@ -278,19 +279,15 @@ def checked_truth(
     Raises
     ------
     ValueError
-        The file is not JSON, or the values do not fit the models (every problem listed, after
-        the file's name).
+        The file is not UTF-8 JSON (:class:`~rechallenge.analysis.settings.json_files.JSONFileError`),
+        or the values do not fit the models (every problem listed, after the file's name).
     OSError
         The file cannot be read.
     """
     source = "true values"
     if isinstance(truth, (str, Path)):
         source = str(truth)
-        try:
-            truth = json.loads(Path(truth).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{source}: not valid JSON: {exc.msg} (line {exc.lineno}, column "
-                             f"{exc.colno})") from None
+        truth = read_json(truth)
     if not isinstance(truth, Mapping):
         raise ValueError(f"{source}: expected an object of true values per family "
                          f"({', '.join(families)}), got {type(truth).__name__}")
@@ -309,7 +306,7 @@ def _truths(
     """True hyperparameters per family: ``truth.json`` if there, else given, else a pilot fit."""
     path = out / TRUTH_FILE
     if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json(path)
     if truth is not None:
         truths = {f: dict(truth[f]) for f in spec.families}
         source = "given"
