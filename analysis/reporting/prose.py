@@ -13,6 +13,7 @@ import pandas as pd
 
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.diagnostics import Thresholds
+from rechallenge.analysis.summaries.prior_reweighting import MAX_PARETO_K
 from rechallenge.data import schema
 
 _POOLING_WORDS = {
@@ -171,7 +172,7 @@ def methods_paragraph(
     sensitivity: bool,
     comparators: bool,
     sensitivity_methods: Sequence[str] = (),
-    max_pareto_k: float = 0.7,
+    max_pareto_k: float = MAX_PARETO_K,
 ) -> str:
     """The statistical-methods paragraph of a manuscript.
 

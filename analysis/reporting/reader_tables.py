@@ -37,10 +37,11 @@ from rechallenge.data import schema
 READER_DIR = "reader"
 
 
-def _blank_repeats(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    # A group label is written on its first row only, as a printed table shows it.
+def _blank_repeats(frame: pd.DataFrame, column: str, *also: str) -> pd.DataFrame:
+    # A group label, and what is said once per group (``also``), is written on the group's first
+    # row only, as a printed table shows it.
     out = frame.copy()
-    out.loc[out[column].eq(out[column].shift()), column] = ""
+    out.loc[out[column].eq(out[column].shift()), [column, *also]] = ""
     return out
 
 
@@ -155,10 +156,8 @@ def sensitivity_table(machine: Table, interval: Interval) -> Table:
                   "sampling, or a refit where the Pareto k of the weights was too high for that "
                   "(last column: how each variant of the endpoint was obtained, with its k)."
                   if obtained else ""))
-    frame = pd.DataFrame(rows)
-    if obtained:
-        frame.loc[frame["Endpoint"].eq(frame["Endpoint"].shift()), "Variants obtained by"] = ""
-    return Table(machine.name, caption, _blank_repeats(frame, "Endpoint"))
+    once = ("Variants obtained by",) if obtained else ()
+    return Table(machine.name, caption, _blank_repeats(pd.DataFrame(rows), "Endpoint", *once))
 
 
 def _k_text(k: object) -> str:
