@@ -28,6 +28,13 @@ from rechallenge.analysis.simulation.calibration import ecdf_band, ecdf_differen
 COLUMNS = 4
 
 
+def cp_bars(table: pd.DataFrame, share: str) -> list[pd.Series]:
+    """Error-bar lengths below and above ``table[share]`` to its Clopper-Pearson bounds
+    (``cp_lower``, ``cp_upper``), as matplotlib's ``errorbar`` takes them.
+    """
+    return [table[share] - table["cp_lower"], table["cp_upper"] - table[share]]
+
+
 def sbc_ecdf_figure(
     ranks: pd.DataFrame, tests: pd.DataFrame, *, family: str, max_rank: int, alpha: float = 0.05,
 ) -> Figure:
@@ -96,7 +103,7 @@ def coverage_figure(table: pd.DataFrame, *, interval: Interval) -> Figure:
         fig = new_figure(DOUBLE_WIDTH * 0.7, 0.22 * len(table) + 0.9)
         ax = fig.add_subplot()
         ax.errorbar(table["coverage"], y,
-                    xerr=[table["coverage"] - table["cp_lower"], table["cp_upper"] - table["coverage"]],
+                    xerr=cp_bars(table, "coverage"),
                     fmt="o", color=NEUTRAL, markersize=3, linewidth=0.9)
         ax.axvline(interval.level, color=line_colour("ICI-2"), linewidth=0.9)
         ax.set_yticks(y, labels)
@@ -138,8 +145,7 @@ def coverage_profile_figure(
             colour = line_colour(label[:-1]) if name == pooled else NEUTRAL
             x = group["tau"] + (i - (len(series) - 1) / 2) * step
             ax.errorbar(x, group["coverage"],
-                        yerr=[group["coverage"] - group["cp_lower"],
-                              group["cp_upper"] - group["coverage"]],
+                        yerr=cp_bars(group, "coverage"),
                         fmt="o-", color=colour, markersize=3, linewidth=0.9, label=quantity)
         ax.axhline(interval.level, color=REFERENCE, linewidth=0.9, linestyle="--")
         ax.set_xticks(taus)
@@ -183,8 +189,7 @@ def precision_figure(table: pd.DataFrame, *, family: str, pooled: str, contrast:
                               markersize=3, color=colour, label=f"{quantity}, n = {n}")
                 if name == contrast and "p_excludes_null" in group:
                     power_ax.errorbar(group["k_sites"], group["p_excludes_null"],
-                                      yerr=[group["p_excludes_null"] - group["cp_lower"],
-                                            group["cp_upper"] - group["p_excludes_null"]],
+                                      yerr=cp_bars(group, "p_excludes_null"),
                                       fmt=ls, marker="o", markersize=3, color=colour,
                                       label=f"n = {n} per site")
         width_ax.set_xlabel("new sites added (K)")

@@ -307,8 +307,8 @@ def _truths(
     path = out / TRUTH_FILE
     if path.is_file():
         return read_json(path)
-    if truth is not None:
-        truths = {f: dict(truth[f]) for f in spec.families}
+    if truth is not None:  # already checked and cut to the study's families
+        truths = dict(truth)
         source = "given"
     else:
         futures = {f: client.submit(run_pilot, study, f, endpoints[f], options, priors[f],
