@@ -152,6 +152,30 @@ def test_weights_tilting_a_normal_give_the_tilted_normal() -> None:
 
 # --------------------------------------------------------------------------- integration
 
+@pytest.mark.parametrize("methods, says", [
+    (["reweighted"] * 4, "Pareto k at most 0.70 for all 4 variants (a variant above it would "
+                         "have been refitted)"),
+    (["reweighted", "refitted", "reweighted", "reweighted"],
+     "for the 3 of 4 variants with Pareto k at most 0.70 and by refits for the 1 above it"),
+    (["refitted"] * 2, "by refits under halved and doubled heterogeneity prior scales (the "
+                       "Pareto k of importance reweighting exceeded 0.70 for all 2 variants)"),
+])
+def test_the_methods_paragraph_says_how_the_variants_were_obtained(methods, says) -> None:
+    from rechallenge.analysis.reporting.prose import methods_paragraph
+    from rechallenge.analysis.summaries.diagnostics import Thresholds
+    from rechallenge.models.binary import BINARY_PRIORS
+    from rechallenge.models.priors import Priors
+
+    attrs = {"sampler": {"backend": "nutpie", "chains": 4, "draws": 1000, "tune": 1000,
+                         "target_accept": 0.9, "seed": SEED},
+             "versions": {}, "priors": Priors(BINARY_PRIORS, model="binary").to_dict()}
+    text = methods_paragraph(fit_attrs={"response": attrs}, interval=Interval(),
+                             thresholds=Thresholds(), n_patients=58, n_sites=14,
+                             lines=("ICI-1", "ICI-2"), synthetic=True, sensitivity=True,
+                             comparators=False, sensitivity_methods=methods)
+    assert says in text, text
+
+
 ENDPOINT = "response"
 
 
