@@ -12,6 +12,12 @@ Every problem in both files is collected and raised together as one
 :class:`~rechallenge.data.errors.DataValidationError` naming the file, row (header = row 1),
 column and value, as for the patient and aggregate tables.
 
+Sizes are bounded before any work, so a mistyped number cannot make the reconstruction allocate
+without limit: at most :data:`MAX_CURVE_POINTS` digitised points, :data:`MAX_AT_RISK_ROWS` at-risk
+rows, :data:`MAX_AT_RISK` patients at risk, and times up to ``schema.MAX_MONTHS`` (100 years) in
+the tables' unit. A curve the numbers at risk cannot produce is refused too: every digitised point
+at one time (no curve to follow), or a drop of the curve at or after a time with nobody at risk.
+
 Cleaning a digitiser's jitter (what is accepted, and how it is rewritten):
 
 1. points are sorted by time, and at equal times from the highest survival to the lowest (the top
@@ -38,28 +44,36 @@ from typing import Any, Final, Union
 import numpy as np
 import pandas as pd
 
+from . import schema
+from ._at_risk import N_AT_RISK, SURVIVAL, TIME, check_at_risk, check_together
 from ._parsers import INVALID, parse_number, parse_whole
 from ._tables import RawTable, check_cells, check_required_columns, table_from_frame
 from .errors import DataValidationError, ValidationIssue
 from .load import read_table
 
 __all__ = ["CurveInputs", "read_curve_inputs", "curve_inputs_from_frames",
-           "DEFAULT_RISE_TOLERANCE", "DEFAULT_TIME_TOLERANCE"]
+           "DEFAULT_RISE_TOLERANCE", "DEFAULT_TIME_TOLERANCE", "MAX_AT_RISK", "MAX_CURVE_POINTS",
+           "MAX_AT_RISK_ROWS", "MONTHS_PER_UNIT", "max_time"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-TIME: Final = "time"
-SURVIVAL: Final = "survival"
-N_AT_RISK: Final = "n_at_risk"
 
 #: Largest rise of survival (proportion scale) accepted as digitising jitter anywhere.
 DEFAULT_RISE_TOLERANCE: Final = 0.02
 #: Horizontal distance, as a fraction of the curve's time span, within which a larger rise is
 #: accepted as the two corners of one step read slightly out of order.
 DEFAULT_TIME_TOLERANCE: Final = 0.01
-#: The curve may run past the last at-risk time by this many at-risk intervals before the two
-#: tables are taken to be on different time scales (days against months, say).
-_MAX_TAIL_INTERVALS: Final = 3
+#: Most patients at risk at any time (the first row of the at-risk table). A published
+#: Kaplan-Meier figure of a clinical study has hundreds to a few thousand; each patient becomes a
+#: row of the output, so a mistyped count (10^12) would otherwise ask for terabytes.
+MAX_AT_RISK: Final = 100_000
+#: Most rows of the digitised curve (a digitiser gives tens to a few hundred points per curve).
+MAX_CURVE_POINTS: Final = 10_000
+#: Most rows of the at-risk table (a printed table has a few to a few dozen columns).
+MAX_AT_RISK_ROWS: Final = 1_000
+#: Conversion of the curve's time unit to months (a month is 365.25 / 12 days).
+MONTHS_PER_UNIT: Final[dict[str, float]] = {
+    "months": 1.0, "weeks": 7 / (365.25 / 12), "days": 1 / (365.25 / 12)}
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,9 @@ class CurveInputs:
         How many points the cleaning lowered to the running minimum (jitter removed).
     sources
         Names of the curve and the at-risk inputs, as used in messages.
+    curve_rows
+        The file row of each point of ``curve`` (the row of its lowest reading when several
+        points share a time; 0 for the point ``(0, 1)`` added at the start), for messages.
     """
 
     curve: pd.DataFrame
@@ -87,6 +104,7 @@ class CurveInputs:
     percent: bool
     adjusted_points: int
     sources: tuple[str, str]
+    curve_rows: tuple[int, ...] = ()
 
 
 def read_curve_inputs(
@@ -96,6 +114,7 @@ def read_curve_inputs(
     percent: bool | None = None,
     rise_tolerance: float = DEFAULT_RISE_TOLERANCE,
     time_tolerance: float = DEFAULT_TIME_TOLERANCE,
+    time_unit: str | None = None,
 ) -> CurveInputs:
     """Read, check and clean a digitised curve file and its at-risk file (CSV, TSV or XLSX).
 
@@ -108,6 +127,10 @@ def read_curve_inputs(
         any value exceeds ``1 + rise_tolerance``).
     rise_tolerance, time_tolerance
         Jitter accepted by the cleaning (module docstring, step 3).
+    time_unit
+        Unit of both tables' times (a key of :data:`MONTHS_PER_UNIT`); times are accepted up to
+        :func:`max_time` of it. ``None``: not known here, so up to 100 years in days, the
+        finest unit.
 
     Returns
     -------
@@ -123,8 +146,8 @@ def read_curve_inputs(
     issues += found
     at_risk, found = read_table(at_risk_path)
     issues += found
-    return _check(curve, at_risk, issues, str(curve_path), str(at_risk_path), percent,
-                  rise_tolerance, time_tolerance)
+    return _check(curve, at_risk, issues, (str(curve_path), str(at_risk_path)), percent,
+                  (rise_tolerance, time_tolerance), time_unit)
 
 
 def curve_inputs_from_frames(
@@ -135,6 +158,7 @@ def curve_inputs_from_frames(
     rise_tolerance: float = DEFAULT_RISE_TOLERANCE,
     time_tolerance: float = DEFAULT_TIME_TOLERANCE,
     sources: tuple[str, str] = ("<curve DataFrame>", "<at-risk DataFrame>"),
+    time_unit: str | None = None,
 ) -> CurveInputs:
     """As :func:`read_curve_inputs`, for in-memory tables (first row is row 2, as in a CSV)."""
     issues: list[ValidationIssue] = []
@@ -142,34 +166,71 @@ def curve_inputs_from_frames(
     issues += found
     risk_table, found = table_from_frame(at_risk, sources[1])
     issues += found
-    return _check(curve_table, risk_table, issues, sources[0], sources[1], percent,
-                  rise_tolerance, time_tolerance)
+    return _check(curve_table, risk_table, issues, sources, percent,
+                  (rise_tolerance, time_tolerance), time_unit)
+
+
+def max_time(time_unit: str | None) -> float:
+    """Largest time accepted in ``time_unit``: ``schema.MAX_MONTHS`` (100 years) converted.
+
+    ``None`` (unit not known) gives the largest, in days.
+
+    Raises
+    ------
+    ValueError
+        If ``time_unit`` is not a key of :data:`MONTHS_PER_UNIT`.
+    """
+    if time_unit is None:
+        return max(max_time(unit) for unit in MONTHS_PER_UNIT)
+    if time_unit not in MONTHS_PER_UNIT:
+        raise ValueError(f"time_unit must be one of {', '.join(MONTHS_PER_UNIT)}, got {time_unit!r}")
+    return float(schema.MAX_MONTHS / MONTHS_PER_UNIT[time_unit])
 
 
 def _check(
     curve: RawTable | None, at_risk: RawTable | None, issues: list[ValidationIssue],
-    curve_source: str, risk_source: str, percent: bool | None, rise_tolerance: float,
-    time_tolerance: float,
+    sources: tuple[str, str], percent: bool | None, tolerances: tuple[float, float],
+    time_unit: str | None,
 ) -> CurveInputs:
+    curve_source, risk_source = sources
+    rise_tolerance, time_tolerance = tolerances
     if not 0 <= rise_tolerance < 0.5 or not 0 <= time_tolerance < 0.5:
         raise ValueError("rise_tolerance and time_tolerance must be in [0, 0.5)")
-    points = _parse_curve(curve, issues) if curve is not None else None
-    risk = _parse_at_risk(at_risk, issues) if at_risk is not None else None
+    limit = max_time(time_unit)
+    # Sizes first: a table over its limit is not parsed at all (checked before any work).
+    curve = _within_rows(curve, MAX_CURVE_POINTS, "digitised points", issues)
+    at_risk = _within_rows(at_risk, MAX_AT_RISK_ROWS, "at-risk rows", issues)
+    points = _parse_curve(curve, limit, time_unit, issues) if curve is not None else None
+    risk = _parse_at_risk(at_risk, limit, time_unit, issues) if at_risk is not None else None
     result = None
     # The cells that did parse are checked further, so one pass reports every kind of problem.
     if points is not None and len(points):
         result = _clean_curve(points, curve_source, percent, rise_tolerance, time_tolerance, issues)
     if risk is not None and len(risk):
-        risk = _check_at_risk(risk, risk_source, issues)
+        risk = check_at_risk(risk, risk_source, issues)
     if result is not None and risk is not None and not issues:
-        risk = _check_together(result[0], risk, curve_source, risk_source, issues)
+        risk = check_together(result[0], risk, curve_source, risk_source, rise_tolerance,
+                               issues)
     if issues:
         order = {curve_source: 0, risk_source: 1}
         raise DataValidationError(sorted(issues, key=lambda x: (order.get(x.file, 2), x.row or 0)))
     assert result is not None and risk is not None
     clean, was_percent, adjusted = result
-    return CurveInputs(clean, risk.drop(columns="row").reset_index(drop=True), was_percent,
-                       adjusted, (curve_source, risk_source))
+    return CurveInputs(clean.drop(columns="row"), risk.drop(columns="row").reset_index(drop=True),
+                       was_percent, adjusted, (curve_source, risk_source),
+                       tuple(int(r) for r in clean["row"]))
+
+
+def _within_rows(
+    table: RawTable | None, limit: int, what: str, issues: list[ValidationIssue]
+) -> RawTable | None:
+    """``table``, or ``None`` with a problem when it has more than ``limit`` data rows."""
+    if table is None or len(table.rows) <= limit:
+        return table
+    issues.append(ValidationIssue(table.source, None, None, None,
+                                  f"at most {limit:,} {what} (the file has {len(table.rows):,} "
+                                  "data rows)"))
+    return None
 
 
 def _nonnegative(text: str) -> Any:
@@ -177,20 +238,33 @@ def _nonnegative(text: str) -> Any:
     return value if value is not INVALID and value >= 0 else INVALID
 
 
+def _time_up_to(limit: float) -> Any:
+    def parse(text: str) -> Any:
+        value = _nonnegative(text)
+        return value if value is not INVALID and value <= limit else INVALID
+    return parse
+
+
+def _time_expected(limit: float, unit: str | None) -> str:
+    return (f"a time from 0 to {limit:,.6g} {unit or 'days'} (100 years; a negative time is a "
+            "digitising error: the curve starts at 0)")
+
+
 def _count(text: str) -> Any:
     value = parse_whole(text)
-    return value if value is not INVALID and value >= 0 else INVALID
+    return value if value is not INVALID and 0 <= value <= MAX_AT_RISK else INVALID
 
 
-def _parse_curve(table: RawTable, issues: list[ValidationIssue]) -> pd.DataFrame | None:
+def _parse_curve(
+    table: RawTable, limit: float, unit: str | None, issues: list[ValidationIssue]
+) -> pd.DataFrame | None:
     """Times and survival values with their row numbers; ``None`` when columns are missing."""
     before = len(issues)
     check_required_columns(table, {TIME: "the time of each digitised point",
                                    SURVIVAL: "the survival read at each point"}, issues)
     if len(issues) > before:
         return None
-    times = check_cells(table, TIME, _nonnegative,
-                        "a time >= 0 (a negative time is a digitising error: the curve starts at 0)",
+    times = check_cells(table, TIME, _time_up_to(limit), _time_expected(limit, unit),
                         required=True, issues=issues)
     surv = check_cells(table, SURVIVAL, _nonnegative,
                        "a survival >= 0, as a proportion (0-1) or a percentage (0-100)",
@@ -198,15 +272,19 @@ def _parse_curve(table: RawTable, issues: list[ValidationIssue]) -> pd.DataFrame
     return pd.DataFrame({TIME: times, SURVIVAL: surv, "row": table.rows}).dropna()
 
 
-def _parse_at_risk(table: RawTable, issues: list[ValidationIssue]) -> pd.DataFrame | None:
+def _parse_at_risk(
+    table: RawTable, limit: float, unit: str | None, issues: list[ValidationIssue]
+) -> pd.DataFrame | None:
     before = len(issues)
     check_required_columns(table, {TIME: "the time of each column of the printed at-risk table",
                                    N_AT_RISK: "the number at risk printed at that time"}, issues)
     if len(issues) > before:
         return None
-    times = check_cells(table, TIME, _nonnegative, "a time >= 0", required=True, issues=issues)
-    counts = check_cells(table, N_AT_RISK, _count, "a whole number of patients >= 0",
-                         required=True, issues=issues)
+    times = check_cells(table, TIME, _time_up_to(limit), _time_expected(limit, unit),
+                        required=True, issues=issues)
+    counts = check_cells(table, N_AT_RISK, _count,
+                         f"a whole number of patients from 0 to {MAX_AT_RISK:,} (the most "
+                         "reconstruct takes)", required=True, issues=issues)
     return pd.DataFrame({TIME: times, N_AT_RISK: counts, "row": table.rows}).dropna()
 
 
@@ -242,6 +320,12 @@ def _clean_steps(
     if len(frame) < 2 or frame[TIME].max() <= 0:
         issues.append(ValidationIssue(source, None, TIME, None,
                                       "at least two digitised points, one of them after time 0"))
+    elif frame[TIME].nunique() == 1:
+        # A vertical line: nothing says where between time 0 and this time the curve fell.
+        issues.append(ValidationIssue(
+            source, None, TIME, _show(frame[TIME].iloc[0]),
+            f"points at two or more different times; every digitised point ({_rows(frame['row'])})"
+            " is at this one time, so there is no curve to follow: digitise it along its length"))
     if issues:
         return None
     frame.loc[frame[TIME] == 0, SURVIVAL] = 1.0
@@ -270,57 +354,19 @@ def _clean_steps(
         adjusted += 1
     if issues:
         return None
-    clean = (pd.DataFrame({TIME: t, SURVIVAL: s}).groupby(TIME, as_index=False)[SURVIVAL].min())
+    # At one time the last point is the lowest (sorted, then made non-increasing): its row names
+    # the merged point in messages.
+    clean = pd.DataFrame({TIME: t, SURVIVAL: s, "row": rows}).groupby(TIME, as_index=False).last()
     return clean, was_percent, adjusted
 
 
-def _check_at_risk(risk: pd.DataFrame, source: str, issues: list[ValidationIssue]) -> pd.DataFrame:
-    """Sorted at-risk rows: start at 0, one row per time, never increasing."""
-    risk = risk.sort_values([TIME, "row"], kind="stable").reset_index(drop=True)
-    risk[N_AT_RISK] = risk[N_AT_RISK].astype(int)
-    if risk[TIME].iloc[0] != 0:
-        first = risk.iloc[0]
-        issues.append(ValidationIssue(source, int(first["row"]), TIME, _show(first[TIME]),
-                                      "a first row at time 0 giving the number of patients"))
-    elif risk[N_AT_RISK].iloc[0] < 1:
-        issues.append(ValidationIssue(source, int(risk["row"].iloc[0]), N_AT_RISK, "0",
-                                      "at least 1 patient at time 0"))
-    for k in range(1, len(risk)):
-        prev, rec = risk.iloc[k - 1], risk.iloc[k]
-        if rec[TIME] == prev[TIME]:
-            issues.append(ValidationIssue(source, int(rec["row"]), TIME, _show(rec[TIME]),
-                                          f"each time once; row {int(prev['row'])} has it too"))
-        elif rec[N_AT_RISK] > prev[N_AT_RISK]:
-            issues.append(ValidationIssue(
-                source, int(rec["row"]), N_AT_RISK, str(int(rec[N_AT_RISK])),
-                f"at most {int(prev[N_AT_RISK])} (the number at time {prev[TIME]:g}, row "
-                f"{int(prev['row'])}): the number at risk never increases"))
-    return risk
-
-
-def _check_together(
-    curve: pd.DataFrame, risk: pd.DataFrame, curve_source: str, risk_source: str,
-    issues: list[ValidationIssue],
-) -> pd.DataFrame:
-    """The at-risk times must lie within the curve, and both tables on one time scale."""
-    end = float(curve[TIME].iloc[-1])
-    beyond = risk[risk[TIME] > end]
-    for rec in beyond[beyond[N_AT_RISK] > 0].itertuples():
-        issues.append(ValidationIssue(
-            risk_source, int(rec.row), TIME, _show(rec.time),
-            f"a time within the digitised curve, which ends at {end:g} in {curve_source} "
-            f"(digitise the curve up to this time, or check that both tables use one time unit)"))
-    risk = risk[risk[TIME] <= end]
-    if len(risk) >= 2 and not issues:
-        gap = float(np.diff(risk[TIME].to_numpy()).max())
-        last = float(risk[TIME].iloc[-1])
-        if end > last + _MAX_TAIL_INTERVALS * gap:
-            issues.append(ValidationIssue(
-                curve_source, None, TIME, _show(end),
-                f"a curve on the time scale of {risk_source}, whose last time is {last:g} with "
-                f"intervals of up to {gap:g}: the curve runs more than {_MAX_TAIL_INTERVALS} "
-                "intervals beyond it (days against months? or a missing at-risk column?)"))
-    return risk
+def _rows(rows: pd.Series) -> str:
+    """``row 2``, ``rows 2, 3, 5`` or ``rows 2, 3, 4, ... (40 rows)`` for a message."""
+    listed = [str(int(r)) for r in rows]
+    if len(listed) == 1:
+        return f"row {listed[0]}"
+    shown = ", ".join(listed[:5]) + (f", ... ({len(listed)} rows)" if len(listed) > 5 else "")
+    return f"rows {shown}"
 
 
 def _show(value: float) -> str:

@@ -45,15 +45,22 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .curve_input import N_AT_RISK, SURVIVAL, TIME, CurveInputs
+from ._reconstruct_checks import (
+    FIDELITY_TOLERANCE,
+    ROUNDING_MARGIN,
+    Departure,
+    at_risk_at,
+    check_labels,
+    check_total_events,
+    largest_departure,
+)
+from .curve_input import MONTHS_PER_UNIT, N_AT_RISK, SURVIVAL, TIME, CurveInputs
 
-__all__ = ["Reconstruction", "reconstruct", "patient_table", "MONTHS_PER_UNIT", "METHOD"]
+__all__ = ["Reconstruction", "reconstruct", "patient_table", "check_labels", "MONTHS_PER_UNIT",
+           "METHOD", "FIDELITY_TOLERANCE", "ROUNDING_MARGIN", "Departure"]
 
 #: Provenance label written into the ``source`` column of every reconstructed patient row.
 METHOD: Final = schema.RECONSTRUCTED_SOURCE
-#: Conversion of the curve's time unit to months (a month is 365.25 / 12 days).
-MONTHS_PER_UNIT: Final[dict[str, float]] = {
-    "months": 1.0, "weeks": 7 / (365.25 / 12), "days": 1 / (365.25 / 12)}
 #: Attempts per interval before the closest one is kept (the correction converges in a few).
 _MAX_ITERATIONS: Final = 200
 
@@ -76,6 +83,9 @@ class Reconstruction:
         The total number of events given to the algorithm, or ``None``.
     adjusted_points, percent
         From the cleaning (:class:`~rechallenge.data.curve_input.CurveInputs`).
+    departure
+        Where the reconstructed Kaplan-Meier curve departs from the digitised one beyond what
+        rounding explains (a flag the command line prints as a warning), or ``None``.
     """
 
     patients: pd.DataFrame
@@ -84,6 +94,7 @@ class Reconstruction:
     total_events: int | None
     adjusted_points: int
     percent: bool
+    departure: Departure | None = None
 
     @property
     def events(self) -> int:
@@ -125,12 +136,11 @@ def reconstruct(inputs: CurveInputs, *, total_events: int | None = None) -> Reco
     Raises
     ------
     ValueError
-        If ``total_events`` is negative or larger than the number of patients.
+        If ``total_events`` is negative, larger than the number of patients, above 0 for a curve
+        that never falls, or 0 for a curve that does.
     """
     n0 = int(inputs.at_risk[N_AT_RISK].iloc[0])
-    if total_events is not None and not 0 <= int(total_events) <= n0:
-        raise ValueError(f"total_events must be between 0 and the {n0} patients at time 0, "
-                         f"got {total_events}")
+    check_total_events(inputs, total_events, n0)
     t, s, lower = _with_at_risk_points(inputs.curve, inputs.at_risk[TIME].to_numpy(float))
     n_risk = inputs.at_risk[N_AT_RISK].to_numpy(int)
     last = len(lower) - 1
@@ -180,6 +190,7 @@ def reconstruct(inputs: CurveInputs, *, total_events: int | None = None) -> Reco
         total_events=None if total_events is None else int(total_events),
         adjusted_points=inputs.adjusted_points,
         percent=inputs.percent,
+        departure=largest_departure(inputs, patients),
     )
 
 
@@ -212,6 +223,8 @@ def _run_interval(
     spread = t[lo] + np.arange(1, censored + 1) * (end - t[lo]) / (censored + 1)
     # Censorings in [t_k, t_{k+1}) belong to point k: still at risk at t_k, gone before t_{k+1}.
     owner = np.clip(np.searchsorted(t[lo:hi + 1], spread, side="right") - 1, 0, hi - lo)
+    # spread is increasing, so each point's censorings are one slice of it.
+    cuts = np.searchsorted(owner, np.arange(hi - lo + 2))
     d = np.zeros(hi - lo + 1, dtype=int)
     cen_times: list[np.ndarray] = []
     n = n_start
@@ -219,7 +232,7 @@ def _run_interval(
         if n > 0 and km_last > 0:
             d[j] = min(max(int(round(n * (1 - s[k] / km_last))), 0), n)
         km_here = km_last * (1 - d[j] / n) if n > 0 else km_last
-        times = spread[owner == j][: n - d[j]]  # nobody can be censored who is not at risk
+        times = spread[cuts[j]:cuts[j + 1]][: n - d[j]]  # only those at risk can be censored
         cen_times.append(times)
         n = n - d[j] - len(times)
         if d[j] > 0:
@@ -263,7 +276,7 @@ def _patients(
 
 def _at_risk_comparison(patients: pd.DataFrame, at_risk: pd.DataFrame) -> pd.DataFrame:
     times = at_risk[TIME].to_numpy(float)
-    rebuilt = np.array([(patients["time"] >= tau).sum() for tau in times], dtype=int)
+    rebuilt = at_risk_at(np.sort(patients["time"].to_numpy(float)), times).astype(int)
     published = at_risk[N_AT_RISK].to_numpy(int)
     return pd.DataFrame({"time": times, "published": published, "reconstructed": rebuilt,
                          "difference": rebuilt - published})
@@ -303,7 +316,10 @@ def patient_table(
         schema.PATIENT_ID: [f"{id_prefix}{i:0{width}d}" for i in range(1, n + 1)],
         schema.LINE: line,
         schema.BEST_RESPONSE: None,
-        schema.TTP_MONTHS: (result.patients["time"] * MONTHS_PER_UNIT[time_unit]).round(6),
+        # Six decimals, and never below the smallest time a patient table takes (a censoring
+        # spread just after time 0 would otherwise round to 0).
+        schema.TTP_MONTHS: (result.patients["time"] * MONTHS_PER_UNIT[time_unit]).round(6)
+        .clip(lower=schema.MIN_MONTHS),
         schema.PROGRESSED: result.patients["event"].astype(int),
         schema.TRAE_GRADE_3_4: None,
         schema.SOURCE: METHOD,

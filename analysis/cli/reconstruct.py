@@ -9,13 +9,17 @@ Reads a digitised curve and its numbers-at-risk table, reconstructs pseudo patie
 - ``PATIENTS.reconstruction.csv``: published against reconstructed numbers at risk;
 - ``PATIENTS.reconstruction.png``: the reconstructed Kaplan-Meier curve over the digitised points.
 
-Every file is written to a temporary file and renamed into place; nothing existing is replaced
-without ``--overwrite``. :func:`reconstruct_files` does the same from Python.
+Everything that can fail (the options, both tables, the reconstruction, the checks of the
+patient table, the plot, the text printed afterwards) is done before any file is written; the
+three files are then written to temporary files and renamed into place together. Nothing
+existing is replaced without ``--overwrite``, and an input is never replaced.
+:func:`reconstruct_files` does the same from Python.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -36,6 +40,41 @@ if TYPE_CHECKING:
 #: Suffixes of the two files written beside the patient table.
 TABLE_SUFFIX = ".reconstruction.csv"
 PLOT_SUFFIX = ".reconstruction.png"
+
+
+@dataclass(frozen=True)
+class PreparedReconstruction:
+    """A finished reconstruction and the bytes of its three files, not yet written.
+
+    Parameters
+    ----------
+    result
+        The reconstruction (pseudo patients in the curve's time unit, at-risk comparison).
+    patients
+        The validated patient table.
+    contents
+        The bytes of the patient table, the at-risk comparison and the plot, by path.
+    source
+        The curve's file, as named in messages.
+    """
+
+    result: Reconstruction
+    patients: pd.DataFrame
+    contents: dict[Path, bytes]
+    source: str = "the curve"
+
+    @property
+    def paths(self) -> tuple[Path, Path, Path]:
+        """Patient table, at-risk comparison and plot, in that order."""
+        first, second, third = self.contents
+        return first, second, third
+
+    def write(self) -> ReconstructionFiles:
+        """Write the three files (all renamed into place, or none)."""
+        from rechallenge.data.atomic import write_files_atomic
+
+        write_files_atomic(self.contents)
+        return ReconstructionFiles(self.result, self.patients, self.paths)
 
 
 @dataclass(frozen=True)
@@ -66,7 +105,7 @@ def output_paths(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     return out, Path(f"{stem}{TABLE_SUFFIX}"), Path(f"{stem}{PLOT_SUFFIX}")
 
 
-def reconstruct_files(
+def prepare_reconstruction(
     curve: str | os.PathLike[str],
     at_risk: str | os.PathLike[str],
     *,
@@ -78,8 +117,11 @@ def reconstruct_files(
     percent: bool | None = None,
     lines: Sequence[str] = ("ICI-1", "ICI-2"),
     overwrite: bool = False,
-) -> ReconstructionFiles:
-    """Reconstruct a site's time to progression from its curve and write the three files.
+) -> PreparedReconstruction:
+    """Reconstruct a site's time to progression from its curve; the three files' bytes.
+
+    Everything but the writing: :func:`reconstruct_files` with the files not yet written
+    (:meth:`PreparedReconstruction.write` writes them).
 
     Parameters
     ----------
@@ -102,39 +144,100 @@ def reconstruct_files(
 
     Returns
     -------
-    ReconstructionFiles
+    PreparedReconstruction
 
     Raises
     ------
     FileExistsError
         If an output exists and ``overwrite`` is false (checked before any work).
+    ValueError
+        An output that is a folder or one of the inputs, a site or line label that a patient
+        table cannot have, or a time unit not known (checked before any work).
     DataValidationError
-        If the curve or the at-risk table is malformed, or the labels are invalid.
+        If the curve or the at-risk table is malformed or too large, or describes a curve the
+        numbers at risk cannot produce (a reconstruction that merely departs from the curve is
+        flagged in ``result.departure`` instead).
     """
     from rechallenge.data import schema, validate_patients
-    from rechallenge.data.atomic import write_atomic
-    from rechallenge.data.curve_input import read_curve_inputs
-    from rechallenge.data.reconstruct import patient_table, reconstruct
+    from rechallenge.data.curve_input import max_time, read_curve_inputs
+    from rechallenge.data.reconstruct import check_labels, patient_table, reconstruct
 
     paths = output_paths(out)
+    _check_outputs(paths, (curve, at_risk), overwrite)
+    max_time(time_unit)  # a unit it does not know is refused before any work
+    check_labels(site, line, lines)
+    inputs = read_curve_inputs(curve, at_risk, percent=percent, time_unit=time_unit)
+    result = reconstruct(inputs, total_events=total_events)
+    table = patient_table(result, site=site, line=line, time_unit=time_unit)
+    # The file must pass the checks every reader applies, so validate before writing. It is not
+    # written yet, so a problem is named after the table, not after a file that does not exist.
+    patients = validate_patients(table, source=f"the reconstructed table (not written to {out})",
+                                 lines=lines, endpoints=(schema.TTP_ENDPOINT,))
+    return PreparedReconstruction(result, patients, {
+        paths[0]: patients.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+        paths[1]: result.at_risk.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+        paths[2]: _plot_png(result, site, line, time_unit),
+    }, str(curve))
+
+
+def reconstruct_files(
+    curve: str | os.PathLike[str],
+    at_risk: str | os.PathLike[str],
+    *,
+    site: str,
+    line: str,
+    out: str | os.PathLike[str],
+    total_events: int | None = None,
+    time_unit: str = "months",
+    percent: bool | None = None,
+    lines: Sequence[str] = ("ICI-1", "ICI-2"),
+    overwrite: bool = False,
+) -> ReconstructionFiles:
+    """Reconstruct a site's time to progression from its curve and write the three files.
+
+    Parameters and errors as :func:`prepare_reconstruction`; the files are written only when
+    everything else has passed, all three or none.
+
+    Returns
+    -------
+    ReconstructionFiles
+    """
+    return prepare_reconstruction(
+        curve, at_risk, site=site, line=line, out=out, total_events=total_events,
+        time_unit=time_unit, percent=percent, lines=lines, overwrite=overwrite).write()
+
+
+def _check_outputs(
+    paths: tuple[Path, Path, Path], inputs: Sequence[str | os.PathLike[str]], overwrite: bool
+) -> None:
+    """Refuse outputs that exist (without ``overwrite``), are folders, or are an input."""
+    folders = [str(p) for p in paths if p.is_dir()]
+    if folders:
+        raise ValueError(f"--out: {', '.join(folders)} is a folder; give the patient table's file "
+                         "name, e.g. --out PATIENTS.csv")
+    for given in inputs:
+        source = Path(given)
+        for path in paths:
+            same = (path.exists() and source.exists() and os.path.samefile(path, source)) or (
+                path.resolve() == source.resolve())
+            if same:
+                raise ValueError(f"--out: writing {path} would replace the input {given}; "
+                                 "choose another --out")
     existing = [str(p) for p in paths if p.exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{', '.join(existing)} exist(s); pass --overwrite "
                               "(overwrite=True) to replace")
-    inputs = read_curve_inputs(curve, at_risk, percent=percent)
-    result = reconstruct(inputs, total_events=total_events)
-    table = patient_table(result, site=site, line=line, time_unit=time_unit)
-    # The file must pass the checks every reader applies, so validate before writing.
-    patients = validate_patients(table, source=str(paths[0]), lines=lines,
-                                 endpoints=(schema.TTP_ENDPOINT,))
-    paths[0].parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(paths[0], lambda f: patients.to_csv(f, index=False, lineterminator="\n"))
-    write_atomic(paths[1], lambda f: result.at_risk.to_csv(f, index=False, lineterminator="\n"))
-    write_atomic(paths[2], lambda f: _save_plot(result, f, site, line, time_unit))
-    return ReconstructionFiles(result, patients, paths)
 
 
-def _save_plot(result: Reconstruction, target: str, site: str, line: str, unit: str) -> None:
+def _plot_png(result: Reconstruction, site: str, line: str, unit: str) -> bytes:
+    """The plot as PNG bytes (drawn before any file is written)."""
+    buffer = io.BytesIO()
+    _save_plot(result, buffer, site, line, unit)
+    return buffer.getvalue()
+
+
+def _save_plot(result: Reconstruction, target: str | io.BytesIO, site: str, line: str,
+               unit: str) -> None:
     import matplotlib.pyplot as plt
 
     from rechallenge.analysis.plots.reconstruction import plot_reconstruction
@@ -154,6 +257,7 @@ def register_reconstruct(sub: Subparsers) -> argparse.ArgumentParser:
     """Parser of ``rechallenge reconstruct``."""
     from rechallenge.analysis.cli.common import comma_list
     from rechallenge.data import schema
+    from rechallenge.data.curve_input import MAX_AT_RISK, MAX_AT_RISK_ROWS, MAX_CURVE_POINTS
 
     parser = sub.add_parser(
         "reconstruct",
@@ -164,17 +268,27 @@ def register_reconstruct(sub: Subparsers) -> argparse.ArgumentParser:
             "(columns time, n_at_risk; first row at time 0) with the algorithm of Guyot et al., "
             "BMC Med Res Methodol 2012;12:9. Writes a patient table marked as reconstructed "
             "(--out), the published vs reconstructed numbers at risk (OUT.reconstruction.csv) "
-            "and a plot (OUT.reconstruction.png). See docs/updating.md."),
+            "and a plot (OUT.reconstruction.png), all three only when everything has passed. "
+            f"Limits, checked before any work: at most {MAX_CURVE_POINTS:,} digitised points, "
+            f"{MAX_AT_RISK_ROWS:,} at-risk rows and {MAX_AT_RISK:,} patients at risk; times up "
+            "to 100 years in --time-unit. A curve the numbers at risk cannot produce (every "
+            "point at one time, a drop after nobody is left at risk) is refused; a "
+            "reconstruction that departs from the curve is written with a warning. See "
+            "docs/updating.md."),
     )
-    parser.add_argument("curve", metavar="CURVE", help="digitised points: time, survival")
+    parser.add_argument("curve", metavar="CURVE",
+                        help=f"digitised points: time, survival (at most {MAX_CURVE_POINTS:,} rows)")
     parser.add_argument("--at-risk", required=True, metavar="TABLE",
-                        help="numbers at risk as printed under the figure: time, n_at_risk")
+                        help="numbers at risk as printed under the figure: time, n_at_risk (at "
+                             f"most {MAX_AT_RISK_ROWS:,} rows and {MAX_AT_RISK:,} patients)")
     parser.add_argument("--site", required=True, help="site label of the reconstructed rows")
     parser.add_argument("--line", required=True, help="treatment line of the curve, e.g. ICI-2")
     parser.add_argument("--total-events", type=int, default=None, metavar="E",
-                        help="total number of events, when the paper gives it")
+                        help="total number of events, when the paper gives it (0 to the number "
+                             "at time 0; above 0 only for a curve that falls)")
     parser.add_argument("--time-unit", choices=("months", "weeks", "days"), default="months",
-                        help="unit of the times in both tables (default: months)")
+                        help="unit of the times in both tables, each at most 100 years "
+                             "(default: months)")
     scale = parser.add_mutually_exclusive_group()
     scale.add_argument("--percent", action="store_true", default=None,
                        help="survival is in percent (default: detected)")
@@ -183,18 +297,22 @@ def register_reconstruct(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--lines", type=comma_list, default=None, metavar="LABELS",
                         help=f"allowed line labels (default: {','.join(schema.DEFAULT_LINES)})")
     parser.add_argument("--out", required=True, metavar="PATIENTS.csv",
-                        help="patient table to write")
+                        help="patient table to write (never one of the inputs)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     return parser
 
 
 def run_reconstruct(args: argparse.Namespace) -> int:
-    """Reconstruct, write the files, and print what was made and how well it fits."""
+    """Reconstruct, write the files, and print what was made and how well it fits.
+
+    The text is composed before the files are written, and nothing is printed until they are:
+    a problem found first leaves no file behind.
+    """
     from rechallenge.analysis.cli.common import EXIT_FAILURE, EXIT_OK, INPUT_PROBLEMS, report_problem
     from rechallenge.data import DataValidationError, schema
 
     try:
-        made = reconstruct_files(
+        prepared = prepare_reconstruction(
             args.curve, args.at_risk, site=args.site, line=args.line, out=args.out,
             total_events=args.total_events, time_unit=args.time_unit, percent=args.percent,
             lines=args.lines or schema.DEFAULT_LINES, overwrite=args.overwrite)
@@ -202,17 +320,41 @@ def run_reconstruct(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_FAILURE
     except INPUT_PROBLEMS as exc:
-        return report_problem(exc)
-    r = made.result
-    worst = int(r.at_risk["difference"].abs().max())
-    print(f"Reconstructed {r.n} pseudo patients ({r.events} events, {r.n - r.events} censored) "
-          f"for site {args.site}, line {args.line}; survival read as "
-          f"{'percent' if r.percent else 'proportion'}; {r.adjusted_points} digitised point(s) "
-          f"lowered to keep the curve non-increasing.")
-    print(f"Numbers at risk: largest difference from the published table {worst} "
-          f"(see {made.paths[1]}).")
-    if r.total_events is not None and r.events != r.total_events:
-        print(f"note: the paper gives {r.total_events} events; the curve and the at-risk table "
-              f"allow {r.events}.")
-    print(f"Wrote {made.paths[0]}, {made.paths[1]}, {made.paths[2]}")
+        return report_problem(exc, consequence="no file was written")
+    text, warning = _summary(prepared, args.site, args.line)
+    try:
+        prepared.write()
+    except OSError as exc:
+        # Name the folder (it exists), not a temporary file that is gone by now.
+        folder = prepared.paths[0].parent
+        print(f"error: {exc.strerror or exc} while writing into {folder}; none of the three "
+              "files was written", file=sys.stderr)
+        return EXIT_FAILURE
+    print(text)
+    if warning:
+        print(warning, file=sys.stderr)
     return EXIT_OK
+
+
+def _summary(prepared: PreparedReconstruction, site: str, line: str) -> tuple[str, str]:
+    """What was made and how well it fits, and a warning when the reconstruction departs from
+    the curve (empty otherwise): printed after the files are written.
+    """
+    r = prepared.result
+    paths = prepared.paths
+    worst = int(r.at_risk["difference"].abs().max())
+    lines = [
+        f"Reconstructed {r.n} pseudo patients ({r.events} events, {r.n - r.events} censored) "
+        f"for site {site}, line {line}; survival read as "
+        f"{'percent' if r.percent else 'proportion'}; {r.adjusted_points} digitised point(s) "
+        f"lowered to keep the curve non-increasing.",
+        f"Numbers at risk: largest difference from the published table {worst} "
+        f"(see {paths[1]}).",
+    ]
+    if r.total_events is not None and r.events != r.total_events:
+        lines.append(f"note: the paper gives {r.total_events} events; the curve and the at-risk "
+                     f"table allow {r.events}.")
+    lines.append(f"Wrote {paths[0]}, {paths[1]}, {paths[2]}")
+    departure = r.departure
+    warning = "" if departure is None else f"warning: {departure.describe(prepared.source)}."
+    return "\n".join(lines), warning

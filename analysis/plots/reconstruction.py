@@ -46,7 +46,10 @@ def reconstruction_km(result: Reconstruction) -> pd.DataFrame:
     times = table.index.to_numpy(float)
     return pd.DataFrame({
         "time": np.concatenate([[0.0], times]),
-        "survival": np.concatenate([[1.0], np.asarray(kmf.predict(list(times)), float)]),
+        # survival_function_at_times keeps one value per time even for a single time (predict
+        # returns a bare number then).
+        "survival": np.concatenate([[1.0], np.asarray(kmf.survival_function_at_times(times),
+                                                      float)]),
         "at_risk": np.concatenate([[result.n], table["at_risk"].to_numpy(int)]),
         "events": np.concatenate([[0], table["observed"].to_numpy(int)]),
         "censored": np.concatenate([[0], table["censored"].to_numpy(int)]),
