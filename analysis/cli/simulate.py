@@ -7,6 +7,7 @@ Registered in :data:`rechallenge.analysis.cli.main.COMMANDS`; the work is
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -34,13 +35,15 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 def _positive_list(text: str) -> tuple[float, ...]:
     values = _numbers(text, float, "numbers")
-    if min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"expected numbers above 0, got {text!r}")
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers above 0, got {text!r}")
     return values
 
 
 def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
     """Parser of ``rechallenge simulate``."""
+    from rechallenge.analysis.settings import simulation_limits as lim
+
     parser = sub.add_parser(
         "simulate",
         help="simulation studies: calibration (SBC), coverage, precision as sites join",
@@ -54,39 +57,54 @@ def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
             "contain the truth; --tau repeats it at each true between-site SD (a coverage "
             "profile). precision: K new sites of n patients (--k-sites, --n-patients), "
             "interval widths and P(contrast interval excludes no effect) at --effect. Results "
-            "are written as simulations finish; --resume continues a killed study. Exit status "
-            "1 on bad input."),
+            "are written as simulations finish; --resume continues a killed study. Every size "
+            "is limited and checked before any work (see each option; at most "
+            f"{lim.MAX_TOTAL_SIMULATIONS:,} simulations in one study), and --truth values must "
+            "be finite and plausible (docs/simulation.md). Exit status 1 on bad input."),
     )
     parser.add_argument("kind", choices=("sbc", "coverage", "precision"))
     parser.add_argument("--config", metavar="FILE", help="analysis config (TOML)")
     parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
     add_scheduler(parser)
     parser.add_argument("--workers", type=int, metavar="N",
-                        help="worker processes of the local cluster (default: one per core)")
+                        help="worker processes of the local cluster (default: one per core; at "
+                             f"most {lim.MAX_WORKERS} or the number of cores if larger)")
     parser.add_argument("--n-sims", type=int, metavar="N",
-                        help="simulations per family (per design cell for precision)")
-    parser.add_argument("--seed", type=int, metavar="S", help="master seed (default: config's)")
+                        help="simulations per family (per design cell for precision and a tau "
+                             f"profile); 1 to {lim.MAX_N_SIMS:,}")
+    parser.add_argument("--seed", type=int, metavar="S",
+                        help="master seed, a whole number >= 0 (default: config's)")
     parser.add_argument("--families", type=comma_list, metavar="LIST",
                         help="comma-separated subset of binary,ttp (default: from endpoints)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the study in --out, skipping finished simulations")
     parser.add_argument("--thin", type=int, default=99, metavar="L",
-                        help="posterior draws kept for SBC ranks (default 99)")
+                        help="posterior draws kept for SBC ranks (default 99; 2 to "
+                             f"{lim.MAX_THIN:,}, and at most chains x draws)")
     parser.add_argument("--truth", metavar="FILE",
                         help="JSON of true hyperparameters per family (coverage, precision), "
-                             "as the truth.json a study writes")
+                             "as the truth.json a study writes; each value finite and "
+                             "plausible (|mu| <= 10, beta a scale of 0.01-1200 months, shape in "
+                             "(0.05, 20), SDs 0-5)")
     parser.add_argument("--tau", type=_positive_list, default=(), metavar="T,T,...",
                         help="coverage: repeat the study at each true between-site SD (every "
                              "line; other true values as in --truth or the fit), a coverage "
-                             "profile against tau")
+                             f"profile against tau; up to {lim.MAX_GRID_VALUES} distinct values, "
+                             f"each above 0 and at most {lim.TRUTH_BOUNDS['tau'][1]:g}")
     parser.add_argument("--k-sites", type=_int_list, default=(0, 5, 10), metavar="K,K,...",
-                        help="precision: new sites to add (default 0,5,10)")
+                        help="precision: new sites to add (default 0,5,10; up to "
+                             f"{lim.MAX_GRID_VALUES} distinct values, each 0 to "
+                             f"{lim.MAX_K_SITES})")
     parser.add_argument("--n-patients", type=_int_list, default=(5, 10), metavar="N,N,...",
-                        help="precision: patients per new site (default 5,10)")
+                        help="precision: patients per new site (default 5,10; up to "
+                             f"{lim.MAX_GRID_VALUES} distinct values, each 1 to "
+                             f"{lim.MAX_N_PATIENTS})")
     parser.add_argument("--binary-effect", type=float, metavar="X",
-                        help="precision: assumed ICI-2 vs ICI-1 log odds ratio (default 0.8)")
+                        help="precision: assumed ICI-2 vs ICI-1 log odds ratio (default 0.8; "
+                             f"at most {lim.MAX_EFFECT:g} either way)")
     parser.add_argument("--ttp-effect", type=float, metavar="X",
-                        help="precision: assumed ICI-2 vs ICI-1 log time ratio (default 0.4)")
+                        help="precision: assumed ICI-2 vs ICI-1 log time ratio (default 0.4; "
+                             f"at most {lim.MAX_EFFECT:g} either way)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -104,6 +122,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     from rechallenge.analysis.run.engine import EngineSettings
     from rechallenge.analysis.settings.config import load_config
     from rechallenge.analysis.simulation import DEFAULT_EFFECTS, simulate
+    from rechallenge.analysis.simulation.calibration import NOT_FINITE
 
     try:
         config = load_config(args.config)
@@ -136,6 +155,10 @@ def run_simulate(args: argparse.Namespace) -> int:
             if rows.any():
                 print(f"coverage {verdict} (nominal level outside the binomial bounds): "
                       + ", ".join(names[rows]))
+        broken = table["verdict"] == NOT_FINITE
+        if broken.any():
+            print("coverage not assessed: an infinite or undefined summary (truth, bias, RMSE "
+                  "or interval width) for " + ", ".join(names[broken]), file=sys.stderr)
         if (table["verdict"] == "consistent").all():
             print("coverage: nominal level within the binomial bounds for every quantity")
     print(f"Report: {Path(result.out) / 'report.md'}")

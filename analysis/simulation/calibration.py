@@ -32,6 +32,8 @@ from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
 BAND_SIMULATIONS = 4000
 #: Fixed seed of the band simulation (the band is a property of N and L, not of the study).
 BAND_SEED = 20220321
+#: Coverage verdict of a quantity whose truth, bias, RMSE or interval width is infinite or NaN.
+NOT_FINITE = "not finite"
 #: Bins of the chi-square test (ranks 0..L grouped into this many equal bins when L + 1 allows).
 CHI2_BINS = 20
 
@@ -125,7 +127,8 @@ def sbc_table(ranks: pd.DataFrame, max_rank: int, alpha: float = 0.05) -> pd.Dat
         rows.append({"family": family, "quantity": quantity, **test})
     table = pd.DataFrame(rows)
     if len(table):
-        table["in_band"] = table["in_band"].astype(bool)
+        # A test that could not be made (NaN) is not "inside the band".
+        table["in_band"] = table["in_band"] == 1.0
         table["n"] = table["n"].astype(int)
     return table
 
@@ -142,7 +145,9 @@ def coverage_table(summaries: pd.DataFrame, level: float) -> pd.DataFrame:
     level
         Nominal level of the credible interval; also the confidence level of the binomial
         bounds. ``nominal_inside`` says whether the nominal level lies within them; ``verdict``
-        is ``consistent``, ``conservative`` (coverage above the nominal level) or ``too narrow``.
+        is ``consistent``, ``conservative`` (coverage above the nominal level) or ``too narrow``,
+        and :data:`NOT_FINITE` when the truth's mean, the bias, the RMSE or the mean width is
+        infinite or NaN (``nominal_inside`` is then false).
     """
     rows = []
     profile = "tau" in summaries and summaries["tau"].notna().any()
@@ -151,17 +156,26 @@ def coverage_table(summaries: pd.DataFrame, level: float) -> pd.DataFrame:
         cell = dict(zip(keys, values))
         covered = int(group["covered"].sum())
         ci = exact_proportion_ci(covered, len(group), level)
-        error = group["median"] - group["truth"]
+        # NumPy arrays, not Series: pandas would skip a NaN and hide an undefined summary.
+        truth, median = group["truth"].to_numpy(float), group["median"].to_numpy(float)
+        width = group["upper"].to_numpy(float) - group["lower"].to_numpy(float)
+        error = median - truth
+        with np.errstate(over="ignore", invalid="ignore"):  # flagged below, not warned about
+            summary = {"truth_mean": float(np.mean(truth)), "bias": float(np.mean(error)),
+                       "rmse": float(np.sqrt(np.mean(error**2))),
+                       "mean_width": float(np.mean(width))}
+        finite = all(np.isfinite(v) for v in summary.values())
+        inside = finite and bool(ci.lower <= level <= ci.upper)
         rows.append({
             **cell, "n": len(group), "covered": covered,
             "coverage": ci.proportion, "cp_lower": ci.lower, "cp_upper": ci.upper,
-            "nominal_inside": bool(ci.lower <= level <= ci.upper),
-            # Above the bounds the intervals are conservative (too wide); below, too narrow.
-            "verdict": ("consistent" if ci.lower <= level <= ci.upper
+            "nominal_inside": inside,
+            # Above the bounds the intervals are conservative (too wide); below, too narrow. An
+            # infinite or undefined summary says the fits or the truth are broken: never
+            # "consistent", whatever the share covered.
+            "verdict": (NOT_FINITE if not finite else "consistent" if inside
                         else "conservative" if ci.lower > level else "too narrow"),
-            "truth_mean": float(group["truth"].mean()), "bias": float(error.mean()),
-            "rmse": float(np.sqrt(np.mean(error**2))),
-            "mean_width": float((group["upper"] - group["lower"]).mean()),
+            **summary,
         })
     table = pd.DataFrame(rows)
     # A profile reads along tau: rows in increasing tau within each family, whatever order the

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pymc as pm
 
+from rechallenge.analysis.settings.simulation_limits import OPEN_BOUNDS, TRUTH_BOUNDS
 from rechallenge.analysis.simulation.design import SimulationDesign
 from rechallenge.models.dims import Pooling
 
@@ -110,7 +111,9 @@ def truth_problems(
     The names and shapes are those :func:`draw_hyperparameters` returns for the same options:
     one value per line for ``mu``/``beta`` and ``tau``, one or one per line for ``log_shape``,
     a line-by-line correlation matrix ``corr``, one SD for a patient effect. Unknown names are
-    problems too (a misspelt name would otherwise be ignored).
+    problems too (a misspelt name would otherwise be ignored), and so are values that are not
+    finite or lie outside the plausible range of
+    :data:`~rechallenge.analysis.settings.simulation_limits.TRUTH_BOUNDS`.
     """
     hyper = truth.get(family)
     if not isinstance(hyper, Mapping):
@@ -147,7 +150,17 @@ def truth_problems(
         elif name == "corr" and not _is_correlation(value):
             problems.append(f"{family}: 'corr' = {hyper[name]!r} is not a correlation matrix "
                             "(symmetric, unit diagonal, positive definite)")
+        elif name in TRUTH_BOUNDS and not _plausible(name, value):
+            problems.append(f"{family}: {name!r} = {hyper[name]!r} is implausible; expected "
+                            f"{TRUTH_BOUNDS[name][2]}")
     return problems
+
+
+def _plausible(name: str, value: np.ndarray) -> bool:
+    low, high, _ = TRUTH_BOUNDS[name]
+    if name in OPEN_BOUNDS:
+        return bool(np.all((value > low) & (value < high)))
+    return bool(np.all((value >= low) & (value <= high)))
 
 
 def _is_correlation(matrix: np.ndarray) -> bool:

@@ -22,6 +22,7 @@ from rechallenge.analysis.run.engine import EngineSettings, TaskProgress, gather
 from rechallenge.analysis.run.pipeline import load_inputs
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.json_files import read_json
+from rechallenge.analysis.settings.simulation_limits import size_problems
 from rechallenge.analysis.simulation.design import SimulationDesign
 from rechallenge.analysis.simulation.generators import FAMILIES, Hyper, ModelOptions, truth_problems
 from rechallenge.analysis.simulation.outputs import StudyOutputs, write_outputs
@@ -160,8 +161,9 @@ def simulate(
     SimulationExistsError
         ``out`` holds a study and ``resume`` is not set, or holds a different study.
     ValueError
-        Unknown kind or family, covariates or no pooling in the config, bad counts, unusable
-        true values.
+        Unknown kind or family, covariates or no pooling in the config, counts outside their
+        limits (:mod:`~rechallenge.analysis.settings.simulation_limits`, every problem at once),
+        true values that are unusable or implausible.
     """
     config = config or RunConfig()
     if kind not in KINDS:
@@ -170,15 +172,21 @@ def simulate(
         raise ValueError("simulation studies do not simulate covariates; remove them from the "
                          "config's [analysis] covariates")
     n_sims = DEFAULT_SIMS[kind] if n_sims is None else int(n_sims)
-    if n_sims < 1 or thin < 2:
-        raise ValueError(f"need n_sims >= 1 and thin >= 2, got {n_sims}, {thin}")
-    if tau_grid and (kind != "coverage" or min(tau_grid) <= 0):
-        raise ValueError(f"a tau grid needs a coverage study and values above 0, got {kind!r} "
-                         f"and {list(tau_grid)}")
-    spec = StudySpec(kind, int(config.sampler.seed if seed is None else seed),
-                     _families(config, families), int(thin), tuple(int(k) for k in k_sites),
-                     tuple(int(n) for n in n_patients), dict(effects or DEFAULT_EFFECTS),
-                     {k: dict(v) for k, v in (fit_priors or {}).items()},
+    if tau_grid and kind != "coverage":
+        raise ValueError(f"a tau grid needs a coverage study, got {kind!r} and {list(tau_grid)}")
+    chosen = _families(config, families)
+    # Every size the user controls, before anything is read, started or written.
+    problems = size_problems(
+        kind, n_sims, int(thin), config.sampler.chains * config.sampler.draws, len(chosen),
+        [int(k) for k in k_sites], [int(n) for n in n_patients], [float(t) for t in tau_grid],
+        None if seed is None else int(seed), effects,
+        None if engine.scheduler else engine.workers)
+    if problems:
+        raise ValueError(f"{len(problems)} problem(s) with the study's options:\n"
+                         + "\n".join(f"  - {p}" for p in problems))
+    spec = StudySpec(kind, int(config.sampler.seed if seed is None else seed), chosen, int(thin),
+                     tuple(int(k) for k in k_sites), tuple(int(n) for n in n_patients),
+                     dict(effects or DEFAULT_EFFECTS), {k: dict(v) for k, v in (fit_priors or {}).items()},
                      tuple(float(t) for t in tau_grid))
     out = Path(out)
     # Everything the user gave is read and checked before the output directory is touched.
