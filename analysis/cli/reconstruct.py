@@ -19,6 +19,7 @@ existing is replaced without ``--overwrite``, and an input is never replaced.
 from __future__ import annotations
 
 import argparse
+import errno
 import io
 import os
 import sys
@@ -210,7 +211,14 @@ def reconstruct_files(
 def _check_outputs(
     paths: tuple[Path, Path, Path], inputs: Sequence[str | os.PathLike[str]], overwrite: bool
 ) -> None:
-    """Refuse outputs that exist (without ``overwrite``), are folders, or are an input."""
+    """Refuse outputs that exist (without ``overwrite``), are folders, or are an input, and a
+    folder for them that a file stands in the way of.
+    """
+    ancestor = paths[0].parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(ancestor))
     folders = [str(p) for p in paths if p.is_dir()]
     if folders:
         raise ValueError(f"--out: {', '.join(folders)} is a folder; give the patient table's file "
@@ -325,10 +333,12 @@ def run_reconstruct(args: argparse.Namespace) -> int:
     try:
         prepared.write()
     except OSError as exc:
-        # Name the folder (it exists), not a temporary file that is gone by now.
-        folder = prepared.paths[0].parent
-        print(f"error: {exc.strerror or exc} while writing into {folder}; none of the three "
-              "files was written", file=sys.stderr)
+        consequence = "none of the three files was written"
+        if exc.filename and Path(exc.filename).exists():
+            return report_problem(exc, consequence=consequence)
+        # Name the folder, not a temporary file that is gone by now.
+        print(f"error: {exc.strerror or exc} while writing into {prepared.paths[0].parent}; "
+              f"{consequence}", file=sys.stderr)
         return EXIT_FAILURE
     print(text)
     if warning:
