@@ -226,8 +226,9 @@ def _check_outputs(
     for given in inputs:
         source = Path(given)
         for path in paths:
+            # realpath, unlike Path.resolve, never raises (a symlink loop, say).
             same = (path.exists() and source.exists() and os.path.samefile(path, source)) or (
-                path.resolve() == source.resolve())
+                os.path.realpath(path) == os.path.realpath(source))
             if same:
                 raise ValueError(f"--out: writing {path} would replace the input {given}; "
                                  "choose another --out")

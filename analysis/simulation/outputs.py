@@ -125,7 +125,8 @@ def write_outputs(
             f"{' (one block per true between-site SD tau)' if profile else ''}, with exact "
             f"{interval.percent} Clopper-Pearson bounds; bias and RMSE of the posterior median; "
             "nominal_inside: the nominal level lies within the bounds (verdict: consistent, "
-            "conservative above them, too narrow below).", table)
+            "conservative above them, too narrow below; not finite when the truth, bias, RMSE "
+            "or width is infinite or undefined).", table)
         if profile:
             figures.extend(_profile_figures(table, interval, fig_dir))
         else:
