@@ -110,13 +110,24 @@ def reconstruct_files(
         If an output exists and ``overwrite`` is false (checked before any work).
     DataValidationError
         If the curve or the at-risk table is malformed, or the labels are invalid.
+    ValueError
+        If an output is one of the inputs, or lies inside a run directory (checked before any
+        work; :func:`rechallenge.analysis.run.run_nesting.check_outside_runs`).
     """
+    from rechallenge.analysis.run.run_nesting import check_outside_runs
     from rechallenge.data import schema, validate_patients
     from rechallenge.data.atomic import write_atomic
     from rechallenge.data.curve_input import read_curve_inputs
     from rechallenge.data.reconstruct import patient_table, reconstruct
 
     paths = output_paths(out)
+    inputs = {Path(curve).resolve(), Path(at_risk).resolve()}
+    clash = [str(p) for p in paths if p.resolve() in inputs]
+    if clash:
+        raise ValueError(f"--out: {', '.join(clash)} is an input of this command; give --out "
+                         "a new file name")
+    # Never inside a run: the run's manifest lists every file it holds.
+    check_outside_runs(paths[0], reads=(curve, at_risk))
     existing = [str(p) for p in paths if p.exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{', '.join(existing)} exist(s); pass --overwrite "
@@ -183,7 +194,7 @@ def register_reconstruct(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--lines", type=comma_list, default=None, metavar="LABELS",
                         help=f"allowed line labels (default: {','.join(schema.DEFAULT_LINES)})")
     parser.add_argument("--out", required=True, metavar="PATIENTS.csv",
-                        help="patient table to write")
+                        help="patient table to write (not an input, not inside a run)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     return parser
 
