@@ -121,13 +121,13 @@ def reconstruct_files(
     from rechallenge.data.reconstruct import patient_table, reconstruct
 
     paths = output_paths(out)
-    inputs = {Path(curve).resolve(), Path(at_risk).resolve()}
-    clash = [str(p) for p in paths if p.resolve() in inputs]
+    sources = {Path(curve).resolve(), Path(at_risk).resolve()}
+    clash = [str(p) for p in paths if p.resolve() in sources]
     if clash:
         raise ValueError(f"--out: {', '.join(clash)} is an input of this command; give --out "
                          "a new file name")
     # Never inside a run: the run's manifest lists every file it holds.
-    check_outside_runs(paths[0], reads=(curve, at_risk))
+    check_outside_runs(paths[0], reads=sources)
     existing = [str(p) for p in paths if p.exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{', '.join(existing)} exist(s); pass --overwrite "
