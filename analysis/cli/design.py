@@ -49,7 +49,8 @@ def register_design(sub: Subparsers) -> argparse.ArgumentParser:
                         help="robust MAP (default), MAP without the vague component, or "
                              "Beta(1, 1)")
     parser.add_argument("--out", metavar="DIR", default=None,
-                        help=f"output directory (default RUN_DIR{DEFAULT_OUT_SUFFIX}, beside the run)")
+                        help=f"output directory (default RUN_DIR{DEFAULT_OUT_SUFFIX}, beside the "
+                             "run); not inside a run, not RUN_DIR or a folder holding it")
     one = parser.add_argument_group("one-sample design")
     one.add_argument("--n", type=int, metavar="N", help="number of patients")
     one.add_argument("--threshold", type=float, metavar="T",
@@ -104,12 +105,14 @@ def _check_unit(args: argparse.Namespace, *names: str) -> None:
 def _job(args: argparse.Namespace, out: Path) -> tuple[Any, list[str]]:
     """Run the design the options ask for; return its result and the lines to print."""
     from rechallenge.analysis.design import plan
+    from rechallenge.analysis.run.run_nesting import check_outside_runs
 
     common = {"endpoint": args.endpoint, "line": args.line, "confidence": args.confidence,
               "prior": args.prior, "out": out}
     _check_unit(args, "confidence", "threshold", "null_rate", "alt_rate", "alpha", "power")
     if not Path(args.run_dir).is_dir():  # before anything is computed or written
         raise _InputError(f"run directory {args.run_dir} does not exist")
+    check_outside_runs(out, reads=[args.run_dir])  # the run (or any other) is never written into
     if args.find_n:
         _require(args, "--find-n", "null_rate", "alt_rate", "alpha", "power")
         result = plan.design_sample_size(

@@ -24,7 +24,9 @@ def register_analyze(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("data", nargs="*", metavar="DATA", help="patient table(s) (CSV, TSV, XLSX)")
     parser.add_argument("--aggregate", nargs="+", default=[], action="extend", metavar="FILE",
                         help="aggregate table(s): counts per site, line and endpoint")
-    parser.add_argument("--out", required=True, metavar="DIR", help="run directory to create")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="run directory to create (not inside another run: refused before "
+                             "any work)")
     parser.add_argument("--config", metavar="FILE", help="TOML config (see docs/config.md)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing DIR")
     parser.add_argument("--allow-unconverged", action="store_true",
@@ -120,7 +122,9 @@ def register_update(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the earlier run")
     parser.add_argument("--new-sites", nargs="+", required=True, action="extend", metavar="FILE",
                         help="new sites' data (patient and/or aggregate tables)")
-    parser.add_argument("--out", required=True, metavar="NEW_DIR", help="run directory to create")
+    parser.add_argument("--out", required=True, metavar="NEW_DIR",
+                        help="run directory to create (not RUN_DIR, not inside it or any other "
+                             "run: refused before any work)")
     parser.add_argument("--same-site", nargs="+", default=[], action="extend", metavar="SITE",
                         help="labels in the new data that are sites already in the run")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing NEW_DIR")

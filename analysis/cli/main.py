@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 from rechallenge.analysis.cli.common import EXIT_USAGE, Command
 from rechallenge.analysis.cli.design import register_design, run_design
+from rechallenge.analysis.cli.environment import prepare_environment
 from rechallenge.analysis.cli.jobs import (
     register_analyze,
     register_report,
@@ -70,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rechallenge",
         description=("Bayesian hierarchical models for multicentre studies of immune checkpoint "
                      "inhibitor rechallenge."),
+        epilog=("Library caches (ArviZ, Matplotlib, PyTensor, numba, Dask) that cannot be "
+                "written, e.g. under a read-only HOME, go to a private folder rechallenge-UID "
+                "in the temporary folder. Characters the terminal's encoding lacks are printed "
+                "as backslash escapes. No command writes inside a run directory."),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -85,7 +90,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ----------
     argv
         Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
+
+    Notes
+    -----
+    Before anything else, output streams are made to escape characters their encoding lacks,
+    and library caches that cannot be written are pointed to a private temporary folder
+    (:mod:`rechallenge.analysis.cli.environment`); the libraries are imported later, by the
+    commands.
     """
+    prepare_environment()
     parser = build_parser()
     try:
         args = parser.parse_args(None if argv is None else list(argv))

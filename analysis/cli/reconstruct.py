@@ -153,18 +153,22 @@ def prepare_reconstruction(
         If an output exists and ``overwrite`` is false (checked before any work).
     ValueError
         An output that is a folder or one of the inputs, a site or line label that a patient
-        table cannot have, or a time unit not known (checked before any work).
+        table cannot have, a time unit not known, or an output inside a run directory (all
+        checked before any work; :func:`rechallenge.analysis.run.run_nesting.check_outside_runs`).
     DataValidationError
         If the curve or the at-risk table is malformed or too large, or describes a curve the
         numbers at risk cannot produce (a reconstruction that merely departs from the curve is
         flagged in ``result.departure`` instead).
     """
+    from rechallenge.analysis.run.run_nesting import check_outside_runs
     from rechallenge.data import schema, validate_patients
     from rechallenge.data.curve_input import max_time, read_curve_inputs
     from rechallenge.data.reconstruct import check_labels, patient_table, reconstruct
 
     paths = output_paths(out)
     _check_outputs(paths, (curve, at_risk), overwrite)
+    # Never inside a run: the run's manifest lists every file it holds.
+    check_outside_runs(paths[0], reads={Path(curve).resolve(), Path(at_risk).resolve()})
     max_time(time_unit)  # a unit it does not know is refused before any work
     check_labels(site, line, lines)
     inputs = read_curve_inputs(curve, at_risk, percent=percent, time_unit=time_unit)
@@ -306,7 +310,7 @@ def register_reconstruct(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--lines", type=comma_list, default=None, metavar="LABELS",
                         help=f"allowed line labels (default: {','.join(schema.DEFAULT_LINES)})")
     parser.add_argument("--out", required=True, metavar="PATIENTS.csv",
-                        help="patient table to write (never one of the inputs)")
+                        help="patient table to write (not an input, not inside a run)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     return parser
 

@@ -64,7 +64,8 @@ def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("kind", choices=("sbc", "coverage", "precision"))
     parser.add_argument("--config", metavar="FILE", help="analysis config (TOML)")
-    parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
+    parser.add_argument("--out", metavar="DIR", required=True,
+                        help="output directory (not inside an analysis run)")
     add_scheduler(parser)
     parser.add_argument("--workers", type=int, metavar="N",
                         help="worker processes of the local cluster (default: one per core; at "

@@ -7,6 +7,8 @@ touches an earlier one. The rules a user can rely on:
 * ``--overwrite`` replaces only a run of this package (a folder whose ``manifest.json`` says so,
   see :mod:`run_manifest`) that holds no file the run did not write; never the current directory,
   a folder holding the inputs, or any other folder.
+* A run is never written inside an earlier run, nor over a run it reads
+  (:mod:`run_nesting`).
 * The commit re-checks the destination: a run that appeared there meanwhile, or a replaced run
   that changed meanwhile, is never silently replaced; the new run is then kept beside it.
 * A run that fails after its fits were saved (``manifest.json`` with status ``incomplete`` in the
@@ -41,6 +43,7 @@ from rechallenge.analysis.run.manifest import (
     read_manifest,
     unlisted_files,
 )
+from rechallenge.analysis.run.run_nesting import check_outside_runs
 
 Report = Callable[[str], None]
 
@@ -101,8 +104,9 @@ def check_target(
     RunExistsError
         ``out`` exists and ``overwrite`` is false.
     RunDirectoryError
-        ``out`` is the current directory or one of its parents, holds an input, is not a run of
-        this package, or holds files the run did not write.
+        ``out`` is the current directory or one of its parents, lies inside a run, is or holds an
+        input or the run an input belongs to (:func:`run_nesting.check_outside_runs`), is not a
+        run of this package, or holds files the run did not write.
     """
     out = Path(out).resolve()
     cwd = Path.cwd().resolve()
@@ -115,6 +119,7 @@ def check_target(
         if inside == out or out in inside.parents:
             raise RunDirectoryError(
                 f"{out} holds {inside}, an input of this run; give --out a new folder for the run")
+    check_outside_runs(out, reads=protected)
     if not out.exists() and not out.is_symlink():
         return None
     if not overwrite:

@@ -20,6 +20,7 @@ from typing import Any
 
 from rechallenge.analysis.run.engine import EngineSettings, TaskProgress, gather_as_completed, open_client
 from rechallenge.analysis.run.pipeline import load_inputs
+from rechallenge.analysis.run.run_nesting import check_outside_runs
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.json_files import read_json
 from rechallenge.analysis.settings.simulation_limits import size_problems
@@ -189,6 +190,9 @@ def simulate(
                      dict(effects or DEFAULT_EFFECTS), {k: dict(v) for k, v in (fit_priors or {}).items()},
                      tuple(float(t) for t in tau_grid))
     out = Path(out)
+    # An earlier analysis run, or the run a data file belongs to, is never written into.
+    check_outside_runs(out, reads=[*config.data.patients, *config.data.aggregates,
+                                   *([truth] if isinstance(truth, (str, Path)) else [])])
     # Everything the user gave is read and checked before the output directory is touched.
     study = load_inputs(config)
     endpoints = {f: _endpoint(config, f) for f in spec.families}
