@@ -90,7 +90,8 @@ def missing_column_hint(name: str, present: Iterable[str]) -> str:
     """
     unknown = [c for c in present if c not in KNOWN_COLUMNS]
     for column in unknown:
-        if meant_column(column) == name:
+        # Compared with the name itself, so the columns of any table (a curve's too) are found.
+        if column.strip().lower() != name and visible_name(column) == name:
             hidden = ", ".join(dict.fromkeys(describe_character(c) for c in column if _hidden(c)))
             return (f"; the header {shown(column)} is {name!r} with hidden characters "
                     f"({hidden}): did you mean {name!r}?{_bom_note(column)}")

@@ -181,3 +181,14 @@ def test_update_sorts_a_tab_aggregate_file_as_aggregate(small_run, tmp_path, mon
     assert str(counts.resolve()) in seen["config"].data.aggregates
     assert str(counts.resolve()) not in seen["config"].data.patients
     assert "S20" in set(seen["study"].aggregates["site"])
+
+
+def test_a_curve_header_with_a_hidden_character_is_named(tmp_path):
+    from rechallenge.data.curve_input import read_curve_inputs
+
+    curve = write(tmp_path / "curve.csv", header="ti\u00a0me,survival", rows=["0,1", "5,0.5"])
+    at_risk = write(tmp_path / "at_risk.csv", header="time,n_at_risk", rows=["0,20", "5,10"])
+    with pytest.raises(DataValidationError) as info:
+        read_curve_inputs(curve, at_risk)
+    assert "the header 'ti\\xa0me' is 'time' with hidden characters (U+00A0 NO-BREAK SPACE): " \
+           "did you mean 'time'?" in str(info.value)
