@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from . import schema
+from ._headers import AGGREGATES, wrong_kind_problem
 from ._labels import check_text_column, limit_of, text_problem
 from ._parsers import (
     INVALID,
@@ -51,8 +52,12 @@ def parse_aggregate_table(
         Parsed values with :func:`aggregate_dtypes` applied, aligned with ``table.frame``.
     """
     src, cols = table.source, table.frame.columns
-    check_required_columns(table, {c: "a column of every aggregate table" for c in
-                                   (*_KEY, schema.N)}, issues)
+    wrong_kind = wrong_kind_problem(cols, AGGREGATES)
+    if wrong_kind is not None:  # one message instead of every aggregate column missing
+        issues.append(ValidationIssue(src, None, None, None, wrong_kind))
+    else:
+        check_required_columns(table, {c: "a column of every aggregate table" for c in
+                                       (*_KEY, schema.N)}, issues)
     data: dict[str, list[Any]] = {}
     rules = {
         schema.SITE: (parse_text, "a site label (not blank)"),

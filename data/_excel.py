@@ -29,7 +29,9 @@ class _Refused(Exception):
     """The workbook breaks a limit; ``args[0]`` is the 'expected' text of the issue."""
 
 
-def read_excel(file: Path, source: str) -> tuple[RawTable | None, list[ValidationIssue]]:
+def read_excel(
+    file: Path, source: str, *, max_rows: int | None = None, rows_note: str = ""
+) -> tuple[RawTable | None, list[ValidationIssue]]:
     """First visible sheet of a workbook, every cell as text, rows numbered as Excel numbers them.
 
     Parameters
@@ -38,6 +40,8 @@ def read_excel(file: Path, source: str) -> tuple[RawTable | None, list[Validatio
         The ``.xlsx``/``.xlsm`` file.
     source
         Name in messages.
+    max_rows, rows_note
+        Most data rows, as for :func:`._tables.table_from_records`.
 
     Returns
     -------
@@ -78,7 +82,7 @@ def read_excel(file: Path, source: str) -> tuple[RawTable | None, list[Validatio
         return problem(f"an Excel .xlsx workbook that opens; openpyxl says: {exc}")
     finally:
         workbook.close()
-    return table_from_records(source, records)
+    return table_from_records(source, records, max_rows=max_rows, rows_note=rows_note)
 
 
 def _check_archive(file: Path) -> None:

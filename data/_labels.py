@@ -48,7 +48,8 @@ def _refused(char: str) -> bool:
     return unicodedata.category(char) in _REFUSED_CATEGORIES
 
 
-def _describe(char: str) -> str:
+def describe_character(char: str) -> str:
+    """A character as a message names it: ``'U+200B ZERO WIDTH SPACE'``."""
     name = _CONTROL_NAMES.get(char) or unicodedata.name(char, "control character")
     return f"U+{ord(char):04X} {name}"
 
@@ -83,8 +84,8 @@ def text_problem(raw: str, limit: int) -> str | None:
         first = found
     if "".join(c for c in raw if not _refused(c)).strip() == "":
         return (f"a visible value; the cell holds only invisible or control characters "
-                f"(such as {_describe(first)})")
-    return (f"text without control or invisible characters; found {_describe(first)} at "
+                f"(such as {describe_character(first)})")
+    return (f"text without control or invisible characters; found {describe_character(first)} at "
             f"character {raw.index(first) + 1} (line breaks, tabs, NUL, terminal escape codes, "
             "zero-width and bidirectional-override characters are not allowed in a cell)")
 

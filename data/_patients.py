@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from . import schema
+from ._headers import PATIENTS, wrong_kind_problem
 from ._labels import check_text_column
 from ._parsers import (
     INVALID,
@@ -98,7 +99,11 @@ def parse_patient_table(
         aligned row for row with ``table.frame``.
     """
     required = required_patient_columns(endpoints)
-    check_required_columns(table, required, issues)
+    wrong_kind = wrong_kind_problem(table.frame.columns, PATIENTS)
+    if wrong_kind is not None:  # one message instead of every patient column missing
+        issues.append(ValidationIssue(table.source, None, None, None, wrong_kind))
+    else:
+        check_required_columns(table, required, issues)
     reconstructed = reconstructed_rows(table)
     ttp_columns = schema.ENDPOINT_COLUMNS[schema.TTP_ENDPOINT]
     data: dict[str, list[Any]] = {}

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from ._labels import check_text_column, text_problem
+from ._headers import check_header_text, missing_column_hint
+from ._labels import check_text_column
 from ._parsers import INVALID
 from .errors import ValidationIssue, printable, shown
 
@@ -78,16 +79,34 @@ def cell_text(value: object) -> str:
 
 
 def table_from_records(
-    source: str, records: Iterable[tuple[int, Sequence[str]]]
+    source: str,
+    records: Iterable[tuple[int, Sequence[str]]],
+    *,
+    max_rows: int | None = None,
+    rows_note: str = "",
 ) -> tuple[RawTable | None, list[ValidationIssue]]:
     """Build a :class:`RawTable` from ``(row number, cells)`` records, header first.
 
     Leading and entirely blank rows are skipped (they keep their numbers). Trailing blank cells
     beyond the header are dropped; any other mismatch in the number of cells is reported and the
     row left out of further checks, because its values have probably shifted columns. Header
-    names that break the label rules (:func:`._labels.text_problem`) are reported.
+    names that break the label rules (:func:`._labels.text_problem`) are reported, with the
+    contract column they were probably meant to be (:mod:`._headers`).
 
     ``records`` is consumed once, row by row, so a reader can stream a large file through it.
+
+    Parameters
+    ----------
+    source
+        Name in messages.
+    records
+        ``(row number, cells)``, header first.
+    max_rows
+        Most data rows (blank rows not counted) read; beyond them the reading stops and the
+        table is refused. ``None``: no limit (a DataFrame already in memory). The header may have
+        at most ``schema.MAX_TABLE_COLUMNS`` cells whenever a limit is given.
+    rows_note
+        Added to the message when ``max_rows`` is passed (e.g. what earlier files used of it).
 
     Returns
     -------
@@ -108,12 +127,25 @@ def table_from_records(
         if all(c.strip() == "" for c in cells):
             continue
         if header is None:
-            _check_header_text(source, row, cells, issues)
+            if max_rows is not None and len(cells) > schema.MAX_TABLE_COLUMNS:
+                issues.append(ValidationIssue(
+                    source, row, None, None,
+                    f"a header of at most {schema.MAX_TABLE_COLUMNS:,} columns; it has "
+                    f"{len(cells):,} (is this a table of the study?)"))
+                return None, issues
+            check_header_text(source, row, cells, issues)
             header = [normalise_name(c) for c in cells]
             header_row = row
             body = [[] for _ in header]
             shared = [{} for _ in header]
             continue
+        if max_rows is not None and len(rows) + ragged >= max_rows:
+            # Stop here: the rest of the file is never read, so memory stays bounded.
+            issues.append(ValidationIssue(
+                source, row, None, None,
+                f"at most {max_rows:,} data rows{rows_note}; the file has more (the reading "
+                f"stopped at row {row:,})"))
+            return None, issues
         while len(cells) > len(header) and cells[-1].strip() == "":
             cells.pop()
         if len(cells) != len(header):
@@ -144,16 +176,6 @@ def table_from_records(
         return None, issues
     frame = pd.DataFrame({header[j]: np.asarray(body[j], dtype=object) for j in keep})
     return RawTable(source, frame, np.asarray(rows, dtype=int)), issues
-
-
-def _check_header_text(
-    source: str, row: int, cells: Sequence[str], issues: list[ValidationIssue]
-) -> None:
-    """Header names are labels: report control characters, invisible ones and absurd lengths."""
-    for cell in cells:
-        problem = text_problem(cell, schema.MAX_LABEL_LENGTH)
-        if problem is not None:
-            issues.append(ValidationIssue(source, row, None, cell, f"a column name: {problem}"))
 
 
 def _check_header(
@@ -224,7 +246,8 @@ def check_required_columns(
         issues.append(ValidationIssue(
             table.source, None, name, None,
             f"this column ({required[name]}); the file's columns are: "
-            f"{', '.join(map(printable, present)) or 'none'}{hint}",
+            f"{', '.join(map(printable, present)) or 'none'}{hint}"
+            f"{missing_column_hint(name, present)}",
         ))
 
 

@@ -1,9 +1,11 @@
 """Readers: files in, validated tables or a :class:`~rechallenge.data.study.Study` out.
 
-Files are CSV (comma-separated, any extension other than those below), TSV (``.tsv``, ``.tab``)
-or Excel (``.xlsx``/``.xlsm``, first visible sheet, within the size limits of :mod:`._excel`;
-needs the optional package openpyxl). Text files must be UTF-8; a byte-order mark (as written by
-Excel's "CSV UTF-8") is accepted. Each file is read once, row by row.
+Files are CSV (comma-separated, any extension other than those below), TSV (``.tsv``, ``.tab``,
+and ``.txt`` whose first line has tabs and no comma) or Excel (``.xlsx``/``.xlsm``, first visible
+sheet, within the size limits of :mod:`._excel`; needs the optional package openpyxl). Text files
+must be UTF-8; a byte-order mark (as written by Excel's "CSV UTF-8") is accepted. Each file is read
+once, row by row, and only when it is a regular file within the limits of :mod:`.schema`
+(``MAX_TABLE_BYTES``; ``MAX_TABLE_ROWS`` data rows in all the files of one call together).
 
 Every cell is read as text first, so a bad value is reported exactly as written, then parsed by
 :mod:`.validate`. All files of one call are checked before anything is returned: problems in all of
@@ -13,8 +15,6 @@ data leave the loader unless there were none.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import os
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -24,9 +24,12 @@ from typing import TYPE_CHECKING, Final, Union
 import pandas as pd
 
 from . import schema
+from ._delimited import read_delimited, read_header
 from ._excel import read_excel
-from ._tables import RawTable, check_endpoints, check_lines, table_from_records
+from ._headers import PATIENTS, table_kind
+from ._tables import RawTable, check_endpoints, check_lines
 from .errors import ValidationIssue
+from .files import ENCODING_PROBE_BYTES, file_problem, text_encoding
 from .study import Study
 from .validate import empty_aggregates, validate_tables
 
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
 __all__ = ["EXAMPLE_FILE", "EXAMPLE_SOURCE", "read_patients", "read_aggregate", "load_study",
-           "load_example", "example_study", "read_table"]
+           "load_example", "example_study", "read_table", "file_kind"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -43,11 +46,8 @@ EXAMPLE_FILE: Final = "synthetic_scheiner2023.csv"
 #: How the shipped dataset is named in ``Study.sources`` and hence in reports.
 EXAMPLE_SOURCE: Final = f"{EXAMPLE_FILE} (synthetic reconstruction)"
 
-_TSV_SUFFIXES: Final = (".tsv", ".tab")
 _EXCEL_SUFFIXES: Final = (".xlsx", ".xlsm")
 _UNSUPPORTED: Final = (".xls", ".ods", ".numbers")
-#: Rows with undecodable bytes reported one by one; beyond this, one summary line.
-_MAX_ENCODING_ROWS: Final = 10
 
 
 def read_patients(
@@ -216,6 +216,7 @@ def read_inputs(
     issues: list[ValidationIssue] = []
     seen: dict[str, str] = {}
     tables: dict[str, list[RawTable]] = {"patients": [], "aggregates": []}
+    used = 0  # data rows read so far: the row limit holds for all files together
     for kind, items in (("patients", patient_items), ("aggregates", aggregate_items)):
         for path, source in items:
             key = os.path.realpath(path)
@@ -225,17 +226,26 @@ def read_inputs(
                                               f"each file once; it is also given as {seen[key]}"))
                 continue
             seen[key] = source
-            table, found = read_table(path, source=source)
+            note = (f" in all input files together ({used:,} were read from the files before "
+                    f"this one, of {schema.MAX_TABLE_ROWS:,})" if used else
+                    " (blank rows not counted)")
+            table, found = read_table(path, source=source,
+                                      max_rows=schema.MAX_TABLE_ROWS - used, rows_note=note)
             issues += found
             if table is not None:
                 tables[kind].append(table)
+                used += len(table.rows)
     return tables, issues, [s for _, s in (*patient_items, *aggregate_items)]
 
 
 def read_table(
-    path: PathLike, *, source: str | None = None
+    path: PathLike, *, source: str | None = None, max_rows: int | None = None,
+    rows_note: str = "",
 ) -> tuple[RawTable | None, list[ValidationIssue]]:
     """Read a file's cells as text, without applying any table's rules.
+
+    Anything but a regular file of at most ``schema.MAX_TABLE_BYTES`` is refused before it is
+    opened; the reading stops after ``max_rows`` data rows.
 
     Parameters
     ----------
@@ -243,6 +253,10 @@ def read_table(
         CSV, TSV or XLSX file.
     source
         Name in messages; defaults to ``str(path)``.
+    max_rows
+        Most data rows read; ``None``: ``schema.MAX_TABLE_ROWS``.
+    rows_note
+        Added to the message when the rows are too many.
 
     Returns
     -------
@@ -255,81 +269,48 @@ def read_table(
         return None, [ValidationIssue(source, None, None, None, expected)]
 
     file = Path(path)
-    if not file.exists():
-        return problem("an existing file; nothing was found at this path")
-    if file.is_dir():
-        return problem("a file; this is a directory")
+    # From the metadata alone: a FIFO, a device or an oversized file is never opened.
+    refused = file_problem(file, max_bytes=schema.MAX_TABLE_BYTES)
+    if refused is not None:
+        return problem(refused)
     suffix = file.suffix.lower()
     if suffix in _UNSUPPORTED:
         return problem("a .csv, .tsv or .xlsx file; save the sheet as .xlsx or as CSV UTF-8")
     try:
         with file.open("rb") as stream:
-            start = stream.read(len(codecs.BOM_UTF8))
+            start = stream.read(ENCODING_PROBE_BYTES)
     except OSError as exc:
         return problem(f"a readable file; reading failed: {exc.strerror or exc}")
     if not start:
         return problem("a header row and at least one data row; the file is empty (0 bytes)")
+    max_rows = schema.MAX_TABLE_ROWS if max_rows is None else max_rows
     if suffix in _EXCEL_SUFFIXES:
-        return read_excel(file, source)
-    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return problem("UTF-8 text; the file is UTF-16 (save it as 'CSV UTF-8')")
-    return _read_delimited(file, source, "\t" if suffix in _TSV_SUFFIXES else ",")
+        return read_excel(file, source, max_rows=max_rows, rows_note=rows_note)
+    encoding = text_encoding(start)
+    if encoding is not None:
+        return problem(f"UTF-8 text; the file is {encoding} (save it as 'CSV UTF-8')")
+    return read_delimited(file, source, max_rows=max_rows, rows_note=rows_note)
 
 
-def _decode_problems(data: bytes, source: str) -> list[ValidationIssue]:
-    """The rows whose bytes are not UTF-8 (none if ``data`` decodes)."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    try:
-        data.decode("utf-8")
-        return []
-    except UnicodeDecodeError:
-        pass
-    try:
-        data.decode("cp1252")
-        guess = "; it looks like Windows-1252/Latin-1"
-    except UnicodeDecodeError:
-        guess = ""
-    expected = f"UTF-8 text (save the file as 'CSV UTF-8'{guess})"
-    bad_rows: list[tuple[int, bytes]] = []
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            bad_rows.append((number, line[exc.start:exc.end]))
-    issues = [ValidationIssue(source, row, None, chunk, expected)
-              for row, chunk in bad_rows[:_MAX_ENCODING_ROWS]]
-    if len(bad_rows) > _MAX_ENCODING_ROWS:
-        issues.append(ValidationIssue(
-            source, None, None, None,
-            f"UTF-8 text throughout; {len(bad_rows) - _MAX_ENCODING_ROWS} more rows are not UTF-8"))
-    return issues
+def file_kind(path: PathLike) -> str:
+    """Whether a file is a patient table or an aggregate table, from its column names alone.
 
+    The extension plays no part beyond the format it implies (``.csv``, ``.tsv``, ``.tab``,
+    ``.txt`` or ``.xlsx`` alike): a table whose header holds ``endpoint`` and ``n`` and no
+    ``patient_id`` is an aggregate table (names compared as they look, invisible characters
+    removed). Only the header of a text table is read.
 
-def _read_delimited(
-    file: Path, source: str, delimiter: str
-) -> tuple[RawTable | None, list[ValidationIssue]]:
-    """Stream the file's rows into a table, numbered as a spreadsheet numbers rows.
-
-    The file is decoded and split while it is read, in one pass, so memory holds the table and
-    never the whole text as well. Only when it turns out not to be UTF-8 (or not well-formed) is
-    it read again as bytes, to name the rows with undecodable bytes.
+    Returns
+    -------
+    str
+        ``"aggregates"`` or ``"patients"``; ``"patients"`` also for a file that cannot be read
+        (not a regular file, too large, not UTF-8, ...): reading it as a table reports why.
     """
-    kind = "TSV" if delimiter == "\t" else "CSV"
-    try:
-        # utf-8-sig drops the byte-order mark Excel writes for "CSV UTF-8".
-        with file.open(encoding="utf-8-sig", newline="") as stream:
-            reader = csv.reader(stream, delimiter=delimiter, strict=True)
-            try:
-                return table_from_records(source, enumerate(reader, start=1))
-            except csv.Error as exc:
-                malformed = ValidationIssue(source, reader.line_num, None, None,
-                                            f"well-formed {kind} ({exc})")
-    except UnicodeDecodeError:
-        malformed = ValidationIssue(source, None, None, None, f"a {kind} file in UTF-8 text")
-    except OSError as exc:
-        return None, [ValidationIssue(source, None, None, None,
-                                      f"a readable file; reading failed: {exc.strerror or exc}")]
-    # Undecodable bytes are reported before a quoting error: they often cause it.
-    issues = _decode_problems(file.read_bytes(), source)
-    return None, issues or [malformed]
+    file = Path(path)
+    if file_problem(file, max_bytes=schema.MAX_TABLE_BYTES) is not None:
+        return PATIENTS
+    if file.suffix.lower() in _EXCEL_SUFFIXES:
+        table, _ = read_table(file)
+        return table_kind(table.frame.columns) if table is not None else PATIENTS
+    header = read_header(file)
+    return table_kind(header) if header else PATIENTS

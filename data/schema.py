@@ -124,3 +124,13 @@ MAX_LINE_NUMBER: Final = 100
 MAX_XLSX_COLUMNS: Final = 1_000
 MAX_XLSX_CELLS: Final = 20_000_000
 MAX_XLSX_UNCOMPRESSED_BYTES: Final = 1024 * 2**20
+#: Text and Excel tables (patient, aggregate, curve and at-risk files): largest file, most data
+#: rows (blank rows not counted), most columns and longest physical line of a text file. A file
+#: beyond the size is refused from its metadata before it is opened; the others stop the reading
+#: where they are passed, so memory stays bounded (about 1 GB at the row limit, see
+#: docs/data_format.md). The row limit is the scale the loader is benchmarked at
+#: (benchmarks/validate_large.py), far above any study of treatment lines.
+MAX_TABLE_BYTES: Final = 128 * 2**20
+MAX_TABLE_ROWS: Final = 1_000_000
+MAX_TABLE_COLUMNS: Final = 1_000
+MAX_LINE_CHARACTERS: Final = 2**20

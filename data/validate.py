@@ -214,7 +214,10 @@ def check_label_spellings(
     def cells(parts: Sequence[Part], column: str, scoped: bool = False) -> list:
         found = []
         for table, parsed in parts:
-            if column not in parsed.columns:
+            # The file's own columns: a parsed aggregate table has every contract column, also
+            # those the file lacks (reported as missing already), and the scope needs the site.
+            if column not in table.frame.columns or (
+                    scoped and schema.SITE not in table.frame.columns):
                 continue
             known = parsed[column].notna().to_numpy()
             if scoped:

@@ -111,9 +111,9 @@ def test_validate_reads_each_file_once(tmp_path, monkeypatch, capsys):
     calls: list[str] = []
     real = load.read_table
 
-    def counting(path, *, source=None):
+    def counting(path, **options):
         calls.append(str(path))
-        return real(path, source=source)
+        return real(path, **options)
 
     monkeypatch.setattr(load, "read_table", counting)
     patients = write(tmp_path / "p.csv", HEADER, GOOD)

@@ -64,6 +64,14 @@ def endpoint_list(text: str) -> tuple[str, ...]:
     return items
 
 
+def table_limits_help() -> str:
+    """The limits on data tables, for the ``--help`` text of every option that reads them."""
+    from rechallenge.data import schema
+
+    return (f"regular files only, each at most {schema.MAX_TABLE_BYTES // 2**20:,} MiB, "
+            f"{schema.MAX_TABLE_ROWS:,} data rows in all (docs/data_format.md)")
+
+
 #: What a command reports as a problem with its input or destination: a message, exit 1, no
 #: traceback. ValueError covers ConfigError, DataValidationError (every problem listed),
 #: DesignInputError and bad options; OSError a missing or existing file, an unreachable

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rechallenge.analysis.cli.common import Subparsers, progress_of, run_job, scheduler_address
+from rechallenge.analysis.cli.common import (
+    Subparsers,
+    progress_of,
+    run_job,
+    scheduler_address,
+    table_limits_help,
+)
 
 
 def register_analyze(sub: Subparsers) -> argparse.ArgumentParser:
@@ -21,7 +27,8 @@ def register_analyze(sub: Subparsers) -> argparse.ArgumentParser:
             "status 1 if the data are invalid or the convergence gate fails (unless "
             "--allow-unconverged)."),
     )
-    parser.add_argument("data", nargs="*", metavar="DATA", help="patient table(s) (CSV, TSV, XLSX)")
+    parser.add_argument("data", nargs="*", metavar="DATA",
+                        help=f"patient table(s) (CSV, TSV, XLSX; {table_limits_help()})")
     parser.add_argument("--aggregate", nargs="+", default=[], action="extend", metavar="FILE",
                         help="aggregate table(s): counts per site, line and endpoint")
     parser.add_argument("--out", required=True, metavar="DIR",
@@ -117,11 +124,13 @@ def register_update(sub: Subparsers) -> argparse.ArgumentParser:
             "Add new sites to an earlier run: check each new site against the run's predictive "
             "distribution for a new site, refit the same models with the same config on the "
             "combined data into --out, and report what moved. The earlier run is not changed. "
-            "New files may be patient tables or aggregate tables (told apart by their header)."),
+            "New files may be patient tables or aggregate tables (told apart by their header, "
+            "whatever the extension)."),
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the earlier run")
     parser.add_argument("--new-sites", nargs="+", required=True, action="extend", metavar="FILE",
-                        help="new sites' data (patient and/or aggregate tables)")
+                        help=("new sites' data: patient and/or aggregate tables, told apart by "
+                              f"their columns whatever the extension ({table_limits_help()})"))
     parser.add_argument("--out", required=True, metavar="NEW_DIR",
                         help="run directory to create (not RUN_DIR, not inside it or any other "
                              "run: refused before any work)")

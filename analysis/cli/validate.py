@@ -12,6 +12,7 @@ from rechallenge.analysis.cli.common import (
     Subparsers,
     comma_list,
     endpoint_list,
+    table_limits_help,
 )
 
 
@@ -26,7 +27,9 @@ def register_validate(sub: Subparsers) -> argparse.ArgumentParser:
             "Check patient-level files (and aggregate files given with --aggregate) against the "
             "data contract described in docs/data_format.md. Every problem in every file is "
             "reported with its file, row (the header is row 1), column and value. Exit status 0 "
-            "when all files are valid, 1 otherwise. Options given here override --config."),
+            "when all files are valid, 1 otherwise. Options given here override --config. "
+            f"Data files: {table_limits_help()}; a named pipe, a device or a directory is "
+            "refused before it is opened."),
     )
     parser.add_argument("files", nargs="*", metavar="FILE",
                         help="patient table(s): CSV, TSV or XLSX, one row per patient per line")
@@ -38,8 +41,9 @@ def register_validate(sub: Subparsers) -> argparse.ArgumentParser:
                         help=("endpoints to be analysed; only their columns are required "
                               f"(default: {','.join(schema.ENDPOINTS)})"))
     parser.add_argument("--config", metavar="TOML", default=None,
-                        help=("analysis config; its [data] files and lines and its [analysis] "
-                              "endpoints are used where not given on the command line"))
+                        help=("analysis config (a regular file of at most 1 MiB); its [data] "
+                              "files and lines and its [analysis] endpoints are used where not "
+                              "given on the command line"))
     return parser
 
 

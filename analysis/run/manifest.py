@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rechallenge.analysis.settings.json_files import JSONFileError, read_json
+from rechallenge.data.files import check_readable_regular_file
 
 MANIFEST = "manifest.json"
 #: The value of ``manifest["format"]`` that marks a folder as a run of this package.
@@ -88,9 +89,13 @@ def is_resumable(path: str | Path) -> bool:
 
 
 def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, read in blocks (bounded memory for large fits)."""
+    """SHA-256 of a file's bytes, read in blocks (bounded memory for large fits).
+
+    A FIFO or a device (``/dev/zero``) would never end: anything but a regular file is refused
+    before it is opened (:class:`~rechallenge.data.files.InputFileError`, a ValueError).
+    """
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open(check_readable_regular_file(path), "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -59,6 +59,7 @@ from rechallenge.analysis.settings.config import RunConfig, load_config
 from rechallenge.analysis.settings.fit_names import endpoint_of, fit_order
 from rechallenge.analysis.summaries.diagnostics import GateResult
 from rechallenge.data import Study, example_study, load_study
+from rechallenge.data.files import check_table_files
 from rechallenge.models.fit_settings import package_versions
 
 Progress = Callable[[str], None]
@@ -124,6 +125,9 @@ def read_inputs(config: RunConfig) -> tuple[Study, list[dict[str, str]]]:
     ValueError
         If an input file changed while it was being read.
     """
+    # Every input that is not a regular file within the size limit, named at once and never
+    # opened (hashing a FIFO or /dev/zero would never end).
+    check_table_files([*config.data.patients, *config.data.aggregates])
     hashes = input_file_hashes(config)
     study = load_inputs(config)
     changed = [h["path"] for h, again in zip(hashes, input_file_hashes(config))

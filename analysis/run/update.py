@@ -42,18 +42,15 @@ from rechallenge.analysis.summaries.frequentist import km_median
 from rechallenge.data import Study, binary_outcome, load_study, schema
 from rechallenge.data.endpoints import rows_with_endpoint
 from rechallenge.data.errors import DataValidationError, ValidationIssue
+from rechallenge.data.files import check_table_files
+from rechallenge.data.load import file_kind
 
 
 def is_aggregate_file(path: str | Path) -> bool:
-    """True when a file's header has the aggregate table's ``endpoint`` and ``n`` columns."""
-    path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        header = pd.read_excel(path, nrows=0).columns
-    else:
-        sep = "\t" if path.suffix.lower() == ".tsv" else ","
-        header = pd.read_csv(path, nrows=0, sep=sep, encoding="utf-8-sig").columns
-    names = {str(c).strip().lower() for c in header}
-    return {schema.ENDPOINT, schema.N} <= names
+    """True when a file's header makes it an aggregate table (``endpoint`` and ``n``, no
+    ``patient_id``), whatever its extension: :func:`rechallenge.data.load.file_kind`.
+    """
+    return file_kind(path) == "aggregates"
 
 
 def reconstructed_sites(study: Study) -> dict[str, str]:
@@ -162,8 +159,9 @@ def update_run(
     run_dir
         The earlier run (left untouched).
     new_files
-        New sites' data: patient tables and/or aggregate tables (told apart by their header:
-        an aggregate table has ``endpoint`` and ``n`` columns). A site may report one line only.
+        New sites' data: patient tables and/or aggregate tables (told apart by their header,
+        whatever the extension: an aggregate table has ``endpoint`` and ``n`` columns and no
+        ``patient_id``). A site may report one line only.
     out
         The new run directory.
     same_site
@@ -179,6 +177,7 @@ def update_run(
         raise ValueError("the updated run must go to a new directory; the earlier run is kept")
     if not new_files:
         raise ValueError("no new data files given")
+    check_table_files(new_files)  # a FIFO, a device or a huge file: refused before any work
     protected = [run_dir, *new_files]
     check_target(out, overwrite=overwrite, protected=protected)  # before any work
     progress(f"loading earlier run {run_dir}")

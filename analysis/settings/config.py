@@ -54,13 +54,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import tomli_w
 
 from rechallenge.analysis.settings.config_checks import config_problems
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.data import schema
+from rechallenge.data.files import file_problem
 from rechallenge.models.dims import CovariateEffects, Pooling
 from rechallenge.models.fit_settings import SamplerSettings
 
@@ -68,6 +69,10 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
+
+#: Largest config file read (a config is a few kilobytes); a larger one is refused before it is
+#: opened (docs/config.md).
+MAX_CONFIG_BYTES: Final = 2**20
 
 
 class ConfigError(ValueError):
@@ -219,8 +224,12 @@ def load_config(path: str | Path | None) -> RunConfig:
     if path is None:
         return RunConfig()
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"{path}: config file not found")
+    # A FIFO, a device or a directory is refused before it is opened, and so is a huge file.
+    refused = file_problem(path, max_bytes=MAX_CONFIG_BYTES)
+    if refused is not None:
+        raise ConfigError(f"{path}: expected {refused}")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
+
+from rechallenge.data.files import InputFileError, check_readable_regular_file
+
+#: Largest JSON file read (a run's manifest, a study's records, a --truth file are far smaller);
+#: a larger one is refused before it is opened (docs/run_directory.md, docs/simulation.md).
+MAX_JSON_BYTES: Final = 64 * 2**20
 
 
 class JSONFileError(ValueError):
@@ -25,14 +31,22 @@ class JSONFileError(ValueError):
 def read_json(path: str | Path) -> Any:
     """The JSON value in ``path``.
 
+    Anything but a regular file of at most :data:`MAX_JSON_BYTES` (a FIFO, a device such as
+    ``/dev/zero``, a directory) is refused before it is opened.
+
     Raises
     ------
     JSONFileError
-        The file is not UTF-8 text, or not valid JSON (the line and column are named).
+        The file is not a regular file, is too large, is not UTF-8 text, or not valid JSON (the
+        line and column are named).
     OSError
-        The file cannot be read.
+        The file cannot be read (:class:`FileNotFoundError` when it does not exist).
     """
     path = Path(path)
+    try:
+        check_readable_regular_file(path, max_bytes=MAX_JSON_BYTES)
+    except InputFileError as exc:
+        raise JSONFileError(path, f"expected {exc.expected}") from None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
