@@ -76,7 +76,8 @@ def km_data(patients: pd.DataFrame, lines: Sequence[str]) -> pd.DataFrame:
         frame = pd.DataFrame({
             "line": str(line),
             "time": np.concatenate([[0.0], times]),
-            "survival": np.concatenate([[1.0], np.asarray(kmf.predict(list(times)), float)]),
+            # survival_function_at_times, not predict: predict gives a scalar for one time.
+            "survival": np.concatenate([[1.0], kmf.survival_function_at_times(times).to_numpy(float)]),
             "at_risk": np.concatenate([[len(rows)], table["at_risk"].to_numpy(int)]),
             "events": np.concatenate([[0], table["observed"].to_numpy(int)]),
             "censored": np.concatenate([[0], table["censored"].to_numpy(int)]),

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.summaries.reference import NOT_ESTIMABLE, Reference
 
 Scale = Literal["percent", "points", "ratio", "months", "number"]
 #: Per scale: multiplier, decimals and the unit written after the point estimate.
@@ -59,6 +60,21 @@ def interval_cell(point: float, lower: float, upper: float, scale: Scale, *,
         lo = number_text(lower, scale, unit=False) or "-"
         hi = number_text(upper, scale, unit=False) or "not reached"
         text += f" ({lo} to {hi})"
+    return text
+
+
+def reference_cell(ref: Reference | None, scale: Scale) -> str:
+    """A frequentist reference estimate as one cell: ``"23.5% (13.7 to 36.8)"``; ``"not
+    reached"`` for a Kaplan-Meier median the curve never reaches; ``"not estimable (reason)"``
+    for an estimate that does not exist; ``""`` for none.
+    """
+    if ref is None:
+        return ""
+    if not ref.estimable:
+        return f"{NOT_ESTIMABLE} ({ref.note.removeprefix(NOT_ESTIMABLE + ': ')})"
+    text = interval_cell(ref.estimate, ref.lower, ref.upper, scale)
+    if ref.note and _finite(ref.estimate) and not (_finite(ref.lower) or _finite(ref.upper)):
+        text += " (CI not estimable)"
     return text
 
 

@@ -17,9 +17,9 @@ import pandas as pd
 from rechallenge.analysis.reporting.estimates import (
     Scale,
     estimate_words,
-    interval_cell,
     posterior_cell,
     probability_cell,
+    reference_cell,
 )
 from rechallenge.analysis.reporting.prose import contrast_label
 from rechallenge.analysis.reporting.run_tables import CONFIDENCE, frequentist_reference
@@ -27,6 +27,7 @@ from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import READINGS, endpoint_label
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+from rechallenge.analysis.summaries.reference import NOT_ESTIMABLE
 from rechallenge.data import Study, schema
 
 #: Per family: (reading, per-line quantity, contrast quantity, contrast words, contrast scale).
@@ -81,15 +82,13 @@ def _endpoint_rows(result: EndpointResults, study: Study, lines: Sequence[str],
                "Estimate": f"Frequentist reference: {what}"}
         per_line = "median_population" if ttp else "probability_population"
         for line in lines:
-            point, lower, upper = freq.get((per_line, line), (float("nan"),) * 3)
-            row[line] = interval_cell(point, lower, upper, value_scale)
+            row[line] = reference_cell(freq.get((per_line, line)), value_scale)
         for later in lines[1:]:
             c = contrast_label(later, first)
             quantity, words, scale = (("hazard_ratio", "Hazard ratio (Cox)", "ratio") if ttp
                                       else ("difference_population", "Difference", "points"))
-            value = freq.get((quantity, c))
-            row[c] = "" if value is None or value[0] != value[0] else (
-                f"{words} {interval_cell(value[0], value[1], value[2], scale)}")
+            cell = reference_cell(freq.get((quantity, c)), scale)
+            row[c] = f"{words} {cell}" if cell else ""
             row[f"P({later} > {first})"] = ""
         rows.append(row)
     return rows
@@ -133,4 +132,9 @@ def headline_table(results: Mapping[str, EndpointResults], study: Study, interva
         f"{interval.percent} confidence intervals: {CONFIDENCE}; the crude difference has no "
         f"interval here, since the same patients were treated at both lines."
     )
+    text = " ".join(frame.astype(str).to_numpy().ravel()) if len(frame) else ""
+    if NOT_ESTIMABLE in text or "not reached" in text:
+        caption += (" A reference estimate that does not exist on these data (no progression at "
+                    "a line, every or no patient with the event) is written 'not estimable', with "
+                    "the reason; a Kaplan-Meier median the curve never reaches, 'not reached'.")
     return Table(HEADLINE_NAME, caption, frame)

@@ -37,6 +37,11 @@ def _num(row: pd.Series, digits: int = 2, unit: str = "") -> str:
     return f"{row['median']:.{digits}f}{u} ({row['lower']:.{digits}f} to {row['upper']:.{digits}f})"
 
 
+def counted(n: int, noun: str) -> str:
+    """``"1 institution"``, ``"14 institutions"``: a count with its noun in the right number."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def contrast_label(later: str, first: str) -> str:
     """Label of a contrast between two lines, as used in the ``line`` column of summaries."""
     return f"{later} vs {first}"
@@ -197,9 +202,15 @@ def methods_paragraph(
     )
     binary = [e for e in fit_attrs if e != schema.TTP_ENDPOINT]
     text = [
-        f"We analysed {data_words}: {n_patients} patients at {n_sites} institutions, each treated "
-        f"at {' and '.join(lines)}.",
+        f"We analysed {data_words}: {counted(n_patients, 'patient')} at "
+        f"{counted(n_sites, 'institution')}, each treated at {' and '.join(lines)}.",
     ]
+    if n_sites == 1 and options.get("pooling", "partial") == "partial":
+        text.append(
+            "With a single institution the data say nothing about how institutions differ: the "
+            "between-site standard deviations (tau) rest on their prior, and so do the "
+            "estimates for a new site and the prior exported for a future study."
+        )
     if binary:
         names = ", ".join(schema.ENDPOINT_LABELS[e].split(" (")[0].lower() for e in binary)
         text.append(

@@ -31,6 +31,7 @@ from rechallenge.analysis.reporting.vocabulary import (
 )
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+from rechallenge.analysis.summaries.reference import NOT_ESTIMABLE
 from rechallenge.data import schema
 
 #: Subdirectory of ``tables/`` that holds the reader tables.
@@ -109,7 +110,13 @@ def descriptive_table(machine: Table, lines: Sequence[str]) -> Table:
     for line in lines:
         if line not in frame:
             continue
-        frame[line] = [_statistic_value(str(s), v) for s, v in zip(frame["statistic"], frame[line])]
+        cells = [_statistic_value(str(s), v) for s, v in zip(frame["statistic"], frame[line])]
+        progressions = frame.loc[frame["statistic"] == "progression_events", line]
+        if pd.to_numeric(progressions, errors="coerce").notna().any():
+            # A line with time-to-progression data whose median or interval does not exist.
+            cells = [NOT_ESTIMABLE if c == "" and str(s).startswith("ttp_") else c
+                     for s, c in zip(frame["statistic"], cells)]
+        frame[line] = cells
     frame["statistic"] = frame["statistic"].astype(str).map(statistic_label)
     return Table(machine.name, machine.caption, frame.rename(columns={"statistic": "Statistic"}))
 

@@ -1,11 +1,15 @@
-"""Report sections in words that are not tables: the glossary and the note on library warnings."""
+"""Report sections in words that are not tables: the glossary, the note on library warnings and
+the sentence on what a conflict check could not judge.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import pandas as pd
+
 from rechallenge.analysis.reporting.document import Section
-from rechallenge.analysis.reporting.vocabulary import fit_label, glossary
+from rechallenge.analysis.reporting.vocabulary import endpoint_label, fit_label, glossary
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.captured import describe_counts
 
@@ -30,3 +34,18 @@ def warnings_paragraph(counts: Mapping[str, Mapping[str, int]]) -> tuple[str, ..
         return ()
     return ("Warnings raised by the sampling libraries during the fits (counted, not printed; "
             "the diagnostics above are the judgement): " + "; ".join(parts) + ".",)
+
+
+def unchecked_sentence(conflicts: pd.DataFrame) -> str:
+    """A sentence on the new sites' data the conflict check could not judge, with the reasons
+    (their rows' ``note``; see :func:`rechallenge.analysis.summaries.conflict.not_checked`);
+    empty when every row was checked.
+    """
+    notes = (conflicts["note"].fillna("").astype(str) if "note" in conflicts
+             else pd.Series("", index=conflicts.index))
+    unchecked = conflicts[notes != ""]
+    if not len(unchecked):
+        return ""
+    return " Not checked: " + "; ".join(
+        f"{r.site} {endpoint_label(str(r.endpoint)).lower()} at {r.line} "
+        f"({str(r.note).removeprefix('not checked: ')})" for r in unchecked.itertuples()) + "."

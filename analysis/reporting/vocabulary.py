@@ -57,7 +57,7 @@ COLUMN_LABELS: Final[dict[str, str]] = {
     "mean": "Posterior mean", "median": "Posterior median", "sd": "Posterior SD",
     "posterior_median": "Posterior median", "probability": "Posterior probability",
     "frequentist": "Frequentist estimate", "freq_lower": "Frequentist lower",
-    "freq_upper": "Frequentist upper",
+    "freq_upper": "Frequentist upper", "freq_note": "Frequentist note", "note": "Note",
     "proportion": "Observed proportion", "proportion_lower": "Observed lower",
     "proportion_upper": "Observed upper", "raw_median": "Observed median",
     "raw_source": "Source of the observed median",
@@ -227,6 +227,11 @@ def glossary(interval_label: str, first: str, later: str) -> list[tuple[str, str
         ("Frequentist reference: Cox hazard ratio", f"The hazard of progression at {later} "
          f"relative to {first} from a Cox model, with a robust confidence interval that "
          "allows for the same patients being treated at both lines."),
+        ("Not estimable", "A frequentist reference that does not exist on these data, given "
+         "with the reason: no hazard ratio without progressions at a line, no odds ratio when "
+         "every or no patient of a line had the event, no ratio of medians when a median is not "
+         "reached."),
+        ("Not reached", "A Kaplan-Meier median the curve never reaches: it stays above 50%."),
     ]
 
 

@@ -24,10 +24,14 @@ from rechallenge.analysis.map_prior.rbest import RBEST_DIR, rbest_files
 from rechallenge.analysis.reporting import run_tables as rt
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section, write_report
 from rechallenge.analysis.reporting.docx_report import write_docx
-from rechallenge.analysis.reporting.prose import methods_paragraph, results_sentences
+from rechallenge.analysis.reporting.prose import counted, methods_paragraph, results_sentences
 from rechallenge.analysis.reporting.reader_set import ReaderTables, build_reader_tables, write_reader_tables
 from rechallenge.analysis.reporting.reader_tables import words_table
-from rechallenge.analysis.reporting.report_text import glossary_section, warnings_paragraph
+from rechallenge.analysis.reporting.report_text import (
+    glossary_section,
+    unchecked_sentence,
+    warnings_paragraph,
+)
 from rechallenge.analysis.reporting.run_figures import figure_jobs
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import reader_text
@@ -133,7 +137,7 @@ def _update_section(update, results, config: RunConfig, figures) -> Section:
             f"the refit: " + "; ".join(f"{r.site} {r.endpoint} {r.line} (p = {float(r.p_value):.3f})"
                                        for r in flagged.itertuples()) + "."
             if len(flagged) else "No new site was flagged as surprising by the conflict check.")
-    ) + "".join(
+    ) + unchecked_sentence(conflicts) + "".join(
         f" The time-to-progression data of site {site} were reconstructed from a published "
         f"Kaplan-Meier curve and its numbers at risk ({label}): pseudo patient data that follow "
         f"the published curve, not the patients' own records."
@@ -151,7 +155,8 @@ def _header(study: Study, config: RunConfig) -> tuple[str, ...]:
                   if len(study.patients) else 0)
     return (
         data,
-        f"{n_patients} patients with patient-level rows, {len(study.sites)} sites, lines "
+        f"{counted(n_patients, 'patient')} with patient-level rows, "
+        f"{counted(len(study.sites), 'site')}, lines "
         f"{', '.join(study.lines)}; data hash {study.data_hash()[:12]}",
         f"Intervals: {config.interval.label}s throughout (frequentist references: "
         f"{config.interval.percent} confidence intervals)",
@@ -370,7 +375,9 @@ def _write_report(
             f"The predictive distribution for a new site, fitted by a mixture and robustified "
             f"with a vague component of weight {config.analysis.map_robust_weight:g}, is saved "
             f"in {MAP_PRIOR_FILE} and, for R, in RBesT's mixture format under "
-            f"{RBEST_DIR}/ (meta-analytic-predictive prior; see docs/map_prior.md).",),
+            f"{RBEST_DIR}/ (meta-analytic-predictive prior; see docs/map_prior.md)."
+            + (" It comes from a single site: how sites differ is not in the data, so its "
+               "spread is that of the heterogeneity prior." if len(study.sites) == 1 else ""),),
             tables=(reader_map,))] if reader_map is not None else []),
         *([Section("Prior for a future study", paragraphs=(map_note,))] if map_note else []),
         glossary_section(interval, study.lines),

@@ -36,9 +36,15 @@ from rechallenge.analysis.run.rundir import check_target, write_json
 from rechallenge.analysis.run.update_files import UPDATE_DIR, before_after  # noqa: F401 - before_after is public here too
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import fit_key
-from rechallenge.analysis.summaries.conflict import binary_conflict, conflict_table, ttp_conflict
+from rechallenge.analysis.summaries.conflict import (
+    binary_conflict,
+    conflict_table,
+    not_checked,
+    ttp_conflict,
+)
 from rechallenge.analysis.summaries.endpoint_results import summarise
-from rechallenge.analysis.summaries.frequentist import km_median
+from rechallenge.analysis.summaries.frequentist import MedianCI, km_median
+from rechallenge.analysis.summaries.reference import NOT_REACHED
 from rechallenge.data import Study, binary_outcome, load_study, schema
 from rechallenge.data.endpoints import rows_with_endpoint
 from rechallenge.data.errors import DataValidationError, ValidationIssue
@@ -79,6 +85,15 @@ def check_site_labels(old: Study, new: Study, same_site: Sequence[str], files: S
         raise ValueError(f"--same-site {unknown}: no such site in the earlier run")
 
 
+def _unchecked_median(est: MedianCI) -> str:
+    """Why a Kaplan-Meier median cannot be compared with the predictive (see ``ttp_conflict``)."""
+    if not np.isfinite(est.median):
+        return NOT_REACHED
+    if not np.isfinite(est.se):
+        return "the confidence interval of the Kaplan-Meier median is not estimable"
+    return "the confidence interval of the Kaplan-Meier median extends to zero or below"
+
+
 def _observations(new: Study, endpoints: Sequence[str]) -> list[dict[str, Any]]:
     """What each new site reports, per endpoint and line, in the form the checks need."""
     obs: list[dict[str, Any]] = []
@@ -94,9 +109,12 @@ def _observations(new: Study, endpoints: Sequence[str]) -> list[dict[str, Any]]:
                                 "n": len(rows), "events": int(y.sum())})
                 elif len(rows):
                     est = km_median(rows[schema.TTP_MONTHS], rows[schema.PROGRESSED], method="linear")
+                    labels = {"site": site, "endpoint": endpoint, "line": line}
                     if np.isfinite(est.median) and est.lower > 0 and np.isfinite(est.upper):
-                        obs.append({"site": site, "endpoint": endpoint, "line": line,
-                                    "median": est.median, "lower": est.lower, "upper": est.upper})
+                        obs.append({**labels, "median": est.median, "lower": est.lower,
+                                    "upper": est.upper})
+                    else:  # said in the table, not skipped in silence
+                        obs.append({**labels, "unchecked": _unchecked_median(est)})
                 agg = a[(a[schema.SITE] == site) & (a[schema.LINE] == line)
                         & (a[schema.ENDPOINT] == endpoint)] if len(a) else a
                 for _, r in agg.iterrows():
@@ -125,7 +143,9 @@ def conflict_check(
             continue  # an existing institution is not a new site of the predictive
         d = draws[o["endpoint"]][o["line"]]
         labels = {"site": o["site"], "endpoint": o["endpoint"], "line": o["line"]}
-        if o["endpoint"] == schema.TTP_ENDPOINT:
+        if "unchecked" in o:
+            rows.append(not_checked(o["unchecked"], **labels))
+        elif o["endpoint"] == schema.TTP_ENDPOINT:
             rows.append(ttp_conflict(d, o["median"], o["lower"], o["upper"],
                                      interval=config.interval, **labels))
         else:

@@ -30,7 +30,7 @@ from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
 #: Columns of :func:`conflict_table`, in order.
 CONFLICT_COLUMNS: tuple[str, ...] = (
     "site", "endpoint", "line", "observed", "predictive_mean", "predictive_lower",
-    "predictive_upper", "p_lower", "p_upper", "p_value", "flagged",
+    "predictive_upper", "p_lower", "p_upper", "p_value", "flagged", "note",
 )
 #: Default screening threshold of :func:`conflict_table`.
 DEFAULT_ALPHA = 0.05
@@ -170,6 +170,16 @@ def ttp_conflict(
             "interval": et.short, "se": se}
 
 
+def not_checked(reason: str, **labels: Any) -> dict[str, Any]:
+    """A row of :func:`conflict_table` for data that cannot be checked, with the reason.
+
+    E.g. a new site whose patients did not progress: its Kaplan-Meier median does not exist, so
+    there is nothing to compare with the predictive. The row keeps the site in the table (no
+    p-value, not flagged) so that a reader sees it was not checked rather than not surprising.
+    """
+    return {**labels, "note": f"not checked: {reason}"}
+
+
 def conflict_table(
     rows: Iterable[Mapping[str, Any]], *, alpha: float = DEFAULT_ALPHA
 ) -> pd.DataFrame:
@@ -178,8 +188,8 @@ def conflict_table(
     Parameters
     ----------
     rows
-        Results of :func:`binary_conflict` / :func:`ttp_conflict` (with ``site``, ``endpoint``
-        and ``line`` labels; missing labels become NaN).
+        Results of :func:`binary_conflict` / :func:`ttp_conflict` / :func:`not_checked` (with
+        ``site``, ``endpoint`` and ``line`` labels; missing labels become NaN).
     alpha
         ``flagged = p_value < alpha``: a screening flag for sites worth a look before they are
         pooled, not a test with error control (nothing is corrected for the number of sites,
@@ -188,16 +198,20 @@ def conflict_table(
     Returns
     -------
     pandas.DataFrame
-        Exactly :data:`CONFLICT_COLUMNS`; ``attrs`` hold ``alpha`` and the interval label(s)
-        (the level comes from the package's :class:`~rechallenge.analysis.settings.intervals.Interval`).
+        Exactly :data:`CONFLICT_COLUMNS` (``note`` empty for a checked row; a row that
+        could not be checked has no p-value and is not flagged); ``attrs`` hold ``alpha`` and
+        the interval label(s) (the level comes from the package's
+        :class:`~rechallenge.analysis.settings.intervals.Interval`).
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     rows = list(rows)
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys([*CONFLICT_COLUMNS, "interval"])))
-    if frame["p_value"].isna().any():
-        raise ValueError("every row needs a p_value")
+    frame["note"] = frame["note"].fillna("").astype(str)
+    if (frame["p_value"].isna() & (frame["note"] == "")).any():
+        raise ValueError("every row needs a p_value, or a note saying why it was not checked")
     frame["flagged"] = frame["p_value"] < alpha
     table = frame[list(CONFLICT_COLUMNS)].copy()
-    table.attrs.update(alpha=alpha, interval=sorted({str(r.get("interval")) for r in rows}))
+    table.attrs.update(alpha=alpha, interval=sorted({str(r.get("interval")) for r in rows
+                                                     if not r.get("note")}))
     return table

@@ -264,7 +264,8 @@ def collett_median_se(kmf: KaplanMeierFitter) -> CollettSE:
     s_se = float(np.sqrt(greenwood_variance(kmf, median)))
     table = kmf.event_table
     event_times = table.index[table["observed"] > 0].to_numpy(dtype=float)
-    surv = np.asarray(kmf.predict(list(event_times)), dtype=float)
+    # survival_function_at_times, not predict: predict gives a scalar for a single event time.
+    surv = kmf.survival_function_at_times(event_times).to_numpy(dtype=float)
     above = event_times[surv >= _UPPER_S - _S_TOL]
     below = event_times[surv <= _LOWER_S + _S_TOL]
     if above.size == 0 or below.size == 0:
