@@ -27,6 +27,9 @@ import pandas as pd
 from . import schema
 from .atomic import write_text_atomic
 
+# The generator and the reported figures share one implementation of the linear interval.
+from .frequentist import collett_median_se, fit_km, km_median, z_value
+
 #: Seed of the shipped file. Any seed yields a table meeting the published figures.
 DEFAULT_SEED: Final = 20230105
 FILENAME: Final = "synthetic_scheiner2023.csv"
@@ -234,10 +237,6 @@ def _rescale(times: np.ndarray, events: np.ndarray, median: float, half_width: f
     matter: the median is placed at ``median`` and ``l - u`` set so that
     ``z * se = z * se_S * (l - u) / (S(u) - S(l)) = half_width``.
     """
-    # Imported here, not at module level: the generator and the reported figures share one
-    # implementation of the linear interval, without making rechallenge.data import analysis.
-    from rechallenge.analysis.summaries.frequentist import collett_median_se, fit_km, z_value
-
     c = collett_median_se(fit_km(times, events, level))
     gap = half_width * (c.s_u - c.s_l) / (z_value(level) * c.survival_se)
     frac = (c.median - c.u) / (c.l - c.u)  # keep the drawn relative position of the median
@@ -320,8 +319,6 @@ def generate_synthetic_study(seed: int = DEFAULT_SEED) -> pd.DataFrame:
 
 def check_published_figures(df: pd.DataFrame) -> None:
     """Raise ``AssertionError`` naming the first published figure ``df`` does not reproduce."""
-    from rechallenge.analysis.summaries.frequentist import km_median
-
     def by_line(line: str) -> pd.DataFrame:
         return df[df[schema.LINE] == line].set_index([schema.SITE, schema.PATIENT_ID])
 

@@ -21,8 +21,8 @@ from rechallenge.analysis.summaries.binary import (
     site_estimates,
     summarise_binary,
 )
-from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
 from rechallenge.analysis.summaries.tidy import SUMMARY_COLUMNS
+from rechallenge.data.frequentist import exact_proportion_ci
 
 LINES = ["ICI-1", "ICI-2"]
 SITES = ["S1", "S2", "S3"]

@@ -13,7 +13,7 @@ from rechallenge.analysis.summaries.descriptive import (
     descriptive_table,
     response_by_prior_response,
 )
-from rechallenge.analysis.summaries.frequentist import (
+from rechallenge.data.frequentist import (
     collett_median_se,
     exact_proportion_ci,
     fit_km,

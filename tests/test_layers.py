@@ -74,6 +74,43 @@ def test_imports_go_down_the_layers(path: Path) -> None:
         assert sampler == [], "only the run and simulation layers import the sampler"
 
 
+#: The two folders under analysis, and what each may import of the package: data nothing above
+#: itself, models the data layer (never rechallenge.analysis).
+LOWER_LAYERS: dict[str, tuple[str, ...]] = {"data": ("rechallenge.data",),
+                                             "models": ("rechallenge.data", "rechallenge.models")}
+
+
+def lower_modules() -> list[Path]:
+    return sorted(p for folder in LOWER_LAYERS for p in (ROOT / folder).rglob("*.py"))
+
+
+def package_imports(path: Path, folder: str) -> list[str]:
+    """Every rechallenge module ``path`` imports; a relative import is resolved to ``folder``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = f"rechallenge.{folder}" + (f".{node.module}" if node.module else "") \
+                if node.level else str(node.module)
+            names += [f"{base}.{alias.name}" for alias in node.names]
+    return [n for n in names if n.startswith("rechallenge")]
+
+
+@pytest.mark.parametrize("path", lower_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_data_and_models_never_import_the_analysis(path: Path) -> None:
+    folder = path.relative_to(ROOT).parts[0]
+    wrong = [n for n in package_imports(path, folder) if not n.startswith(LOWER_LAYERS[folder])]
+    assert wrong == [], f"{folder} may import only {LOWER_LAYERS[folder]}"
+
+
+def test_an_upward_import_from_data_is_caught(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from rechallenge.analysis.summaries import binary\n")
+    assert package_imports(bad, "data") == ["rechallenge.analysis.summaries.binary"]
+
+
 def test_a_violation_is_caught(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from rechallenge.analysis.run.pipeline import analyze\n")

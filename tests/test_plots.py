@@ -52,7 +52,7 @@ from rechallenge.analysis.plots.survival import (
     plot_survival,
 )
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
-from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
+from rechallenge.data.frequentist import exact_proportion_ci
 
 LINES = ("ICI-1", "ICI-2")
 HDI90 = Interval(0.9, "hdi")

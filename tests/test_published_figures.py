@@ -15,8 +15,8 @@ from rechallenge.analysis.summaries.descriptive import (
     descriptive_table,
     response_by_prior_response,
 )
-from rechallenge.analysis.summaries.frequentist import km_median
 from rechallenge.data import schema
+from rechallenge.data.frequentist import km_median
 
 LINES = ("ICI-1", "ICI-2")
 

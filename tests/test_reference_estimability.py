@@ -29,7 +29,6 @@ from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.conflict import binary_conflict, conflict_table, not_checked
 from rechallenge.analysis.summaries.diagnostics import Thresholds
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
-from rechallenge.analysis.summaries.frequentist import collett_median_se, fit_km
 from rechallenge.analysis.summaries.reference import (
     NOT_ESTIMABLE,
     Reference,
@@ -38,6 +37,7 @@ from rechallenge.analysis.summaries.reference import (
     not_estimable,
 )
 from rechallenge.data import Study, example_study, schema
+from rechallenge.data.frequentist import collett_median_se, fit_km
 from rechallenge.models.binary import BINARY_PRIORS
 from rechallenge.models.priors import Priors
 

@@ -16,8 +16,8 @@ import pymc as pm
 import pytest
 from conftest import SEED
 
-from rechallenge.analysis.summaries.frequentist import km_median
 from rechallenge.analysis.summaries.ttp import marginal_weibull_median, site_medians, summarise_ttp
+from rechallenge.data.frequentist import km_median
 from rechallenge.data.study import Study
 from rechallenge.models.sampling import fit
 from rechallenge.models.ttp import build_ttp_model

@@ -31,7 +31,7 @@ from rechallenge.analysis.plots.style import (
     new_axes,
 )
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
-from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
+from rechallenge.data.frequentist import exact_proportion_ci
 
 #: Columns of :func:`forest_data`.
 FOREST_COLUMNS: Final[tuple[str, ...]] = (

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
 from rechallenge.analysis.plots.style import NEUTRAL, figure_style, line_colour, new_axes
-from rechallenge.analysis.summaries.frequentist import fit_km
+from rechallenge.data.frequentist import fit_km
 from rechallenge.data.reconstruct import Reconstruction
 
 #: Columns of :func:`reconstruction_km`.

@@ -27,8 +27,8 @@ from rechallenge.analysis.plots.style import (
     ordered_lines,
 )
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
-from rechallenge.analysis.summaries.frequentist import fit_km
 from rechallenge.data import schema
+from rechallenge.data.frequentist import fit_km
 
 #: Width of a standalone survival plot in inches.
 SURVIVAL_WIDTH: Final = 4.5

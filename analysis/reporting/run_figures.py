@@ -28,10 +28,10 @@ from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import fit_key
 from rechallenge.analysis.summaries.binary import quantity_draws as binary_quantity_draws
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
-from rechallenge.analysis.summaries.frequentist import km_median
 from rechallenge.analysis.summaries.ttp import predictive_survival_band, survival_curves
 from rechallenge.analysis.summaries.ttp import quantity_draws as ttp_quantity_draws
 from rechallenge.data import Study, schema
+from rechallenge.data.frequentist import km_median
 
 
 def _ttp_forest(result: EndpointResults, study: Study, interval: Any,

@@ -43,12 +43,12 @@ from rechallenge.analysis.summaries.conflict import (
     ttp_conflict,
 )
 from rechallenge.analysis.summaries.endpoint_results import summarise
-from rechallenge.analysis.summaries.frequentist import MedianCI, km_median
 from rechallenge.analysis.summaries.reference import NOT_REACHED
 from rechallenge.data import Study, binary_outcome, load_study, schema
 from rechallenge.data.endpoints import rows_with_endpoint
 from rechallenge.data.errors import DataValidationError, ValidationIssue
 from rechallenge.data.files import check_table_files
+from rechallenge.data.frequentist import MedianCI, km_median
 from rechallenge.data.load import file_kind
 
 

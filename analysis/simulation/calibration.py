@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
+from rechallenge.data.frequentist import exact_proportion_ci
 
 #: Uniform rank samples simulated to calibrate the simultaneous band.
 BAND_SIMULATIONS = 4000

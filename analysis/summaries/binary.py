@@ -32,9 +32,9 @@ import pandas as pd
 from scipy.special import expit
 
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
-from rechallenge.analysis.summaries.frequentist import exact_proportion_ci
 from rechallenge.analysis.summaries.site_effects import new_site_effects, population_average
 from rechallenge.analysis.summaries.tidy import summarise_draws, summary_frame
+from rechallenge.data.frequentist import exact_proportion_ci
 from rechallenge.models.dims import LINE, SITE
 from rechallenge.models.fit_settings import DEFAULT_SEED
 

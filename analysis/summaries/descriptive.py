@@ -12,14 +12,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from rechallenge.analysis.summaries.frequentist import (
+from rechallenge.data import schema
+from rechallenge.data.endpoints import binary_outcome, rows_with_endpoint
+from rechallenge.data.frequentist import (
     MEDIAN_CI_LABELS,
     PROPORTION_CI_LABEL,
     exact_proportion_ci,
     km_median,
 )
-from rechallenge.data import schema
-from rechallenge.data.endpoints import binary_outcome, rows_with_endpoint
 
 
 def _proportion_columns(prefix: str, y: pd.Series, level: float) -> dict[str, float]:

@@ -22,9 +22,9 @@ import pandas as pd
 from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError
 
-from rechallenge.analysis.summaries.frequentist import exact_proportion_ci, km_median
 from rechallenge.data import Study, schema
 from rechallenge.data.endpoints import binary_outcome
+from rechallenge.data.frequentist import exact_proportion_ci, km_median
 
 #: First words of every note of an estimate that does not exist.
 NOT_ESTIMABLE: Final = "not estimable"

@@ -32,9 +32,9 @@ import pandas as pd
 import xarray as xr
 
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
-from rechallenge.analysis.summaries.frequentist import fit_km
 from rechallenge.analysis.summaries.site_effects import new_site_effects, standard_normal_quadrature
 from rechallenge.analysis.summaries.tidy import summarise_draws, summary_frame
+from rechallenge.data.frequentist import fit_km
 from rechallenge.models.dims import LINE, SITE
 from rechallenge.models.fit_settings import DEFAULT_SEED, fit_attrs
 from rechallenge.models.weibull_likelihood import LOG_LOG2
