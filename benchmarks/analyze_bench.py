@@ -81,7 +81,7 @@ def analyze_in_process(out: Path, repeat: int) -> dict:
             load = load1()
             start = time.perf_counter()
             result = analyze(RunConfig(), out / f"run{i}", overwrite=True, allow_unconverged=True,
-                             progress=lambda message: None, client=client)
+                             progress=lambda message: None, engine=client)
             runs.append({"seconds": time.perf_counter() - start, "load_before": load,
                          "load_after": load1(), "gate_passed": result.gate.passed,
                          "timings": result.manifest["timings_seconds"]})

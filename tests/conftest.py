@@ -29,13 +29,28 @@ def small_config(**analysis: object):
 
 
 @pytest.fixture(scope="session")
-def small_run(tmp_path_factory: pytest.TempPathFactory):
+def engine():
+    """One local Dask cluster (two worker processes on 127.0.0.1) for the whole session.
+
+    Every test that runs ``analyze``, ``rebuild_report``, ``update_run`` or ``simulate`` from
+    Python passes it as ``engine=``, so the session starts one cluster instead of one per call
+    and the workers' compiled models are reused across tests. Results do not depend on the
+    layout (tests/test_pipeline.py and tests/test_simulation_cluster.py compare layouts).
+    """
+    from rechallenge.analysis.run.engine import EngineSettings, open_client
+
+    with open_client(EngineSettings(workers=2)) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory: pytest.TempPathFactory, engine):
     """One small run (with comparators and sensitivity refits), shared by the slower tests."""
     from rechallenge.analysis.run.pipeline import analyze
 
     out = tmp_path_factory.mktemp("runs") / "small"
     messages: list[str] = []
-    analyze(small_config(), out, allow_unconverged=True, progress=messages.append)
+    analyze(small_config(), out, allow_unconverged=True, progress=messages.append, engine=engine)
     # What the console would have shown, beside (not inside) the run.
     (out.parent / "progress.txt").write_text("\n".join(messages) + "\n")
     return out

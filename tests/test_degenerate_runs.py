@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,7 +27,6 @@ from distributed import Client
 
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.reporting.vocabulary import MACHINE_NAMES
-from rechallenge.analysis.run.engine import EngineSettings, open_client
 from rechallenge.analysis.run.pipeline import analyze, load_run, rebuild_report
 from rechallenge.analysis.run.update import conflict_check
 from rechallenge.analysis.settings.config import AnalysisConfig, DataConfig, RunConfig
@@ -37,12 +36,6 @@ pytestmark = pytest.mark.integration
 
 QUIET = lambda _message: None  # noqa: E731
 C = "ICI-2 vs ICI-1"
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Client]:
-    with open_client(EngineSettings(workers=1)) as client:
-        yield client
 
 
 def write_study(path: Path, edit: Callable[[pd.DataFrame], pd.DataFrame]) -> Path:
@@ -62,9 +55,9 @@ def run_study(tmp_path: Path, engine: Client, edit: Callable[[pd.DataFrame], pd.
                          sensitivity=False, **analysis),
     ).with_sampler(draws=100, tune=100, chains=2, seed=SEED)
     out = tmp_path / "run"
-    analyze(config, out, allow_unconverged=True, progress=QUIET, client=engine)
+    analyze(config, out, allow_unconverged=True, progress=QUIET, engine=engine)
     first = (out / "report.md").read_text(encoding="utf-8")
-    rebuild_report(out, progress=QUIET, client=engine)
+    rebuild_report(out, progress=QUIET, engine=engine)
     assert (out / "report.md").read_text(encoding="utf-8") == first
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
     return out

@@ -171,7 +171,7 @@ def test_read_patients_keeps_the_provenance_column(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_update_takes_a_reconstructed_site_and_says_so(small_run: Path, tmp_path: Path) -> None:
+def test_update_takes_a_reconstructed_site_and_says_so(small_run: Path, tmp_path: Path, engine) -> None:
     """Refits (about 1 minute): the reconstructed site enters TTP only, and the report says so."""
     import json
 
@@ -180,7 +180,7 @@ def test_update_takes_a_reconstructed_site_and_says_so(small_run: Path, tmp_path
     curve, at_risk = _inputs(tmp_path)
     made = reconstruct_files(curve, at_risk, site="S15", line="ICI-2", out=tmp_path / "w.csv")
     new = tmp_path / "updated"
-    update_run(small_run, [made.paths[0]], out=new, allow_unconverged=True,
+    update_run(small_run, [made.paths[0]], out=new, allow_unconverged=True, engine=engine,
                progress=lambda _m: None)
     source = json.loads((new / "update" / "source.json").read_text())
     assert source["reconstructed_sites"] == {"S15": schema.RECONSTRUCTED_SOURCE}

@@ -28,7 +28,7 @@ def _response_only():
     return replace(config, analysis=replace(config.analysis, endpoints=("response",)))
 
 
-def test_a_failed_figure_keeps_the_fits_and_report_finishes_the_run(tmp_path: Path, monkeypatch) -> None:
+def test_a_failed_figure_keeps_the_fits_and_report_finishes_the_run(tmp_path: Path, monkeypatch, engine) -> None:
     real = pipeline.build_outputs
 
     def fails_after_some_outputs(staging: Path, *args, **kwargs):
@@ -38,7 +38,7 @@ def test_a_failed_figure_keeps_the_fits_and_report_finishes_the_run(tmp_path: Pa
     monkeypatch.setattr(pipeline, "build_outputs", fails_after_some_outputs)
     out = tmp_path / "run"
     with pytest.raises(IncompleteRunError, match="forest plot") as failure:
-        analyze(_response_only(), out, allow_unconverged=True, progress=QUIET)
+        analyze(_response_only(), out, allow_unconverged=True, progress=QUIET, engine=engine)
     assert failure.value.kept == out.resolve()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "incomplete" and manifest["fits"] == ["response"]
@@ -46,19 +46,19 @@ def test_a_failed_figure_keeps_the_fits_and_report_finishes_the_run(tmp_path: Pa
 
     monkeypatch.setattr(pipeline, "build_outputs", real)
     monkeypatch.setattr(pipeline, "fit_all", lambda *a, **k: pytest.fail("sampled again"))
-    assert main(["report", str(out), "--quiet"]) == 0
+    assert main(["report", str(out), "--scheduler", engine.scheduler.address, "--quiet"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and "error" not in manifest
     assert (out / "fits" / "response.nc").read_bytes() == fit_bytes
     assert (out / "report.html").is_file() and (out / "tables" / "sites_response.csv").is_file()
 
 
-def test_report_keeps_files_the_user_added(small_run: Path, tmp_path: Path) -> None:
+def test_report_keeps_files_the_user_added(small_run: Path, tmp_path: Path, engine) -> None:
     run = tmp_path / "run"
     shutil.copytree(small_run, run)
     (run / "notes.txt").write_text("reviewer comments")
     (run / "figures" / "my_edit.png").write_bytes(b"\x89PNG user figure")
-    rebuild_report(run, progress=QUIET)
+    rebuild_report(run, progress=QUIET, engine=engine)
     assert (run / "notes.txt").read_text() == "reviewer comments"
     assert (run / "figures" / "my_edit.png").read_bytes() == b"\x89PNG user figure"
 

@@ -167,12 +167,11 @@ def test_leaving_groups_out_changes_no_other_number(study: Study) -> None:
 
 
 @pytest.mark.integration
-def test_two_workers_give_the_same_fits_as_one(study: Study) -> None:
+def test_two_workers_give_the_same_fits_as_one(study: Study, engine) -> None:
     analysis = replace(AnalysisConfig(), endpoints=("response", "ttp"), comparators=False)
     config = RunConfig(analysis=analysis).with_sampler(draws=100, tune=100, chains=2, seed=SEED)
     quiet = lambda _message: None  # noqa: E731
-    with open_client(EngineSettings(workers=2)) as client:
-        two = fit_all(study, config, client=client, progress=quiet)
+    two = fit_all(study, config, client=engine, progress=quiet)  # the session's two workers
     with open_client(EngineSettings(workers=1)) as client:
         one = fit_all(study, config, client=client, progress=quiet)
     # Each structure is one task: here two tasks, and with two workers each ran one.

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from conftest import SEED
 
-from rechallenge.analysis.run.engine import EngineSettings
 from rechallenge.analysis.settings.config import AnalysisConfig, RunConfig
 from rechallenge.analysis.simulation import simulate
 
@@ -27,9 +26,9 @@ def tiny_config() -> RunConfig:
     return base.with_sampler(draws=200, tune=200, chains=2, seed=SEED)
 
 
-def test_a_tiny_sbc_of_each_family_passes(tmp_path: Path) -> None:
+def test_a_tiny_sbc_of_each_family_passes(tmp_path: Path, engine) -> None:
     result = simulate("sbc", out=tmp_path / "sbc", config=tiny_config(), n_sims=20, thin=THIN,
-                      engine=EngineSettings(workers=1), progress=False)
+                      engine=engine, progress=False)
     table = result.tables["sbc_uniformity"]
     assert set(table["family"]) == {"binary", "ttp"}
     assert (table["n"] == 20).all()
@@ -44,24 +43,24 @@ def test_a_tiny_sbc_of_each_family_passes(tmp_path: Path) -> None:
     assert result.manifest["simulations"]["errors"] == 0
 
 
-def test_fitting_with_another_prior_than_simulated_is_flagged(tmp_path: Path) -> None:
+def test_fitting_with_another_prior_than_simulated_is_flagged(tmp_path: Path, engine) -> None:
     """Data simulated with mu ~ Normal(0, 1.5), fitted with mu ~ Normal(0, 0.2): the posterior
     of mu is pulled to 0, so true values far from 0 rank at the extremes."""
     result = simulate("sbc", out=tmp_path / "wrong", config=tiny_config(), n_sims=20,
                       thin=THIN, families=("binary",), fit_priors={"binary": {"mu_sd": 0.2}},
-                      engine=EngineSettings(workers=1), progress=False)
+                      engine=engine, progress=False)
     table = result.tables["sbc_uniformity"].set_index("quantity")
     assert not table.loc["mu[ICI-1]", "in_band"] and not table.loc["mu[ICI-2]", "in_band"]
     assert table.loc["mu[ICI-1]", "ecdf_p"] < 0.01
 
 
-def test_a_coverage_profile_repeats_the_study_at_each_tau(tmp_path: Path) -> None:
+def test_a_coverage_profile_repeats_the_study_at_each_tau(tmp_path: Path, engine) -> None:
     """Two true between-site SDs far apart: each block holds its own simulations at its own
     truth, and the fits see the difference (the posterior medians of tau follow the truth)."""
     truth = {"binary": {"mu": [-1.2, -1.1], "tau": [0.3, 0.5], "corr": [[1, 0], [0, 1]]}}
     result = simulate("coverage", out=tmp_path / "profile", config=tiny_config(), n_sims=6,
                       families=("binary",), truth=truth, tau_grid=(1.5, 0.2),
-                      engine=EngineSettings(workers=1), progress=False)
+                      engine=engine, progress=False)
     table = result.tables["coverage"]
     assert list(dict.fromkeys(table["tau"])) == [0.2, 1.5]
     assert (table["n"] == 6).all()

@@ -58,13 +58,13 @@ def _new_site_rows(n: int, responders: int) -> list[tuple]:
     return rows
 
 
-def test_aggregate_site_from_the_command_line(small_run: Path, tmp_path: Path) -> None:
+def test_aggregate_site_from_the_command_line(small_run: Path, tmp_path: Path, engine) -> None:
     wong = tmp_path / "wong2021.csv"
     wong.write_text(WONG_2021)
     untouched = _tree_digest(small_run)
     out = tmp_path / "updated"
     code = main(["update", str(small_run), "--new-sites", str(wong), "--out", str(out),
-                 "--allow-unconverged", "--quiet"])
+                 "--allow-unconverged", "--scheduler", engine.scheduler.address, "--quiet"])
     assert code == 0
     assert _tree_digest(small_run) == untouched
 
@@ -89,9 +89,9 @@ def test_aggregate_site_from_the_command_line(small_run: Path, tmp_path: Path) -
     assert record["source_run_hash"] != json.loads((small_run / "map_prior.json").read_text())["source_run_hash"]
 
 
-def test_patient_level_site_from_python(small_run: Path, tmp_path: Path) -> None:
+def test_patient_level_site_from_python(small_run: Path, tmp_path: Path, engine) -> None:
     new = _patients_file(tmp_path / "s16.csv", "S16", _new_site_rows(8, responders=3))
-    result = update_run(small_run, [new], out=tmp_path / "updated", allow_unconverged=True,
+    result = update_run(small_run, [new], out=tmp_path / "updated", allow_unconverged=True, engine=engine,
                         progress=QUIET)
     _, study, fits, _ = load_run(result.out)
     assert "S16" in study.sites and "S16" in fits["response"].posterior.coords["site"].values

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rechallenge.analysis.cli.common import (
     Subparsers,
@@ -12,6 +12,9 @@ from rechallenge.analysis.cli.common import (
     scheduler_address,
     table_limits_help,
 )
+
+if TYPE_CHECKING:  # the engine imports Dask: loaded only when a job runs
+    from rechallenge.analysis.run.engine import EngineSettings
 
 
 def register_analyze(sub: Subparsers) -> argparse.ArgumentParser:
@@ -50,6 +53,13 @@ def register_analyze(sub: Subparsers) -> argparse.ArgumentParser:
     add_scheduler(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
     return parser
+
+
+def scheduler_engine(args: argparse.Namespace) -> EngineSettings | None:
+    """The engine ``--scheduler`` names, or ``None`` for the run config's own."""
+    from rechallenge.analysis.run.engine import EngineSettings
+
+    return None if args.scheduler is None else EngineSettings(scheduler=args.scheduler)
 
 
 def add_scheduler(parser: argparse.ArgumentParser) -> None:
@@ -105,7 +115,7 @@ def run_report(args: argparse.Namespace) -> int:
 
     def job() -> Any:
         result = rebuild_report(args.run_dir, progress=progress_of(args),
-                                scheduler=args.scheduler)
+                                engine=scheduler_engine(args))
         if not result.gate.passed and not result.manifest["gate"].get("allowed_unconverged"):
             raise UnconvergedError(result.gate, result.out)
         return result
@@ -151,4 +161,4 @@ def run_update(args: argparse.Namespace) -> int:
     return run_job(lambda: update_run(
         args.run_dir, args.new_sites, out=args.out, same_site=args.same_site,
         overwrite=args.overwrite, allow_unconverged=args.allow_unconverged,
-        progress=progress_of(args), scheduler=args.scheduler))
+        progress=progress_of(args), engine=scheduler_engine(args)))

@@ -47,6 +47,14 @@ class EngineSettings:
     workers: int | None = None
 
 
+#: Where a command's tasks run, the one way every entry point (``analyze``, ``rebuild_report``,
+#: ``update_run``, ``simulate``) takes it: an open :class:`distributed.Client` (used as it is and
+#: left open, so a script or a test session shares one cluster across commands), the
+#: :class:`EngineSettings` of a cluster to open for the command, or ``None`` for the command's
+#: default (the run config's ``[engine]``, else a local cluster).
+Engine = Client | EngineSettings | None
+
+
 def local_workers(requested: int | None = None) -> int:
     """Worker processes for a local cluster: ``requested``, else the cores (or the env cap)."""
     if requested is not None:
@@ -99,6 +107,25 @@ def open_client(settings: EngineSettings = EngineSettings()) -> Iterator[Client]
                     client.run(gc.freeze)
     finally:
         cluster.close()
+
+
+@contextmanager
+def engine_client(engine: Engine, default: EngineSettings = EngineSettings()) -> Iterator[Client]:
+    """A client of ``engine`` for the duration of a command.
+
+    Parameters
+    ----------
+    engine
+        An open client (yielded as it is and not closed: its owner closes it), the settings of a
+        cluster to open and close with the block, or ``None`` for ``default``.
+    default
+        The settings used when ``engine`` is ``None`` (a command's configured engine).
+    """
+    if isinstance(engine, Client):
+        yield engine
+        return
+    with open_client(default if engine is None else engine) as client:
+        yield client
 
 
 class TextStream(Protocol):

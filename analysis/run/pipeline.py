@@ -36,7 +36,13 @@ from typing import Any
 
 from distributed import Client
 
-from rechallenge.analysis.run.engine import EngineSettings, engine_description, open_client, submit
+from rechallenge.analysis.run.engine import (
+    Engine,
+    EngineSettings,
+    engine_client,
+    engine_description,
+    submit,
+)
 from rechallenge.analysis.run.fit_tasks import fit_all, submit_fits
 from rechallenge.analysis.run.fitio import load_fit
 from rechallenge.analysis.run.fitting import check_sensitivity_record
@@ -153,7 +159,7 @@ def analyze(
     study: Study | None = None,
     prepare: Callable[[Path], None] | None = None,
     protected: Sequence[str | Path] = (),
-    client: Client | None = None,
+    engine: Engine = None,
 ) -> RunResult:
     """Fit every configured endpoint and write a complete run directory.
 
@@ -176,8 +182,9 @@ def analyze(
         outputs read (an update's ``update/`` folder).
     protected
         More paths the run must not replace or contain (an update's earlier run).
-    client
-        The engine to run on; ``None`` opens the config's (:func:`engine_of`) for this run.
+    engine
+        Where the tasks run (:data:`~rechallenge.analysis.run.engine.Engine`): an open client,
+        the settings of a cluster to open, or ``None`` for the config's ``[engine]``.
 
     Returns
     -------
@@ -207,17 +214,17 @@ def analyze(
         "allow_unconverged": allow_unconverged,
     }
     with atomic_run_directory(out, overwrite=overwrite, protected=inputs,
-                              report=progress) as staging, engine_of(config, client) as engine:
+                              report=progress) as staging, engine_of(config, engine) as client:
         (staging / "config.toml").write_text(config.to_toml(), encoding="utf-8")
         _write_data_copy(study, staging)
         if prepare is not None:
             prepare(staging)
         start = time.perf_counter()
-        futures = submit_fits(study, config, engine)
+        futures = submit_fits(study, config, client)
         # Each task's fits are written to netCDF where they are, as soon as they are made.
-        savers = [submit(engine, f"save_fits:{group.name}", stage_fit_files, future)
+        savers = [submit(client, f"save_fits:{group.name}", stage_fit_files, future)
                   for future, group in futures.items()]
-        stage = fit_all(study, config, client=engine, progress=progress, futures=futures)
+        stage = fit_all(study, config, client=client, progress=progress, futures=futures)
         timings["fit_total"] = time.perf_counter() - start
         timings.update({f"fit:{k}": v for k, v in stage.timings.items()})
         # Summed over fits: build, compile, sample, prior, posterior_predictive, log_likelihood...
@@ -225,11 +232,11 @@ def analyze(
         manifest["fits"] = sorted(stage.fits, key=fit_order)
         manifest["sensitivity"] = stage.sensitivity
         tasks = list(stage.tasks)
-        manifest["engine"] = {**engine_description(engine), "tasks": tasks}
+        manifest["engine"] = {**engine_description(client), "tasks": tasks}
         start = time.perf_counter()
         progress("saving fits; diagnostics, checks, tables, figures and report")
         try:
-            gate = build_outputs(staging, study, stage.fits, config, client=engine,
+            gate = build_outputs(staging, study, stage.fits, config, client=client,
                                  allow_unconverged=allow_unconverged, task_records=tasks)
         except BaseException as exc:
             # Keep what was sampled: once the fits are on disk, the run is marked resumable
@@ -257,18 +264,15 @@ def analyze(
 
 
 @contextmanager
-def engine_of(config: RunConfig, client: Client | None = None) -> Iterator[Client]:
-    """``client`` if given, else a client of the config's engine for the duration of the block.
+def engine_of(config: RunConfig, engine: Engine = None) -> Iterator[Client]:
+    """A client of ``engine`` for the duration of the block; ``None`` is the config's engine.
 
     ``[engine] scheduler`` names an existing cluster; without it a local cluster is started
     (``[engine] workers`` processes, by default one per core).
     """
-    if client is not None:
+    default = EngineSettings(scheduler=config.engine.scheduler, workers=config.engine.workers)
+    with engine_client(engine, default) as client:
         yield client
-        return
-    settings = EngineSettings(scheduler=config.engine.scheduler, workers=config.engine.workers)
-    with open_client(settings) as opened:
-        yield opened
 
 
 def _write_manifest(staging: Path, manifest: dict[str, Any]) -> None:
@@ -341,15 +345,14 @@ def rebuild_report(
     *,
     allow_unconverged: bool | None = None,
     progress: Progress = stderr_progress,
-    scheduler: str | None = None,
-    client: Client | None = None,
+    engine: Engine = None,
 ) -> RunResult:
     """Rebuild tables, figures and report of a run from its saved fits, without sampling.
 
     Also finishes a run whose outputs failed after its fits were saved (status ``incomplete``).
     Files a user added to the run are kept; a run whose own files changed is refused. The
-    figures and the MAP prior run on ``client``, else on the cluster at ``scheduler``, else on
-    the run config's engine.
+    figures and the MAP prior run on ``engine``
+    (:data:`~rechallenge.analysis.run.engine.Engine`), by default the run config's engine.
     """
     run_dir = Path(run_dir)
     progress(f"loading run {run_dir}")
@@ -360,10 +363,8 @@ def rebuild_report(
         allow_unconverged = bool(manifest.get("gate", {}).get(
             "allowed_unconverged", manifest.get("allow_unconverged", False)))
     kept = ["config.toml", "data", "fits", "update", *unlisted_files(run_dir, manifest)]
-    if scheduler is not None:
-        config = replace(config, engine=replace(config.engine, scheduler=scheduler))
     with atomic_run_directory(run_dir, overwrite=True, keeps_unlisted=True) as staging, \
-            engine_of(config, client) as engine:
+            engine_of(config, engine) as client:
         for keep in kept:
             src = run_dir / keep
             if not src.exists():
@@ -376,7 +377,7 @@ def rebuild_report(
         progress("diagnostics, checks, tables, figures and report")
         start = time.perf_counter()
         gate = build_outputs(staging, study, fits, config, allow_unconverged=allow_unconverged,
-                             client=engine)
+                             client=client)
         manifest.pop("error", None)
         manifest["gate"] = {"passed": gate.passed, "failures": list(gate.failures),
                             "allowed_unconverged": allow_unconverged}

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from rechallenge.analysis.map_prior.export import new_site_draws, run_hash
+from rechallenge.analysis.run.engine import Engine
 from rechallenge.analysis.run.manifest import file_sha256
 from rechallenge.analysis.run.pipeline import (
     AGGREGATES_COPY,
@@ -170,7 +171,7 @@ def update_run(
     overwrite: bool = False,
     allow_unconverged: bool = False,
     progress: Progress = stderr_progress,
-    scheduler: str | None = None,
+    engine: Engine = None,
 ) -> RunResult:
     """Refit a run's models with new sites added; write the result to a new run directory.
 
@@ -189,8 +190,9 @@ def update_run(
         already in the run is an error (two institutions must not share a site effect).
     overwrite, allow_unconverged, progress
         As for :func:`rechallenge.analysis.run.pipeline.analyze`.
-    scheduler
-        Address of a Dask cluster to refit on; ``None``: a local cluster.
+    engine
+        Where the refits run (:data:`~rechallenge.analysis.run.engine.Engine`); ``None``: the
+        earlier run's configured engine.
     """
     run_dir = Path(run_dir).resolve()
     if Path(out).resolve() == run_dir:
@@ -241,6 +243,6 @@ def update_run(
         before.to_csv(target / "before_summary.csv", index=False, lineterminator="\n")
         conflicts.to_csv(target / "conflict.csv", index=False, lineterminator="\n")
 
-    config = config.with_scheduler(scheduler)
     return analyze(config, out, overwrite=overwrite, allow_unconverged=allow_unconverged,
-                   progress=progress, study=combined, prepare=prepare, protected=protected)
+                   progress=progress, study=combined, prepare=prepare, protected=protected,
+                   engine=engine)

@@ -18,7 +18,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rechallenge.analysis.run.engine import EngineSettings, TaskProgress, gather_as_completed, open_client
+from rechallenge.analysis.run.engine import (
+    Engine,
+    EngineSettings,
+    TaskProgress,
+    engine_client,
+    gather_as_completed,
+)
 from rechallenge.analysis.run.pipeline import load_inputs
 from rechallenge.analysis.run.run_nesting import check_outside_runs
 from rechallenge.analysis.settings.config import RunConfig
@@ -104,7 +110,7 @@ def simulate(
     n_sims: int | None = None,
     seed: int | None = None,
     families: Sequence[str] | None = None,
-    engine: EngineSettings = EngineSettings(),
+    engine: Engine = None,
     resume: bool = False,
     truth: Mapping[str, Hyper] | str | Path | None = None,
     fit_priors: Mapping[str, Mapping[str, float]] | None = None,
@@ -134,7 +140,8 @@ def simulate(
     families
         Subset of ``("binary", "ttp")``; default every family the config's endpoints use.
     engine
-        Where the tasks run (a local cluster by default).
+        Where the tasks run (:data:`~rechallenge.analysis.run.engine.Engine`): an open client,
+        the settings of a cluster to open, or ``None`` for a local cluster.
     resume
         Continue the study in ``out``, skipping finished simulations.
     truth
@@ -181,7 +188,7 @@ def simulate(
         kind, n_sims, int(thin), config.sampler.chains * config.sampler.draws, len(chosen),
         [int(k) for k in k_sites], [int(n) for n in n_patients], [float(t) for t in tau_grid],
         None if seed is None else int(seed), effects,
-        None if engine.scheduler else engine.workers)
+        engine.workers if isinstance(engine, EngineSettings) and not engine.scheduler else None)
     if problems:
         raise ValueError(f"{len(problems)} problem(s) with the study's options:\n"
                          + "\n".join(f"  - {p}" for p in problems))
@@ -204,7 +211,7 @@ def simulate(
     _prepare(out, spec, config, resume)
     sim_priors = {f: _priors(config, f) for f in spec.families}
     started = time.perf_counter()
-    with open_client(engine) as client:
+    with engine_client(engine) as client:
         truths = None
         if kind != "sbc":
             truths = _truths(out, client, truth, study, spec, endpoints, options, sim_priors,
