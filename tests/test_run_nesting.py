@@ -165,7 +165,7 @@ def test_reconstruct_into_a_run_or_over_its_input_is_refused(untouched: Path, tm
                    capsys.readouterr().err, untouched)
     assert main([*args, "--out", str(curve)]) == 1
     err = capsys.readouterr().err
-    assert "is an input of this command" in err and "Traceback" not in err
+    assert "would replace the input" in err and "Traceback" not in err
     assert curve.read_text() == CURVE
     assert sorted(p.name for p in tmp_path.iterdir()) == ["at_risk.csv", "curve.csv"]
 
