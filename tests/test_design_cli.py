@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 from pathlib import Path
 
@@ -41,7 +42,17 @@ def run_dir(tmp_path: Path) -> Path:
     run = tmp_path / "run"
     run.mkdir()
     (run / "map_prior.json").write_text(record, encoding="utf-8")
+    write_manifest(run)
     return run
+
+
+def write_manifest(run: Path) -> None:
+    """A run manifest recording the hash of every file in ``run`` (as analyze writes it)."""
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted(run.iterdir()) if p.name != "manifest.json"}
+    (run / "manifest.json").write_text(json.dumps(
+        {"format": "rechallenge-run", "status": "complete", "fits": [], "files": files}),
+        encoding="utf-8")
 
 
 def _args(run: Path, *extra: str) -> list[str]:
@@ -123,8 +134,12 @@ def test_missing_run_or_prior(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(_args(empty, "--n", "5", "--threshold", "0.2")) == 1
-    assert "has no map_prior.json" in capsys.readouterr().err
+    assert "not a run directory (no manifest.json)" in capsys.readouterr().err
     assert list(empty.iterdir()) == []
+    write_manifest(empty)  # a run without partial pooling: no MAP prior
+    assert main(_args(empty, "--n", "5", "--threshold", "0.2")) == 1
+    assert "has no map_prior.json" in capsys.readouterr().err
+    assert [p.name for p in empty.iterdir()] == ["manifest.json"]
 
 
 def test_design_imports_no_run_layer() -> None:

@@ -32,8 +32,12 @@ def test_vague_prior_matches_a_direct_search() -> None:
     b, t1, pw = _vague_by_scipy(expected)
     assert row == {"n": expected, "boundary": b, "type_i_error": pytest.approx(t1, abs=1e-14),
                    "power": pytest.approx(pw, abs=1e-14)}
-    assert len(result.table) == 120 and not result.table.loc[result.table["n"] < expected,
-                                                             "meets"].any()
+    # The search stops at the first n that meets the targets: n = 1..expected were tried.
+    assert list(result.table["n"]) == list(range(1, expected + 1))
+    assert result.table["meets"].tolist() == [False] * (expected - 1) + [True]
+    # Every boundary of the table is the one a direct search over y finds.
+    assert list(result.table["boundary"]) == [_vague_by_scipy(n)[0]
+                                              for n in range(1, expected + 1)]
 
 
 def test_no_prior_beats_the_exact_binomial_test() -> None:

@@ -11,34 +11,22 @@ characteristics (:mod:`.one_sample`), the smallest sample size meeting a type I 
 from a run (:mod:`.reader`) and writing the results (:mod:`.outputs`). Every operating
 characteristic is a finite sum over binomial outcomes; nothing is simulated. The subpackage reads
 a run's ``map_prior.json`` only and imports nothing that fits models. See ``docs/design.md``.
+
+The names below are imported on first use (PEP 562, through ``lazy_loader``, as in
+:mod:`rechallenge.analysis`), so the command line reads the limits (:mod:`.limits`) for its
+``--help`` without importing scipy, pandas and matplotlib.
 """
 
 from __future__ import annotations
 
-from rechallenge.analysis.design.beta_mixture import posterior, posterior_weights, prob_above, vague_prior
-from rechallenge.analysis.design.conflict import conflict_one_sample, conflict_two_sample
-from rechallenge.analysis.design.one_sample import OneSampleDesign, decision_boundary, oc_one_sample
-from rechallenge.analysis.design.reader import DesignInputError, MapPrior, read_map_prior, select_prior
-from rechallenge.analysis.design.sample_size import SampleSizeResult, find_n
-from rechallenge.analysis.design.two_sample import TwoSampleDesign, oc_two_sample, prob_difference_above
+import lazy_loader
 
-__all__ = [
-    "DesignInputError",
-    "MapPrior",
-    "OneSampleDesign",
-    "SampleSizeResult",
-    "TwoSampleDesign",
-    "conflict_one_sample",
-    "conflict_two_sample",
-    "decision_boundary",
-    "find_n",
-    "oc_one_sample",
-    "oc_two_sample",
-    "posterior",
-    "posterior_weights",
-    "prob_above",
-    "prob_difference_above",
-    "read_map_prior",
-    "select_prior",
-    "vague_prior",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "beta_mixture": ["posterior", "posterior_weights", "prob_above", "vague_prior"],
+    "conflict": ["conflict_one_sample", "conflict_two_sample"],
+    "one_sample": ["OneSampleDesign", "decision_boundary", "oc_one_sample"],
+    "reader": ["DesignInputError", "MapPrior", "read_map_prior", "select_prior"],
+    "rules": ["ImpossibleRuleError"],
+    "sample_size": ["SampleSizeResult", "find_n"],
+    "two_sample": ["TwoSampleDesign", "oc_two_sample", "prob_difference_above"],
+})

@@ -11,12 +11,13 @@ history. The robust component is the last component of the robust mixture (as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from rechallenge.analysis.design.beta_mixture import posterior_weights, vague_prior
-from rechallenge.analysis.design.one_sample import OneSampleDesign
+from rechallenge.analysis.design.one_sample import OneSampleDesign, binomial_pmf
 from rechallenge.analysis.design.two_sample import TwoSampleDesign
 from rechallenge.analysis.map_prior.mixtures import BetaMixture
 
@@ -32,7 +33,7 @@ def robust_weight_by_outcome(robust: BetaMixture, n: int) -> np.ndarray:
 def _dominance(robust: BetaMixture, n: int, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact ``P(robust weight > 1/2)`` and ``E[robust weight]`` at each true rate."""
     weight = robust_weight_by_outcome(robust, n)
-    pmf = stats.binom.pmf(np.arange(n + 1)[None, :], n, rates[:, None])
+    pmf = binomial_pmf(np.arange(n + 1)[None, :], n, rates[:, None])
     return pmf @ (weight > DOMINANCE).astype(float), pmf @ weight
 
 
@@ -66,13 +67,16 @@ def conflict_one_sample(robust: BetaMixture, informative: BetaMixture, *, n: int
 
 def conflict_two_sample(robust: BetaMixture, informative: BetaMixture,
                         prior_treatment: BetaMixture, *, n_control: int, n_treatment: int,
-                        margin: float, confidence: float,
-                        control_rates: np.ndarray) -> pd.DataFrame:
+                        margin: float, confidence: float, control_rates: np.ndarray,
+                        designs: Mapping[str, TwoSampleDesign] | None = None) -> pd.DataFrame:
     """Type I error of the two-sample design across true control rates, under each prior.
 
     The treatment rate is set to ``control + margin`` (the edge of the null hypothesis; clipped
     to [0, 1]), so ``prob_success_*`` is the type I error. Where the true control rate is far
     from the MAP prior, the non-robust design's type I error is what borrowing costs.
+
+    ``designs`` (by prior name) are these three designs when the caller has them already: their
+    boundaries, one posterior integral per outcome, are then not computed again.
 
     Returns
     -------
@@ -84,9 +88,12 @@ def conflict_two_sample(robust: BetaMixture, informative: BetaMixture,
     pc = np.asarray(control_rates, dtype=float)
     pt = np.clip(pc + margin, 0.0, 1.0)
     out = {"control_rate": pc, "treatment_rate": pt}
+    given = dict(designs or {})
     for name, prior in (("robust", robust), ("map", informative), ("vague", vague_prior())):
         design = TwoSampleDesign(prior, prior_treatment, n_control, n_treatment, margin,
                                  confidence)
+        if given.get(name) == design:  # the same design: its boundary is computed already
+            design = given[name]
         out[f"prob_success_{name}"] = design.oc(pc, pt)
     out["prob_robust_dominates"], out["expected_robust_weight"] = _dominance(robust, n_control,
                                                                              pc)

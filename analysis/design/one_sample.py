@@ -17,6 +17,7 @@ import numpy as np
 from scipy import stats
 
 from rechallenge.analysis.design.beta_mixture import prob_above
+from rechallenge.analysis.design.limits import MAX_PATIENTS, check_count
 from rechallenge.analysis.map_prior.mixtures import BetaMixture
 
 #: The grid of true rates of every OC table: 0.00, 0.01, ..., 1.00.
@@ -41,6 +42,25 @@ def check_probability(name: str, value: float) -> None:
         raise ValueError(f"{name} must be between 0 and 1 (exclusive), got {value}")
 
 
+def rule_number(value: float) -> str:
+    """``value`` as a decision rule states it: the shortest text that reads back as ``value``.
+
+    ``0.2`` stays ``0.2`` and ``0`` is ``0``, but ``0.999999999`` is not rounded to ``1``
+    (``:g`` would print a rule that cannot be met).
+    """
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def binomial_pmf(y: np.ndarray, n: int, rates: np.ndarray) -> np.ndarray:
+    """Binomial probabilities of ``y`` responders of ``n`` at ``rates`` (broadcast).
+
+    Through the log pmf: scipy's ``binom.pmf`` fails with an overflow error for rates of about
+    1e-307 (a subnormal intermediate), its log pmf does not.
+    """
+    return np.exp(stats.binom.logpmf(y, n, rates))
+
+
 def binomial_oc(success: np.ndarray, n: int, rates: np.ndarray | float) -> np.ndarray:
     """``P(success)`` at each true rate: the binomial pmf summed over the success outcomes.
 
@@ -49,7 +69,7 @@ def binomial_oc(success: np.ndarray, n: int, rates: np.ndarray | float) -> np.nd
     p = np.atleast_1d(np.asarray(rates, dtype=float))
     if np.any((p < 0) | (p > 1)):
         raise ValueError("true rates must be in [0, 1]")
-    pmf = stats.binom.pmf(np.arange(n + 1)[None, :], n, p[:, None])
+    pmf = binomial_pmf(np.arange(n + 1)[None, :], n, p[:, None])
     return np.clip(pmf @ success.astype(float), 0.0, 1.0)
 
 
@@ -62,7 +82,7 @@ class OneSampleDesign:
     prior
         Beta mixture prior of the response rate.
     n
-        Number of patients (at least 1).
+        Number of patients, 1 to :data:`~rechallenge.analysis.design.limits.MAX_PATIENTS`.
     threshold
         Rate to beat, in (0, 1).
     confidence
@@ -75,8 +95,7 @@ class OneSampleDesign:
     confidence: float
 
     def __post_init__(self) -> None:
-        if int(self.n) != self.n or self.n < 1:
-            raise ValueError(f"n must be a positive integer, got {self.n}")
+        check_count("n", self.n, MAX_PATIENTS)
         check_probability("threshold", self.threshold)
         check_probability("confidence", self.confidence)
 

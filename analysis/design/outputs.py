@@ -80,6 +80,16 @@ def _prior_line(prior: dict[str, Any]) -> str:
             f"ESS {prior['ess']['elir']:.1f} patients (ELIR; moment {prior['ess']['moment']:.1f})")
 
 
+def _inputs_line(record: dict[str, Any]) -> str:
+    """Which prior file the design read, its hash, and whether the run's manifest vouched for it."""
+    inputs = record["inputs"]
+    prior = inputs["map_prior"]
+    check = ("matching the run's manifest" if prior["checked_against_manifest"]
+             else "not checked: the run records no file hashes")
+    return (f"MAP prior: `{inputs['run_dir']}/{prior['file']}` (sha256 `{prior['sha256']}`, "
+            f"{check}), from run `{record['source_run_hash'][:12]}`")
+
+
 def one_sample_markdown(record: dict[str, Any], oc: pd.DataFrame,
                         points: Sequence[float]) -> str:
     """Short Markdown summary of a one-sample design (``record`` is design.json's content)."""
@@ -94,7 +104,7 @@ def one_sample_markdown(record: dict[str, Any], oc: pd.DataFrame,
         f"Decision rule: {record['decision_rule']}. {verdict}",
         "",
         f"- {_prior_line(record['prior'])}",
-        f"- MAP prior from run `{record['source_run_hash'][:12]}`",
+        f"- {_inputs_line(record)}",
         f"- Operating characteristics: {record['oc_method']}",
         "",
         "| true rate | P(success) |",
@@ -107,6 +117,8 @@ def one_sample_markdown(record: dict[str, Any], oc: pd.DataFrame,
         lines += [
             f"## Sample size (type I error <= {ss['alpha']} at {ss['null_rate']}, "
             f"power >= {ss['power']} at {ss['alt_rate']}, n <= {ss['max_n']})",
+            "",
+            "Each prior's search stopped at the first n that meets both targets.",
             "",
             "| prior | n | boundary | type I error | power |",
             "|---|---|---|---|---|",
@@ -146,6 +158,7 @@ def two_sample_markdown(record: dict[str, Any], conflict: pd.DataFrame) -> str:
         f"- Treatment arm: Beta({record['prior_treatment']['a'][0]:g}, "
         f"{record['prior_treatment']['b'][0]:g})",
         f"- {record['oc_method']}",
+        f"- {_inputs_line(record)}",
         "",
         "Type I error (treatment = control + margin) by true control rate, and the probability "
         "that the robust component dominates the control posterior:",

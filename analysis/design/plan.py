@@ -1,9 +1,12 @@
 """The design jobs, as the command line runs them: read the prior, compute, write.
 
-Each function reads the MAP prior of one endpoint and line from a run directory, computes the
-design and, when ``out`` is given, writes its files there (see :mod:`.outputs`). They return a
-:class:`DesignResult` with the JSON record and the tables, so a script gets the same numbers as
-the files.
+Each function checks its settings and sizes (:mod:`.limits`) first, then reads the MAP prior of
+one endpoint and line from a run directory (checked against the hash the run's manifest records,
+when ``recorded_sha256`` is given), computes the design, refuses a rule that cannot decide
+(:mod:`.rules`) and, when ``out`` is given, writes its files there (see :mod:`.outputs`). They
+return a :class:`DesignResult` with the JSON record and the tables, so a script gets the same
+numbers as the files. Every record names the inputs it used: the run directory, and
+``map_prior.json`` with the SHA-256 of the bytes that were parsed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ import pandas as pd
 
 from rechallenge.analysis.design.beta_mixture import vague_prior
 from rechallenge.analysis.design.conflict import conflict_one_sample, conflict_two_sample
-from rechallenge.analysis.design.one_sample import OneSampleDesign, check_probability, rate_grid
+from rechallenge.analysis.design.limits import MAX_PATIENTS, check_count, check_true_rates
+from rechallenge.analysis.design.one_sample import (
+    OneSampleDesign,
+    check_probability,
+    rate_grid,
+    rule_number,
+)
 from rechallenge.analysis.design.outputs import (
     one_sample_markdown,
     staged_outputs,
@@ -30,6 +39,7 @@ from rechallenge.analysis.design.outputs import (
 )
 from rechallenge.analysis.design.plots import plot_oc_one_sample, plot_two_sample
 from rechallenge.analysis.design.reader import MapPrior, PriorChoice, read_map_prior, select_prior
+from rechallenge.analysis.design.rules import check_one_sample_rule, check_two_sample_rule
 from rechallenge.analysis.design.sample_size import find_n
 from rechallenge.analysis.design.two_sample import QUAD_EPS, TwoSampleDesign
 from rechallenge.analysis.map_prior.mixtures import BetaMixture
@@ -60,16 +70,17 @@ def prior_record(choice: PriorChoice, prior: BetaMixture, map_prior: MapPrior) -
     return record
 
 
-def _common(map_prior: MapPrior, design: str, rule: str) -> dict[str, Any]:
+def _common(map_prior: MapPrior, design: str, rule: str, run_dir: str | Path) -> dict[str, Any]:
     return {"design": design, "endpoint": map_prior.endpoint, "line": map_prior.line,
-            "source_run_hash": map_prior.source_run_hash, "decision_rule": rule}
+            "source_run_hash": map_prior.source_run_hash, "inputs": map_prior.inputs(run_dir),
+            "decision_rule": rule}
 
 
 def _one_sample_record(map_prior: MapPrior, choice: PriorChoice, prior: BetaMixture,
-                       design: OneSampleDesign) -> dict[str, Any]:
-    rule = (f"success when P(rate > {design.threshold:g} | data) > {design.confidence:g} "
-            f"with {design.n} patients")
-    return {**_common(map_prior, "one-sample", rule), "n": design.n,
+                       design: OneSampleDesign, run_dir: str | Path) -> dict[str, Any]:
+    rule = (f"success when P(rate > {rule_number(design.threshold)} | data) > "
+            f"{rule_number(design.confidence)} with {design.n} patients")
+    return {**_common(map_prior, "one-sample", rule, run_dir), "n": design.n,
             "threshold": design.threshold, "confidence": design.confidence,
             "boundary": design.boundary(),
             "boundary_meaning": "smallest number of responders that gives success "
@@ -103,8 +114,8 @@ def _one_sample_tables(map_prior: MapPrior, design: OneSampleDesign,
 
 def design_one_sample(run_dir: str | Path, *, endpoint: str, line: str, n: int,
                       threshold: float, confidence: float, prior: PriorChoice = "robust",
-                      true_rates: Iterable[float] = (), out: str | Path | None = None
-                      ) -> DesignResult:
+                      true_rates: Iterable[float] = (), out: str | Path | None = None,
+                      recorded_sha256: str | None = None) -> DesignResult:
     """One-sample design: boundary, exact OC on 0.00..1.00 (plus ``true_rates``), conflict.
 
     Parameters
@@ -122,13 +133,26 @@ def design_one_sample(run_dir: str | Path, *, endpoint: str, line: str, n: int,
     out
         Directory for ``oc_one_sample.csv``, ``conflict_one_sample.csv``, ``design.json``,
         ``oc_one_sample.png``/``.pdf`` and ``design.md``; ``None`` writes nothing.
+    recorded_sha256
+        The hash the run's manifest records for ``map_prior.json``
+        (:func:`rechallenge.analysis.run.manifest.recorded_hash`); ``None`` checks nothing.
+
+    Raises
+    ------
+    ValueError
+        Bad settings or sizes (:mod:`.limits`), before the run is read.
+    DesignInputError
+        An unusable prior file, or a rule that no outcome meets or every outcome meets
+        (:mod:`.rules`), before anything is written.
     """
     true_rates = list(true_rates)
-    design = OneSampleDesign(vague_prior(), n, threshold, confidence)  # checks the settings
-    map_prior = read_map_prior(run_dir, endpoint, line)
+    OneSampleDesign(vague_prior(), n, threshold, confidence)  # checks the settings
+    check_true_rates(true_rates)
+    map_prior = read_map_prior(run_dir, endpoint, line, recorded_sha256=recorded_sha256)
     chosen = select_prior(map_prior, prior)
     design = OneSampleDesign(chosen, n, threshold, confidence)
-    record = _one_sample_record(map_prior, prior, chosen, design)
+    check_one_sample_rule(design, prior)
+    record = _one_sample_record(map_prior, prior, chosen, design, run_dir)
     tables = _one_sample_tables(map_prior, design, true_rates)
     if out is not None:
         _write_one_sample(Path(out), record, tables, design, prior,
@@ -140,20 +164,26 @@ def design_sample_size(run_dir: str | Path, *, endpoint: str, line: str, null_ra
                        alt_rate: float, alpha: float, power: float, confidence: float,
                        threshold: float | None = None, prior: PriorChoice = "robust",
                        max_n: int = 200, true_rates: Iterable[float] = (),
-                       out: str | Path | None = None) -> DesignResult:
+                       out: str | Path | None = None,
+                       recorded_sha256: str | None = None) -> DesignResult:
     """Smallest ``n`` meeting ``alpha`` at ``null_rate`` and ``power`` at ``alt_rate``.
 
-    The decision threshold defaults to ``null_rate``. The search is repeated with the vague
+    The decision threshold defaults to ``null_rate``. The search stops at the first ``n`` that
+    meets both targets, or after ``max_n`` (at most
+    :data:`~rechallenge.analysis.design.limits.MAX_PATIENTS`). It is repeated with the vague
     prior, so the saving from borrowing is ``n(vague) - n(prior)``. When an ``n`` is found, the
     one-sample outputs of that ``n`` are written as by :func:`design_one_sample`, plus
     ``sample_size.csv`` (every ``n`` tried, per prior); ``record["n"]`` is ``None`` otherwise
-    (and only ``sample_size.csv`` and ``design.json`` are written).
+    (and only ``sample_size.csv`` and ``design.json`` are written). ``recorded_sha256`` as
+    for :func:`design_one_sample`.
     """
     true_rates = list(true_rates)
     threshold = null_rate if threshold is None else threshold
     check_probability("threshold", threshold)
     check_probability("confidence", confidence)
-    map_prior = read_map_prior(run_dir, endpoint, line)
+    check_count("max_n", max_n, MAX_PATIENTS)
+    check_true_rates(true_rates)
+    map_prior = read_map_prior(run_dir, endpoint, line, recorded_sha256=recorded_sha256)
     chosen = select_prior(map_prior, prior)
     settings = {"threshold": threshold, "confidence": confidence, "null_rate": null_rate,
                 "alt_rate": alt_rate, "alpha": alpha, "power": power, "max_n": max_n}
@@ -165,12 +195,14 @@ def design_sample_size(run_dir: str | Path, *, endpoint: str, line: str, null_ra
     n_found, n_vague = results[prior].n, results["vague"].n
     sample_size = {**{k: settings[k] for k in ("null_rate", "alt_rate", "alpha", "power",
                                                 "max_n")},
+                   "search": "n = 1, 2, ... up to max_n; each prior's search stops at the first "
+                             "n that meets both targets",
                    "smallest_n": smallest,
                    "saving": (n_vague - n_found) if n_found and n_vague else None}
     tables = {"sample_size.csv": table}
     if n_found is None:
-        rule = f"success when P(rate > {threshold:g} | data) > {confidence:g}"
-        record = {**_common(map_prior, "one-sample sample size", rule), "n": None,
+        rule = f"success when P(rate > {rule_number(threshold)} | data) > {rule_number(confidence)}"
+        record = {**_common(map_prior, "one-sample sample size", rule, run_dir), "n": None,
                   "prior": prior_record(prior, chosen, map_prior), "sample_size": sample_size}
         if out is not None:
             with staged_outputs(out) as stage:
@@ -178,7 +210,8 @@ def design_sample_size(run_dir: str | Path, *, endpoint: str, line: str, null_ra
                 write_json(record, stage, "design.json")
         return DesignResult(record, tables, None if out is None else Path(out))
     design = OneSampleDesign(chosen, n_found, threshold, confidence)
-    record = {**_one_sample_record(map_prior, prior, chosen, design), "sample_size": sample_size}
+    record = {**_one_sample_record(map_prior, prior, chosen, design, run_dir),
+              "sample_size": sample_size}
     tables = {**_one_sample_tables(map_prior, design, [null_rate, alt_rate, *true_rates]),
               **tables}
     if out is not None:
@@ -191,36 +224,44 @@ def design_two_sample(run_dir: str | Path, *, endpoint: str, line: str, n_contro
                       n_treatment: int, confidence: float, margin: float = 0.0,
                       prior: PriorChoice = "robust",
                       prior_treatment: BetaMixture | None = None,
-                      out: str | Path | None = None) -> DesignResult:
+                      out: str | Path | None = None,
+                      recorded_sha256: str | None = None) -> DesignResult:
     """Two-sample design with the MAP prior (``prior`` choice) on the control arm.
 
     Writes ``oc_two_sample.csv`` (``control_rate, treatment_rate, prob_success`` on 0.00,
     0.05, ..., 1.00 in each arm), ``conflict_two_sample.csv``, ``design.json``,
     ``oc_two_sample.png``/``.pdf`` and ``design.md``. The treatment arm's prior defaults to
-    Beta(1, 1).
+    Beta(1, 1). Each arm has at most
+    :data:`~rechallenge.analysis.design.limits.MAX_ARM_PATIENTS` patients; ``recorded_sha256``
+    and the errors as for :func:`design_one_sample`.
     """
     treat = vague_prior() if prior_treatment is None else prior_treatment
     TwoSampleDesign(treat, treat, n_control, n_treatment, margin, confidence)  # check settings
-    map_prior = read_map_prior(run_dir, endpoint, line)
-    chosen = select_prior(map_prior, prior)
-    design = TwoSampleDesign(chosen, treat, n_control, n_treatment, margin, confidence)
+    map_prior = read_map_prior(run_dir, endpoint, line, recorded_sha256=recorded_sha256)
+    # The three control priors' designs, each boundary (one integral per step) computed once.
+    designs = {name: TwoSampleDesign(select_prior(map_prior, name), treat, n_control,
+                                     n_treatment, margin, confidence)
+               for name in ("robust", "map", "vague")}
+    design = designs[prior]
+    chosen = design.prior_control
+    check_two_sample_rule(design, prior)
     grid = np.round(np.arange(0, 21) * TWO_SAMPLE_STEP, 2)
     pc, pt = (g.ravel() for g in np.meshgrid(grid, grid, indexing="ij"))
     oc = pd.DataFrame({"control_rate": pc, "treatment_rate": pt,
                        "prob_success": design.oc(pc, pt)})
     conflict = conflict_two_sample(map_prior.robust, map_prior.mixture, treat,
                                    n_control=n_control, n_treatment=n_treatment, margin=margin,
-                                   confidence=confidence, control_rates=rate_grid())
+                                   confidence=confidence, control_rates=rate_grid(),
+                                   designs=designs)
     mean = map_prior.mixture.mean()
     diff = np.round(np.arange(0, 101) * 0.01, 2)
     diff = diff[mean + diff <= 1]
     power = pd.DataFrame({"difference": diff})
-    for name in ("robust", "map", "vague"):
-        d = TwoSampleDesign(select_prior(map_prior, name), treat, n_control,
-                            n_treatment, margin, confidence)
+    for name, d in designs.items():
         power[f"prob_success_{name}"] = d.oc(mean, mean + diff)
-    rule = f"success when P(rate_t - rate_c > {margin:g} | data) > {confidence:g}"
-    record = {**_common(map_prior, "two-sample", rule), "n_control": n_control,
+    rule = (f"success when P(rate_t - rate_c > {rule_number(margin)} | data) > "
+            f"{rule_number(confidence)}")
+    record = {**_common(map_prior, "two-sample", rule, run_dir), "n_control": n_control,
               "n_treatment": n_treatment, "margin": margin, "confidence": confidence,
               "boundary": design.boundary.tolist(),
               "boundary_meaning": "for y_c = 0..n_control control responders, the smallest "

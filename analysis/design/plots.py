@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
+from rechallenge.analysis.design.one_sample import rule_number
 from rechallenge.analysis.plots.style import (
     DOUBLE_WIDTH,
     NEUTRAL,
@@ -40,13 +41,18 @@ def plot_oc_one_sample(oc: pd.DataFrame, *, n: int, boundary: int, threshold: fl
         ax.plot(oc["true_rate"], oc["prob_success"], color=PRIOR_COLOURS.get(prior, NEUTRAL))
         ax.axvline(threshold, color=REFERENCE, linestyle="--", linewidth=0.8)
         ax.axvline(boundary / n, color=NEUTRAL, linestyle=":", linewidth=0.8)
-        ax.text(boundary / n, 0.5, f" success at >= {boundary}/{n}", fontsize=7,
-                color=NEUTRAL, va="center")
+        # Right of the line, or left of it near the right edge: text past the axes would
+        # leave the layout no room (matplotlib then warns and collapses the axes).
+        right = boundary / n <= 0.6
+        ax.text(boundary / n, 0.5, f" success at >= {boundary}/{n} " if right else
+                f"success at >= {boundary}/{n} ", fontsize=7, color=NEUTRAL, va="center",
+                ha="left" if right else "right")
         ax.set_xlabel("true response rate")
         ax.set_ylabel("probability of success")
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title(f"n = {n}: success if P(rate > {threshold:g}) > {confidence:g}\n"
+        ax.set_title(f"n = {n}: success if P(rate > {rule_number(threshold)}) > "
+                     f"{rule_number(confidence)}\n"
                      f"({prior} prior; dashed: threshold, dotted: boundary / n)")
     return fig
 
@@ -85,5 +91,5 @@ def plot_two_sample(conflict: pd.DataFrame, power: pd.DataFrame, *, n_control: i
             ax.set_ylim(-0.02, 1.02)
         left.legend(loc="upper left")
         fig.suptitle(f"{n_control} control vs {n_treatment} treatment patients: success if "
-                     f"P(rate_t - rate_c > {margin:g}) > {confidence:g}")
+                     f"P(rate_t - rate_c > {rule_number(margin)}) > {rule_number(confidence)}")
     return fig

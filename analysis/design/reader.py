@@ -1,13 +1,19 @@
 """Read the MAP prior of one binary endpoint and line from a run directory.
 
-A run writes ``map_prior.json`` (see ``docs/map_prior.md``); this module reads it with
-:func:`~rechallenge.analysis.map_prior.record.load_map_prior` and turns every problem a user can cause
-(no such run, no prior in it, an unknown endpoint or line, a time-to-event endpoint) into a
-:class:`DesignInputError` with a one-line message.
+A run writes ``map_prior.json`` (see ``docs/map_prior.md``); this module reads its bytes once,
+hashes them, compares the hash with the one the run's manifest records (when the caller gives
+it: the manifest belongs to the run layer, above this one), and parses the same bytes with
+:func:`~rechallenge.analysis.map_prior.record.load_map_prior`. Every problem a user can cause (no
+such run, no prior in it, a file edited since the run wrote it, JSON of the wrong shape, an
+unknown endpoint or line, a time-to-event endpoint) is a :class:`DesignInputError` with a message
+naming the file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +21,11 @@ from typing import Any, Literal
 from rechallenge.analysis.design.beta_mixture import vague_prior
 from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE
 from rechallenge.analysis.map_prior.mixtures import BetaMixture
-from rechallenge.analysis.map_prior.record import load_map_prior
+from rechallenge.analysis.map_prior.record import MapPriorFormatError, load_map_prior
+from rechallenge.analysis.settings.json_files import JSONFileError
+
+#: Largest ``map_prior.json`` read: a run's is a few kilobytes per endpoint and line.
+MAX_MAP_PRIOR_BYTES = 16 * 2**20
 
 PriorChoice = Literal["robust", "map", "vague"]
 PRIOR_CHOICES: tuple[PriorChoice, ...] = ("robust", "map", "vague")
@@ -42,7 +52,12 @@ class MapPrior:
     ess, robust_ess
         Effective sample sizes as recorded (``{"elir": ..., "moment": ...}``).
     source_run_hash
-        Hash of the run the prior came from.
+        Hash of the run the prior came from, as the file records it.
+    file, file_sha256
+        The file read and the SHA-256 of the bytes that were parsed.
+    checked
+        Whether those bytes matched the hash in the run's manifest (``False``: no recorded
+        hash was given, e.g. a run made before runs recorded file hashes).
     """
 
     endpoint: str
@@ -53,25 +68,65 @@ class MapPrior:
     ess: dict[str, float]
     robust_ess: dict[str, float]
     source_run_hash: str
+    file: str = ""
+    file_sha256: str = ""
+    checked: bool = False
+
+    def inputs(self, run_dir: str | Path) -> dict[str, Any]:
+        """What a design's record says it read: the run directory and the prior file."""
+        return {"run_dir": str(Path(run_dir).resolve()),
+                "map_prior": {"file": MAP_PRIOR_FILE, "sha256": self.file_sha256,
+                              "checked_against_manifest": self.checked}}
 
 
-def _record(run_dir: Path) -> dict[str, Any]:
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_MAP_PRIOR_BYTES`.
+
+    Opened without blocking and checked on the open descriptor: a FIFO or device put in the
+    file's place is refused, never read (a FIFO would block, ``/dev/zero`` never end).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DesignInputError(f"{path} is not a regular file")
+        data = handle.read(MAX_MAP_PRIOR_BYTES + 1)
+    if len(data) > MAX_MAP_PRIOR_BYTES:
+        raise DesignInputError(f"{path} is larger than {MAX_MAP_PRIOR_BYTES // 2**20} MiB; "
+                               "not a run's MAP prior record")
+    return data
+
+
+def _record(run_dir: Path, recorded_sha256: str | None) -> tuple[dict[str, Any], str]:
+    """The parsed record of ``run_dir`` and the SHA-256 of the bytes parsed."""
     if not run_dir.exists():
         raise DesignInputError(f"run directory {run_dir} does not exist")
     if not run_dir.is_dir():
         raise DesignInputError(f"{run_dir} is not a directory")
     path = run_dir / MAP_PRIOR_FILE
-    if not path.is_file():
+    if not path.exists():
         raise DesignInputError(
             f"{run_dir} has no {MAP_PRIOR_FILE} (runs with partial pooling write one)")
+    data = _read_bytes(path)
+    found = hashlib.sha256(data).hexdigest()
+    if recorded_sha256 is not None and found != recorded_sha256:
+        raise DesignInputError(
+            f"{path} changed since the run wrote it: the run's manifest records sha256 "
+            f"{recorded_sha256}, the file has sha256 {found}. A design must use the prior the "
+            "run made: restore the file, or make a new run")
     try:
-        return load_map_prior(path.read_text(encoding="utf-8"))
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        # json.JSONDecodeError is a ValueError; a bad mixture raises ValueError too.
-        raise DesignInputError(f"{path} is not a readable MAP prior record: {exc}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DesignInputError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    try:
+        return load_map_prior(text, str(path)), found
+    except JSONFileError as exc:  # names the file already
+        raise DesignInputError(str(exc)) from None
+    except MapPriorFormatError as exc:
+        raise DesignInputError(f"{path}: {exc}") from None
 
 
-def read_map_prior(run_dir: str | Path, endpoint: str, line: str) -> MapPrior:
+def read_map_prior(run_dir: str | Path, endpoint: str, line: str, *,
+                   recorded_sha256: str | None = None) -> MapPrior:
     """The MAP prior of ``endpoint`` and ``line`` recorded in ``run_dir``.
 
     Parameters
@@ -82,17 +137,23 @@ def read_map_prior(run_dir: str | Path, endpoint: str, line: str) -> MapPrior:
         A binary endpoint recorded there (e.g. ``"response"``).
     line
         A treatment line recorded there (e.g. ``"ICI-2"``).
+    recorded_sha256
+        The SHA-256 the run's manifest records for ``map_prior.json``
+        (:func:`rechallenge.analysis.run.manifest.recorded_hash`); the file's bytes must match
+        it. ``None`` checks nothing (and the result says so).
 
     Raises
     ------
     DesignInputError
-        If the run, the file, the endpoint or the line is missing, or the endpoint is not
+        If the run, the file, the endpoint or the line is missing, the file is not the one the
+        run wrote, is not a MAP prior record (each wrong key named), or the endpoint is not
         binary (its prior is not a Beta mixture).
     """
-    record = _record(Path(run_dir))
+    record, found = _record(Path(run_dir), recorded_sha256)
     endpoints = record["endpoints"]
     binary = [e for e, lines in endpoints.items()
-              if all(isinstance(v["mixture"], BetaMixture) for v in lines.values())]
+              if all(isinstance(v["mixture"], BetaMixture)
+                     and isinstance(v["robust_mixture"], BetaMixture) for v in lines.values())]
     if endpoint not in endpoints:
         raise DesignInputError(f"unknown endpoint {endpoint!r}; the run has MAP priors for "
                                f"{', '.join(binary) or 'no binary endpoint'}")
@@ -107,7 +168,9 @@ def read_map_prior(run_dir: str | Path, endpoint: str, line: str) -> MapPrior:
     return MapPrior(endpoint=endpoint, line=line, mixture=entry["mixture"],
                     robust=entry["robust_mixture"], robust_weight=float(entry["robust_weight"]),
                     ess=dict(entry["ess"]), robust_ess=dict(entry["robust_ess"]),
-                    source_run_hash=str(record.get("source_run_hash", "")))
+                    source_run_hash=str(record["source_run_hash"]),
+                    file=str(Path(run_dir) / MAP_PRIOR_FILE), file_sha256=found,
+                    checked=recorded_sha256 is not None)
 
 
 def select_prior(map_prior: MapPrior, choice: PriorChoice) -> BetaMixture:

@@ -1,10 +1,16 @@
 """Sample size of a one-sample design: the smallest ``n`` meeting a type I error and a power.
 
-For each ``n`` from ``min_n`` to ``max_n`` the decision boundary and the exact operating
-characteristics at the null rate (type I error) and the alternative rate (power) are computed;
-the answer is the first ``n`` whose type I error is at most ``alpha`` and whose power is at
-least ``power``. Discreteness makes both curves saw-toothed in ``n``, so a larger ``n`` can fail
-where a smaller one passed; the whole table is returned so that this can be seen.
+For each ``n`` from ``min_n`` up, the decision boundary and the exact operating characteristics
+at the null rate (type I error) and the alternative rate (power) are computed; the search stops
+at the first ``n`` whose type I error is at most ``alpha`` and whose power is at least
+``power``, or after ``max_n``. Discreteness makes both curves saw-toothed in ``n``, so a larger
+``n`` can fail where a smaller one passed; every ``n`` tried is in the returned table.
+
+The boundary is carried from one ``n`` to the next: with one more patient it stays or grows by
+one (a non-responder more cannot make ``y`` responders more convincing, and a responder more
+cannot make them less: the binomial likelihood's monotone likelihood ratio), so one posterior
+probability per ``n`` decides which; the OCs are then binomial tails. The search costs a few
+milliseconds per ``n``, whatever ``n``.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
+from rechallenge.analysis.design.beta_mixture import prob_above
+from rechallenge.analysis.design.limits import MAX_PATIENTS, check_count
 from rechallenge.analysis.design.one_sample import OneSampleDesign, check_probability
 from rechallenge.analysis.map_prior.mixtures import BetaMixture
 
@@ -31,7 +40,8 @@ class SampleSizeResult:
     n
         The smallest sample size that meets both targets, or ``None`` if none up to ``max_n``.
     table
-        One row per sample size tried, columns :data:`TABLE_COLUMNS`.
+        One row per sample size tried, columns :data:`TABLE_COLUMNS`: up to ``n`` (the search
+        stops there) or up to ``max_n``.
     """
 
     n: int | None
@@ -64,12 +74,14 @@ def find_n(prior: BetaMixture, *, threshold: float, confidence: float, null_rate
     alpha, power
         Targets, in (0, 1).
     max_n, min_n
-        Range of sample sizes searched (inclusive).
+        Range of sample sizes searched (inclusive); ``max_n`` at most
+        :data:`~rechallenge.analysis.design.limits.MAX_PATIENTS`.
 
     Returns
     -------
     SampleSizeResult
-        The chosen ``n`` and the table of every ``n`` tried.
+        The chosen ``n`` and the table of every ``n`` tried (the search stops at the first
+        ``n`` that meets both targets).
     """
     for name, value in (("null rate", null_rate), ("alternative rate", alt_rate),
                         ("alpha", alpha), ("power", power)):
@@ -77,17 +89,24 @@ def find_n(prior: BetaMixture, *, threshold: float, confidence: float, null_rate
     if alt_rate <= null_rate:
         raise ValueError(f"the alternative rate ({alt_rate}) must exceed the null rate "
                          f"({null_rate})")
+    check_count("max_n", max_n, MAX_PATIENTS)
     if not 1 <= min_n <= max_n:
         raise ValueError(f"need 1 <= min_n <= max_n, got {min_n} and {max_n}")
+    rates = np.array([null_rate, alt_rate])
+    boundary = OneSampleDesign(prior, min_n, threshold, confidence).boundary()
     rows = []
+    found = None
     for n in range(min_n, max_n + 1):
-        design = OneSampleDesign(prior, n, threshold, confidence)
-        type_i, pw = design.oc(np.array([null_rate, alt_rate]))
-        rows.append((n, design.boundary(), float(type_i), float(pw),
-                     bool(type_i <= alpha and pw >= power)))
+        if n > min_n and not prob_above(prior, n, boundary, threshold) > confidence:
+            boundary += 1  # see the module notes: it stays, or grows by one
+        type_i, pw = special.bdtrc(boundary - 1, n, rates)  # binomial tails P(Y >= boundary)
+        meets = bool(type_i <= alpha and pw >= power)
+        rows.append((n, boundary, float(type_i), float(pw), meets))
+        if meets:
+            found = n
+            break
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
-    meets = table.loc[table["meets"], "n"]
-    return SampleSizeResult(n=int(meets.iloc[0]) if len(meets) else None, table=table)
+    return SampleSizeResult(n=found, table=table)
 
 
 def compare_sample_sizes(priors: Mapping[str, BetaMixture], **kwargs: float) -> pd.DataFrame:

@@ -27,7 +27,8 @@ import numpy as np
 from scipy import integrate, special, stats
 
 from rechallenge.analysis.design.beta_mixture import posterior
-from rechallenge.analysis.design.one_sample import check_probability
+from rechallenge.analysis.design.limits import MAX_ARM_PATIENTS, check_count
+from rechallenge.analysis.design.one_sample import binomial_pmf, check_probability
 from rechallenge.analysis.map_prior.mixtures import BetaMixture
 
 #: Tolerances passed to QUADPACK; the design promises 1e-6 on the posterior probability.
@@ -100,7 +101,8 @@ class TwoSampleDesign:
     prior_treatment
         Beta mixture prior of the treatment rate (typically vague).
     n_control, n_treatment
-        Patients per arm (at least 1 each).
+        Patients per arm, 1 to :data:`~rechallenge.analysis.design.limits.MAX_ARM_PATIENTS`
+        each.
     margin
         Difference in rates to exceed, in (-1, 1); 0 for superiority.
     confidence
@@ -116,8 +118,7 @@ class TwoSampleDesign:
 
     def __post_init__(self) -> None:
         for name, n in (("control n", self.n_control), ("treatment n", self.n_treatment)):
-            if int(n) != n or n < 1:
-                raise ValueError(f"{name} must be a positive integer, got {n}")
+            check_count(name, n, MAX_ARM_PATIENTS)
         if not -1 < self.margin < 1:
             raise ValueError(f"margin must be in (-1, 1), got {self.margin}")
         check_probability("confidence", self.confidence)
@@ -160,7 +161,7 @@ class TwoSampleDesign:
         if np.any((pc < 0) | (pc > 1) | (pt < 0) | (pt > 1)):
             raise ValueError("true rates must be in [0, 1]")
         y_c = np.arange(self.n_control + 1)
-        pmf_c = stats.binom.pmf(y_c, self.n_control, pc[..., None])
+        pmf_c = binomial_pmf(y_c, self.n_control, pc[..., None])
         pass_t = stats.binom.sf(self.boundary - 1, self.n_treatment, pt[..., None])
         return np.clip(np.sum(pmf_c * pass_t, axis=-1), 0.0, 1.0)
 

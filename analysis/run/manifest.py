@@ -123,6 +123,63 @@ def hash_tree_names(root: Path) -> list[str]:
             if p.is_file() and p.relative_to(root).as_posix() != MANIFEST]
 
 
+def check_listed(run_dir: Path, manifest: dict[str, Any], names: Iterable[str]) -> None:
+    """Refuse to read a file of the run that the run did not write.
+
+    :func:`verify_run` checks the files the manifest lists; a file a command reads must also
+    *be* listed, or a file put into the run afterwards (an ``update/`` folder in a plain run,
+    a ``map_prior.json`` in a run without partial pooling) would be read unchecked.
+
+    Parameters
+    ----------
+    run_dir, manifest
+        The run and its manifest (:func:`read_manifest`).
+    names
+        Relative posix paths the command is about to read; those that do not exist are left to
+        the reader (it says they are missing).
+
+    Raises
+    ------
+    RunDirectoryError
+        Naming every existing file that the manifest does not list. Nothing is checked for a
+        run made before file hashes were recorded.
+    """
+    listed = manifest.get("files")
+    if not isinstance(listed, dict):
+        return
+    unlisted = [name for name in names if name not in listed and (run_dir / name).exists()]
+    if unlisted:
+        raise RunDirectoryError(
+            f"{run_dir}: the run's manifest ({run_dir / MANIFEST}) does not list "
+            + ", ".join(str(run_dir / name) for name in unlisted)
+            + ": the run did not write it and it will not be read. Move it out of the run, or "
+              "make a new run.")
+
+
+def recorded_hash(run_dir: Path, manifest: dict[str, Any], name: str) -> str | None:
+    """The SHA-256 the manifest records for the run's file ``name``, which a command will read.
+
+    The command compares it with the hash of the bytes it reads (a design reads
+    ``map_prior.json`` once, hashes and parses the same bytes).
+
+    Returns
+    -------
+    str or None
+        ``None`` for a run made before file hashes were recorded (nothing to compare with) and
+        for a file that neither exists nor is listed (the reader says it is missing).
+
+    Raises
+    ------
+    RunDirectoryError
+        The file exists but the run did not write it (:func:`check_listed`).
+    """
+    check_listed(run_dir, manifest, [name])
+    listed = manifest.get("files")
+    if not isinstance(listed, dict) or name not in listed:
+        return None
+    return str(listed[name])
+
+
 def verify_run(run_dir: Path, manifest: dict[str, Any], *, parts: Iterable[str] | None = None) -> bool:
     """Check the files a run wrote against the hashes in its manifest.
 

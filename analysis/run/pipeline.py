@@ -52,6 +52,7 @@ from rechallenge.analysis.run.manifest import (
     RUN_FORMAT,
     STATUS_COMPLETE,
     STATUS_INCOMPLETE,
+    check_listed,
     file_sha256,
     hash_tree,
     read_manifest,
@@ -61,6 +62,7 @@ from rechallenge.analysis.run.manifest import (
 from rechallenge.analysis.run.output_tasks import stage_fit_files
 from rechallenge.analysis.run.outputs import build_outputs
 from rechallenge.analysis.run.rundir import atomic_run_directory, check_target, write_json
+from rechallenge.analysis.run.update_files import UPDATE_DIR, UPDATE_FILES
 from rechallenge.analysis.settings.config import RunConfig, load_config
 from rechallenge.analysis.settings.fit_names import endpoint_of, fit_order
 from rechallenge.analysis.summaries.diagnostics import GateResult
@@ -329,6 +331,9 @@ def load_run(
     manifest = read_manifest(run_dir)
     if check != () and not verify_run(run_dir, manifest, parts=check) and progress is not None:
         progress(f"{run_dir} was made before runs recorded file hashes; its files were not checked")
+    if check != ():  # what is read below must be the run's own files, not added ones
+        check_listed(run_dir, manifest, ["config.toml", PATIENTS_COPY, AGGREGATES_COPY,
+                                         *(f"fits/{key}.nc" for key in manifest["fits"])])
     config = load_config(run_dir / "config.toml")
     study = load_run_study(run_dir, manifest, config)
     # Each fit was made from its endpoint's rows (``Study.for_endpoint``).
@@ -357,6 +362,8 @@ def rebuild_report(
     run_dir = Path(run_dir)
     progress(f"loading run {run_dir}")
     config, study, fits, manifest = load_run(run_dir, check=None, progress=progress)
+    # The outputs read an updated run's update/ folder: only if the run wrote it.
+    check_listed(run_dir, manifest, [f"{UPDATE_DIR}/{name}" for name in UPDATE_FILES])
     if "sensitivity" in manifest:  # runs made before variants were reweighted refitted them all
         check_sensitivity_record(manifest["sensitivity"], fits, config)
     if allow_unconverged is None:

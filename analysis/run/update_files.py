@@ -16,6 +16,8 @@ from rechallenge.analysis.settings.json_files import read_json
 from rechallenge.data import schema
 
 UPDATE_DIR = "update"
+#: The files of ``update/`` that a report reads.
+UPDATE_FILES = ("source.json", "before_summary.csv", "conflict.csv")
 #: Quantities of the before/after table.
 HEADLINE_QUANTITIES: tuple[str, ...] = (
     "probability_population", "probability_new_site", "difference_population",
