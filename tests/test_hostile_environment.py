@@ -190,6 +190,7 @@ def test_validate_runs_with_an_unwritable_home(unwritable_home: Path, tmp_path: 
     assert result.returncode == 0 and "OK:" in result.stdout
 
 
+@pytest.mark.integration  # reads the session's small run
 def test_design_runs_with_an_unwritable_home(small_run: Path, unwritable_home: Path,
                                              tmp_path: Path) -> None:
     out = tmp_path / "design"
@@ -234,6 +235,7 @@ def test_reconstruct_prints_a_label_the_terminal_cannot_show_after_writing(tmp_p
     assert LABEL in out.read_text(encoding="utf-8")  # the files keep the label as it is
 
 
+@pytest.mark.integration  # reads the session's small run
 def test_design_prints_an_output_folder_the_terminal_cannot_show(small_run: Path,
                                                                  tmp_path: Path) -> None:
     out = tmp_path / f"design {LABEL}"

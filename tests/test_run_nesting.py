@@ -22,6 +22,9 @@ from rechallenge.analysis.run.rundir import check_target
 DESIGN = ["--endpoint", "response", "--line", "ICI-2", "--confidence", "0.9", "--n", "20",
           "--threshold", "0.2"]
 
+# Every test reads the session's small run (a full small analysis).
+pytestmark = pytest.mark.integration
+
 
 def snapshot(run: Path) -> tuple[list[str], dict[str, str], bytes]:
     """Everything in a run: its paths, their hashes and the manifest's bytes."""
