@@ -155,11 +155,11 @@ def _job(args: argparse.Namespace, out: Path) -> tuple[Any, list[str]]:
     from rechallenge.analysis.run.run_nesting import check_outside_runs
 
     _check_unit(args, "confidence", "threshold", "null_rate", "alt_rate", "alpha", "power")
-    _check_sizes(args)  # before the run is even looked at
+    _check_sizes(args)  # the sizes before the run is even looked at
+    true_rates = _rates(args.true_rates)
     if not Path(args.run_dir).is_dir():  # before anything is computed or written
         raise _InputError(f"run directory {args.run_dir} does not exist")
     check_outside_runs(out, reads=[args.run_dir])  # the run (or any other) is never written into
-    true_rates = _rates(args.true_rates)
     recorded = _recorded_hash(Path(args.run_dir))
     common = {"endpoint": args.endpoint, "line": args.line, "confidence": args.confidence,
               "prior": args.prior, "out": out, "recorded_sha256": recorded}
