@@ -9,7 +9,6 @@ runs here. The files are the same either way (``tests/test_pipeline.py``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +19,7 @@ import pandas as pd
 from distributed import Client
 
 from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE
-from rechallenge.analysis.map_prior.rbest import RBEST_DIR, rbest_files
+from rechallenge.analysis.map_prior.rbest import RBEST_DIR
 from rechallenge.analysis.reporting import run_tables as rt
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section, write_report
 from rechallenge.analysis.reporting.docx_report import write_docx
@@ -32,6 +31,7 @@ from rechallenge.analysis.reporting.run_figures import figure_jobs
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import reader_text
 from rechallenge.analysis.run.engine import submit
+from rechallenge.analysis.run.map_outputs import write_map_prior
 from rechallenge.analysis.run.output_tasks import draw_figures, map_prior_or_note, write_figures
 from rechallenge.analysis.run.update_files import before_after, load_update
 from rechallenge.analysis.settings.config import RunConfig
@@ -77,31 +77,6 @@ def diagnostics_tables(
         DEFAULT_THRESHOLDS,
     )
     return diagnostics, sampler, gate
-
-
-def map_prior_table(text: str, config: RunConfig) -> Table:
-    """One row per endpoint and line of a MAP prior record: fit check and effective sizes."""
-    record = json.loads(text)
-    rows = []
-    for endpoint, lines in record["endpoints"].items():
-        for line, entry in lines.items():
-            check = entry["check"]
-            rows.append({
-                "endpoint": endpoint, "line": line,
-                "components": len(entry["mixture"]["weights"]),
-                "draws_mean": check["draws"]["mean"], "mixture_mean": check["mixture"]["mean"],
-                "draws_lower": check["draws"]["lower"], "mixture_lower": check["mixture"]["lower"],
-                "draws_upper": check["draws"]["upper"], "mixture_upper": check["mixture"]["upper"],
-                "ess_elir": entry["ess"]["elir"], "robust_ess_elir": entry["robust_ess"]["elir"],
-            })
-    return Table(
-        "map_prior",
-        f"Meta-analytic-predictive prior per endpoint and line: the mixture against the "
-        f"predictive draws it approximates ({config.interval.percent} equal-tailed bounds; TTP on "
-        f"the log-median scale) and its effective sample size (ELIR) before and after "
-        f"robustification (weight {config.analysis.map_robust_weight:g}).",
-        pd.DataFrame(rows),
-    )
 
 
 def _update_section(update, results, config: RunConfig, figures) -> Section:
@@ -317,11 +292,7 @@ def _write_report(
     interval, gate = config.interval, tables.gate
     map_table = None
     if map_json is not None:
-        (staging / MAP_PRIOR_FILE).write_text(map_json, encoding="utf-8")
-        (staging / RBEST_DIR).mkdir(exist_ok=True)
-        for name, text in rbest_files(json.loads(map_json)).items():
-            (staging / RBEST_DIR / name).write_text(text, encoding="utf-8")
-        map_table = map_prior_table(map_json, config)
+        map_table = write_map_prior(staging, map_json, config)
     update_section = _update_section(update, results, config, figures) if update else None
     for table in ([map_table] if map_table else []) + list(update_section.tables if update_section else []):
         table.write(staging / "tables")
@@ -348,7 +319,8 @@ def _write_report(
     )
     sentences = results_sentences({e: r.summary for e, r in results.items()}, study.lines, interval)
     shown = tables.reader
-    reader_map = words_table(map_table) if map_table is not None else None
+    reader_map = (words_table(replace(map_table, frame=map_table.frame.drop(columns="rbest_file")))
+                  if map_table is not None else None)
     sections = [
         Section("Results", paragraphs=tuple(sentences), tables=(shown.headline,),
                 figures=tuple(f for f in figures if f.name.startswith(("contrast", "survival")))),
@@ -370,7 +342,8 @@ def _write_report(
             f"The predictive distribution for a new site, fitted by a mixture and robustified "
             f"with a vague component of weight {config.analysis.map_robust_weight:g}, is saved "
             f"in {MAP_PRIOR_FILE} and, for R, in RBesT's mixture format under "
-            f"{RBEST_DIR}/ (meta-analytic-predictive prior; see docs/map_prior.md).",),
+            f"{RBEST_DIR}/, one file per endpoint and line, named in tables/map_prior.csv "
+            f"(meta-analytic-predictive prior; see docs/map_prior.md).",),
             tables=(reader_map,))] if reader_map is not None else []),
         *([Section("Prior for a future study", paragraphs=(map_note,))] if map_note else []),
         glossary_section(interval, study.lines),
