@@ -84,3 +84,15 @@ def test_rbest_files_have_safe_unique_names_and_the_mapping_is_recorded(
         assert body["comp"][0] == pytest.approx(robust["weights"]), row.line
     report = (run / "report.md").read_text(encoding="utf-8")
     assert "named in tables/map\\_prior.csv" in report or "named in tables/map_prior.csv" in report
+
+
+def test_labels_are_shown_as_written_and_the_study_counted(hostile_run: tuple[Path, Path]) -> None:
+    """The reader sees the labels themselves, and the priors' reasons count this study's sites."""
+    _, run = hostile_run
+    sites = pd.read_csv(run / "tables" / "sites_response.csv")
+    assert set(sites["site"].dropna()) >= {"S01/../../etc", "a/b"}
+    priors = pd.read_csv(run / "tables" / "priors.csv")
+    tau = priors[(priors["endpoint"] == "response") & (priors["name"] == "tau_sd")]
+    assert tau["reason"].str.contains(f"This study: {len(SITES)} sites").all()
+    assert not re.search(r"\b14 (small )?sites", " ".join(priors["reason"]))
+    assert f"at {len(SITES)} institutions" in (run / "report.md").read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from rechallenge.analysis.reporting.vocabulary import counted
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.diagnostics import Thresholds
 from rechallenge.analysis.summaries.prior_reweighting import MAX_PARETO_K
@@ -173,11 +174,18 @@ def methods_paragraph(
     comparators: bool,
     sensitivity_methods: Sequence[str] = (),
     max_pareto_k: float = MAX_PARETO_K,
+    every_line: bool = False,
 ) -> str:
     """The statistical-methods paragraph of a manuscript.
 
     Parameters
     ----------
+    n_patients, n_sites, lines
+        The study's counts (patients with patient-level rows, sites) and its lines, as computed
+        from the data.
+    every_line
+        Whether every patient has a row at every line (the paragraph then says "each treated
+        at" the lines).
     fit_attrs
         Per endpoint, the decoded provenance of its main fit (``models.fit_settings.fit_attrs``).
     sensitivity_methods
@@ -197,8 +205,9 @@ def methods_paragraph(
     )
     binary = [e for e in fit_attrs if e != schema.TTP_ENDPOINT]
     text = [
-        f"We analysed {data_words}: {n_patients} patients at {n_sites} institutions, each treated "
-        f"at {' and '.join(lines)}.",
+        f"We analysed {data_words}: {counted(n_patients, 'patient')} at "
+        f"{counted(n_sites, 'institution')}, {'each ' if every_line else ''}treated at "
+        f"{' and '.join(lines)}.",
     ]
     if binary:
         names = ", ".join(schema.ENDPOINT_LABELS[e].split(" (")[0].lower() for e in binary)

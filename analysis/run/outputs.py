@@ -29,7 +29,7 @@ from rechallenge.analysis.reporting.reader_tables import words_table
 from rechallenge.analysis.reporting.report_text import glossary_section, warnings_paragraph
 from rechallenge.analysis.reporting.run_figures import figure_jobs
 from rechallenge.analysis.reporting.tables import Table
-from rechallenge.analysis.reporting.vocabulary import reader_text
+from rechallenge.analysis.reporting.vocabulary import counted, reader_text
 from rechallenge.analysis.run.engine import submit
 from rechallenge.analysis.run.map_outputs import write_map_prior
 from rechallenge.analysis.run.output_tasks import draw_figures, map_prior_or_note, write_figures
@@ -50,6 +50,7 @@ from rechallenge.analysis.summaries.endpoint_results import EndpointResults, all
 from rechallenge.analysis.summaries.prior_reweighting import pareto_k_threshold
 from rechallenge.data import Study, schema
 from rechallenge.models.fit_settings import fit_attrs
+from rechallenge.models.priors import study_size
 
 
 def diagnostics_tables(
@@ -117,16 +118,25 @@ def _update_section(update, results, config: RunConfig, figures) -> Section:
                    figures=tuple(f for f in figures if f.name.startswith("forest")))
 
 
+def _patient_counts(study: Study) -> tuple[int, bool]:
+    """Patients with patient-level rows, and whether each of them has a row at every line."""
+    if not len(study.patients):
+        return 0, False
+    lines = study.patients.groupby([schema.SITE, schema.PATIENT_ID], observed=True)[schema.LINE]
+    per_patient = lines.nunique()
+    return len(per_patient), bool((per_patient == len(study.lines)).all())
+
+
 def _header(study: Study, config: RunConfig) -> tuple[str, ...]:
     data = (
         "Data: SYNTHETIC reconstruction of Scheiner et al., JHEP Reports 2023 (not patient data)"
         if study.synthetic else f"Data: {', '.join(study.sources) or 'user data'}"
     )
-    n_patients = (len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates())
-                  if len(study.patients) else 0)
+    n_patients, _ = _patient_counts(study)
     return (
         data,
-        f"{n_patients} patients with patient-level rows, {len(study.sites)} sites, lines "
+        f"{counted(n_patients, 'patient')} with patient-level rows, "
+        f"{counted(len(study.sites), 'site')}, lines "
         f"{', '.join(study.lines)}; data hash {study.data_hash()[:12]}",
         f"Intervals: {config.interval.label}s throughout (frequentist references: "
         f"{config.interval.percent} confidence intervals)",
@@ -231,7 +241,7 @@ def _write_tables(
     comparisons = [rt.comparison(r, study, interval) for r in results.values()]
     site_tables = [rt.sites(r, interval) for r in results.values()]
     attrs = {e: fit_attrs(fits[fit_key(e)]) for e in results}
-    priors = rt.priors_table(attrs)
+    priors = rt.priors_table(attrs, {e: study_size(study, e) for e in attrs})
     loo = rt.concat_table(
         "loo", "PSIS-LOO comparison of partial, complete and no pooling per endpoint (elpd: higher "
         "is better; Pareto k > 0.7 marks unreliable rows).", [r.loo for r in results.values()])
@@ -307,8 +317,7 @@ def _write_report(
             + (". Reported at the user's request (--allow-unconverged); do not use these numbers "
                "for inference." if allow_unconverged else ". Not for reporting.")
         )
-    n_patients = (len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates())
-                  if len(study.patients) else 0)
+    n_patients, every_line = _patient_counts(study)
     methods = methods_paragraph(
         fit_attrs=tables.attrs, interval=interval, thresholds=DEFAULT_THRESHOLDS,
         n_patients=n_patients, n_sites=len(study.sites), lines=study.lines,
@@ -316,6 +325,7 @@ def _write_report(
         sensitivity=config.analysis.sensitivity, comparators=config.analysis.comparators,
         sensitivity_methods=[m for r in results.values() for m, _ in r.variant_methods.values()],
         max_pareto_k=pareto_k_threshold(config.sampler.draws * config.sampler.chains),
+        every_line=every_line,
     )
     sentences = results_sentences({e: r.summary for e, r in results.items()}, study.lines, interval)
     shown = tables.reader
