@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE
 from rechallenge.analysis.map_prior.rbest import RBEST_DIR
 from rechallenge.analysis.reporting import run_tables as rt
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section, write_report
+from rechallenge.analysis.reporting.docx_files import DOCUMENT_TIME
 from rechallenge.analysis.reporting.docx_report import write_docx
 from rechallenge.analysis.reporting.prose import methods_paragraph, results_sentences
 from rechallenge.analysis.reporting.reader_set import ReaderTables, build_reader_tables, write_reader_tables
@@ -175,6 +177,7 @@ def build_outputs(
     allow_unconverged: bool,
     client: Client | None = None,
     task_records: list[dict[str, Any]] | None = None,
+    when: datetime = DOCUMENT_TIME,
 ) -> GateResult:
     """Write tables/, figures/, report.md and report.html into ``staging``; return the gate.
 
@@ -189,6 +192,8 @@ def build_outputs(
         tables. ``None``: everything in this process.
     task_records
         If given, the record of every task (where it ran, how long) is appended to it.
+    when
+        The run's document time, stamped on its Word files (the manifest's ``document_time``).
     """
     update = load_update(staging)
     new_sites = tuple(update[0]["new_sites"]) if update else ()
@@ -208,7 +213,7 @@ def build_outputs(
     late_jobs = [j for j in jobs if j.needs_results]
     late = [submit(client, "figures:forest", draw_figures, late_jobs, study_arg, main_arg,
                    results, config, highlight_sites=new_sites)] if late_jobs else []
-    tables = _write_tables(staging / "tables", study, fits, results, config)
+    tables = _write_tables(staging / "tables", study, fits, results, config, when)
     figures_dir = staging / "figures"
     drawn: dict[str, Any] = {}
     finished = [task.result() for task in (*early, *late, map_task)]
@@ -219,7 +224,8 @@ def build_outputs(
         task_records += [recorded.record.to_dict() for recorded in finished]
     figures = [drawn[job.name] for job in jobs if job.name in drawn]
     _write_report(staging, study, results, config, tables, figures, update=update,
-                  map_json=map_json, map_note=map_note, allow_unconverged=allow_unconverged)
+                  map_json=map_json, map_note=map_note, allow_unconverged=allow_unconverged,
+                  when=when)
     return tables.gate
 
 
@@ -229,6 +235,7 @@ def _write_tables(
     fits: Mapping[str, az.InferenceData],
     results: Mapping[str, EndpointResults],
     config: RunConfig,
+    when: datetime,
 ) -> ResultTables:
     """Diagnostics and every result table, written to ``tables_dir``; the gate and the tables."""
     interval = config.interval
@@ -278,7 +285,7 @@ def _write_tables(
         results, study, interval, estimate=config.report.estimate, descriptive=descriptive,
         cross=cross, priors=priors, overview=overview, loo=loo, loso=loso,
         sensitivity=sensitivity, psens=psens)
-    write_reader_tables(reader, tables_dir)
+    write_reader_tables(reader, tables_dir, when=when)
     return ResultTables(gate, descriptive, comparisons, site_tables, priors, overview, loo, loso,
                         sensitivity, psens, cross, attrs, reader,
                         {k: classify(fit_attrs(fits[k]).get("warnings", {}))
@@ -297,6 +304,7 @@ def _write_report(
     map_json: str | None,
     map_note: str | None,
     allow_unconverged: bool,
+    when: datetime,
 ) -> None:
     """The MAP prior file and table, the update section, prose and report.md/report.html."""
     interval, gate = config.interval, tables.gate
@@ -366,4 +374,4 @@ def _write_report(
         sections=tuple(sections),
     )
     write_report(content, staging)
-    write_docx(content, staging)
+    write_docx(content, staging, when=when)
