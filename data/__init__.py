@@ -13,6 +13,7 @@ expected). The contract is described in ``docs/data_format.md``.
 """
 
 from . import schema
+from ._tables import line_label_problems
 from .check import FileSummary, StudyCheck, check_study
 from .endpoints import binary_outcome, paired_table, site_line_counts, with_binary_endpoints
 from .errors import DataValidationError, ValidationIssue
@@ -53,4 +54,5 @@ __all__ = [
     "with_binary_endpoints",
     "site_line_counts",
     "paired_table",
+    "line_label_problems",
 ]

@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import schema
 from ._headers import check_header_text, missing_column_hint
-from ._labels import check_text_column
+from ._labels import check_text_column, text_problem
 from ._parsers import INVALID
 from .errors import ValidationIssue, printable, shown
 
@@ -308,17 +308,45 @@ def check_cells(
     return values.tolist()
 
 
-def check_lines(lines: Sequence[str]) -> tuple[str, ...]:
-    """Validate the line labels of an analysis (a programming error, hence ValueError)."""
+def line_label_problems(lines: Sequence[object]) -> list[str]:
+    """Every problem of a list of line labels (from a config, ``--lines`` or a call), one each.
+
+    A line label is a label like a site's: non-empty, at most ``schema.MAX_LABEL_LENGTH``
+    characters, without control or invisible characters (which would act on a terminal or a
+    file format instead of being shown), and distinct from the others ignoring case. Labels are
+    shown with ``repr``, so a message never carries the characters it refuses.
+    """
     if isinstance(lines, str):
-        raise ValueError(
-            f"lines must be a sequence of labels, e.g. {schema.DEFAULT_LINES}, not a string")
-    labels = tuple(str(line).strip() for line in lines)
-    if not labels or any(label == "" for label in labels):
-        raise ValueError(f"lines must be non-empty labels, got {tuple(lines)!r}")
-    if len({label.upper() for label in labels}) != len(labels):
-        raise ValueError(f"line labels must differ (ignoring case), got {labels!r}")
-    return labels
+        return [f"a list of labels, e.g. {list(schema.DEFAULT_LINES)}, not the string {lines!r}"]
+    if not len(lines):
+        return ["at least one line label"]
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for raw in lines:
+        label = str(raw)
+        problem = text_problem(label, schema.MAX_LABEL_LENGTH)
+        if problem is not None:
+            problems.append(f"line label {shown(label)}: expected {problem}")
+        elif label.strip() == "":
+            problems.append(f"line label {label!r}: expected a visible label, not an empty one")
+        elif label.strip().upper() in seen:
+            problems.append(f"line label {shown(label)}: the same as {shown(seen[label.strip().upper()])} "
+                            "ignoring case; line labels must differ")
+        else:
+            seen[label.strip().upper()] = label
+    return problems
+
+
+def check_lines(lines: Sequence[str]) -> tuple[str, ...]:
+    """Validate the line labels of an analysis (a programming error, hence ValueError).
+
+    The rules are those of :func:`line_label_problems`; the config and the command line check
+    them first, so a user sees them as the package's messages.
+    """
+    problems = line_label_problems(lines)
+    if problems:
+        raise ValueError("invalid line labels: " + "; ".join(problems))
+    return tuple(str(line).strip() for line in lines)
 
 
 def check_endpoints(endpoints: Sequence[str]) -> tuple[str, ...]:

@@ -64,26 +64,30 @@ BINARY_PRIORS: Final[dict[str, PriorDefault]] = {
     "tau_sd": PriorDefault(
         1.0,
         "tau[line] ~ HalfNormal(tau_sd)  (between-site SD of the log-odds)",
-        "With 14 small sites tau is weakly identified and its prior matters. HalfNormal(1) is the "
+        "The between-site SD tau is learnt from the differences between sites only: with few or "
+        "small sites it is weakly identified and its prior matters. HalfNormal(1) is the "
         "conservative default recommended for binary endpoints with rates of 0.2-0.8 (Weber et al. "
         "2021, RBesT; Friede et al. 2017 and Roever et al. 2021 for few studies): its median 0.67 "
         "lets between-site odds differ several-fold, it keeps mass near 0 (no heterogeneity) and "
         "gives under 5% to tau > 2 (a 'very large' heterogeneity in Neuenschwander's terms).",
         True,
+        about_sites=True,
     ),
     "lkj_eta": PriorDefault(
         2.0,
         "R ~ LKJ(lkj_eta)  (correlation of a site's effects between lines)",
         "eta = 2 shrinks the correlation mildly toward 0 (density proportional to 1 - r^2 for two "
-        "lines) without ruling out strong correlation; eta = 1 would be uniform and lets 14 sites "
-        "push the correlation to +-1, where the sampler struggles.",
+        "lines) without ruling out strong correlation; eta = 1 would be uniform and lets the data "
+        "of few sites push the correlation to +-1, where the sampler struggles.",
         True,
+        about_sites=True,
     ),
     "sigma_patient_sd": PriorDefault(
         1.0,
         "sigma_patient ~ HalfNormal(sigma_patient_sd)  (SD of the patient effect, log-odds)",
-        "Two binary outcomes per patient identify the patient SD poorly; HalfNormal(1) allows a "
-        "moderate within-patient correlation of the two lines' outcomes (sigma near 1 gives a "
+        "A patient's few binary outcomes (one per line) identify the patient SD poorly; "
+        "HalfNormal(1) allows a moderate correlation of a patient's outcomes at different lines "
+        "(sigma near 1 gives a "
         "latent correlation of about 0.23) and keeps mass near 0 (no pairing effect).",
         True,
     ),

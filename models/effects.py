@@ -2,7 +2,7 @@
 
 Site effects of the treatment lines are jointly normal, ``u[site, :] ~ MvNormal(0, diag(tau) R
 diag(tau))``, with an LKJ prior on the correlation ``R``. They are written non-centred
-(``u = z @ chol.T`` with ``z ~ Normal(0, 1)``): with 14 small sites the data barely identify
+(``u = z @ chol.T`` with ``z ~ Normal(0, 1)``): with few small sites the data barely identify
 ``tau``, and the centred form would give the funnel-shaped posterior NUTS cannot explore.
 
 ``tau`` and ``R`` are sampled as separate variables (``tau ~ HalfNormal``, ``R ~ LKJCorr``), not

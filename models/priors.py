@@ -20,6 +20,8 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+from rechallenge.data import Study, schema
+
 PRIOR_DATA_PREFIX = "prior_"
 
 
@@ -37,12 +39,73 @@ class PriorDefault:
         Why this value: the scale it implies and what it rules out.
     positive
         True when the value must be > 0 (scales, concentrations).
+    about_sites
+        True when what the data say about the value depends on the number and size of the sites
+        (the between-site SD and correlation): :meth:`reason_for` then adds the study's counts.
     """
 
     value: float
     distribution: str
     reason: str
     positive: bool = True
+    about_sites: bool = False
+
+    def reason_for(self, size: StudySize | None) -> str:
+        """The reason, with what ``size`` (the study's counts) means for it when it is about sites.
+
+        The defaults' reasons hold no fact of any one study; the counts are computed from the
+        data (:func:`study_size`), so a report of one site or of forty says so.
+        """
+        if not self.about_sites or size is None:
+            return self.reason
+        return f"{self.reason} {size.sentence()}"
+
+
+def _count(n: float, noun: str) -> str:
+    """``"1 site"``, ``"14 sites"``, ``"4.5 patients"``."""
+    return f"{n:g} {noun}" + ("" if n == 1 else "s")
+
+
+@dataclass(frozen=True)
+class StudySize:
+    """What the data hold for one endpoint, in the words of a prior's reason.
+
+    Parameters
+    ----------
+    sites
+        Sites with data for the endpoint.
+    patients_per_site
+        Median number of patients per site and line (patient rows and aggregate counts).
+    """
+
+    sites: int
+    patients_per_site: float
+
+    def sentence(self) -> str:
+        """E.g. ``"This study: 14 sites, a median of 4 patients per site and line."``."""
+        if self.sites == 1:
+            return (f"This study: 1 site ({_count(self.patients_per_site, 'patient')} per line, "
+                    "median), so the data say nothing about differences between sites and this "
+                    "prior alone sets them.")
+        return (f"This study: {_count(self.sites, 'site')}, a median of "
+                f"{_count(self.patients_per_site, 'patient')} per site and line.")
+
+
+def study_size(study: Study, endpoint: str) -> StudySize:
+    """The sites and the median patients per site and line of one endpoint's data.
+
+    Patient rows count once per line; an aggregate row counts its ``n`` patients.
+    """
+    rows = study.for_endpoint(endpoint)
+    keys = [schema.SITE, schema.LINE]
+    counts = [rows.patients.groupby(keys, observed=True).size()] if len(rows.patients) else []
+    if len(rows.aggregates):
+        counts.append(rows.aggregates.groupby(keys, observed=True)[schema.N].sum())
+    if not counts:
+        return StudySize(0, 0.0)
+    per_site_line = pd.concat(counts).groupby(level=[0, 1]).sum()
+    sites = per_site_line.index.get_level_values(0).nunique()
+    return StudySize(int(sites), float(per_site_line.median()))
 
 
 class UnknownPriorError(ValueError):
@@ -135,8 +198,10 @@ class Priors(Mapping[str, float]):
         """JSON text, stable key order (stored in fit attrs and run manifests)."""
         return json.dumps(self._values, sort_keys=True)
 
-    def table(self) -> pd.DataFrame:
-        """One row per hyperparameter: name, value, default, distribution, reason."""
+    def table(self, size: StudySize | None = None) -> pd.DataFrame:
+        """One row per hyperparameter: name, value, default, distribution, reason (with the
+        counts of ``size``, the study's, where the reason is about sites).
+        """
         return pd.DataFrame(
             [
                 {
@@ -144,7 +209,7 @@ class Priors(Mapping[str, float]):
                     "value": self._values[name],
                     "default": d.value,
                     "distribution": d.distribution,
-                    "reason": d.reason,
+                    "reason": d.reason_for(size),
                 }
                 for name, d in self._defaults.items()
             ]

@@ -35,6 +35,7 @@ from typing import Any
 
 import arviz as az
 import pymc as pm
+import pytensor
 
 from .fit_settings import (  # noqa: F401 - re-exported: the front-end's settings and provenance
     BACKENDS,
@@ -138,12 +139,26 @@ def _fit(
 ) -> az.InferenceData:
     # Library warnings of the sampling steps are recorded with the fit (rechallenge_warnings)
     # and counted in the report, not printed raw in the middle of a run's progress lines.
+    _look_up_machine_once()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         idata = _sample_all(model, settings, groups, progress, timings)
     _drop_prior_only(idata, info)
     messages = Counter(str(w.message).strip().split("\n")[0] for w in caught)
     return _with_provenance(idata, model, info, settings, dict(messages))
+
+
+def _look_up_machine_once() -> None:
+    """Let PyTensor look for a BLAS library now, outside any fit's recorded warnings.
+
+    PyTensor looks once per process, at the first compilation, and warns then if there is none:
+    a fact of the machine, not of a fit. Recorded with whichever fit came first on a worker, it
+    made the same run's fit files and report differ with the order of tasks and between a local
+    and a cluster run (whose workers may have looked already). Speed only; no number changes.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _ = pytensor.config.blas__ldflags
 
 
 def _sample_all(

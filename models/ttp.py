@@ -107,21 +107,23 @@ TTP_PRIORS: Final[dict[str, PriorDefault]] = {
         "tau[line] ~ HalfNormal(tau_sd)  (between-site SD of log scale)",
         "Prior median tau 0.34: 95% of sites' medians within a factor exp(1.96 tau) = 1.9 of the "
         "typical site's; the prior 95% point tau = 0.98 allows a factor 6.8, more is ruled out. "
-        "With 14 small sites the data barely inform tau, so a heavier tail would let it wander "
-        "to implausible values.",
+        "With few or small sites the data barely inform tau, so a heavier tail would let it "
+        "wander to implausible values.",
+        about_sites=True,
     ),
     "lkj_eta": PriorDefault(
         2.0,
         "site_corr ~ LKJ(lkj_eta)",
-        "Mildly favours small correlations between a site's ICI-1 and ICI-2 effects (density "
+        "Mildly favours small correlations between a site's effects at different lines (density "
         "proportional to 1 - r^2 for two lines) without excluding strong ones.",
+        about_sites=True,
     ),
     "frailty_sd": PriorDefault(
         0.5,
         "sigma_frailty ~ HalfNormal(frailty_sd)  (patient effect on log scale)",
         "sigma = 0.5 puts 95% of patients' times within a factor 2.7 of the typical patient's, at "
-        "both lines; the Weibull itself already spreads log times with sd 1.28 / k, and with two "
-        "rows per patient a larger frailty would not be identified.",
+        "every line; the Weibull itself already spreads log times with sd 1.28 / k, and with one "
+        "row per patient and line a larger frailty would not be identified.",
     ),
     "covariate_sd": PriorDefault(
         1.0,

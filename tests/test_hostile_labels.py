@@ -12,9 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from rechallenge.analysis.cli import main
+from rechallenge.analysis.settings.config import ConfigError, parse_config
 from rechallenge.data import (
     DataValidationError,
     ValidationIssue,
+    load_example,
     load_study,
     read_patients,
     schema,
@@ -221,3 +224,37 @@ def test_regimen_classes_differing_in_case_are_reported():
     df.loc[3, "regimen_class"] = "Dual_ICI"
     issue = issues_of(validate_patients, df)[0]
     assert (issue.row, issue.column, issue.value) == (5, "regimen_class", "Dual_ICI")
+
+
+# ---- line labels are labels: refused where a site label would be ------------------------------
+
+@pytest.mark.parametrize(("lines", "says"), [
+    (["ICI-1", "ICI-2\x1b[31m"], "U+001B"),
+    (["ICI-1", " "], "visible"),
+    (["ICI-1", "ici-1"], "differ"),
+    (["ICI-1", "L" * 101], "at most 100"),
+    (["a\u200bb", "c"], "U+200B"),
+])
+def test_line_labels_with_control_characters_or_blank_are_refused(lines, says):
+    from rechallenge.data import line_label_problems
+
+    problems = line_label_problems(lines)
+    assert len(problems) == 1 and says in problems[0]
+    assert "\x1b" not in problems[0] and "\u200b" not in problems[0]
+    with pytest.raises(ConfigError) as info:
+        parse_config({"data": {"lines": lines}})
+    assert "[data] lines" in str(info.value) and says in str(info.value)
+
+
+def test_hostile_characters_that_only_mean_something_to_a_format_are_line_labels():
+    from rechallenge.data import line_label_problems
+
+    assert line_label_problems(["2nd|<i>line</i> & 50%", "../../x"]) == []
+
+
+def test_cli_refuses_a_line_label_with_an_escape_code_without_echoing_it(tmp_path: Path, capsys):
+    data = tmp_path / "p.csv"
+    load_example().to_csv(data, index=False)
+    assert main(["validate", "--lines", "ICI-1,ICI-2\x1b[2J", str(data)]) == 2  # usage error
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "U+001B" in err and "--lines" in err

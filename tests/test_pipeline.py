@@ -16,14 +16,17 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
+import docx
 import pandas as pd
 import pytest
 from conftest import SEED, small_config
 from test_run_safety import make_run
 
 from rechallenge.analysis.cli import main
+from rechallenge.analysis.run.engine import EngineSettings
 from rechallenge.analysis.run.fitio import DataHashMismatch
 from rechallenge.analysis.run.manifest import RunDirectoryError
 from rechallenge.analysis.run.outputs import build_outputs
@@ -98,21 +101,32 @@ def test_latex_tables_are_valid_tabular(run: Path) -> None:
         assert not re.search(r"(?<!\\)[%_#$]", body), tex.name
 
 
+def _files(run: Path) -> dict[Path, bytes]:
+    """Every file of a run but its manifest (which records timings), by path."""
+    return {p.relative_to(run): p.read_bytes() for p in run.rglob("*")
+            if p.is_file() and p.name != "manifest.json"}
+
+
 def test_rebuilt_report_equals_the_original(run: Path, tmp_path: Path, engine) -> None:
-    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*")
-              if p.is_file() and p.suffix in (".csv", ".md", ".tex", ".json", ".html")
-              and p.name != "manifest.json"}
-    recorded = json.loads((run / "manifest.json").read_text())["sensitivity"]
+    """Every file, Word documents, figures and fits included: the same bytes."""
+    before = _files(run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    recorded = manifest["sensitivity"]
     rebuild_report(run, progress=QUIET, engine=engine)
-    after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*")
-             if p.is_file() and p.suffix in (".csv", ".md", ".tex", ".json", ".html")
-             and p.name != "manifest.json"}
+    after = _files(run)
     assert before.keys() == after.keys()
+    assert {Path("report.docx"), Path("tables/reader/table2_headline.docx")} <= set(before)
     # Among them the sensitivity table, its reweighted variants recomputed from the saved fits.
     assert {Path("tables/sensitivity_priors.csv"), Path("tables/reader/sensitivity_priors.md")} <= set(before)
     changed = [str(k) for k in before if before[k] != after[k]]
     assert changed == []
-    assert json.loads((run / "manifest.json").read_text())["sensitivity"] == recorded
+    rebuilt = json.loads((run / "manifest.json").read_text())
+    assert rebuilt["sensitivity"] == recorded
+    assert rebuilt["files"] == manifest["files"]  # the manifest's hashes agree too
+    # The Word files carry the run's recorded time, not the time they were written.
+    when = datetime.fromisoformat(manifest["document_time"])
+    props = docx.Document(str(run / "report.docx")).core_properties
+    assert props.created == props.modified == when and props.author == "rechallenge"
 
 
 def test_sensitivity_table_says_how_each_variant_was_obtained(run: Path, tmp_path: Path) -> None:
@@ -158,9 +172,22 @@ def test_outputs_made_on_the_engine_equal_those_made_in_one_process(
     build_outputs(staging, study, fits, config, allow_unconverged=True, client=None)
     made = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
     assert made and all((run / p).is_file() for p in made)
-    for path in made:
-        if path.suffix in (".csv", ".md", ".tex", ".json", ".html"):
-            assert (staging / path).read_bytes() == (run / path).read_bytes(), str(path)
+    for path in made:  # every file: tables, report, Word documents and figures
+        assert (staging / path).read_bytes() == (run / path).read_bytes(), str(path)
+
+
+def test_same_seed_gives_identical_files(run: Path, tmp_path: Path) -> None:
+    """The same inputs, seed and package version on another engine layout (one worker, the
+    session's run two): every file the same bytes (fits, Word documents and figures included),
+    so the manifests' hashes agree."""
+    again = tmp_path / "again"
+    analyze(small_config(), again, allow_unconverged=True, progress=QUIET,
+            engine=EngineSettings(workers=1))
+    first, second = _files(run), _files(again)
+    assert first.keys() == second.keys()
+    assert [str(k) for k in first if first[k] != second[k]] == []
+    hashes = [json.loads((r / "manifest.json").read_text())["files"] for r in (run, again)]
+    assert hashes[0] == hashes[1]
 
 
 def test_fits_are_checked_against_the_data(run: Path, tmp_path: Path) -> None:

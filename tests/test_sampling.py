@@ -219,3 +219,27 @@ def test_prior_and_predictive_draws_log_no_sampling_lines(
     with caplog.at_level(logging.INFO, logger="pymc"):
         fit(build_binary_model(study, "toxicity"), **SHORT)
     assert not [r for r in caplog.records if r.getMessage().startswith("Sampling:")]
+
+
+@pytest.mark.integration
+def test_the_first_fit_of_a_process_records_no_warning_of_the_machine() -> None:
+    """PyTensor looks for BLAS once per process and warns then if there is none; that warning
+    was recorded with whichever fit came first on a worker, so the same run's fit files and
+    report differed with the order of tasks. The first and a later fit record the same."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import json\n"
+        "from rechallenge.data import example_study\n"
+        "from rechallenge.models.binary import build_binary_model\n"
+        "from rechallenge.models.sampling import fit, fit_attrs\n"
+        "model = build_binary_model(example_study(), 'response')\n"
+        f"runs = [fit(model, draws=50, tune=50, chains=1, seed={SEED}, groups=()) for _ in 'ab']\n"
+        "print(json.dumps([fit_attrs(r)['warnings'] for r in runs]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600, check=True)
+    first, later = json.loads(done.stdout.strip().splitlines()[-1])
+    assert first == later

@@ -39,6 +39,12 @@ def comma_list(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated labels, got {text!r}")
     if len({item.upper() for item in items}) != len(items):
         raise argparse.ArgumentTypeError(f"labels must differ (ignoring case), got {text!r}")
+    from rechallenge.data import line_label_problems
+
+    # Labels are shown in messages and reports: the data's label rules (no control characters).
+    problems = line_label_problems(items)
+    if problems:
+        raise argparse.ArgumentTypeError("; ".join(problems))
     return items
 
 

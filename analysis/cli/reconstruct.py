@@ -308,7 +308,8 @@ def register_reconstruct(sub: Subparsers) -> argparse.ArgumentParser:
     scale.add_argument("--proportion", dest="percent", action="store_false",
                        help="survival is a proportion from 0 to 1 (default: detected)")
     parser.add_argument("--lines", type=comma_list, default=None, metavar="LABELS",
-                        help=f"allowed line labels (default: {','.join(schema.DEFAULT_LINES)})")
+                        help=(f"allowed line labels (default: {','.join(schema.DEFAULT_LINES)}); each at "
+                              f"most {schema.MAX_LABEL_LENGTH} characters, no control characters"))
     parser.add_argument("--out", required=True, metavar="PATIENTS.csv",
                         help="patient table to write (not an input, not inside a run)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")

@@ -36,7 +36,8 @@ def register_validate(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--aggregate", nargs="+", default=[], metavar="FILE", action="extend",
                         help="aggregate table(s): counts per site, line and endpoint")
     parser.add_argument("--lines", type=comma_list, default=None, metavar="LABELS",
-                        help=f"line labels in order (default: {','.join(schema.DEFAULT_LINES)})")
+                        help=(f"line labels in order (default: {','.join(schema.DEFAULT_LINES)}); each at "
+                              f"most {schema.MAX_LABEL_LENGTH} characters, no control characters"))
     parser.add_argument("--endpoints", type=endpoint_list, default=None, metavar="NAMES",
                         help=("endpoints to be analysed; only their columns are required "
                               f"(default: {','.join(schema.ENDPOINTS)})"))

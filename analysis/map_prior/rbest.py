@@ -20,6 +20,7 @@ import json
 from typing import Any, Final
 
 from rechallenge.analysis.map_prior.mixtures import BetaMixture, NormalMixture
+from rechallenge.analysis.settings.file_names import safe_file_stems
 
 #: Directory of the run that holds one RBesT file per endpoint and line.
 RBEST_DIR: Final = "map_prior_rbest"
@@ -70,12 +71,28 @@ def rbest_mixture(mixture: BetaMixture | NormalMixture, *, sigma: float | None =
     return {"meta": meta, "comp": comp}
 
 
+def rbest_file_names(record: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """The file name of each endpoint and line of a MAP prior record: ``<endpoint>_<line>.json``.
+
+    A line label is data and may hold any character (``2nd|<i>line</i>``, ``../x``): the stem
+    goes through :func:`~rechallenge.analysis.settings.file_names.safe_file_stems`, so a label
+    that is not a plain name gets a slug with a short hash (``response_2nd-i-line-i-072607a4``)
+    and no two entries share a file. The run records the mapping (``tables/map_prior.csv``).
+    """
+    keys = [(endpoint, line) for endpoint, lines in record["endpoints"].items() for line in lines]
+    stems = safe_file_stems(f"{endpoint}_{line}" for endpoint, line in keys)
+    return {(endpoint, line): stems[f"{endpoint}_{line}"] + ".json" for endpoint, line in keys}
+
+
 def rbest_files(record: dict[str, Any]) -> dict[str, str]:
-    """``{"<endpoint>_<line>.json": JSON text}`` for every entry of a MAP prior record.
+    """``{file name: JSON text}`` for every entry of a MAP prior record.
 
     ``record`` is the parsed ``map_prior.json``; each file holds the robust mixture (the prior
-    the report describes), normal mixtures with the record's robust scale as ``sigma``.
+    the report describes), normal mixtures with the record's robust scale as ``sigma``. The
+    file names are those of :func:`rbest_file_names` (``<endpoint>_<line>.json`` for plain
+    labels).
     """
+    names = rbest_file_names(record)
     out: dict[str, str] = {}
     for endpoint, lines in record["endpoints"].items():
         for line, entry in lines.items():
@@ -87,5 +104,5 @@ def rbest_files(record: dict[str, Any]) -> dict[str, str]:
                 mixture = NormalMixture.from_dict(robust)
                 sigma = float(entry["robust_component"]["scale"])
             body = rbest_mixture(mixture, sigma=sigma, robust=entry["robust_weight"] > 0)
-            out[f"{endpoint}_{line}.json"] = json.dumps(body, indent=2, allow_nan=False) + "\n"
+            out[names[endpoint, line]] = json.dumps(body, indent=2, allow_nan=False) + "\n"
     return out

@@ -9,6 +9,7 @@ pictures); figures are the PNGs of ``figures/``. Every text goes through
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 from docx import Document
@@ -19,6 +20,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from rechallenge.analysis.reporting.document import ReportContent
+from rechallenge.analysis.reporting.docx_files import DOCUMENT_TIME, save_docx
 from rechallenge.analysis.reporting.escaping import docx_text
 from rechallenge.analysis.reporting.tables import Table
 
@@ -144,16 +146,21 @@ def render_docx(content: ReportContent, directory: Path) -> WordDocument:
     return doc
 
 
-def write_docx(content: ReportContent, directory: Path, name: str = "report.docx") -> Path:
-    """Write the report as ``directory/name``; return the path."""
-    path = directory / name
-    render_docx(content, directory).save(str(path))
-    return path
+def write_docx(content: ReportContent, directory: Path, name: str = "report.docx", *,
+               when: datetime = DOCUMENT_TIME) -> Path:
+    """Write the report as ``directory/name``; return the path.
+
+    The bytes depend on ``content``, the figures and ``when`` only (the run's document time; see
+    :func:`~rechallenge.analysis.reporting.docx_files.save_docx`).
+    """
+    return save_docx(render_docx(content, directory), directory / name, when=when)
 
 
-def write_table_docx(table: Table, path: Path) -> Path:
-    """One table alone as a Word document (e.g. Table 2 for the manuscript); return the path."""
+def write_table_docx(table: Table, path: Path, *, when: datetime = DOCUMENT_TIME) -> Path:
+    """One table alone as a Word document (e.g. Table 2 for the manuscript); return the path.
+
+    Reproducible like :func:`write_docx`.
+    """
     doc = _new_document(table.caption)
     add_table(doc, table)
-    doc.save(str(path))
-    return path
+    return save_docx(doc, path, when=when)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from rechallenge.analysis.reporting.vocabulary import counted
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.diagnostics import Thresholds
 from rechallenge.analysis.summaries.prior_reweighting import MAX_PARETO_K
@@ -35,11 +36,6 @@ def _pct(row: pd.Series) -> str:
 def _num(row: pd.Series, digits: int = 2, unit: str = "") -> str:
     u = f" {unit}" if unit else ""
     return f"{row['median']:.{digits}f}{u} ({row['lower']:.{digits}f} to {row['upper']:.{digits}f})"
-
-
-def counted(n: int, noun: str) -> str:
-    """``"1 institution"``, ``"14 institutions"``: a count with its noun in the right number."""
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def contrast_label(later: str, first: str) -> str:
@@ -178,11 +174,18 @@ def methods_paragraph(
     comparators: bool,
     sensitivity_methods: Sequence[str] = (),
     max_pareto_k: float = MAX_PARETO_K,
+    every_line: bool = False,
 ) -> str:
     """The statistical-methods paragraph of a manuscript.
 
     Parameters
     ----------
+    n_patients, n_sites, lines
+        The study's counts (patients with patient-level rows, sites) and its lines, as computed
+        from the data.
+    every_line
+        Whether every patient has a row at every line (the paragraph then says "each treated
+        at" the lines).
     fit_attrs
         Per endpoint, the decoded provenance of its main fit (``models.fit_settings.fit_attrs``).
     sensitivity_methods
@@ -203,7 +206,8 @@ def methods_paragraph(
     binary = [e for e in fit_attrs if e != schema.TTP_ENDPOINT]
     text = [
         f"We analysed {data_words}: {counted(n_patients, 'patient')} at "
-        f"{counted(n_sites, 'institution')}, each treated at {' and '.join(lines)}.",
+        f"{counted(n_sites, 'institution')}, {'each ' if every_line else ''}treated at "
+        f"{' and '.join(lines)}.",
     ]
     if n_sites == 1 and options.get("pooling", "partial") == "partial":
         text.append(

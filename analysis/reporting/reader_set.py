@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from rechallenge.analysis.reporting import reader_tables as rd
+from rechallenge.analysis.reporting.docx_files import DOCUMENT_TIME
 from rechallenge.analysis.reporting.docx_report import write_table_docx
 from rechallenge.analysis.reporting.headline import headline_table
 from rechallenge.analysis.reporting.tables import Table
@@ -114,12 +116,14 @@ def _filed(tables: ReaderTables) -> ReaderTables:
                         move_any(tables.sensitivity), move_any(tables.psens))
 
 
-def write_reader_tables(tables: ReaderTables, tables_dir: Path) -> list[Path]:
+def write_reader_tables(tables: ReaderTables, tables_dir: Path, *,
+                        when: datetime = DOCUMENT_TIME) -> list[Path]:
     """Write every reader table under ``tables_dir/reader/`` (CSV, MD, TeX; the headline also
-    as DOCX); return the paths.
+    as DOCX, stamped with ``when``, the run's document time); return the paths.
     """
     directory = tables_dir / rd.READER_DIR
     paths = [p for t in tables.all() for p in t.write(directory)]
     directory.mkdir(parents=True, exist_ok=True)
-    paths.append(write_table_docx(tables.headline, directory / f"{tables.headline.name}.docx"))
+    paths.append(write_table_docx(tables.headline, directory / f"{tables.headline.name}.docx",
+                                  when=when))
     return paths

@@ -18,6 +18,7 @@ from rechallenge.analysis.summaries.descriptive import descriptive_table
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
 from rechallenge.analysis.summaries.reference import Key, Reference, binary_reference, ttp_reference
 from rechallenge.data import Study, schema
+from rechallenge.models.priors import StudySize
 
 _BINARY_ROWS = ("probability_population", "probability_typical_site", "probability_new_site",
                 "difference_population", "odds_ratio_typical_site", "prob_greater_population")
@@ -96,9 +97,12 @@ def sites(result: EndpointResults, interval: Interval) -> Table:
     )
 
 
-def priors_table(fit_attrs: Mapping[str, Mapping]) -> Table:
+def priors_table(fit_attrs: Mapping[str, Mapping],
+                 sizes: Mapping[str, StudySize] | None = None) -> Table:
     """Every prior hyperparameter the main fits use, its distribution and the reason for its
-    default (``fit_attrs``: per endpoint, the decoded provenance of its main fit).
+    default (``fit_attrs``: per endpoint, the decoded provenance of its main fit). ``sizes``:
+    per endpoint, the study's counts (:func:`rechallenge.models.priors.study_size`), stated in
+    the reasons that depend on them.
     """
     from rechallenge.models.binary import BINARY_PRIORS
     from rechallenge.models.ttp import TTP_PRIORS
@@ -110,7 +114,8 @@ def priors_table(fit_attrs: Mapping[str, Mapping]) -> Table:
         for name, value in values.items():
             d = defaults[name]
             rows.append({"endpoint": endpoint, "name": name, "value": value, "default": d.value,
-                         "distribution": d.distribution, "reason": d.reason})
+                         "distribution": d.distribution,
+                         "reason": d.reason_for((sizes or {}).get(endpoint))})
     return Table("priors", "Prior hyperparameters by endpoint, with the reason for each default.",
                  pd.DataFrame(rows))
 

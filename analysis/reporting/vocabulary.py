@@ -101,6 +101,15 @@ MACHINE_NAMES: Final[frozenset[str]] = frozenset(
 )
 
 
+def counted(n: float, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: ``"1 site"``, ``"40 sites"``, ``"0 patients"``.
+
+    Text about the data states the data's own counts; this keeps it right for one site too.
+    """
+    number = f"{int(n)}" if float(n).is_integer() else f"{n:g}"  # 1000000, never 1e+06
+    return f"{number} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def endpoint_label(endpoint: str) -> str:
     """The reader's name of an endpoint (``"Objective response (CR or PR)"``)."""
     return schema.ENDPOINT_LABELS.get(endpoint, endpoint)

@@ -19,6 +19,15 @@ class DataHashMismatch(ValueError):
 _COMPRESSED_KINDS = frozenset("biufcS")
 
 
+#: Group attributes that hold the wall-clock time of a fit (ArviZ's ``created_at``, PyMC's
+#: ``sampling_time``): left out of the file, so the same fit always gives the same bytes (the
+#: run's manifest records how long each step took).
+CLOCK_ATTRS: frozenset[str] = frozenset({"created_at", "sampling_time"})
+#: Sampler statistics that are wall-clock times of each draw (PyMC's NUTS), left out likewise.
+CLOCK_STATS: frozenset[str] = frozenset({"perf_counter_diff", "perf_counter_start",
+                                         "process_time_diff"})
+
+
 #: Posterior attribute naming the fit a file holds (endpoint and variant, e.g. ``ttp__none``).
 FIT_KEY_ATTR = "rechallenge_fit_key"
 
@@ -38,9 +47,15 @@ def save_fit(idata: az.InferenceData, path: Path, *, key: str | None = None) -> 
     written in one pass: ``to_netcdf`` reopens the file for each group, and h5netcdf reads back
     everything already written every time. The lossless shuffle filter makes the draws compress
     a little better (about 6% smaller files) at no extra cost.
+
+    The file is byte-for-byte the same for the same fit, whenever and wherever it is written: the
+    attributes of :data:`CLOCK_ATTRS` and the per-draw times of :data:`CLOCK_STATS` are left
+    out (HDF5 records no other time here).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    groups = {group: idata[group] for group in idata.groups()}
+    groups = {group: _without_clock(idata[group]) for group in idata.groups()}
+    if "sample_stats" in groups:
+        groups["sample_stats"] = groups["sample_stats"].drop_vars(CLOCK_STATS, errors="ignore")
     if key is not None:
         groups["posterior"] = groups["posterior"].assign_attrs({FIT_KEY_ATTR: key})
     if not hasattr(xr, "DataTree"):  # xarray < 2024.10: group by group
@@ -55,6 +70,15 @@ def save_fit(idata: az.InferenceData, path: Path, *, key: str | None = None) -> 
     }
     tree.to_netcdf(path, engine="h5netcdf", encoding=encoding)
     return path
+
+
+def _without_clock(data: xr.Dataset) -> xr.Dataset:
+    """``data`` with the same arrays and without the wall-clock attributes (not a copy of them)."""
+    if not CLOCK_ATTRS & set(data.attrs):
+        return data
+    out = data.copy(deep=False)
+    out.attrs = {k: v for k, v in data.attrs.items() if k not in CLOCK_ATTRS}
+    return out
 
 
 def _compressible(dtype: np.dtype) -> bool:

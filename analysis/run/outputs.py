@@ -9,9 +9,9 @@ runs here. The files are the same either way (``tests/test_pipeline.py``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,12 @@ import pandas as pd
 from distributed import Client
 
 from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE
-from rechallenge.analysis.map_prior.rbest import RBEST_DIR, rbest_files
+from rechallenge.analysis.map_prior.rbest import RBEST_DIR
 from rechallenge.analysis.reporting import run_tables as rt
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section, write_report
+from rechallenge.analysis.reporting.docx_files import DOCUMENT_TIME
 from rechallenge.analysis.reporting.docx_report import write_docx
-from rechallenge.analysis.reporting.prose import counted, methods_paragraph, results_sentences
+from rechallenge.analysis.reporting.prose import methods_paragraph, results_sentences
 from rechallenge.analysis.reporting.reader_set import ReaderTables, build_reader_tables, write_reader_tables
 from rechallenge.analysis.reporting.reader_tables import words_table
 from rechallenge.analysis.reporting.report_text import (
@@ -34,8 +35,9 @@ from rechallenge.analysis.reporting.report_text import (
 )
 from rechallenge.analysis.reporting.run_figures import figure_jobs
 from rechallenge.analysis.reporting.tables import Table
-from rechallenge.analysis.reporting.vocabulary import reader_text
+from rechallenge.analysis.reporting.vocabulary import counted, reader_text
 from rechallenge.analysis.run.engine import submit
+from rechallenge.analysis.run.map_outputs import write_map_prior
 from rechallenge.analysis.run.output_tasks import draw_figures, map_prior_or_note, write_figures
 from rechallenge.analysis.run.update_files import before_after, load_update
 from rechallenge.analysis.settings.config import RunConfig
@@ -54,6 +56,7 @@ from rechallenge.analysis.summaries.endpoint_results import EndpointResults, all
 from rechallenge.analysis.summaries.prior_reweighting import pareto_k_threshold
 from rechallenge.data import Study, schema
 from rechallenge.models.fit_settings import fit_attrs
+from rechallenge.models.priors import study_size
 
 
 def diagnostics_tables(
@@ -81,31 +84,6 @@ def diagnostics_tables(
         DEFAULT_THRESHOLDS,
     )
     return diagnostics, sampler, gate
-
-
-def map_prior_table(text: str, config: RunConfig) -> Table:
-    """One row per endpoint and line of a MAP prior record: fit check and effective sizes."""
-    record = json.loads(text)
-    rows = []
-    for endpoint, lines in record["endpoints"].items():
-        for line, entry in lines.items():
-            check = entry["check"]
-            rows.append({
-                "endpoint": endpoint, "line": line,
-                "components": len(entry["mixture"]["weights"]),
-                "draws_mean": check["draws"]["mean"], "mixture_mean": check["mixture"]["mean"],
-                "draws_lower": check["draws"]["lower"], "mixture_lower": check["mixture"]["lower"],
-                "draws_upper": check["draws"]["upper"], "mixture_upper": check["mixture"]["upper"],
-                "ess_elir": entry["ess"]["elir"], "robust_ess_elir": entry["robust_ess"]["elir"],
-            })
-    return Table(
-        "map_prior",
-        f"Meta-analytic-predictive prior per endpoint and line: the mixture against the "
-        f"predictive draws it approximates ({config.interval.percent} equal-tailed bounds; TTP on "
-        f"the log-median scale) and its effective sample size (ELIR) before and after "
-        f"robustification (weight {config.analysis.map_robust_weight:g}).",
-        pd.DataFrame(rows),
-    )
 
 
 def _update_section(update, results, config: RunConfig, figures) -> Section:
@@ -146,13 +124,21 @@ def _update_section(update, results, config: RunConfig, figures) -> Section:
                    figures=tuple(f for f in figures if f.name.startswith("forest")))
 
 
+def _patient_counts(study: Study) -> tuple[int, bool]:
+    """Patients with patient-level rows, and whether each of them has a row at every line."""
+    if not len(study.patients):
+        return 0, False
+    lines = study.patients.groupby([schema.SITE, schema.PATIENT_ID], observed=True)[schema.LINE]
+    per_patient = lines.nunique()
+    return len(per_patient), bool((per_patient == len(study.lines)).all())
+
+
 def _header(study: Study, config: RunConfig) -> tuple[str, ...]:
     data = (
         "Data: SYNTHETIC reconstruction of Scheiner et al., JHEP Reports 2023 (not patient data)"
         if study.synthetic else f"Data: {', '.join(study.sources) or 'user data'}"
     )
-    n_patients = (len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates())
-                  if len(study.patients) else 0)
+    n_patients, _ = _patient_counts(study)
     return (
         data,
         f"{counted(n_patients, 'patient')} with patient-level rows, "
@@ -195,6 +181,7 @@ def build_outputs(
     allow_unconverged: bool,
     client: Client | None = None,
     task_records: list[dict[str, Any]] | None = None,
+    when: datetime = DOCUMENT_TIME,
 ) -> GateResult:
     """Write tables/, figures/, report.md and report.html into ``staging``; return the gate.
 
@@ -209,6 +196,8 @@ def build_outputs(
         tables. ``None``: everything in this process.
     task_records
         If given, the record of every task (where it ran, how long) is appended to it.
+    when
+        The run's document time, stamped on its Word files (the manifest's ``document_time``).
     """
     update = load_update(staging)
     new_sites = tuple(update[0]["new_sites"]) if update else ()
@@ -228,7 +217,7 @@ def build_outputs(
     late_jobs = [j for j in jobs if j.needs_results]
     late = [submit(client, "figures:forest", draw_figures, late_jobs, study_arg, main_arg,
                    results, config, highlight_sites=new_sites)] if late_jobs else []
-    tables = _write_tables(staging / "tables", study, fits, results, config)
+    tables = _write_tables(staging / "tables", study, fits, results, config, when)
     figures_dir = staging / "figures"
     drawn: dict[str, Any] = {}
     finished = [task.result() for task in (*early, *late, map_task)]
@@ -239,7 +228,8 @@ def build_outputs(
         task_records += [recorded.record.to_dict() for recorded in finished]
     figures = [drawn[job.name] for job in jobs if job.name in drawn]
     _write_report(staging, study, results, config, tables, figures, update=update,
-                  map_json=map_json, map_note=map_note, allow_unconverged=allow_unconverged)
+                  map_json=map_json, map_note=map_note, allow_unconverged=allow_unconverged,
+                  when=when)
     return tables.gate
 
 
@@ -249,6 +239,7 @@ def _write_tables(
     fits: Mapping[str, az.InferenceData],
     results: Mapping[str, EndpointResults],
     config: RunConfig,
+    when: datetime,
 ) -> ResultTables:
     """Diagnostics and every result table, written to ``tables_dir``; the gate and the tables."""
     interval = config.interval
@@ -261,7 +252,7 @@ def _write_tables(
     comparisons = [rt.comparison(r, study, interval) for r in results.values()]
     site_tables = [rt.sites(r, interval) for r in results.values()]
     attrs = {e: fit_attrs(fits[fit_key(e)]) for e in results}
-    priors = rt.priors_table(attrs)
+    priors = rt.priors_table(attrs, {e: study_size(study, e) for e in attrs})
     loo = rt.concat_table(
         "loo", "PSIS-LOO comparison of partial, complete and no pooling per endpoint (elpd: higher "
         "is better; Pareto k > 0.7 marks unreliable rows).", [r.loo for r in results.values()])
@@ -298,7 +289,7 @@ def _write_tables(
         results, study, interval, estimate=config.report.estimate, descriptive=descriptive,
         cross=cross, priors=priors, overview=overview, loo=loo, loso=loso,
         sensitivity=sensitivity, psens=psens)
-    write_reader_tables(reader, tables_dir)
+    write_reader_tables(reader, tables_dir, when=when)
     return ResultTables(gate, descriptive, comparisons, site_tables, priors, overview, loo, loso,
                         sensitivity, psens, cross, attrs, reader,
                         {k: classify(fit_attrs(fits[k]).get("warnings", {}))
@@ -317,16 +308,13 @@ def _write_report(
     map_json: str | None,
     map_note: str | None,
     allow_unconverged: bool,
+    when: datetime,
 ) -> None:
     """The MAP prior file and table, the update section, prose and report.md/report.html."""
     interval, gate = config.interval, tables.gate
     map_table = None
     if map_json is not None:
-        (staging / MAP_PRIOR_FILE).write_text(map_json, encoding="utf-8")
-        (staging / RBEST_DIR).mkdir(exist_ok=True)
-        for name, text in rbest_files(json.loads(map_json)).items():
-            (staging / RBEST_DIR / name).write_text(text, encoding="utf-8")
-        map_table = map_prior_table(map_json, config)
+        map_table = write_map_prior(staging, map_json, config)
     update_section = _update_section(update, results, config, figures) if update else None
     for table in ([map_table] if map_table else []) + list(update_section.tables if update_section else []):
         table.write(staging / "tables")
@@ -341,8 +329,7 @@ def _write_report(
             + (". Reported at the user's request (--allow-unconverged); do not use these numbers "
                "for inference." if allow_unconverged else ". Not for reporting.")
         )
-    n_patients = (len(study.patients[[schema.SITE, schema.PATIENT_ID]].drop_duplicates())
-                  if len(study.patients) else 0)
+    n_patients, every_line = _patient_counts(study)
     methods = methods_paragraph(
         fit_attrs=tables.attrs, interval=interval, thresholds=DEFAULT_THRESHOLDS,
         n_patients=n_patients, n_sites=len(study.sites), lines=study.lines,
@@ -350,10 +337,12 @@ def _write_report(
         sensitivity=config.analysis.sensitivity, comparators=config.analysis.comparators,
         sensitivity_methods=[m for r in results.values() for m, _ in r.variant_methods.values()],
         max_pareto_k=pareto_k_threshold(config.sampler.draws * config.sampler.chains),
+        every_line=every_line,
     )
     sentences = results_sentences({e: r.summary for e, r in results.items()}, study.lines, interval)
     shown = tables.reader
-    reader_map = words_table(map_table) if map_table is not None else None
+    reader_map = (words_table(replace(map_table, frame=map_table.frame.drop(columns="rbest_file")))
+                  if map_table is not None else None)
     sections = [
         Section("Results", paragraphs=tuple(sentences), tables=(shown.headline,),
                 figures=tuple(f for f in figures if f.name.startswith(("contrast", "survival")))),
@@ -375,7 +364,8 @@ def _write_report(
             f"The predictive distribution for a new site, fitted by a mixture and robustified "
             f"with a vague component of weight {config.analysis.map_robust_weight:g}, is saved "
             f"in {MAP_PRIOR_FILE} and, for R, in RBesT's mixture format under "
-            f"{RBEST_DIR}/ (meta-analytic-predictive prior; see docs/map_prior.md)."
+            f"{RBEST_DIR}/, one file per endpoint and line, named in tables/map_prior.csv "
+            f"(meta-analytic-predictive prior; see docs/map_prior.md)."
             + (" It comes from a single site: how sites differ is not in the data, so its "
                "spread is that of the heterogeneity prior." if len(study.sites) == 1 else ""),),
             tables=(reader_map,))] if reader_map is not None else []),
@@ -390,4 +380,4 @@ def _write_report(
         sections=tuple(sections),
     )
     write_report(content, staging)
-    write_docx(content, staging)
+    write_docx(content, staging, when=when)

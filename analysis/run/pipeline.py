@@ -5,7 +5,8 @@ A run directory::
     RUN/
       config.toml       the resolved config: `rechallenge analyze --config RUN/config.toml` repeats it
       manifest.json     input hashes, config, seed, versions, gate verdict, timings per stage,
-                        how each prior-sensitivity variant was obtained (reweighted or refitted)
+                        how each prior-sensitivity variant was obtained (reweighted or refitted),
+                        the document time stamped on its Word files
       data/             the validated input rows the fits were made from
       fits/*.nc         InferenceData per fit made (sensitivity variants only where refitted),
                         with provenance attrs (data hash checked on load)
@@ -36,6 +37,7 @@ from typing import Any
 
 from distributed import Client
 
+from rechallenge.analysis.reporting.docx_files import DOCUMENT_TIME, document_time
 from rechallenge.analysis.run.engine import (
     Engine,
     EngineSettings,
@@ -52,6 +54,7 @@ from rechallenge.analysis.run.manifest import (
     RUN_FORMAT,
     STATUS_COMPLETE,
     STATUS_INCOMPLETE,
+    RunDirectoryError,
     check_listed,
     file_sha256,
     hash_tree,
@@ -214,6 +217,8 @@ def analyze(
         "seed": config.sampler.seed,
         "versions": package_versions(),
         "allow_unconverged": allow_unconverged,
+        # A fixed time, not the clock: the Word files of the same run made again are the same bytes.
+        "document_time": DOCUMENT_TIME.isoformat(),
     }
     with atomic_run_directory(out, overwrite=overwrite, protected=inputs,
                               report=progress) as staging, engine_of(config, engine) as client:
@@ -239,7 +244,8 @@ def analyze(
         progress("saving fits; diagnostics, checks, tables, figures and report")
         try:
             gate = build_outputs(staging, study, stage.fits, config, client=client,
-                                 allow_unconverged=allow_unconverged, task_records=tasks)
+                                 allow_unconverged=allow_unconverged, task_records=tasks,
+                                 when=DOCUMENT_TIME)
         except BaseException as exc:
             # Keep what was sampled: once the fits are on disk, the run is marked resumable
             # and `rechallenge report` finishes it (atomic_run_directory keeps it).
@@ -366,6 +372,10 @@ def rebuild_report(
     check_listed(run_dir, manifest, [f"{UPDATE_DIR}/{name}" for name in UPDATE_FILES])
     if "sensitivity" in manifest:  # runs made before variants were reweighted refitted them all
         check_sensitivity_record(manifest["sensitivity"], fits, config)
+    try:  # the run's own time, so the rebuilt Word files are the bytes the run wrote
+        when = document_time(manifest.get("document_time"))
+    except (TypeError, ValueError) as exc:
+        raise RunDirectoryError(f"{run_dir / MANIFEST}: document_time: {exc}") from None
     if allow_unconverged is None:
         allow_unconverged = bool(manifest.get("gate", {}).get(
             "allowed_unconverged", manifest.get("allow_unconverged", False)))
@@ -384,12 +394,13 @@ def rebuild_report(
         progress("diagnostics, checks, tables, figures and report")
         start = time.perf_counter()
         gate = build_outputs(staging, study, fits, config, allow_unconverged=allow_unconverged,
-                             client=client)
+                             client=client, when=when)
         manifest.pop("error", None)
         manifest["gate"] = {"passed": gate.passed, "failures": list(gate.failures),
                             "allowed_unconverged": allow_unconverged}
         manifest.setdefault("timings_seconds", {})["report_rebuild"] = round(
             time.perf_counter() - start, 3)
-        manifest = {**manifest, "format": RUN_FORMAT, "status": STATUS_COMPLETE}
+        manifest = {**manifest, "format": RUN_FORMAT, "status": STATUS_COMPLETE,
+                    "document_time": when.isoformat()}
         _write_manifest(staging, manifest)
     return RunResult(run_dir, gate, manifest)

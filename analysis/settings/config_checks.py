@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from rechallenge.data import schema
+from rechallenge.data import line_label_problems, schema
 from rechallenge.models.binary import BINARY_PRIORS
 from rechallenge.models.design import covariate_design
 from rechallenge.models.fit_settings import BACKENDS
@@ -92,13 +92,25 @@ def _strings(*, choices: tuple[str, ...] = (), noun: str = "", non_empty: bool =
     return check
 
 
+def _line_labels(value: Any) -> str | None:
+    # Line labels are labels: the rules of the data's label cells (rechallenge.data).
+    listed = _strings(non_empty=True, distinct=True, example='["ICI-1", "ICI-2"]')(value)
+    if listed is not None:
+        return listed
+    problems = line_label_problems(value)
+    if not problems:
+        return None
+    return (f"visible labels of at most {schema.MAX_LABEL_LENGTH} characters, without control or "
+            f"invisible characters, distinct ignoring case ({'; '.join(problems)})")
+
+
 #: Every key of every section and how its value is checked (the dataclasses' fields in
 #: :mod:`rechallenge.analysis.settings.config` and :class:`rechallenge.models.fit_settings.SamplerSettings`).
 SECTIONS: Final[dict[str, dict[str, Check]]] = {
     "data": {
         "patients": _strings(example='["patients.csv"]'),
         "aggregates": _strings(example='["counts.csv"]'),
-        "lines": _strings(non_empty=True, distinct=True, example='["ICI-1", "ICI-2"]'),
+        "lines": _line_labels,
         "synthetic": _boolean,
     },
     "analysis": {

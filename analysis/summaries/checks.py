@@ -5,7 +5,7 @@ LOO
     site-line counts where rows are collapsed), compared across partial, complete and no pooling
     with ``az.compare``; the Pareto k of each fit says where the approximation is unreliable.
 Leave one site out
-    With 14 sites the question a reader asks is how well the model predicts a whole new site.
+    With few sites the question a reader asks is how well the model predicts a whole new site.
     The pointwise log likelihood is summed within each site and PSIS is applied to those site
     totals (leave-one-group-out PSIS). Its Pareto k values are reported too: k > 0.7 means the
     approximation of that site's exact refit is unreliable.
