@@ -16,6 +16,7 @@ import pytest
 
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.run.fitio import WrongFitError, load_fit, save_fit
+from rechallenge.analysis.run.inputs import input_file_hashes
 from rechallenge.analysis.run.manifest import (
     RUN_FORMAT,
     STATUS_INCOMPLETE,
@@ -24,7 +25,6 @@ from rechallenge.analysis.run.manifest import (
     read_manifest,
     verify_run,
 )
-from rechallenge.analysis.run.pipeline import input_file_hashes
 from rechallenge.analysis.run.rundir import (
     IncompleteRunError,
     RunExistsError,

@@ -48,6 +48,7 @@ from rechallenge.analysis.run.engine import (
 from rechallenge.analysis.run.fit_tasks import fit_all, submit_fits
 from rechallenge.analysis.run.fitio import load_fit
 from rechallenge.analysis.run.fitting import check_sensitivity_record
+from rechallenge.analysis.run.inputs import input_file_hashes, read_inputs
 from rechallenge.analysis.run.manifest import (
     INPUT_PARTS,
     MANIFEST,
@@ -56,7 +57,6 @@ from rechallenge.analysis.run.manifest import (
     STATUS_INCOMPLETE,
     RunDirectoryError,
     check_listed,
-    file_sha256,
     hash_tree,
     read_manifest,
     unlisted_files,
@@ -69,8 +69,7 @@ from rechallenge.analysis.run.update_files import UPDATE_DIR, UPDATE_FILES
 from rechallenge.analysis.settings.config import RunConfig, load_config
 from rechallenge.analysis.settings.fit_names import endpoint_of, fit_order
 from rechallenge.analysis.summaries.diagnostics import GateResult
-from rechallenge.data import Study, example_study, load_study
-from rechallenge.data.files import check_table_files
+from rechallenge.data import Study, load_study
 from rechallenge.models.fit_settings import package_versions
 
 Progress = Callable[[str], None]
@@ -100,52 +99,6 @@ class RunResult:
 def stderr_progress(message: str) -> None:
     """Default progress reporter: a timestamped line on stderr."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def load_inputs(config: RunConfig) -> Study:
-    """The study a config names, or the shipped synthetic dataset when it names no files."""
-    d = config.data
-    if not d.patients and not d.aggregates:
-        study = example_study()
-        if tuple(d.lines) != tuple(study.lines):
-            study = replace(study, lines=tuple(d.lines))
-        return study
-    study = load_study(d.patients, d.aggregates, lines=d.lines, endpoints=config.analysis.endpoints)
-    sources = tuple(Path(f).name for f in (*d.patients, *d.aggregates))
-    return replace(study, sources=sources, synthetic=d.synthetic)
-
-
-def input_file_hashes(config: RunConfig) -> list[dict[str, str]]:
-    """SHA-256 of each input file, keyed by its role and the path as given (two inputs that
-    share a file name do not collide).
-    """
-    return [{"role": role, "path": str(path), "sha256": file_sha256(path)}
-            for role, files in (("patients", config.data.patients),
-                                ("aggregates", config.data.aggregates))
-            for path in files]
-
-
-def read_inputs(config: RunConfig) -> tuple[Study, list[dict[str, str]]]:
-    """The validated study and the hashes of the files it was read from.
-
-    The files are hashed before they are read and checked again after, so the hashes in the
-    manifest are those of the bytes the fits were made from.
-
-    Raises
-    ------
-    ValueError
-        If an input file changed while it was being read.
-    """
-    # Every input that is not a regular file within the size limit, named at once and never
-    # opened (hashing a FIFO or /dev/zero would never end).
-    check_table_files([*config.data.patients, *config.data.aggregates])
-    hashes = input_file_hashes(config)
-    study = load_inputs(config)
-    changed = [h["path"] for h, again in zip(hashes, input_file_hashes(config))
-               if h["sha256"] != again["sha256"]]
-    if changed:
-        raise ValueError(f"{', '.join(changed)}: changed while being read; run again")
-    return study, hashes
 
 
 def _write_data_copy(study: Study, staging: Path) -> None:

@@ -25,7 +25,7 @@ from rechallenge.analysis.run.engine import (
     engine_client,
     gather_as_completed,
 )
-from rechallenge.analysis.run.pipeline import load_inputs
+from rechallenge.analysis.run.inputs import load_inputs
 from rechallenge.analysis.run.run_nesting import check_outside_runs
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.json_files import read_json
