@@ -54,3 +54,14 @@ def test_a_group_is_written_all_or_none(tmp_path: Path) -> None:
                             tmp_path / "bad.png": "not bytes"})  # type: ignore[dict-item]
     assert (tmp_path / "kept.csv").read_text() == "before"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv"]
+
+
+def test_a_run_directory_gets_the_umask_mode(tmp_path: Path, umask: int) -> None:
+    # tempfile.mkdtemp makes the staging folder 0700; the finished run must be the user's usual
+    # folder mode (0755 under 022, 0750 under 027), not a fixed 0755.
+    from rechallenge.analysis.run.rundir import atomic_run_directory
+
+    out = tmp_path / "run"
+    with atomic_run_directory(out) as staging:
+        (staging / "report.md").write_text("# a run\n")
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask

@@ -44,6 +44,7 @@ from rechallenge.analysis.run.manifest import (
     unlisted_files,
 )
 from rechallenge.analysis.run.run_nesting import check_outside_runs
+from rechallenge.data.atomic import directory_mode
 
 Report = Callable[[str], None]
 
@@ -198,7 +199,7 @@ def atomic_run_directory(
 
 def _commit(staging: Path, out: Path, replaced: str | None) -> None:
     """Move the finished staging directory into place, replacing the run ``replaced`` names."""
-    os.chmod(staging, 0o755)
+    os.chmod(staging, directory_mode())  # mkdtemp made it 0700; a run gets the umask
     if replaced is None:
         _rename_or_keep(staging, out)
         return
@@ -250,7 +251,7 @@ def _rename_or_keep(staging: Path, out: Path) -> None:
 
 def _keep(staging: Path, out: Path, *, suffix: str = "incomplete") -> Path:
     """Make ``staging`` visible: at ``out`` if free, else at ``out.SUFFIX-N``."""
-    os.chmod(staging, 0o755)
+    os.chmod(staging, directory_mode())  # mkdtemp made it 0700; a run gets the umask
     if not out.exists():
         try:
             os.rename(staging, out)
