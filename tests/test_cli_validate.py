@@ -50,7 +50,7 @@ def test_good_files_are_ok_beside_bad_ones(tmp_path, capsys):
     missing = str(tmp_path / "missing.csv")
     assert main(["validate", good, bad, missing]) == 1
     out = capsys.readouterr().out
-    assert f"OK: {good}: 2 rows, 1 patients, 1 sites" in out
+    assert f"OK: {good}: 2 rows, 1 patient, 1 site" in out
     assert f"{bad}, row 2, column 'sex': got 'Z'" in out
     assert f"{missing}: expected an existing file" in out
 

@@ -121,7 +121,7 @@ def test_validate_reads_each_file_once(tmp_path, monkeypatch, capsys):
     assert main(["validate", str(patients), "--aggregate", str(counts)]) == 0
     assert sorted(calls) == sorted([str(patients), str(counts)])
     out = capsys.readouterr().out
-    assert f"OK: {patients}: 2 rows, 1 patients, 1 sites" in out
+    assert f"OK: {patients}: 2 rows, 1 patient, 1 site" in out
     assert f"OK: {counts}: 1 rows, 1 sites (aggregate counts)" in out
 
 

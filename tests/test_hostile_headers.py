@@ -70,7 +70,7 @@ def test_doubled_byte_order_mark_is_named_with_its_likely_cause(tmp_path, capsys
 
 def test_one_byte_order_mark_is_still_fine(tmp_path, capsys):
     path = write(tmp_path / "once.csv", prefix=b"\xef\xbb\xbf")
-    assert validate(capsys, path) == (0, f"OK: {path}: 2 rows, 1 patients, 1 sites\n")
+    assert validate(capsys, path) == (0, f"OK: {path}: 2 rows, 1 patient, 1 site\n")
 
 
 def test_optional_column_with_a_no_break_space_is_not_dropped_silently(tmp_path, capsys):
@@ -149,7 +149,7 @@ def test_an_aggregate_workbook_is_recognised(tmp_path):
 
 def test_a_tab_separated_txt_patient_table_validates(tmp_path, capsys):
     path = write(tmp_path / "p.txt", sep="\t")
-    assert validate(capsys, path) == (0, f"OK: {path}: 2 rows, 1 patients, 1 sites\n")
+    assert validate(capsys, path) == (0, f"OK: {path}: 2 rows, 1 patient, 1 site\n")
 
 
 def test_a_table_given_as_the_wrong_kind_says_so(tmp_path, capsys):

@@ -102,17 +102,19 @@ def run_validate(args: argparse.Namespace) -> int:
 
         bad_covariates = covariate_problems(checked.study.patients, covariates)
 
+    from rechallenge.analysis.reporting.vocabulary import counted
+
     issues = checked.issues
     failed = {issue.file for issue in issues}
     for summary in checked.files:
         if summary.source in failed:
             continue
         if summary.kind == "patients":
-            print(f"OK: {summary.source}: {summary.rows} rows, {summary.patients} patients, "
-                  f"{summary.sites} sites")
+            print(f"OK: {summary.source}: {counted(summary.rows, 'row')}, "
+                  f"{counted(summary.patients, 'patient')}, {counted(summary.sites, 'site')}")
         else:
-            print(f"OK: {summary.source}: {summary.rows} rows, {summary.sites} sites "
-                  "(aggregate counts)")
+            print(f"OK: {summary.source}: {counted(summary.rows, 'row')}, "
+                  f"{counted(summary.sites, 'site')} (aggregate counts)")
     for problem in bad_covariates:
         print(f"error: {args.config}: {problem}", file=sys.stderr)
     if issues:
