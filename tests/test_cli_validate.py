@@ -62,7 +62,7 @@ def test_aggregate_files_and_problems_between_files(tmp_path, capsys):
     assert main(["validate", patients, "--aggregate", agg]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"OK: {patients}: 4 rows, 2 patients, 2 sites",
-        f"OK: {agg}: 2 rows, 1 sites (aggregate counts)",
+        f"OK: {agg}: 2 rows, 1 site (aggregate counts)",
     ]
     overlap = write(tmp_path, ["S01,ICI-1,response,1,1,,,"], "overlap.csv", header=AGG_HEADER)
     assert main(["validate", patients, "--aggregate", overlap]) == 1

@@ -122,7 +122,7 @@ def test_validate_reads_each_file_once(tmp_path, monkeypatch, capsys):
     assert sorted(calls) == sorted([str(patients), str(counts)])
     out = capsys.readouterr().out
     assert f"OK: {patients}: 2 rows, 1 patient, 1 site" in out
-    assert f"OK: {counts}: 1 rows, 1 sites (aggregate counts)" in out
+    assert f"OK: {counts}: 1 row, 1 site (aggregate counts)" in out
 
 
 def test_check_study_summarises_files_without_raising(tmp_path):
