@@ -5,9 +5,10 @@ command line, in layers (``docs/architecture.md``)::
 
 Typical use::
 
-    from rechallenge.analysis import analyze, summarise_binary
+    from rechallenge.analysis import analyze, load_run, summarise_binary
 
-    analyze(out="runs/mine")                 # the whole job, as `rechallenge analyze` runs it
+    run = analyze(out="runs/mine")           # the whole job, as `rechallenge analyze` runs it
+    run["ttp"].summary                       # the numbers of its tables; load_run("runs/mine")
     print(summarise_binary(idata))           # pooled, typical-site, new-site, contrasts
 
 The names below are imported on first use (PEP 562, through ``lazy_loader``), so
@@ -21,8 +22,12 @@ import lazy_loader
 # Public names by the submodule that defines them; imported on first use.
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     # the jobs
-    "run.pipeline": ["analyze", "rebuild_report", "load_run", "RunResult", "UnconvergedError"],
+    "run.pipeline": ["analyze", "rebuild_report", "UnconvergedError"],
     "run.update": ["update_run"],
+    # a run in memory, one endpoint's model from a script
+    "run.run_object": ["Run", "EndpointRun", "load_run"],
+    "run.run_reader": ["read_run"],
+    "run.endpoint_model": ["EndpointModel"],
     # what an analysis is
     "settings.config": ["RunConfig", "load_config"],
     "settings.intervals": ["Interval"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 # Keep BLAS single-threaded: sampling already uses both cores through chains.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -44,16 +45,25 @@ def engine():
 
 
 @pytest.fixture(scope="session")
-def small_run(tmp_path_factory: pytest.TempPathFactory, engine):
-    """One small run (with comparators and sensitivity refits), shared by the slower tests."""
+def small_analysis(tmp_path_factory: pytest.TempPathFactory, engine):
+    """One small run (with comparators and sensitivity refits), shared by the slower tests: the
+    :class:`~rechallenge.analysis.run.run_object.Run` that ``analyze`` returned.
+    """
     from rechallenge.analysis.run.pipeline import analyze
 
     out = tmp_path_factory.mktemp("runs") / "small"
     messages: list[str] = []
-    analyze(small_config(), out, allow_unconverged=True, progress=messages.append, engine=engine)
+    run = analyze(small_config(), out, allow_unconverged=True, progress=messages.append,
+                  engine=engine)
     # What the console would have shown, beside (not inside) the run.
     (out.parent / "progress.txt").write_text("\n".join(messages) + "\n")
-    return out
+    return run
+
+
+@pytest.fixture(scope="session")
+def small_run(small_analysis) -> Path:
+    """The directory of the session's small run (:func:`small_analysis`)."""
+    return small_analysis.out
 
 
 def assert_posteriors_agree(a: az.InferenceData, b: az.InferenceData, names: list[str], k: float = 4.0) -> None:

@@ -27,7 +27,8 @@ from distributed import Client
 
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.reporting.vocabulary import MACHINE_NAMES
-from rechallenge.analysis.run.pipeline import analyze, load_run, rebuild_report
+from rechallenge.analysis.run.pipeline import analyze, rebuild_report
+from rechallenge.analysis.run.run_reader import read_run
 from rechallenge.analysis.run.update import conflict_check
 from rechallenge.analysis.settings.config import AnalysisConfig, DataConfig, RunConfig
 from rechallenge.data import Study, example_study, load_study
@@ -125,7 +126,7 @@ def test_no_progression_at_one_line(tmp_path: Path, engine: Client) -> None:
     assert row[C].startswith("Hazard ratio (Cox) not estimable (no progression at ICI-2")
 
     # A new site in which nobody progressed cannot be checked for conflict: said so, not skipped.
-    config, _study, fits, _manifest = load_run(run)
+    config, _study, fits, _manifest = read_run(run)
     new = example_study().patients
     new = new[new["site"] == "S02"].assign(site="S99", progressed=0)
     conflicts = conflict_check(fits, Study(new.reset_index(drop=True)), config)

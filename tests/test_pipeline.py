@@ -30,7 +30,8 @@ from rechallenge.analysis.run.engine import EngineSettings
 from rechallenge.analysis.run.fitio import DataHashMismatch
 from rechallenge.analysis.run.manifest import RunDirectoryError
 from rechallenge.analysis.run.outputs import build_outputs
-from rechallenge.analysis.run.pipeline import UnconvergedError, analyze, load_run, rebuild_report
+from rechallenge.analysis.run.pipeline import UnconvergedError, analyze, rebuild_report
+from rechallenge.analysis.run.run_reader import read_run
 from rechallenge.analysis.settings.config import ConfigError, load_config, parse_config
 
 pytestmark = pytest.mark.integration
@@ -166,7 +167,7 @@ def test_the_workers_progress_lines_reach_the_console(run: Path) -> None:
 
 def test_outputs_made_on_the_engine_equal_those_made_in_one_process(
         run: Path, tmp_path: Path) -> None:
-    config, study, fits, _ = load_run(run)
+    config, study, fits, _ = read_run(run)
     staging = tmp_path / "inline"
     staging.mkdir()
     build_outputs(staging, study, fits, config, allow_unconverged=True, client=None)
@@ -200,9 +201,9 @@ def test_fits_are_checked_against_the_data(run: Path, tmp_path: Path) -> None:
     frame.loc[0, "best_response"] = "PD" if frame.loc[0, "best_response"] != "PD" else "PR"
     frame.to_csv(patients, index=False)
     with pytest.raises(RunDirectoryError, match=r"patients\.csv: changed"):
-        load_run(copy)  # the manifest's file hashes catch it first
+        read_run(copy)  # the manifest's file hashes catch it first
     with pytest.raises(DataHashMismatch, match="hash"):
-        load_run(copy, check=())  # and each fit's data hash behind them
+        read_run(copy, check=())  # and each fit's data hash behind them
 
 
 def test_existing_run_is_not_overwritten_without_asking(run: Path, capsys: pytest.CaptureFixture) -> None:
@@ -271,7 +272,7 @@ def test_every_caption_of_the_real_figures_states_the_runs_interval(run: Path, t
     from rechallenge.analysis.settings.intervals import Interval
     from rechallenge.analysis.summaries.endpoint_results import all_endpoint_results
 
-    config, study, fits, _ = load_run(run)
+    config, study, fits, _ = read_run(run)
     config = replace(config, interval=Interval(0.9, "hdi"))
     results = all_endpoint_results(study, fits, config)
     refs = build_figures(tmp_path, study, fits, results, config)

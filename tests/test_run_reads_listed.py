@@ -14,7 +14,7 @@ import pytest
 
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.run.manifest import RunDirectoryError
-from rechallenge.analysis.run.pipeline import load_run
+from rechallenge.analysis.run.run_reader import read_run
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ def test_report_and_update_refuse_a_data_copy_the_run_did_not_write(
     run = _copy(small_run, tmp_path)
     _unlist(run, "data/aggregates.csv")
     with pytest.raises(RunDirectoryError, match=r"does not list .*data/aggregates\.csv"):
-        load_run(run)  # what update reads
+        read_run(run)  # what update reads
     new = tmp_path / "new.csv"
     new.write_text("site,line,endpoint,n,events\nN1,ICI-2,response,10,3\n")
     assert main(["update", str(run), "--new-sites", str(new), "--out",

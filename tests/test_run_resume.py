@@ -16,6 +16,7 @@ from rechallenge.analysis.cli import main
 from rechallenge.analysis.run import pipeline
 from rechallenge.analysis.run.manifest import RunDirectoryError
 from rechallenge.analysis.run.pipeline import analyze, rebuild_report
+from rechallenge.analysis.run.run_object import Run
 from rechallenge.analysis.run.rundir import IncompleteRunError
 
 pytestmark = pytest.mark.integration
@@ -58,7 +59,8 @@ def test_report_keeps_files_the_user_added(small_run: Path, tmp_path: Path, engi
     shutil.copytree(small_run, run)
     (run / "notes.txt").write_text("reviewer comments")
     (run / "figures" / "my_edit.png").write_bytes(b"\x89PNG user figure")
-    rebuild_report(run, progress=QUIET, engine=engine)
+    rebuilt = rebuild_report(run, progress=QUIET, engine=engine)
+    assert isinstance(rebuilt, Run) and rebuilt.out == run and rebuilt.endpoints == ("response", "ttp")
     assert (run / "notes.txt").read_text() == "reviewer comments"
     assert (run / "figures" / "my_edit.png").read_bytes() == b"\x89PNG user figure"
 

@@ -18,7 +18,8 @@ from conftest import SEED
 from rechallenge.analysis.cli import main
 from rechallenge.analysis.map_prior import load_map_prior
 from rechallenge.analysis.map_prior.export import new_site_draws
-from rechallenge.analysis.run.pipeline import load_run
+from rechallenge.analysis.run.run_object import Run
+from rechallenge.analysis.run.run_reader import read_run
 from rechallenge.analysis.run.update import check_site_labels, conflict_check, is_aggregate_file, update_run
 from rechallenge.data import DataValidationError, Study, load_study, schema
 
@@ -93,8 +94,11 @@ def test_patient_level_site_from_python(small_run: Path, tmp_path: Path, engine)
     new = _patients_file(tmp_path / "s16.csv", "S16", _new_site_rows(8, responders=3))
     result = update_run(small_run, [new], out=tmp_path / "updated", allow_unconverged=True, engine=engine,
                         progress=QUIET)
-    _, study, fits, _ = load_run(result.out)
+    _, study, fits, _ = read_run(result.out)
     assert "S16" in study.sites and "S16" in fits["response"].posterior.coords["site"].values
+    # The run object of the update: its forest plots mark the new site, as the run's do.
+    assert isinstance(result, Run) and result.new_sites == ("S16",)
+    assert "S16" in set(result["response"].sites["site"])
     conflicts = pd.read_csv(result.out / "tables" / "update_conflict.csv")
     response = conflicts[conflicts["endpoint"] == "response"].sort_values("line")
     assert response["line"].tolist() == ["ICI-1", "ICI-2"]
@@ -107,7 +111,7 @@ def test_site_label_collision_is_an_error_unless_declared(small_run: Path, tmp_p
         update_run(small_run, [clash], out=tmp_path / "never", progress=QUIET)
     assert "S01" in str(error.value) and "--same-site S01" in str(error.value)
     assert not (tmp_path / "never").exists()
-    _, old, _, _ = load_run(small_run)
+    _, old, _, _ = read_run(small_run)
     new = load_study([clash])
     check_site_labels(old, new, ["S01"], [str(clash)])  # declared the same institution: accepted
     with pytest.raises(ValueError, match="no such site"):
@@ -128,7 +132,7 @@ def _aggregate_study(site: str, n: int, events: int) -> Study:
 
 
 def test_conflict_check_flags_a_far_site_and_not_a_predictive_one(small_run: Path) -> None:
-    config, _, fits, _ = load_run(small_run)
+    config, _, fits, _ = read_run(small_run)
     far = conflict_check(fits, _aggregate_study("S20", 25, 20), config)
     assert bool(far.loc[far["endpoint"] == "response", "flagged"].iloc[0])
     # A site whose probability is drawn from the predictive for a new site itself.

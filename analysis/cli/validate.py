@@ -111,7 +111,7 @@ def run_validate(args: argparse.Namespace) -> int:
             continue
         if summary.kind == "patients":
             print(f"OK: {summary.source}: {counted(summary.rows, 'row')}, "
-                  f"{counted(summary.patients, 'patient')}, {counted(summary.sites, 'site')}")
+                  f"{counted(summary.patients or 0, 'patient')}, {counted(summary.sites, 'site')}")
         else:
             print(f"OK: {summary.source}: {counted(summary.rows, 'row')}, "
                   f"{counted(summary.sites, 'site')} (aggregate counts)")

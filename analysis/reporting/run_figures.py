@@ -141,6 +141,22 @@ def build_figures(
     return refs
 
 
+def draw_figure(
+    job: FigureJob,
+    study: Study,
+    fits: Mapping[str, az.InferenceData],
+    results: Mapping[str, EndpointResults] | None,
+    config: RunConfig,
+    *,
+    highlight_sites: Sequence[str] = (),
+) -> tuple[Figure, str] | None:
+    """One figure of the report and its caption, drawn as :func:`build_figures` draws it, not
+    saved (``None`` if there is nothing to draw). Arguments as for :func:`build_figures`.
+    """
+    km = km_data(study.patients, study.lines) if len(study.patients) else None
+    return _draw(job, study, fits, results, config, km, highlight_sites)
+
+
 def _draw(
     job: FigureJob,
     study: Study,

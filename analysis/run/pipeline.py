@@ -22,6 +22,9 @@ fits are tasks (:mod:`rechallenge.analysis.run.fit_tasks`), so are the figures, 
 and the fit files (:mod:`rechallenge.analysis.run.output_tasks`); this process computes the
 summaries, writes the tables and the report, and commits the run directory. The manifest records
 where each task ran (``engine``).
+
+Both return the run as a :class:`~rechallenge.analysis.run.run_object.Run` (results per endpoint
+in memory); :func:`~rechallenge.analysis.run.run_object.load_run` reads one back.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +48,9 @@ from rechallenge.analysis.run.engine import (
     submit,
 )
 from rechallenge.analysis.run.fit_tasks import fit_all, submit_fits
-from rechallenge.analysis.run.fitio import load_fit
 from rechallenge.analysis.run.fitting import check_sensitivity_record
 from rechallenge.analysis.run.inputs import input_file_hashes, read_inputs
 from rechallenge.analysis.run.manifest import (
-    INPUT_PARTS,
     MANIFEST,
     RUN_FORMAT,
     STATUS_COMPLETE,
@@ -58,24 +58,21 @@ from rechallenge.analysis.run.manifest import (
     RunDirectoryError,
     check_listed,
     hash_tree,
-    read_manifest,
     unlisted_files,
-    verify_run,
 )
 from rechallenge.analysis.run.output_tasks import stage_fit_files
 from rechallenge.analysis.run.outputs import build_outputs
+from rechallenge.analysis.run.run_object import Run
+from rechallenge.analysis.run.run_reader import AGGREGATES_COPY, PATIENTS_COPY, read_run
 from rechallenge.analysis.run.rundir import atomic_run_directory, check_target, write_json
 from rechallenge.analysis.run.update_files import UPDATE_DIR, UPDATE_FILES
-from rechallenge.analysis.settings.config import RunConfig, load_config
-from rechallenge.analysis.settings.fit_names import endpoint_of, fit_order
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.fit_names import fit_order
 from rechallenge.analysis.summaries.diagnostics import GateResult
-from rechallenge.data import Study, load_study
+from rechallenge.data import Study
 from rechallenge.models.fit_settings import package_versions
 
 Progress = Callable[[str], None]
-
-PATIENTS_COPY = "data/patients.csv"
-AGGREGATES_COPY = "data/aggregates.csv"
 
 
 class UnconvergedError(RuntimeError):
@@ -85,15 +82,6 @@ class UnconvergedError(RuntimeError):
         super().__init__(gate.message())
         self.gate = gate
         self.out = out
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What a run produced."""
-
-    out: Path
-    gate: GateResult
-    manifest: dict[str, Any]
 
 
 def stderr_progress(message: str) -> None:
@@ -118,7 +106,7 @@ def analyze(
     prepare: Callable[[Path], None] | None = None,
     protected: Sequence[str | Path] = (),
     engine: Engine = None,
-) -> RunResult:
+) -> Run:
     """Fit every configured endpoint and write a complete run directory.
 
     Parameters
@@ -146,7 +134,9 @@ def analyze(
 
     Returns
     -------
-    RunResult
+    Run
+        The run written: its directory, gate and manifest, and per endpoint its results in
+        memory (:class:`~rechallenge.analysis.run.run_object.Run`).
     """
     config = config or RunConfig()
     out = Path(out)
@@ -218,7 +208,7 @@ def analyze(
         manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
         _write_manifest(staging, {**manifest, "status": STATUS_COMPLETE})
     progress(f"run written to {out}")
-    result = RunResult(out, gate, manifest)
+    result = Run(out, config=config, study=study, fits=stage.fits, manifest=manifest, gate=gate)
     if not gate.passed and not allow_unconverged:
         raise UnconvergedError(gate, out)
     return result
@@ -249,78 +239,24 @@ def _write_fit_files(staging: Path, files: dict[str, bytes]) -> None:
         (directory / name).write_bytes(content)
 
 
-def load_run_study(run_dir: Path, manifest: dict[str, Any], config: RunConfig) -> Study:
-    """The study a run's fits were made from, read back from its ``data/`` copy."""
-    patients = [run_dir / PATIENTS_COPY] if _has_rows(run_dir / PATIENTS_COPY) else []
-    aggregates = [run_dir / AGGREGATES_COPY] if _has_rows(run_dir / AGGREGATES_COPY) else []
-    study = load_study(patients, aggregates, lines=config.data.lines,
-                       endpoints=config.analysis.endpoints)
-    return replace(study, sources=tuple(manifest.get("sources", ())),
-                   synthetic=bool(manifest.get("synthetic_data", False)))
-
-
-def _has_rows(path: Path) -> bool:
-    return path.is_file() and len(path.read_text(encoding="utf-8").strip().splitlines()) > 1
-
-
-def load_run(
-    run_dir: str | Path, *, check: tuple[str, ...] | None = INPUT_PARTS,
-    progress: Progress | None = None,
-) -> tuple[RunConfig, Study, dict[str, Any], dict[str, Any]]:
-    """Config, study, fits and manifest of a run directory.
-
-    Parameters
-    ----------
-    run_dir
-        The run.
-    check
-        Which of its files must match the hashes in its manifest: those a fit is made from
-        (config, data, fits; the default), all of them (``None``), or none (``()``).
-    progress
-        Told when a run made before file hashes were recorded could not be checked.
-
-    Raises
-    ------
-    RunDirectoryError
-        Not a run, an invalid manifest, or files that do not match it (named).
-    DataHashMismatch, ValueError
-        A fit made from other data, or a fit file that holds another fit.
-    """
-    run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir)
-    if check != () and not verify_run(run_dir, manifest, parts=check) and progress is not None:
-        progress(f"{run_dir} was made before runs recorded file hashes; its files were not checked")
-    if check != ():  # what is read below must be the run's own files, not added ones
-        check_listed(run_dir, manifest, ["config.toml", PATIENTS_COPY, AGGREGATES_COPY,
-                                         *(f"fits/{key}.nc" for key in manifest["fits"])])
-    config = load_config(run_dir / "config.toml")
-    study = load_run_study(run_dir, manifest, config)
-    # Each fit was made from its endpoint's rows (``Study.for_endpoint``).
-    fits = {
-        key: load_fit(run_dir / "fits" / f"{key}.nc", expected_key=key,
-                      expected_hash=study.for_endpoint(endpoint_of(key)).data_hash())
-        for key in manifest["fits"]
-    }
-    return config, study, fits, manifest
-
-
 def rebuild_report(
     run_dir: str | Path,
     *,
     allow_unconverged: bool | None = None,
     progress: Progress = stderr_progress,
     engine: Engine = None,
-) -> RunResult:
+) -> Run:
     """Rebuild tables, figures and report of a run from its saved fits, without sampling.
 
     Also finishes a run whose outputs failed after its fits were saved (status ``incomplete``).
     Files a user added to the run are kept; a run whose own files changed is refused. The
     figures and the MAP prior run on ``engine``
     (:data:`~rechallenge.analysis.run.engine.Engine`), by default the run config's engine.
+    Returns the rebuilt run (:class:`~rechallenge.analysis.run.run_object.Run`).
     """
     run_dir = Path(run_dir)
     progress(f"loading run {run_dir}")
-    config, study, fits, manifest = load_run(run_dir, check=None, progress=progress)
+    config, study, fits, manifest = read_run(run_dir, check=None, progress=progress)
     # The outputs read an updated run's update/ folder: only if the run wrote it.
     check_listed(run_dir, manifest, [f"{UPDATE_DIR}/{name}" for name in UPDATE_FILES])
     if "sensitivity" in manifest:  # runs made before variants were reweighted refitted them all
@@ -356,4 +292,4 @@ def rebuild_report(
         manifest = {**manifest, "format": RUN_FORMAT, "status": STATUS_COMPLETE,
                     "document_time": when.isoformat()}
         _write_manifest(staging, manifest)
-    return RunResult(run_dir, gate, manifest)
+    return Run(run_dir, config=config, study=study, fits=fits, manifest=manifest, gate=gate)

@@ -24,15 +24,9 @@ import pandas as pd
 from rechallenge.analysis.map_prior.export import new_site_draws, run_hash
 from rechallenge.analysis.run.engine import Engine
 from rechallenge.analysis.run.manifest import file_sha256
-from rechallenge.analysis.run.pipeline import (
-    AGGREGATES_COPY,
-    PATIENTS_COPY,
-    Progress,
-    RunResult,
-    analyze,
-    load_run,
-    stderr_progress,
-)
+from rechallenge.analysis.run.pipeline import Progress, analyze, stderr_progress
+from rechallenge.analysis.run.run_object import Run
+from rechallenge.analysis.run.run_reader import AGGREGATES_COPY, PATIENTS_COPY, read_run
 from rechallenge.analysis.run.rundir import check_target, write_json
 from rechallenge.analysis.run.update_files import UPDATE_DIR, before_after  # noqa: F401 - before_after is public here too
 from rechallenge.analysis.settings.config import RunConfig
@@ -172,7 +166,7 @@ def update_run(
     allow_unconverged: bool = False,
     progress: Progress = stderr_progress,
     engine: Engine = None,
-) -> RunResult:
+) -> Run:
     """Refit a run's models with new sites added; write the result to a new run directory.
 
     Parameters
@@ -193,6 +187,11 @@ def update_run(
     engine
         Where the refits run (:data:`~rechallenge.analysis.run.engine.Engine`); ``None``: the
         earlier run's configured engine.
+
+    Returns
+    -------
+    Run
+        The updated run (:class:`~rechallenge.analysis.run.run_object.Run`).
     """
     run_dir = Path(run_dir).resolve()
     if Path(out).resolve() == run_dir:
@@ -203,7 +202,7 @@ def update_run(
     protected = [run_dir, *new_files]
     check_target(out, overwrite=overwrite, protected=protected)  # before any work
     progress(f"loading earlier run {run_dir}")
-    old_config, old_study, old_fits, old_manifest = load_run(run_dir, progress=progress)
+    old_config, old_study, old_fits, old_manifest = read_run(run_dir, progress=progress)
     # Hashed before they are read, so source.json names the bytes the update was made from.
     new_hashes = [{"path": str(f), "sha256": file_sha256(f)} for f in new_files]
     patients, aggregates = _split(new_files)
