@@ -26,7 +26,6 @@ from conftest import SEED, small_config
 from test_run_safety import make_run
 
 from rechallenge.analysis.cli import main
-from rechallenge.analysis.run.engine import EngineSettings
 from rechallenge.analysis.run.fitio import DataHashMismatch
 from rechallenge.analysis.run.manifest import RunDirectoryError
 from rechallenge.analysis.run.outputs import build_outputs
@@ -175,20 +174,6 @@ def test_outputs_made_on_the_engine_equal_those_made_in_one_process(
     assert made and all((run / p).is_file() for p in made)
     for path in made:  # every file: tables, report, Word documents and figures
         assert (staging / path).read_bytes() == (run / path).read_bytes(), str(path)
-
-
-def test_same_seed_gives_identical_files(run: Path, tmp_path: Path) -> None:
-    """The same inputs, seed and package version on another engine layout (one worker, the
-    session's run two): every file the same bytes (fits, Word documents and figures included),
-    so the manifests' hashes agree."""
-    again = tmp_path / "again"
-    analyze(small_config(), again, allow_unconverged=True, progress=QUIET,
-            engine=EngineSettings(workers=1))
-    first, second = _files(run), _files(again)
-    assert first.keys() == second.keys()
-    assert [str(k) for k in first if first[k] != second[k]] == []
-    hashes = [json.loads((r / "manifest.json").read_text())["files"] for r in (run, again)]
-    assert hashes[0] == hashes[1]
 
 
 def test_fits_are_checked_against_the_data(run: Path, tmp_path: Path) -> None:
