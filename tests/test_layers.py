@@ -32,17 +32,23 @@ SAMPLER_MODULES = ("rechallenge.models.sampling", "rechallenge.models.nutpie_cac
 SAMPLER_USERS = {"run", "simulation"}
 
 
-def imported_modules(path: Path) -> list[str]:
-    """Every module ``path`` imports, as absolute dotted names."""
+def imported_modules(path: Path, folder: str | None = None) -> list[str]:
+    """Every module ``path`` imports, as absolute dotted names.
+
+    A relative import is an error in ``analysis/`` (``folder`` None); in ``data/`` and
+    ``models/``, which use them, it is resolved to ``rechallenge.<folder>``.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
+            if node.level and folder is None:
                 raise AssertionError(f"{path}: relative import; write the absolute module path")
-            names += [f"{node.module}.{alias.name}" for alias in node.names]
+            base = (f"rechallenge.{folder}" + (f".{node.module}" if node.module else "")
+                    if node.level else str(node.module))
+            names += [f"{base}.{alias.name}" for alias in node.names]
     return names
 
 
@@ -86,16 +92,7 @@ def lower_modules() -> list[Path]:
 
 def package_imports(path: Path, folder: str) -> list[str]:
     """Every rechallenge module ``path`` imports; a relative import is resolved to ``folder``."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = f"rechallenge.{folder}" + (f".{node.module}" if node.module else "") \
-                if node.level else str(node.module)
-            names += [f"{base}.{alias.name}" for alias in node.names]
-    return [n for n in names if n.startswith("rechallenge")]
+    return [n for n in imported_modules(path, folder) if n.startswith("rechallenge")]
 
 
 @pytest.mark.parametrize("path", lower_modules(), ids=lambda p: str(p.relative_to(ROOT)))
