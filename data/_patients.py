@@ -25,6 +25,7 @@ from ._parsers import (
     whole_between,
 )
 from ._tables import RawTable, check_cells, check_required_columns, line_expected
+from .endpoints import endpoint_columns, endpoint_definition, registered_endpoints
 from .errors import ValidationIssue
 
 #: Contract order of the patient columns (output columns follow it; unknown columns come last).
@@ -71,8 +72,8 @@ def _rules(lines: Sequence[str]) -> dict[str, Rule]:
 def required_patient_columns(endpoints: Sequence[str]) -> dict[str, str]:
     """Required column -> reason, for an analysis of ``endpoints``."""
     required = {c: "a key column of the patient table" for c in schema.PATIENT_KEY_COLUMNS}
-    for column in dict.fromkeys(c for e in endpoints for c in schema.ENDPOINT_COLUMNS[e]):
-        needed_by = [repr(e) for e in endpoints if column in schema.ENDPOINT_COLUMNS[e]]
+    for column in dict.fromkeys(c for e in endpoints for c in endpoint_columns(e)):
+        needed_by = [repr(e) for e in endpoints if column in endpoint_columns(e)]
         noun = "endpoints" if len(needed_by) > 1 else "endpoint"
         required[column] = f"needed for the {noun} {' and '.join(needed_by)}"
     # Report missing columns in the order of the contract, not of the endpoints.
@@ -105,13 +106,14 @@ def parse_patient_table(
     else:
         check_required_columns(table, required, issues)
     reconstructed = reconstructed_rows(table)
-    ttp_columns = schema.ENDPOINT_COLUMNS[schema.TTP_ENDPOINT]
+    timed_columns = {c for e in registered_endpoints() for c in endpoint_columns(e)
+                     if endpoint_definition(e).kind == "time_to_event"}
     data: dict[str, list[Any]] = {}
     for column, (parse, expected) in _rules(lines).items():
         if column in table.frame.columns:
             # A curve tells nothing about response or toxicity: reconstructed rows may leave
             # those cells blank, and the binary models then leave the rows out.
-            optional = frozenset() if column in ttp_columns else reconstructed
+            optional = frozenset() if column in timed_columns else reconstructed
             data[column] = check_cells(table, column, parse, expected,
                                        required=column in required, issues=issues,
                                        optional_rows=optional)

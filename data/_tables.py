@@ -22,6 +22,7 @@ from . import schema
 from ._headers import check_header_text, missing_column_hint
 from ._labels import check_text_column, text_problem
 from ._parsers import INVALID
+from .endpoints import registered_endpoints
 from .errors import ValidationIssue, printable, shown
 
 #: Text that means "no value" in an *optional* column (compared case-insensitively). In a
@@ -353,9 +354,10 @@ def check_endpoints(endpoints: Sequence[str]) -> tuple[str, ...]:
     """Validate the endpoints of an analysis (a programming error, hence ValueError)."""
     if isinstance(endpoints, str):
         endpoints = (endpoints,)
-    unknown = [e for e in endpoints if e not in schema.ENDPOINTS]
+    known = registered_endpoints()
+    unknown = [e for e in endpoints if e not in known]
     if unknown:
-        raise ValueError(f"unknown endpoint(s) {unknown}; expected some of {schema.ENDPOINTS}")
+        raise ValueError(f"unknown endpoint(s) {unknown}; expected some of {known}")
     return tuple(endpoints)
 
 

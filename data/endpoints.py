@@ -1,11 +1,118 @@
-"""Derived binary endpoints and site-by-line counts."""
+"""What each endpoint is in the data: its columns, its kind and, for a binary endpoint, its
+0/1 outcome; and site-by-line counts.
+
+The endpoints are a registry (:func:`register_endpoint`), filled here with the four of the
+reference study. A new binary endpoint read from a column of its own (for example grade 2-4
+toxicity) is one :class:`EndpointDefinition` registered beside its model family
+(:mod:`rechallenge.analysis.families`); nothing else in the data layer names an endpoint.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from . import schema
+
+#: What kind of outcome an endpoint records: a 0/1 event, or a (possibly censored) time.
+OutcomeKind = Literal["binary", "time_to_event"]
+
+
+@dataclass(frozen=True)
+class EndpointDefinition:
+    """One endpoint as the data know it.
+
+    Attributes
+    ----------
+    name
+        The endpoint's name in configs, aggregate tables and file names (``"response"``).
+    label
+        The reader's label (``"Objective response (CR or PR)"``).
+    columns
+        Patient-table columns the endpoint is derived from (required when it is analysed).
+    kind
+        ``"binary"`` (events out of patients) or ``"time_to_event"``.
+    outcome
+        For a binary endpoint: the 0/1 outcome of every patient row (NE counts as 0).
+    """
+
+    name: str
+    label: str
+    columns: tuple[str, ...]
+    kind: OutcomeKind
+    outcome: Callable[[pd.DataFrame], pd.Series] | None = None
+
+
+_DEFINITIONS: dict[str, EndpointDefinition] = {}
+
+
+def register_endpoint(definition: EndpointDefinition) -> EndpointDefinition:
+    """Make ``definition`` known to the data layer (again: replaced); return it.
+
+    Raises
+    ------
+    ValueError
+        A binary endpoint without an outcome function.
+    """
+    if definition.kind == "binary" and definition.outcome is None:
+        raise ValueError(f"binary endpoint {definition.name!r} needs an outcome function")
+    _DEFINITIONS[definition.name] = definition
+    return definition
+
+
+def endpoint_definition(name: str) -> EndpointDefinition:
+    """The registered definition of ``name``.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a registered endpoint.
+    """
+    try:
+        return _DEFINITIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown endpoint {name!r}; expected one of "
+                         f"{registered_endpoints()}") from None
+
+
+def registered_endpoints() -> tuple[str, ...]:
+    """Every registered endpoint, in registration order (the built-ins in schema order)."""
+    return tuple(_DEFINITIONS)
+
+
+def endpoint_columns(name: str) -> tuple[str, ...]:
+    """The patient-table columns endpoint ``name`` is derived from."""
+    return endpoint_definition(name).columns
+
+
+def _events_in(column: str, events: frozenset[str]) -> Callable[[pd.DataFrame], pd.Series]:
+    def outcome(patients: pd.DataFrame) -> pd.Series:
+        return patients[column].isin(events).astype(int)
+    return outcome
+
+
+def _flag(column: str) -> Callable[[pd.DataFrame], pd.Series]:
+    def outcome(patients: pd.DataFrame) -> pd.Series:
+        return patients[column].astype(int)
+    return outcome
+
+
+for _definition in (
+    EndpointDefinition("response", schema.ENDPOINT_LABELS["response"], (schema.BEST_RESPONSE,),
+                       "binary", _events_in(schema.BEST_RESPONSE, schema.RESPONSE_EVENTS)),
+    EndpointDefinition("disease_control", schema.ENDPOINT_LABELS["disease_control"],
+                       (schema.BEST_RESPONSE,), "binary",
+                       _events_in(schema.BEST_RESPONSE, schema.DISEASE_CONTROL_EVENTS)),
+    EndpointDefinition("toxicity", schema.ENDPOINT_LABELS["toxicity"], (schema.TRAE_GRADE_3_4,),
+                       "binary", _flag(schema.TRAE_GRADE_3_4)),
+    EndpointDefinition(schema.TTP_ENDPOINT, schema.ENDPOINT_LABELS[schema.TTP_ENDPOINT],
+                       (schema.TTP_MONTHS, schema.PROGRESSED), "time_to_event"),
+):
+    register_endpoint(_definition)
 
 
 def binary_outcome(patients: pd.DataFrame, endpoint: str) -> pd.Series:
@@ -16,22 +123,22 @@ def binary_outcome(patients: pd.DataFrame, endpoint: str) -> pd.Series:
     patients
         Validated patient table.
     endpoint
-        One of :data:`rechallenge.data.schema.BINARY_ENDPOINTS`.
+        A registered binary endpoint (:func:`registered_endpoints`).
 
     Returns
     -------
     pandas.Series
         Integer 0/1 series aligned with ``patients``. NE counts as 0 (intention to treat).
+
+    Raises
+    ------
+    ValueError
+        ``endpoint`` is not a registered binary endpoint.
     """
-    if endpoint == "response":
-        return patients[schema.BEST_RESPONSE].isin(schema.RESPONSE_EVENTS).astype(int)
-    if endpoint == "disease_control":
-        return patients[schema.BEST_RESPONSE].isin(schema.DISEASE_CONTROL_EVENTS).astype(int)
-    if endpoint == "toxicity":
-        return patients[schema.TRAE_GRADE_3_4].astype(int)
-    raise ValueError(
-        f"unknown binary endpoint {endpoint!r}; expected one of {schema.BINARY_ENDPOINTS}"
-    )
+    definition = endpoint_definition(endpoint)
+    if definition.outcome is None:
+        raise ValueError(f"{endpoint!r} is not a binary endpoint")
+    return definition.outcome(patients)
 
 
 def rows_with_endpoint(patients: pd.DataFrame, endpoint: str) -> pd.DataFrame:
@@ -41,7 +148,7 @@ def rows_with_endpoint(patients: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     curve, which carry time to progression alone; those rows are not patients of the binary
     endpoints, so every count, model and table of a binary endpoint takes its rows from here.
     """
-    columns = list(schema.ENDPOINT_COLUMNS[endpoint])
+    columns = list(endpoint_columns(endpoint))
     if not len(patients) or not all(c in patients.columns for c in columns):
         return patients
     known = patients[columns].notna().all(axis=1)
@@ -51,8 +158,9 @@ def rows_with_endpoint(patients: pd.DataFrame, endpoint: str) -> pd.DataFrame:
 def with_binary_endpoints(patients: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``patients`` with a 0/1 column per derivable binary endpoint."""
     out = patients.copy()
-    for endpoint in schema.BINARY_ENDPOINTS:
-        if all(c in out.columns for c in schema.ENDPOINT_COLUMNS[endpoint]):
+    for endpoint in registered_endpoints():
+        definition = endpoint_definition(endpoint)
+        if definition.kind == "binary" and all(c in out.columns for c in definition.columns):
             out[endpoint] = binary_outcome(out, endpoint)
     return out
 

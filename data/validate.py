@@ -42,6 +42,7 @@ from ._patients import (
     required_patient_columns,
 )
 from ._tables import RawTable, check_endpoints, check_lines, sort_issues, table_from_frame
+from .endpoints import endpoint_columns
 from .errors import DataValidationError, ValidationIssue
 
 __all__ = ["validate_patients", "validate_aggregate", "validate_tables", "check_tables",
@@ -249,7 +250,7 @@ def check_overlap(
     given: dict[tuple[str, str, str], tuple[str, int]] = {}
     for table, parsed in patient_parts:
         for endpoint in schema.ENDPOINTS:
-            columns = [*schema.PATIENT_KEY_COLUMNS, *schema.ENDPOINT_COLUMNS[endpoint]]
+            columns = [*schema.PATIENT_KEY_COLUMNS, *endpoint_columns(endpoint)]
             if not all(c in parsed.columns for c in columns):
                 continue
             known = parsed[columns].notna().all(axis=1).to_numpy()

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rechallenge.data import schema
-from rechallenge.data.endpoints import binary_outcome
+from rechallenge.data.endpoints import binary_outcome, endpoint_columns, endpoint_definition
 from rechallenge.data.study import Study
 
 from .design import covariate_design
@@ -92,7 +92,7 @@ def binary_rows(
     study
         The validated study.
     endpoint
-        One of :data:`rechallenge.data.schema.BINARY_ENDPOINTS`.
+        A registered binary endpoint (:func:`rechallenge.data.endpoints.register_endpoint`).
     patient_effect
         Whether the model has a patient effect (rows must then stay one per patient and line).
     covariates
@@ -113,10 +113,8 @@ def binary_rows(
         combined with aggregate rows, a patient effect without patient rows, ``collapse=True``
         with a patient effect, or (uncollapsed) a patient-line row that occurs twice.
     """
-    if endpoint not in schema.BINARY_ENDPOINTS:
-        raise ValueError(
-            f"unknown binary endpoint {endpoint!r}; expected one of {schema.BINARY_ENDPOINTS}"
-        )
+    if endpoint_definition(endpoint).kind != "binary":
+        raise ValueError(f"{endpoint!r} is not a binary endpoint")
     if collapse and patient_effect:
         raise ValueError(
             "collapse=True cannot be combined with a patient effect: the patient effect needs "
@@ -180,11 +178,11 @@ def _patient_rows(patients: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     columns = [schema.SITE, schema.LINE, PATIENT, schema.N, schema.EVENTS]
     if patients is None or not len(patients):
         return pd.DataFrame(columns=columns)
-    needed = [schema.SITE, schema.PATIENT_ID, schema.LINE, *schema.ENDPOINT_COLUMNS[endpoint]]
+    needed = [schema.SITE, schema.PATIENT_ID, schema.LINE, *endpoint_columns(endpoint)]
     missing = [c for c in needed if c not in patients.columns]
     if missing:
         raise ValueError(f"the patient table lacks column(s) {missing} needed for {endpoint!r}")
-    source = list(schema.ENDPOINT_COLUMNS[endpoint])
+    source = list(endpoint_columns(endpoint))
     bad = patients[source].isna().any(axis=1)
     if bad.any():
         raise ValueError(

@@ -15,6 +15,10 @@ import arviz as az  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+# The built-in endpoint families register on import; tests call the reporting and summary
+# layers directly, which look families up by endpoint.
+import rechallenge.analysis.families  # noqa: E402, F401
+
 
 def small_config(**analysis: object):
     """A cheap analysis of the shipped data: response and TTP, 2 chains x 150 draws.

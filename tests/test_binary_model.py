@@ -329,8 +329,10 @@ def test_unknown_prior_name_raises() -> None:
 
 
 def test_unknown_endpoint_raises() -> None:
-    with pytest.raises(ValueError, match="unknown binary endpoint 'ttp'"):
+    with pytest.raises(ValueError, match="'ttp' is not a binary endpoint"):
         build_binary_model(small_study(), "ttp")
+    with pytest.raises(ValueError, match="unknown endpoint 'grade_2_4'"):
+        build_binary_model(small_study(), "grade_2_4")
 
 
 def test_line_without_rows_raises() -> None:

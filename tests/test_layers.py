@@ -21,11 +21,12 @@ ALLOWED: dict[str, set[str]] = {
     "plots": {"settings", "summaries"},
     "reporting": {"settings", "summaries", "plots"},
     "map_prior": {"settings", "summaries"},
+    "families": {"settings", "summaries", "plots", "reporting", "map_prior"},
     "design": {"settings", "summaries", "plots", "map_prior"},
-    "run": {"settings", "summaries", "plots", "reporting", "map_prior"},
-    "simulation": {"settings", "summaries", "plots", "reporting", "map_prior", "run"},
-    "cli": {"settings", "summaries", "plots", "reporting", "map_prior", "design", "run",
-            "simulation"},
+    "run": {"settings", "summaries", "plots", "reporting", "map_prior", "families"},
+    "simulation": {"settings", "summaries", "plots", "reporting", "map_prior", "families", "run"},
+    "cli": {"settings", "summaries", "plots", "reporting", "map_prior", "families", "design",
+            "run", "simulation"},
 }
 #: Modules of the models layer that sample (or compile for sampling): the run layer's alone.
 SAMPLER_MODULES = ("rechallenge.models.sampling", "rechallenge.models.nutpie_cache", "nutpie")

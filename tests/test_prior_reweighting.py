@@ -30,10 +30,10 @@ from rechallenge.analysis.run.fitting import (
 )
 from rechallenge.analysis.run.manifest import RunDirectoryError
 from rechallenge.analysis.settings.config import AnalysisConfig, RunConfig
+from rechallenge.analysis.settings.families import family_of
 from rechallenge.analysis.settings.fit_names import SENSITIVITY_SCALES, fit_key
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.endpoint_results import (
-    SENSITIVITY_QUANTITIES,
     endpoint_results,
     quantity_draws,
 )
@@ -205,7 +205,7 @@ def test_reweighted_variants_agree_with_refits(refitted: dict, config: RunConfig
     main = refitted[fit_key(ENDPOINT)]
     reweighted = endpoint_results(ENDPOINT, {fit_key(ENDPOINT): main}, config)
     refit = endpoint_results(ENDPOINT, refitted, config)
-    shown = SENSITIVITY_QUANTITIES["binary"]
+    shown = family_of("response").sensitivity_quantities
     default = reweighted.variant_summaries["default"].set_index(["quantity", "line"])
     main_draws = {(q, line): d for q, line, d in quantity_draws(main, ENDPOINT, config)}
     for variant in SENSITIVITY_SCALES:

@@ -18,10 +18,9 @@ from rechallenge.analysis.map_prior.em import fit_beta_mixture, fit_normal_mixtu
 from rechallenge.analysis.map_prior.mixtures import BetaMixture, NormalMixture
 from rechallenge.analysis.map_prior.record import map_prior_entry, map_prior_json
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.families import family_of
 from rechallenge.analysis.settings.fit_names import fit_key
-from rechallenge.analysis.summaries.binary import quantity_draws as binary_quantity_draws
-from rechallenge.analysis.summaries.ttp import quantity_draws as ttp_quantity_draws
-from rechallenge.data import Study, schema
+from rechallenge.data import Study
 
 MAP_PRIOR_FILE = "map_prior.json"
 
@@ -34,13 +33,15 @@ def run_hash(study: Study, config: RunConfig) -> str:
 def new_site_draws(
     fits: Mapping[str, az.InferenceData], endpoint: str, seed: int
 ) -> dict[str, np.ndarray]:
-    """Predictive draws for a new site per line: probabilities, or log median TTP in months."""
-    idata = fits[fit_key(endpoint)]
-    if endpoint == schema.TTP_ENDPOINT:
-        draws = ttp_quantity_draws(idata, seed=seed)
-        return {line: np.log(v).ravel() for q, line, v in draws if q == "median_new_site"}
-    draws = binary_quantity_draws(idata, seed=seed)
-    return {line: v.ravel() for q, line, v in draws if q == "probability_new_site"}
+    """Predictive draws for a new site per line, of the quantity and on the scale its family
+    exports (its ``map_prior``):
+    probabilities, or log median TTP in months.
+    """
+    family = family_of(endpoint)
+    spec = family.map_prior
+    draws = family.quantity_draws(fits[fit_key(endpoint)], seed)
+    return {line: (np.log(v) if spec.log else v).ravel()
+            for q, line, v in draws if q == spec.quantity}
 
 
 def map_prior_record(
@@ -59,21 +60,18 @@ def map_prior_record(
         if fit_key(endpoint) not in fits:
             continue
         mixtures[endpoint] = {}
+        spec = family_of(endpoint).map_prior
         for line, draws in new_site_draws(fits, endpoint, seed).items():
             draws = draws[np.isfinite(draws)]
             mixture: BetaMixture | NormalMixture
-            if endpoint == schema.TTP_ENDPOINT:
-                mixture = fit_normal_mixture(draws, seed=seed)
-            else:
-                mixture = fit_beta_mixture(np.clip(draws, 1e-9, 1 - 1e-9), seed=seed)
+            mixture = (fit_normal_mixture(draws, seed=seed) if spec.mixture == "normal"
+                       else fit_beta_mixture(np.clip(draws, 1e-9, 1 - 1e-9), seed=seed))
             mixtures[endpoint][line] = map_prior_entry(
                 mixture, draws, robust_weight=weight, interval=config.interval
             )
         info[endpoint] = {
-            "label": schema.ENDPOINT_LABELS[endpoint],
-            "scale": "log median TTP (months)" if endpoint == schema.TTP_ENDPOINT
-            else "probability",
-            "quantity": "median_new_site" if endpoint == schema.TTP_ENDPOINT
-            else "probability_new_site",
+            "label": family_of(endpoint).label,
+            "scale": spec.scale_words,
+            "quantity": spec.quantity,
         }
     return map_prior_json(mixtures, source_run_hash=run_hash(study, config), endpoint_info=info)

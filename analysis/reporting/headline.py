@@ -15,37 +15,21 @@ from typing import Any
 import pandas as pd
 
 from rechallenge.analysis.reporting.estimates import (
-    Scale,
     estimate_words,
     posterior_cell,
     probability_cell,
     reference_cell,
 )
 from rechallenge.analysis.reporting.prose import contrast_label
-from rechallenge.analysis.reporting.run_tables import CONFIDENCE, frequentist_reference
+from rechallenge.analysis.reporting.run_tables import CONFIDENCE
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import READINGS, endpoint_label
+from rechallenge.analysis.settings.families import family_of
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
 from rechallenge.analysis.summaries.reference import NOT_ESTIMABLE
-from rechallenge.data import Study, schema
+from rechallenge.data import Study
 
-#: Per family: (reading, per-line quantity, contrast quantity, contrast words, contrast scale).
-_ROWS: dict[str, tuple[tuple[str, str, str, str, Scale], ...]] = {
-    "binary": (
-        ("population", "probability_population", "difference_population", "Difference", "points"),
-        ("typical_site", "probability_typical_site", "odds_ratio_typical_site", "Odds ratio",
-         "ratio"),
-        ("new_site", "probability_new_site", "", "", "ratio"),
-    ),
-    "ttp": (
-        ("population", "median_population", "median_ratio_population", "Ratio of medians",
-         "ratio"),
-        # The hazard ratio exists only with a shared Weibull shape; else the ratio of medians.
-        ("typical_site", "median_typical_site", "hazard_ratio", "Hazard ratio", "ratio"),
-        ("new_site", "median_new_site", "", "", "ratio"),
-    ),
-}
 HEADLINE_NAME = "table2_headline"
 
 
@@ -56,39 +40,35 @@ def _pick(summary: pd.DataFrame, quantity: str, line: str) -> Mapping[str, Any] 
 
 def _endpoint_rows(result: EndpointResults, study: Study, lines: Sequence[str],
                    interval: Interval, estimate: str) -> list[dict[str, str]]:
-    ttp = result.endpoint == schema.TTP_ENDPOINT
-    value_scale: Scale = "months" if ttp else "percent"
-    first, s = lines[0], result.summary
+    family = family_of(result.endpoint)
+    value_scale, first, s = family.value_scale, lines[0], result.summary
     rows = []
-    for reading, quantity, contrast, words, scale in _ROWS["ttp" if ttp else "binary"]:
-        label = READINGS[reading] + (", median TTP in months" if ttp else "")
-        row = {"Endpoint": endpoint_label(result.endpoint), "Estimate": label}
+    for spec in family.headline_rows:
+        row = {"Endpoint": endpoint_label(result.endpoint),
+               "Estimate": READINGS[spec.reading] + family.headline_suffix}
         for line in lines:
-            r = _pick(s, quantity, line)
+            r = _pick(s, spec.quantity, line)
             row[line] = "" if r is None else posterior_cell(r, value_scale, estimate=estimate)
         for later in lines[1:]:
-            c = contrast_label(later, first)
-            r = _pick(s, contrast, c) if contrast else None
-            if r is None and contrast == "hazard_ratio":
-                r, words = _pick(s, "median_ratio_typical_site", c), "Ratio of medians"
-            row[c] = "" if r is None else f"{words} {posterior_cell(r, scale, estimate=estimate)}"
-            p = _pick(s, "prob_greater_population", c) if reading == "population" else None
+            c, words = contrast_label(later, first), spec.words
+            r = _pick(s, spec.contrast, c) if spec.contrast else None
+            if r is None and spec.fallback is not None:
+                r, words = _pick(s, spec.fallback[0], c), spec.fallback[1]
+            row[c] = "" if r is None else f"{words} {posterior_cell(r, spec.scale, estimate=estimate)}"
+            p = _pick(s, "prob_greater_population", c) if spec.reading == "population" else None
             row[f"P({later} > {first})"] = "" if p is None else probability_cell(p["mean"])
         rows.append(row)
-    freq = frequentist_reference(study, result.endpoint, interval.level)
-    if freq:
-        what = "Kaplan-Meier median, months" if ttp else "crude proportion"
+    freq = family.frequentist_reference(study, interval.level)
+    ref = family.reference_row
+    if freq and ref is not None:
         row = {"Endpoint": endpoint_label(result.endpoint),
-               "Estimate": f"Frequentist reference: {what}"}
-        per_line = "median_population" if ttp else "probability_population"
+               "Estimate": f"Frequentist reference: {ref.words}"}
         for line in lines:
-            row[line] = reference_cell(freq.get((per_line, line)), value_scale)
+            row[line] = reference_cell(freq.get((ref.quantity, line)), value_scale)
         for later in lines[1:]:
             c = contrast_label(later, first)
-            quantity, words, scale = (("hazard_ratio", "Hazard ratio (Cox)", "ratio") if ttp
-                                      else ("difference_population", "Difference", "points"))
-            cell = reference_cell(freq.get((quantity, c)), scale)
-            row[c] = f"{words} {cell}" if cell else ""
+            cell = reference_cell(freq.get((ref.contrast, c)), ref.contrast_scale)
+            row[c] = f"{ref.contrast_words} {cell}" if cell else ""
             row[f"P({later} > {first})"] = ""
         rows.append(row)
     return rows

@@ -11,11 +11,11 @@ from typing import Any
 
 import pandas as pd
 
-from rechallenge.analysis.reporting.vocabulary import counted
+from rechallenge.analysis.reporting.vocabulary import counted, endpoint_label
+from rechallenge.analysis.settings.families import endpoint_order, family_of
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.diagnostics import Thresholds
 from rechallenge.analysis.summaries.prior_reweighting import MAX_PARETO_K
-from rechallenge.data import schema
 
 _POOLING_WORDS = {
     "partial": "partial pooling across institutions (random site effects)",
@@ -45,7 +45,7 @@ def contrast_label(later: str, first: str) -> str:
 
 def binary_sentence(summary: pd.DataFrame, endpoint: str, lines: Sequence[str], interval: Interval) -> str:
     """One results sentence for a binary endpoint (medians of the posterior, with intervals)."""
-    label = schema.ENDPOINT_LABELS.get(endpoint, endpoint)
+    label = endpoint_label(endpoint)
     parts = []
     for line in lines:
         row = _row(summary, "probability_population", line)
@@ -106,16 +106,9 @@ def ttp_sentence(summary: pd.DataFrame, lines: Sequence[str], interval: Interval
 def results_sentences(
     summaries: Mapping[str, pd.DataFrame], lines: Sequence[str], interval: Interval
 ) -> list[str]:
-    """Results sentences for every analysed endpoint, in the schema's endpoint order."""
-    out = []
-    for endpoint in schema.ENDPOINTS:
-        if endpoint not in summaries:
-            continue
-        if endpoint == schema.TTP_ENDPOINT:
-            out.append(ttp_sentence(summaries[endpoint], lines, interval))
-        else:
-            out.append(binary_sentence(summaries[endpoint], endpoint, lines, interval))
-    return out
+    """Results sentences for every analysed endpoint, in the registry's endpoint order."""
+    return [family_of(endpoint).results_sentence(summaries[endpoint], lines, interval)
+            for endpoint in sorted(summaries, key=endpoint_order)]
 
 
 #: Hyperparameters that only matter for an optional part of a model, and the option that turns
@@ -203,7 +196,9 @@ def methods_paragraph(
         "a synthetic reconstruction of the reference study (not the patient-level data)"
         if synthetic else "the study data"
     )
-    binary = [e for e in fit_attrs if e != schema.TTP_ENDPOINT]
+    by_family: dict[str, list[str]] = {}
+    for endpoint in fit_attrs:
+        by_family.setdefault(family_of(endpoint).family, []).append(endpoint)
     text = [
         f"We analysed {data_words}: {counted(n_patients, 'patient')} at "
         f"{counted(n_sites, 'institution')}, {'each ' if every_line else ''}treated at "
@@ -215,19 +210,8 @@ def methods_paragraph(
             "between-site standard deviations (tau) rest on their prior, and so do the "
             "estimates for a new site and the prior exported for a future study."
         )
-    if binary:
-        names = ", ".join(schema.ENDPOINT_LABELS[e].split(" (")[0].lower() for e in binary)
-        text.append(
-            f"Binary endpoints ({names}) were modelled with a hierarchical logistic model with "
-            f"{pooling}: logit p = mu[line] + u[site, line], where the site effects of the lines "
-            "are jointly normal with line-specific standard deviations tau and an LKJ prior on "
-            "their correlation (non-centred parameterisation)."
-        )
-    if schema.TTP_ENDPOINT in fit_attrs:
-        text.append(
-            "Time to progression was modelled with a Weibull likelihood with right censoring, "
-            "log scale = beta[line] + u[site, line] with the same site-effect structure."
-        )
+    text += [family_of(endpoints[0]).methods_sentence(endpoints, pooling)
+             for endpoints in by_family.values()]
     prior_bits = []
     for endpoint, attrs in fit_attrs.items():
         used = used_priors(endpoint, attrs["priors"], attrs.get("options", {}))

@@ -15,11 +15,11 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from rechallenge.analysis.reporting import estimates
 from rechallenge.analysis.reporting.estimates import (
     Scale,
     estimate_words,
     interval_cell,
-    posterior_cell,
 )
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import (
@@ -29,6 +29,7 @@ from rechallenge.analysis.reporting.vocabulary import (
     reader_frame,
     reader_text,
 )
+from rechallenge.analysis.settings.families import family_of
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
 from rechallenge.analysis.summaries.reference import NOT_ESTIMABLE
@@ -48,29 +49,15 @@ def _blank_repeats(frame: pd.DataFrame, column: str, *also: str) -> pd.DataFrame
 
 def sites_table(result: EndpointResults, interval: Interval, *, estimate: str = "median") -> Table:
     """Per line and site: patients, events, the observed estimate and the shrunken one."""
-    ttp = result.endpoint == schema.TTP_ENDPOINT
+    family = family_of(result.endpoint)
     s = result.sites.sort_values(["line", "site"], kind="stable",
                                  key=lambda c: c.map({v: i for i, v in enumerate(
                                      dict.fromkeys(result.sites[c.name]))}))
-    rows = []
-    for _, r in s.iterrows():
-        row = {"Line": str(r["line"]), "Site": str(r["site"]), "Patients": int(r["n"]),
-               ("Progressions" if ttp else "Events"): int(r["events"])}
-        if ttp:
-            observed = interval_cell(r["raw_median"], np.nan, np.nan, "months")
-            if r.get("raw_source") == "reported" and observed:
-                observed += " (reported)"
-            row["Observed median, months"] = observed
-            row["Shrunken median, months (CrI)"] = posterior_cell(r, "months", estimate=estimate)
-        else:
-            row["Observed, % (CI)"] = interval_cell(r["proportion"], r["proportion_lower"],
-                                                    r["proportion_upper"], "percent")
-            row["Shrunken estimate, % (CrI)"] = posterior_cell(r, "percent", estimate=estimate)
-        rows.append(row)
-    observed = ("Kaplan-Meier median of the site's patients (or the median it reported)"
-                if ttp else f"proportion with exact {interval.percent} confidence interval")
-    caption = (f"{endpoint_label(result.endpoint)} by site. Observed: {observed}. Shrunken: the "
-               f"site's estimate under partial pooling, {estimate_words(estimate, interval)}.")
+    rows = [{"Line": str(r["line"]), "Site": str(r["site"]), "Patients": int(r["n"]),
+             **family.site_reader_row(r, estimate, estimates)} for _, r in s.iterrows()]
+    caption = (f"{endpoint_label(result.endpoint)} by site. Observed: "
+               f"{family.site_observed_words(interval)}. Shrunken: the site's estimate under "
+               f"partial pooling, {estimate_words(estimate, interval)}.")
     return Table(f"sites_{result.endpoint}", caption, _blank_repeats(pd.DataFrame(rows), "Line"))
 
 

@@ -13,17 +13,14 @@ import pandas as pd
 
 from rechallenge.analysis.reporting.prose import used_priors
 from rechallenge.analysis.reporting.tables import Table
+from rechallenge.analysis.settings.families import family_of
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.descriptive import descriptive_table
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
-from rechallenge.analysis.summaries.reference import Key, Reference, binary_reference, ttp_reference
-from rechallenge.data import Study, schema
+from rechallenge.analysis.summaries.reference import Key, Reference
+from rechallenge.data import Study
 from rechallenge.models.priors import StudySize
 
-_BINARY_ROWS = ("probability_population", "probability_typical_site", "probability_new_site",
-                "difference_population", "odds_ratio_typical_site", "prob_greater_population")
-_TTP_ROWS = ("median_population", "median_typical_site", "median_new_site",
-             "median_ratio_population", "hazard_ratio", "prob_greater_population")
 #: How the frequentist reference intervals are computed (for captions).
 CONFIDENCE = (
     "exact (Clopper-Pearson) CI for proportions; Kaplan-Meier median with linear (Collett) CI; "
@@ -48,15 +45,12 @@ def frequentist_reference(study: Study, endpoint: str, level: float) -> dict[Key
     exact CIs, or Kaplan-Meier medians and a Cox hazard ratio; an estimate that does not exist
     is there with NaN numbers and its reason (:mod:`rechallenge.analysis.summaries.reference`).
     """
-    if endpoint == schema.TTP_ENDPOINT:
-        return ttp_reference(study, level)
-    return binary_reference(study, endpoint, level)
+    return family_of(endpoint).frequentist_reference(study, level)
 
 
 def comparison(result: EndpointResults, study: Study, interval: Interval) -> Table:
     """ICI-2 vs ICI-1 for one endpoint: Bayesian estimates with the frequentist reference beside."""
-    ttp = result.endpoint == schema.TTP_ENDPOINT
-    wanted = _TTP_ROWS if ttp else _BINARY_ROWS
+    wanted = family_of(result.endpoint).comparison_quantities
     freq = frequentist_reference(study, result.endpoint, interval.level)
     s = result.summary
     rows = []
@@ -76,7 +70,7 @@ def comparison(result: EndpointResults, study: Study, interval: Interval) -> Tab
                 "freq_upper": f.upper,
                 "freq_note": f.note,
             })
-    label = schema.ENDPOINT_LABELS[result.endpoint]
+    label = family_of(result.endpoint).label
     return Table(
         f"comparison_{result.endpoint}",
         f"{label}: posterior medians with {interval.label}s (lower, upper); 'probability' is a "
@@ -88,10 +82,10 @@ def comparison(result: EndpointResults, study: Study, interval: Interval) -> Tab
 
 def sites(result: EndpointResults, interval: Interval) -> Table:
     """Per-site estimates beside the raw data."""
-    what = "median TTP (months)" if result.endpoint == schema.TTP_ENDPOINT else "probability"
+    what = family_of(result.endpoint).site_words
     return Table(
         f"sites_{result.endpoint}",
-        f"{schema.ENDPOINT_LABELS[result.endpoint]}: per-site raw estimates and shrunken posterior "
+        f"{family_of(result.endpoint).label}: per-site raw estimates and shrunken posterior "
         f"{what} with {interval.label}s.",
         result.sites,
     )
@@ -104,12 +98,9 @@ def priors_table(fit_attrs: Mapping[str, Mapping],
     per endpoint, the study's counts (:func:`rechallenge.models.priors.study_size`), stated in
     the reasons that depend on them.
     """
-    from rechallenge.models.binary import BINARY_PRIORS
-    from rechallenge.models.ttp import TTP_PRIORS
-
     rows = []
     for endpoint, attrs in fit_attrs.items():
-        defaults = TTP_PRIORS if endpoint == schema.TTP_ENDPOINT else BINARY_PRIORS
+        defaults = family_of(endpoint).prior_defaults()
         values = used_priors(endpoint, attrs["priors"], attrs.get("options", {}))
         for name, value in values.items():
             d = defaults[name]

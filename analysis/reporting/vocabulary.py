@@ -15,7 +15,9 @@ from typing import Final
 
 import pandas as pd
 
+from rechallenge.analysis.settings.families import family_of, has_family
 from rechallenge.data import schema
+from rechallenge.data.endpoints import endpoint_definition, registered_endpoints
 
 #: Short reader labels of the readings of a per-line quantity (binary and TTP alike).
 READINGS: Final[dict[str, str]] = {
@@ -47,8 +49,6 @@ QUANTITY_LABELS: Final[dict[str, str]] = {
     "sigma_frailty": "Patient frailty SD",
     "shape": "Weibull shape",
 }
-#: The TTP reading of ``prob_greater_population``.
-TTP_PROB_GREATER: Final = "P(median {later} > median {first})"
 
 #: Reader labels of column names of the tables the report shows.
 COLUMN_LABELS: Final[dict[str, str]] = {
@@ -112,7 +112,8 @@ def counted(n: float, noun: str, plural: str | None = None) -> str:
 
 def endpoint_label(endpoint: str) -> str:
     """The reader's name of an endpoint (``"Objective response (CR or PR)"``)."""
-    return schema.ENDPOINT_LABELS.get(endpoint, endpoint)
+    known = endpoint in registered_endpoints()
+    return endpoint_definition(endpoint).label if known else endpoint
 
 
 def split_contrast(line: str) -> tuple[str, str] | None:
@@ -131,7 +132,8 @@ def quantity_label(quantity: str, line: str = "", *, endpoint: str = "") -> str:
     line
         The summary's ``line`` value; for a contrast ``"<later> vs <first>"``.
     endpoint
-        The endpoint; time to progression words ``prob_greater_population`` as medians.
+        The endpoint, whose family may word a quantity its own way (time to progression:
+        ``prob_greater_population`` as medians).
 
     Returns
     -------
@@ -139,8 +141,8 @@ def quantity_label(quantity: str, line: str = "", *, endpoint: str = "") -> str:
         The label (the machine name itself only for a quantity the vocabulary lacks).
     """
     template = QUANTITY_LABELS.get(quantity, quantity)
-    if quantity == "prob_greater_population" and endpoint == schema.TTP_ENDPOINT:
-        template = TTP_PROB_GREATER
+    if has_family(endpoint):
+        template = family_of(endpoint).quantity_labels.get(quantity, template)
     later, first = split_contrast(line) or (line, "")
     return template.format(later=later, first=first)
 
@@ -158,13 +160,13 @@ def reader_frame(frame: pd.DataFrame, *, endpoint_column: str = "endpoint",
     rounds on output). ``renames`` overrides :data:`COLUMN_LABELS` for this table.
     """
     out = frame.copy()
-    ttp = (out[endpoint_column].astype(str) == schema.TTP_ENDPOINT
-           if endpoint_column in out else pd.Series(False, index=out.index))
+    endpoints = (out[endpoint_column].astype(str).str.split("__").str[0]
+                 if endpoint_column in out else pd.Series("", index=out.index))
     if "quantity" in out:
         lines = out["line"].astype(str) if "line" in out else pd.Series("", index=out.index)
         out["quantity"] = [
-            quantity_label(str(q), line, endpoint=schema.TTP_ENDPOINT if is_ttp else "")
-            for q, line, is_ttp in zip(out["quantity"], lines, ttp)]
+            quantity_label(str(q), line, endpoint=endpoint)
+            for q, line, endpoint in zip(out["quantity"], lines, endpoints)]
     if endpoint_column in out:
         out[endpoint_column] = out[endpoint_column].astype(str).map(
             lambda e: endpoint_label(e.split("__")[0]) + _variant_words(e))

@@ -37,6 +37,7 @@ from typing import Any
 import arviz as az
 import pymc as pm
 
+from rechallenge.analysis.families import family_of
 from rechallenge.analysis.run.manifest import RunDirectoryError
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import (
@@ -51,12 +52,10 @@ from rechallenge.analysis.summaries.prior_reweighting import (
     reweight_prior_scale,
     sensitivity_scales,
 )
-from rechallenge.data import Study, schema
-from rechallenge.models.binary import build_binary_model
+from rechallenge.data import Study
 from rechallenge.models.dims import Pooling
 from rechallenge.models.log_density import add_pointwise_log_density
 from rechallenge.models.sampling import fit
-from rechallenge.models.ttp import build_ttp_model
 
 #: Largest study (sites) whose comparators are nested in the partial-pooling structure. A nested
 #: comparator samples the hierarchy's variables along (about 0.5 s more per fit on the shipped
@@ -118,30 +117,8 @@ def nests_comparators(study: Study, config: RunConfig) -> bool:
 
 def build_model(study: Study, endpoint: str, config: RunConfig, pooling: Pooling) -> pm.Model:
     """Build the configured model of one endpoint with the given pooling (its rows only)."""
-    a = config.analysis
-    nested = nests_comparators(study, config)
-    study = study.for_endpoint(endpoint)
-    if endpoint == schema.TTP_ENDPOINT:
-        return build_ttp_model(
-            study,
-            pooling=pooling,
-            patient_frailty=a.patient_effect,
-            shared_shape=a.shared_shape,
-            covariates=a.covariates,
-            covariate_effects=a.covariate_effects,
-            priors=config.priors.get("ttp"),
-            nested=nested,
-        )
-    return build_binary_model(
-        study,
-        endpoint,
-        pooling=pooling,
-        patient_effect=a.patient_effect,
-        covariates=a.covariates,
-        covariate_effects=a.covariate_effects,
-        priors=config.priors.get("binary"),
-        nested=nested,
-    )
+    return family_of(endpoint).build_model(study, config, pooling,
+                                           nests_comparators(study, config))
 
 
 def _sample(
@@ -337,10 +314,10 @@ class FitGroup:
 
 
 def fit_groups(study: Study, config: RunConfig) -> list[FitGroup]:
-    """The fits of a run grouped by model structure (binary endpoints share theirs)."""
-    families: dict[bool, list[str]] = {}
+    """The fits of a run grouped by model structure: the endpoints of one family share theirs."""
+    families: dict[str, list[str]] = {}
     for endpoint in config.analysis.endpoints:
-        families.setdefault(endpoint == schema.TTP_ENDPOINT, []).append(endpoint)
+        families.setdefault(family_of(endpoint).family, []).append(endpoint)
     nested = nests_comparators(study, config)
     groups = []
     for endpoints in families.values():

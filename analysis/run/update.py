@@ -18,9 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from rechallenge.analysis.families import family_of
 from rechallenge.analysis.map_prior.export import new_site_draws, run_hash
 from rechallenge.analysis.run.engine import Engine
 from rechallenge.analysis.run.manifest import file_sha256
@@ -31,19 +31,12 @@ from rechallenge.analysis.run.rundir import check_target, write_json
 from rechallenge.analysis.run.update_files import UPDATE_DIR, before_after  # noqa: F401 - before_after is public here too
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import fit_key
-from rechallenge.analysis.summaries.conflict import (
-    binary_conflict,
-    conflict_table,
-    not_checked,
-    ttp_conflict,
-)
+from rechallenge.analysis.summaries.conflict import conflict_table, not_checked
 from rechallenge.analysis.summaries.endpoint_results import summarise
-from rechallenge.analysis.summaries.reference import NOT_REACHED
-from rechallenge.data import Study, binary_outcome, load_study, schema
+from rechallenge.data import Study, load_study, schema
 from rechallenge.data.endpoints import rows_with_endpoint
 from rechallenge.data.errors import DataValidationError, ValidationIssue
 from rechallenge.data.files import check_table_files
-from rechallenge.data.frequentist import MedianCI, km_median
 from rechallenge.data.load import file_kind
 
 
@@ -80,47 +73,22 @@ def check_site_labels(old: Study, new: Study, same_site: Sequence[str], files: S
         raise ValueError(f"--same-site {unknown}: no such site in the earlier run")
 
 
-def _unchecked_median(est: MedianCI) -> str:
-    """Why a Kaplan-Meier median cannot be compared with the predictive (see ``ttp_conflict``)."""
-    if not np.isfinite(est.median):
-        return NOT_REACHED
-    if not np.isfinite(est.se):
-        return "the confidence interval of the Kaplan-Meier median is not estimable"
-    return "the confidence interval of the Kaplan-Meier median extends to zero or below"
-
-
 def _observations(new: Study, endpoints: Sequence[str]) -> list[dict[str, Any]]:
-    """What each new site reports, per endpoint and line, in the form the checks need."""
+    """What each new site reports, per endpoint and line, in the form its family's conflict
+    check reads (:meth:`site_observations` of the family).
+    """
     obs: list[dict[str, Any]] = []
     p, a = new.patients, new.aggregates
     for endpoint in endpoints:
+        family = family_of(endpoint)
         for site in new.sites:
             for line in new.lines:
                 rows = p[(p[schema.SITE] == site) & (p[schema.LINE] == line)] if len(p) else p
                 rows = rows_with_endpoint(rows, endpoint)  # reconstructed rows: TTP only
-                if len(rows) and endpoint != schema.TTP_ENDPOINT:
-                    y = binary_outcome(rows, endpoint)
-                    obs.append({"site": site, "endpoint": endpoint, "line": line,
-                                "n": len(rows), "events": int(y.sum())})
-                elif len(rows):
-                    est = km_median(rows[schema.TTP_MONTHS], rows[schema.PROGRESSED], method="linear")
-                    labels = {"site": site, "endpoint": endpoint, "line": line}
-                    if np.isfinite(est.median) and est.lower > 0 and np.isfinite(est.upper):
-                        obs.append({**labels, "median": est.median, "lower": est.lower,
-                                    "upper": est.upper})
-                    else:  # said in the table, not skipped in silence
-                        obs.append({**labels, "unchecked": _unchecked_median(est)})
                 agg = a[(a[schema.SITE] == site) & (a[schema.LINE] == line)
                         & (a[schema.ENDPOINT] == endpoint)] if len(a) else a
-                for _, r in agg.iterrows():
-                    if endpoint == schema.TTP_ENDPOINT:
-                        obs.append({"site": site, "endpoint": endpoint, "line": line,
-                                    "median": float(r[schema.MEDIAN_MONTHS]),
-                                    "lower": float(r[schema.MEDIAN_LOWER]),
-                                    "upper": float(r[schema.MEDIAN_UPPER])})
-                    else:
-                        obs.append({"site": site, "endpoint": endpoint, "line": line,
-                                    "n": int(r[schema.N]), "events": int(r[schema.EVENTS])})
+                labels = {"site": site, "endpoint": endpoint, "line": line}
+                obs += [{**labels, **o} for o in family.site_observations(rows, agg)]
     return obs
 
 
@@ -140,11 +108,8 @@ def conflict_check(
         labels = {"site": o["site"], "endpoint": o["endpoint"], "line": o["line"]}
         if "unchecked" in o:
             rows.append(not_checked(o["unchecked"], **labels))
-        elif o["endpoint"] == schema.TTP_ENDPOINT:
-            rows.append(ttp_conflict(d, o["median"], o["lower"], o["upper"],
-                                     interval=config.interval, **labels))
         else:
-            rows.append(binary_conflict(d, o["n"], o["events"], interval=config.interval, **labels))
+            rows.append(family_of(o["endpoint"]).conflict(d, o, config.interval, labels))
     return conflict_table(rows)
 
 

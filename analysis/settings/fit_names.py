@@ -6,7 +6,7 @@ main fit is unreliable). The name is also the fit's file name under
 
 from __future__ import annotations
 
-from rechallenge.data import schema
+from rechallenge.analysis.settings.families import endpoint_order
 from rechallenge.models.dims import Pooling
 
 #: Multipliers of the heterogeneity prior scale for the sensitivity variants (reweighted from the
@@ -21,14 +21,15 @@ def fit_key(endpoint: str, variant: str | None = None) -> str:
 
 
 def fit_order(key: str) -> tuple[int, int]:
-    """Sort key of fit keys: endpoints in schema order, then main, sensitivity, comparators.
+    """Sort key of fit keys: endpoints in the order their families were registered, then main,
+    sensitivity, comparators.
 
     Every table and message lists fits in this order, so a run and its rebuilt report agree.
     """
     endpoint, _, variant = key.partition("__")
     variants = ("", *SENSITIVITY_SCALES, *COMPARATORS)
-    e = schema.ENDPOINTS.index(endpoint) if endpoint in schema.ENDPOINTS else len(schema.ENDPOINTS)
-    return (e, variants.index(variant) if variant in variants else len(variants))
+    return (endpoint_order(endpoint), variants.index(variant) if variant in variants
+            else len(variants))
 
 
 def endpoint_of(key: str) -> str:

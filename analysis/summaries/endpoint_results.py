@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.families import endpoint_order, family_of
 from rechallenge.analysis.settings.fit_names import COMPARATORS, fit_key
-from rechallenge.analysis.summaries import binary, ttp
-from rechallenge.analysis.summaries.binary import site_estimates, summarise_binary
 from rechallenge.analysis.summaries.captured import captured_warnings
 from rechallenge.analysis.summaries.checks import (
     leave_one_site_out,
@@ -35,19 +34,7 @@ from rechallenge.analysis.summaries.prior_reweighting import (
     reweighted_summary,
     sensitivity_scales,
 )
-from rechallenge.analysis.summaries.ttp import site_medians, summarise_ttp
-from rechallenge.data import Study, schema
-
-#: Quantities shown in the prior-sensitivity table, per endpoint family.
-SENSITIVITY_QUANTITIES = {
-    "binary": ("probability_population", "difference_population", "tau"),
-    "ttp": ("median_population", "median_ratio_population", "tau"),
-}
-#: Top-level parameters diagnosed by power-scaling, and the log-prior terms scaled.
-POWER_SCALED = {
-    "binary": (("mu", "tau"), ("mu", "tau", "site_corr_pairs")),
-    "ttp": (("beta", "shape", "tau"), ("beta", "shape", "log_shape", "tau", "site_corr_pairs")),
-}
+from rechallenge.data import Study
 
 
 @dataclass
@@ -70,31 +57,21 @@ class EndpointResults:
     warnings: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def family(endpoint: str) -> str:
-    """``"ttp"`` or ``"binary"``."""
-    return "ttp" if endpoint == schema.TTP_ENDPOINT else "binary"
-
-
 def summarise(idata: az.InferenceData, endpoint: str, config: RunConfig) -> pd.DataFrame:
-    """The tidy summary of one fit."""
-    if family(endpoint) == "ttp":
-        return summarise_ttp(idata, interval=config.interval, seed=config.sampler.seed)
-    return summarise_binary(idata, interval=config.interval, seed=config.sampler.seed)
+    """The tidy summary of one fit of ``endpoint`` (its family's summary)."""
+    return family_of(endpoint).summarise(idata, config.interval, config.sampler.seed)
 
 
 def quantity_draws(
     idata: az.InferenceData, endpoint: str, config: RunConfig
 ) -> list[tuple[str, str, np.ndarray]]:
     """``(quantity, line, draws)`` of every quantity of :func:`summarise`, same seed."""
-    module = ttp if family(endpoint) == "ttp" else binary
-    return module.quantity_draws(idata, seed=config.sampler.seed)
+    return family_of(endpoint).quantity_draws(idata, config.sampler.seed)
 
 
 def site_table(idata: az.InferenceData, endpoint: str, config: RunConfig) -> pd.DataFrame:
     """Per-site estimates of one fit."""
-    if family(endpoint) == "ttp":
-        return site_medians(idata, interval=config.interval)
-    return site_estimates(idata, interval=config.interval)
+    return family_of(endpoint).site_table(idata, config.interval)
 
 
 def endpoint_results(
@@ -118,7 +95,7 @@ def endpoint_results(
     if sensitivity_scales(config) and "tau" in main.posterior:
         _sensitivity(result, main, fits, config)
     if "log_prior" in main.groups():
-        var_names, prior_names = POWER_SCALED[family(endpoint)]
+        var_names, prior_names = family_of(endpoint).power_scaled
         with captured_warnings() as caught:
             result.power_scaling = power_scaling(main, var_names, prior_names)
         result.warnings["power_scaling"] = dict(caught)
@@ -130,7 +107,7 @@ def _sensitivity(result: EndpointResults, main: az.InferenceData,
                  fits: Mapping[str, az.InferenceData], config: RunConfig) -> None:
     """The prior-sensitivity variants of one endpoint: refits where made, else reweighted."""
     endpoint = result.endpoint
-    shown = SENSITIVITY_QUANTITIES[family(endpoint)]
+    shown = family_of(endpoint).sensitivity_quantities
     result.variant_summaries = {"default": result.summary}
     draws: list[tuple[str, str, np.ndarray]] | None = None
     for variant, factor in sensitivity_scales(config).items():
@@ -152,9 +129,6 @@ def _sensitivity(result: EndpointResults, main: az.InferenceData,
 def all_endpoint_results(
     study: Study, fits: Mapping[str, az.InferenceData], config: RunConfig
 ) -> dict[str, EndpointResults]:
-    """:func:`endpoint_results` for every endpoint that has a main fit, in schema order."""
-    return {
-        e: endpoint_results(e, fits, config)
-        for e in schema.ENDPOINTS
-        if e in config.analysis.endpoints and fit_key(e) in fits
-    }
+    """:func:`endpoint_results` for every endpoint that has a main fit, in registry order."""
+    ordered = sorted(config.analysis.endpoints, key=endpoint_order)
+    return {e: endpoint_results(e, fits, config) for e in ordered if fit_key(e) in fits}

@@ -1,0 +1,29 @@
+"""Endpoint families: one object per endpoint, declaring its model, summaries, tables, figures,
+sentences, MAP prior and simulation (the protocol: :mod:`rechallenge.analysis.settings.families`).
+
+Importing this package registers the built-in families: :class:`BinaryFamily` for response,
+disease control and grade 3-4 toxicity, :class:`WeibullFamily` for time to progression. A new
+family is one module here and one :func:`register_family` call (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from rechallenge.analysis.families.binary import BinaryFamily
+from rechallenge.analysis.families.weibull import WeibullFamily
+from rechallenge.analysis.settings.families import (
+    EndpointFamily,
+    family_of,
+    register_family,
+    registered_families,
+    unregister_family,
+)
+from rechallenge.data.endpoints import endpoint_definition, registered_endpoints
+
+for _endpoint in registered_endpoints():
+    if endpoint_definition(_endpoint).kind == "binary":
+        register_family(BinaryFamily(_endpoint))
+    else:
+        register_family(WeibullFamily(_endpoint))
+
+__all__ = ["BinaryFamily", "EndpointFamily", "WeibullFamily", "family_of", "register_family",
+           "registered_families", "unregister_family"]

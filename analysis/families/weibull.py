@@ -1,0 +1,239 @@
+"""The Weibull family: time to progression per patient and line, right-censored, modelled by the
+hierarchical Weibull model of :mod:`rechallenge.models.ttp`.
+
+Its per-line quantity is the median in months; its contrasts the ratio of medians and, with a
+shared shape (proportional hazards), the hazard ratio. Its MAP prior is a normal mixture on the
+log median of a new site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, cast
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pymc as pm
+from matplotlib.figure import Figure
+
+from rechallenge.analysis.families.binary import draws_of
+from rechallenge.analysis.plots.contrast import plot_contrast
+from rechallenge.analysis.plots.forest_ttp import plot_ttp_forest_lines
+from rechallenge.analysis.plots.ppc import plot_km_ppc_lines
+from rechallenge.analysis.plots.survival import plot_survival
+from rechallenge.analysis.reporting.prose import contrast_label, ttp_sentence
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.families import (
+    HeadlineRow,
+    MapPriorSpec,
+    QuantityDraws,
+    ReferenceRow,
+    Scale,
+)
+from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.summaries import ttp
+from rechallenge.analysis.summaries.conflict import ttp_conflict
+from rechallenge.analysis.summaries.reference import NOT_REACHED, ttp_reference
+from rechallenge.data import Study, schema
+from rechallenge.data.endpoints import endpoint_definition
+from rechallenge.data.frequentist import MedianCI, km_median
+from rechallenge.models.dims import Pooling
+from rechallenge.models.ttp import TTP_PRIORS, build_ttp_model
+
+
+class WeibullFamily:
+    """Time to progression and its hierarchical Weibull model.
+
+    Parameters
+    ----------
+    endpoint
+        A time-to-event endpoint registered in the data layer (default ``"ttp"``).
+    """
+
+    family: str = "weibull"
+    priors_section: str = "ttp"
+    value_scale: Scale = "months"
+    sensitivity_quantities: tuple[str, ...] = ("median_population", "median_ratio_population", "tau")
+    power_scaled: tuple[tuple[str, ...], tuple[str, ...]] = (("beta", "shape", "tau"),
+                    ("beta", "shape", "log_shape", "tau", "site_corr_pairs"))
+    headline_rows: tuple[HeadlineRow, ...] = (
+        HeadlineRow("population", "median_population", "median_ratio_population",
+                    "Ratio of medians", "ratio"),
+        # The hazard ratio exists only with a shared Weibull shape; else the ratio of medians.
+        HeadlineRow("typical_site", "median_typical_site", "hazard_ratio", "Hazard ratio",
+                    "ratio", fallback=("median_ratio_typical_site", "Ratio of medians")),
+        HeadlineRow("new_site", "median_new_site"),
+    )
+    reference_row: ReferenceRow | None = ReferenceRow(
+        "Kaplan-Meier median, months", "median_population", "hazard_ratio",
+        "Hazard ratio (Cox)", "ratio")
+    comparison_quantities: tuple[str, ...] = ("median_population", "median_typical_site", "median_new_site",
+                             "median_ratio_population", "hazard_ratio",
+                             "prob_greater_population")
+    site_words: str = "median TTP (months)"
+    map_prior: MapPriorSpec = MapPriorSpec("median_new_site", "log median TTP (months)", "normal", log=True)
+    quantity_labels: Mapping[str, str] = MappingProxyType(
+        {"prob_greater_population": "P(median {later} > median {first})"})
+    headline_suffix: str = ", median TTP in months"
+
+    def __init__(self, endpoint: str = schema.TTP_ENDPOINT) -> None:
+        definition = endpoint_definition(endpoint)
+        if definition.kind != "time_to_event":
+            raise ValueError(f"{endpoint!r} is not a time-to-event endpoint")
+        self.endpoint = endpoint
+        self.label = definition.label
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.endpoint!r})"
+
+    # ----------------------------------------------------------------------- the model
+    def prior_defaults(self) -> Mapping[str, Any]:
+        """The Weibull model's prior hyperparameters."""
+        return TTP_PRIORS
+
+    def build_model(self, study: Study, config: RunConfig, pooling: Pooling,
+                    nested: bool) -> pm.Model:
+        """The Weibull model with ``pooling``, on the endpoint's rows of ``study``."""
+        a = config.analysis
+        return build_ttp_model(
+            study.for_endpoint(self.endpoint), pooling=pooling, patient_frailty=a.patient_effect,
+            shared_shape=a.shared_shape, covariates=a.covariates,
+            covariate_effects=a.covariate_effects, priors=config.priors.get(self.priors_section),
+            nested=nested)
+
+    # ----------------------------------------------------------------------- summaries
+    def summarise(self, idata: az.InferenceData, interval: Interval, seed: int) -> pd.DataFrame:
+        """Medians per line (population, typical site, new site) and their contrasts."""
+        return ttp.summarise_ttp(idata, interval=interval, seed=seed)
+
+    def quantity_draws(self, idata: az.InferenceData, seed: int) -> QuantityDraws:
+        """The draws behind :meth:`summarise`."""
+        return ttp.quantity_draws(idata, seed=seed)
+
+    def site_table(self, idata: az.InferenceData, interval: Interval) -> pd.DataFrame:
+        """Observed and shrunken medians per site and line."""
+        return ttp.site_medians(idata, interval=interval)
+
+    def frequentist_reference(self, study: Study, level: float) -> dict[tuple[str, str], Any]:
+        """Kaplan-Meier medians and the Cox hazard ratio."""
+        return ttp_reference(study, level)
+
+    # ----------------------------------------------------------------------- words
+    def results_sentence(self, summary: pd.DataFrame, lines: Sequence[str],
+                         interval: Interval) -> str:
+        """Medians per line, their ratio, the hazard ratio and P(longer)."""
+        return ttp_sentence(summary, lines, interval)
+
+    def methods_sentence(self, endpoints: Sequence[str], pooling_words: str) -> str:
+        """The Weibull model with right censoring."""
+        return ("Time to progression was modelled with a Weibull likelihood with right "
+                "censoring, log scale = beta[line] + u[site, line] with the same site-effect "
+                "structure.")
+
+    def site_reader_row(self, row: Mapping[str, Any], estimate: str,
+                        cells: Any) -> dict[str, Any]:
+        """A site's cells of the reader's site table (``cells``: the reporting cell writers)."""
+        observed = cells.interval_cell(row["raw_median"], float("nan"), float("nan"), "months")
+        if row.get("raw_source") == "reported" and observed:
+            observed += " (reported)"
+        return {"Progressions": int(row["events"]),
+                "Observed median, months": observed,
+                "Shrunken median, months (CrI)": cells.posterior_cell(row, "months",
+                                                                      estimate=estimate)}
+
+    def site_observed_words(self, interval: Interval) -> str:
+        """What the observed column of the site table is."""
+        return "Kaplan-Meier median of the site's patients (or the median it reported)"
+
+    # ----------------------------------------------------------------------- updates
+    def site_observations(self, patients: pd.DataFrame,
+                          aggregates: pd.DataFrame) -> list[dict[str, Any]]:
+        """What a new site reports at one line: its Kaplan-Meier median with CI (or why it
+        cannot be checked), and any reported median.
+        """
+        obs: list[dict[str, Any]] = []
+        if len(patients):
+            est = km_median(patients[schema.TTP_MONTHS], patients[schema.PROGRESSED],
+                            method="linear")
+            if np.isfinite(est.median) and est.lower > 0 and np.isfinite(est.upper):
+                obs.append({"median": est.median, "lower": est.lower, "upper": est.upper})
+            else:  # said in the table, not skipped in silence
+                obs.append({"unchecked": _unchecked_median(est)})
+        obs += [{"median": float(r[schema.MEDIAN_MONTHS]), "lower": float(r[schema.MEDIAN_LOWER]),
+                 "upper": float(r[schema.MEDIAN_UPPER])} for _, r in aggregates.iterrows()]
+        return obs
+
+    def conflict(self, draws: Any, observation: Mapping[str, Any], interval: Interval,
+                 labels: Mapping[str, Any]) -> dict[str, Any]:
+        """The prior-data conflict of one median against new-site predictive draws."""
+        return ttp_conflict(draws, observation["median"], observation["lower"],
+                            observation["upper"], interval=interval, **labels)
+
+    # ----------------------------------------------------------------------- figures
+    def figure_kinds(self, study: Study, config: RunConfig) -> list[str]:
+        """Contrast, survival curves and PPC (patient rows needed), forest (site effects)."""
+        kinds = ["contrast"] if len(study.lines) >= 2 else []
+        kinds += ["survival"] if len(study.patients) else []
+        kinds += ["forest"] if config.analysis.pooling != "none" else []
+        return kinds + (["ppc"] if len(study.patients) else [])
+
+    def draw_figure(self, kind: str, *, study: Study, idata: az.InferenceData, result: Any,
+                    config: RunConfig, km: Any,
+                    highlight_sites: Sequence[str]) -> tuple[Figure, str] | None:
+        """One figure of :meth:`figure_kinds` and its caption."""
+        interval, lines = config.interval, study.lines
+        if kind == "contrast":
+            ratio = draws_of(self.quantity_draws(idata, config.sampler.seed),
+                             "median_ratio_population", contrast_label(lines[1], lines[0]))
+            if ratio is None:
+                return None
+            ax = plot_contrast(ratio, interval=interval, reference=1.0, log_scale=True,
+                               label=f"Ratio of population median TTP, {lines[1]} / {lines[0]}")
+            return cast(Figure, ax.figure), (
+                f"Posterior of the ratio of median time to progression, {lines[1]} / "
+                f"{lines[0]} ({interval.label} shaded).")
+        if kind == "survival":
+            ax = plot_survival(ttp.survival_curves(idata, interval=interval), km,
+                               interval=interval)
+            return cast(Figure, ax.figure), (
+                f"Population-averaged Weibull survival (time to progression) per line "
+                f"with {interval.label} bands, over the Kaplan-Meier curves of the data.")
+        if kind == "forest":
+            return self._forest(result, study, interval)
+        if kind == "ppc":
+            band = ttp.predictive_survival_band(idata, interval=interval,
+                                                seed=config.sampler.seed)
+            return plot_km_ppc_lines(band, km, interval=interval), (
+                f"Posterior predictive check: Kaplan-Meier of the data against the "
+                f"{interval.label} band of Kaplan-Meier curves of replicated data.")
+        raise ValueError(f"unknown figure kind {kind!r} of {self!r}")
+
+    def _forest(self, result: Any, study: Study, interval: Interval) -> tuple[Figure, str]:
+        """The forest plot, with each line's Kaplan-Meier median of all patients beside the
+        population row.
+        """
+        pooled = {}
+        patients = study.patients
+        for line in study.lines:
+            rows = patients[patients[schema.LINE] == line] if len(patients) else patients
+            if len(rows):
+                km = km_median(rows[schema.TTP_MONTHS], rows[schema.PROGRESSED],
+                               level=interval.level)
+                pooled[line] = (km.median, km.lower, km.upper)
+        fig = plot_ttp_forest_lines(result.sites, result.summary, lines=study.lines,
+                                    interval=interval, pooled_raw=pooled, title=self.label)
+        return fig, (f"{self.label}: Kaplan-Meier median of each site's patients and the "
+                     f"shrunken posterior median per site ({interval.label}s), with pooled and "
+                     f"new-site rows per line; the population row carries the Kaplan-Meier "
+                     f"median of all patients with its {interval.percent} confidence interval.")
+
+
+def _unchecked_median(est: MedianCI) -> str:
+    """Why a Kaplan-Meier median cannot be compared with the predictive (see ``ttp_conflict``)."""
+    if not np.isfinite(est.median):
+        return NOT_REACHED
+    if not np.isfinite(est.se):
+        return "the confidence interval of the Kaplan-Meier median is not estimable"
+    return "the confidence interval of the Kaplan-Meier median extends to zero or below"

@@ -1,0 +1,224 @@
+"""What an endpoint family is, and the registry of the families a run can use.
+
+An endpoint family is one object per endpoint (:class:`EndpointFamily`): its model, its fits,
+its derived quantities and summaries, its rows of the tables, its figures, its sentences, its
+MAP-prior export and its simulation generator. The families themselves live in
+:mod:`rechallenge.analysis.families` (one module per model family: binary, Weibull time to
+progression); they register here when that package is imported, which every entry point does.
+
+The layers below the families (summaries, reporting, map_prior) never import a family module:
+they look a family up here by its endpoint (:func:`family_of`) and call what the protocol
+declares, so adding a family is one module and one :func:`register_family` call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    import arviz as az
+    import numpy as np
+    import pandas as pd
+    import pymc as pm
+    from matplotlib.figure import Figure
+
+    from rechallenge.analysis.settings.config import RunConfig
+    from rechallenge.analysis.settings.intervals import Interval
+    from rechallenge.data import Study
+    from rechallenge.models.dims import Pooling
+
+#: How a family's numbers are written: probabilities in %, differences in percentage points,
+#: months, or ratios.
+Scale = Literal["percent", "points", "months", "ratio"]
+#: ``(quantity, line, draws)`` of every derived quantity of a fit.
+QuantityDraws = list[tuple[str, str, "np.ndarray"]]
+
+
+@dataclass(frozen=True)
+class HeadlineRow:
+    """One reading of an endpoint in Table 2: its per-line quantity and its contrast.
+
+    ``fallback`` is the contrast used where ``contrast`` is absent from the summary (the hazard
+    ratio exists only with a shared Weibull shape; else the ratio of medians is shown).
+    """
+
+    reading: str
+    quantity: str
+    contrast: str = ""
+    words: str = ""
+    scale: Scale = "ratio"
+    fallback: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    """The frequentist reference row of an endpoint in Table 2."""
+
+    words: str
+    quantity: str
+    contrast: str
+    contrast_words: str
+    contrast_scale: Scale
+
+
+@dataclass(frozen=True)
+class MapPriorSpec:
+    """What a family exports as a MAP prior: which new-site quantity, on which scale."""
+
+    quantity: str
+    scale_words: str
+    mixture: Literal["beta", "normal"]
+    log: bool = False
+
+
+class EndpointFamily(Protocol):
+    """One endpoint and its model family: everything the run, the report and the simulation
+    studies need to know of it.
+
+    Attributes are declarations (data); methods compute from fits or the study.
+    """
+
+    #: The endpoint (config name, file names: ``"response"``).
+    endpoint: str
+    #: The reader's label of the endpoint.
+    label: str
+    #: The model family's name (``"binary"``, ``"weibull"``): simulation studies and the
+    #: ``[priors.<section>]`` of the config are keyed by it, and the fits of one family share a
+    #: compiled model structure.
+    family: str
+    #: The config section of its prior overrides (``[priors.binary]``).
+    priors_section: str
+    #: How the per-line quantity is written (``"percent"`` or ``"months"``).
+    value_scale: Scale
+    #: Per-line quantities shown in the prior-sensitivity table.
+    sensitivity_quantities: tuple[str, ...]
+    #: (parameters diagnosed by power-scaling, log-prior terms scaled).
+    power_scaled: tuple[tuple[str, ...], tuple[str, ...]]
+    #: The rows of Table 2 and the reference row (``None``: no reference).
+    headline_rows: tuple[HeadlineRow, ...]
+    reference_row: ReferenceRow | None
+    #: Quantities of the comparison table, in order.
+    comparison_quantities: tuple[str, ...]
+    #: What a site's estimate is, in words (``"probability"``).
+    site_words: str
+    #: The MAP prior this family exports.
+    map_prior: MapPriorSpec
+    #: Reader labels of quantities that read differently for this family.
+    quantity_labels: Mapping[str, str]
+    #: Added to the reading in Table 2 (``", median TTP in months"``).
+    headline_suffix: str
+
+    def prior_defaults(self) -> Mapping[str, Any]:
+        """The family's prior hyperparameters (name -> ``PriorDefault``)."""
+        ...
+
+    def build_model(self, study: Study, config: RunConfig, pooling: Pooling,
+                    nested: bool) -> pm.Model:
+        """The model of this endpoint with the given pooling, on the endpoint's rows."""
+        ...
+
+    def summarise(self, idata: az.InferenceData, interval: Interval, seed: int) -> pd.DataFrame:
+        """The tidy summary of one fit."""
+        ...
+
+    def quantity_draws(self, idata: az.InferenceData, seed: int) -> QuantityDraws:
+        """The draws of every quantity of :meth:`summarise`, same seed."""
+        ...
+
+    def site_table(self, idata: az.InferenceData, interval: Interval) -> pd.DataFrame:
+        """Per-site estimates of one fit."""
+        ...
+
+    def frequentist_reference(self, study: Study, level: float) -> dict[tuple[str, str], Any]:
+        """The frequentist reference keyed by (quantity, line)."""
+        ...
+
+    def results_sentence(self, summary: pd.DataFrame, lines: Sequence[str],
+                         interval: Interval) -> str:
+        """The results sentence of this endpoint."""
+        ...
+
+    def methods_sentence(self, endpoints: Sequence[str], pooling_words: str) -> str:
+        """The methods sentence of this family's model, for these endpoints of it."""
+        ...
+
+    def site_reader_row(self, row: Mapping[str, Any], estimate: str,
+                        cells: Any) -> dict[str, Any]:
+        """A site's cells of the reader's site table after site and line (``cells``: the
+        reporting module of cell writers).
+        """
+        ...
+
+    def site_observed_words(self, interval: Interval) -> str:
+        """What the observed column of the site table is, in words."""
+        ...
+
+    def site_observations(self, patients: pd.DataFrame,
+                          aggregates: pd.DataFrame) -> list[dict[str, Any]]:
+        """What a new site reports at one line (its patient rows and aggregate rows), as the
+        observations :meth:`conflict` reads; ``{"unchecked": reason}`` for one it cannot check.
+        """
+        ...
+
+    def conflict(self, draws: Any, observation: Mapping[str, Any], interval: Interval,
+                 labels: Mapping[str, Any]) -> dict[str, Any]:
+        """The prior-data conflict row of one observation against new-site predictive draws."""
+        ...
+
+    def figure_kinds(self, study: Study, config: RunConfig) -> list[str]:
+        """The figures of this endpoint, in report order (``"rank"`` is added by the caller)."""
+        ...
+
+    def draw_figure(self, kind: str, *, study: Study, idata: az.InferenceData,
+                    result: Any, config: RunConfig, km: Any,
+                    highlight_sites: Sequence[str]) -> tuple[Figure, str] | None:
+        """One figure of :meth:`figure_kinds` and its caption (``None``: nothing to draw)."""
+        ...
+
+
+_FAMILIES: dict[str, EndpointFamily] = {}
+
+
+def register_family(family: EndpointFamily) -> EndpointFamily:
+    """Make ``family`` the family of its endpoint (again: replaced); return it."""
+    _FAMILIES[family.endpoint] = family
+    return family
+
+
+def unregister_family(endpoint: str) -> None:
+    """Forget the family of ``endpoint`` (a test's toy family, when the test ends)."""
+    _FAMILIES.pop(endpoint, None)
+
+
+def family_of(endpoint: str) -> EndpointFamily:
+    """The family registered for ``endpoint``.
+
+    Raises
+    ------
+    KeyError
+        No family is registered for it (:mod:`rechallenge.analysis.families` not imported, or
+        an unknown endpoint).
+    """
+    try:
+        return _FAMILIES[endpoint]
+    except KeyError:
+        raise KeyError(f"no endpoint family is registered for {endpoint!r} (known: "
+                       f"{', '.join(_FAMILIES)})") from None
+
+
+def has_family(endpoint: str) -> bool:
+    """Whether a family is registered for ``endpoint``."""
+    return endpoint in _FAMILIES
+
+
+def registered_families() -> tuple[EndpointFamily, ...]:
+    """Every registered family, in registration order (the built-ins in schema order)."""
+    return tuple(_FAMILIES.values())
+
+
+def endpoint_order(endpoint: str) -> int:
+    """Position of ``endpoint`` in the registry (unknown ones last)."""
+    order = list(_FAMILIES)
+    return order.index(endpoint) if endpoint in order else len(order)
