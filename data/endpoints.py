@@ -37,7 +37,9 @@ class EndpointDefinition:
     kind
         ``"binary"`` (events out of patients) or ``"time_to_event"``.
     outcome
-        For a binary endpoint: the 0/1 outcome of every patient row (NE counts as 0).
+        For a binary endpoint: the 0/1 outcome of every patient row (NE counts as 0); a
+        picklable callable (:class:`EventsIn`, :class:`Flag`) so the definition can travel to
+        the engine's workers.
     """
 
     name: str
@@ -62,6 +64,11 @@ def register_endpoint(definition: EndpointDefinition) -> EndpointDefinition:
         raise ValueError(f"binary endpoint {definition.name!r} needs an outcome function")
     _DEFINITIONS[definition.name] = definition
     return definition
+
+
+def unregister_endpoint(name: str) -> None:
+    """Forget endpoint ``name`` (a test's own endpoint, when the test ends)."""
+    _DEFINITIONS.pop(name, None)
 
 
 def endpoint_definition(name: str) -> EndpointDefinition:
@@ -89,26 +96,40 @@ def endpoint_columns(name: str) -> tuple[str, ...]:
     return endpoint_definition(name).columns
 
 
-def _events_in(column: str, events: frozenset[str]) -> Callable[[pd.DataFrame], pd.Series]:
-    def outcome(patients: pd.DataFrame) -> pd.Series:
-        return patients[column].isin(events).astype(int)
-    return outcome
+@dataclass(frozen=True)
+class EventsIn:
+    """A 0/1 outcome: whether ``column`` holds one of ``events`` (``best_response`` in CR, PR).
+
+    A class rather than a closure, so that a definition can be sent to another process.
+    """
+
+    column: str
+    events: frozenset[str]
+
+    def __call__(self, patients: pd.DataFrame) -> pd.Series:
+        """The outcome of every row."""
+        return patients[self.column].isin(self.events).astype(int)
 
 
-def _flag(column: str) -> Callable[[pd.DataFrame], pd.Series]:
-    def outcome(patients: pd.DataFrame) -> pd.Series:
-        return patients[column].astype(int)
-    return outcome
+@dataclass(frozen=True)
+class Flag:
+    """A 0/1 outcome read from a column of 0/1 values (numbers, or their text)."""
+
+    column: str
+
+    def __call__(self, patients: pd.DataFrame) -> pd.Series:
+        """The outcome of every row."""
+        return pd.to_numeric(patients[self.column]).astype(int)
 
 
 for _definition in (
     EndpointDefinition("response", schema.ENDPOINT_LABELS["response"], (schema.BEST_RESPONSE,),
-                       "binary", _events_in(schema.BEST_RESPONSE, schema.RESPONSE_EVENTS)),
+                       "binary", EventsIn(schema.BEST_RESPONSE, schema.RESPONSE_EVENTS)),
     EndpointDefinition("disease_control", schema.ENDPOINT_LABELS["disease_control"],
                        (schema.BEST_RESPONSE,), "binary",
-                       _events_in(schema.BEST_RESPONSE, schema.DISEASE_CONTROL_EVENTS)),
+                       EventsIn(schema.BEST_RESPONSE, schema.DISEASE_CONTROL_EVENTS)),
     EndpointDefinition("toxicity", schema.ENDPOINT_LABELS["toxicity"], (schema.TRAE_GRADE_3_4,),
-                       "binary", _flag(schema.TRAE_GRADE_3_4)),
+                       "binary", Flag(schema.TRAE_GRADE_3_4)),
     EndpointDefinition(schema.TTP_ENDPOINT, schema.ENDPOINT_LABELS[schema.TTP_ENDPOINT],
                        (schema.TTP_MONTHS, schema.PROGRESSED), "time_to_event"),
 ):

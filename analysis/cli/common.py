@@ -60,13 +60,14 @@ def scheduler_address(text: str) -> str:
 
 def endpoint_list(text: str) -> tuple[str, ...]:
     """``response,ttp`` -> ``("response", "ttp")``, each a known endpoint (else a usage error)."""
-    from rechallenge.data import schema
+    from rechallenge.data.endpoints import registered_endpoints
 
     items = comma_list(text)
-    unknown = [e for e in items if e not in schema.ENDPOINTS]
+    known = registered_endpoints()
+    unknown = [e for e in items if e not in known]
     if unknown:
         raise argparse.ArgumentTypeError(
-            f"unknown endpoint(s) {', '.join(unknown)}; choose from {', '.join(schema.ENDPOINTS)}")
+            f"unknown endpoint(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     return items
 
 

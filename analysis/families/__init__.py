@@ -13,6 +13,7 @@ from rechallenge.analysis.families.weibull import WeibullFamily
 from rechallenge.analysis.settings.families import (
     EndpointFamily,
     family_of,
+    has_family,
     register_family,
     registered_families,
     unregister_family,
@@ -25,5 +26,5 @@ for _endpoint in registered_endpoints():
     else:
         register_family(WeibullFamily(_endpoint))
 
-__all__ = ["BinaryFamily", "EndpointFamily", "WeibullFamily", "family_of", "register_family",
+__all__ = ["BinaryFamily", "EndpointFamily", "WeibullFamily", "family_of", "has_family", "register_family",
            "registered_families", "unregister_family"]

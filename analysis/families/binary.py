@@ -34,7 +34,7 @@ from rechallenge.analysis.summaries import binary
 from rechallenge.analysis.summaries.conflict import binary_conflict
 from rechallenge.analysis.summaries.reference import binary_reference
 from rechallenge.data import Study, schema
-from rechallenge.data.endpoints import binary_outcome, endpoint_definition
+from rechallenge.data.endpoints import EndpointDefinition, binary_outcome, endpoint_definition
 from rechallenge.models.binary import BINARY_PRIORS, build_binary_model
 from rechallenge.models.dims import Pooling
 
@@ -50,9 +50,8 @@ class BinaryFamily:
     Parameters
     ----------
     endpoint
-        A binary endpoint registered in the data layer
-        (:func:`rechallenge.data.endpoints.register_endpoint`), which gives its label, columns
-        and 0/1 outcome.
+        The endpoint's definition (label, columns and 0/1 outcome), or the name of one
+        registered in the data layer (:func:`rechallenge.data.endpoints.register_endpoint`).
     """
 
     family: str = "binary"
@@ -78,12 +77,14 @@ class BinaryFamily:
     quantity_labels: Mapping[str, str] = MappingProxyType({})
     headline_suffix: str = ""
 
-    def __init__(self, endpoint: str) -> None:
-        definition = endpoint_definition(endpoint)
+    def __init__(self, endpoint: str | EndpointDefinition) -> None:
+        definition = (endpoint if isinstance(endpoint, EndpointDefinition)
+                      else endpoint_definition(endpoint))
         if definition.kind != "binary":
-            raise ValueError(f"{endpoint!r} is not a binary endpoint")
-        self.endpoint = endpoint
+            raise ValueError(f"{definition.name!r} is not a binary endpoint")
+        self.endpoint = definition.name
         self.label = definition.label
+        self.definition = definition
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.endpoint!r})"

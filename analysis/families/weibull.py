@@ -37,7 +37,7 @@ from rechallenge.analysis.summaries import ttp
 from rechallenge.analysis.summaries.conflict import ttp_conflict
 from rechallenge.analysis.summaries.reference import NOT_REACHED, ttp_reference
 from rechallenge.data import Study, schema
-from rechallenge.data.endpoints import endpoint_definition
+from rechallenge.data.endpoints import EndpointDefinition, endpoint_definition
 from rechallenge.data.frequentist import MedianCI, km_median
 from rechallenge.models.dims import Pooling
 from rechallenge.models.ttp import TTP_PRIORS, build_ttp_model
@@ -49,7 +49,8 @@ class WeibullFamily:
     Parameters
     ----------
     endpoint
-        A time-to-event endpoint registered in the data layer (default ``"ttp"``).
+        A time-to-event endpoint's definition, or the name of one registered in the data
+        layer (default ``"ttp"``).
     """
 
     family: str = "weibull"
@@ -78,12 +79,14 @@ class WeibullFamily:
         {"prob_greater_population": "P(median {later} > median {first})"})
     headline_suffix: str = ", median TTP in months"
 
-    def __init__(self, endpoint: str = schema.TTP_ENDPOINT) -> None:
-        definition = endpoint_definition(endpoint)
+    def __init__(self, endpoint: str | EndpointDefinition = schema.TTP_ENDPOINT) -> None:
+        definition = (endpoint if isinstance(endpoint, EndpointDefinition)
+                      else endpoint_definition(endpoint))
         if definition.kind != "time_to_event":
-            raise ValueError(f"{endpoint!r} is not a time-to-event endpoint")
-        self.endpoint = endpoint
+            raise ValueError(f"{definition.name!r} is not a time-to-event endpoint")
+        self.endpoint = definition.name
         self.label = definition.label
+        self.definition = definition
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.endpoint!r})"

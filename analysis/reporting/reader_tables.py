@@ -33,7 +33,7 @@ from rechallenge.analysis.settings.families import family_of
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
 from rechallenge.analysis.summaries.reference import NOT_ESTIMABLE
-from rechallenge.data import schema
+from rechallenge.data.endpoints import registered_endpoints
 
 #: Subdirectory of ``tables/`` that holds the reader tables.
 READER_DIR = "reader"
@@ -81,7 +81,7 @@ def statistic_label(name: str) -> str:
     """
     if name in _STATISTICS:
         return _STATISTICS[name]
-    for endpoint in schema.ENDPOINTS:
+    for endpoint in registered_endpoints():
         suffix = name.removeprefix(endpoint + "_")
         if suffix != name and suffix in _ENDPOINT_STATS:
             return f"{endpoint_label(endpoint)}: {_ENDPOINT_STATS[suffix]}"

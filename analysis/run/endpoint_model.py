@@ -30,6 +30,7 @@ import pymc as pm
 import xarray as xr
 from matplotlib.figure import Figure
 
+from rechallenge.analysis.families import has_family, registered_families
 from rechallenge.analysis.run.fitio import FIT_KEY_ATTR, load_fit, save_fit
 from rechallenge.analysis.run.fitting import FIT_GROUPS, build_model
 from rechallenge.analysis.run.run_object import endpoint_figure
@@ -37,7 +38,7 @@ from rechallenge.analysis.settings.config import RunConfig, parse_config
 from rechallenge.analysis.settings.fit_names import endpoint_of, fit_key
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults, site_table, summarise
 from rechallenge.analysis.summaries.prior_reweighting import sensitivity_scales
-from rechallenge.data import Study, schema
+from rechallenge.data import Study
 from rechallenge.models.log_density import add_pointwise_log_density
 from rechallenge.models.sampling import fit
 
@@ -71,9 +72,9 @@ class EndpointModel:
     """
 
     def __init__(self, study: Study, endpoint: str, config: RunConfig | None = None) -> None:
-        if endpoint not in schema.ENDPOINTS:
+        if not has_family(endpoint):
             raise ValueError(f"unknown endpoint {endpoint!r}; choose from "
-                             f"{', '.join(schema.ENDPOINTS)}")
+                             f"{', '.join(f.endpoint for f in registered_families())}")
         config = config or RunConfig()
         self.study = study
         self.endpoint = endpoint
@@ -191,7 +192,7 @@ class EndpointModel:
         """
         key = _recorded_key(Path(path))
         endpoint = endpoint_of(key)
-        if key != fit_key(endpoint) or endpoint not in schema.ENDPOINTS:
+        if key != fit_key(endpoint) or not has_family(endpoint):
             raise ValueError(f"{path}: holds the fit {key!r}, not the main fit of an endpoint")
         idata = load_fit(path, expected_key=key,
                          expected_hash=study.for_endpoint(endpoint).data_hash())

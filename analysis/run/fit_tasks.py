@@ -28,6 +28,7 @@ from rechallenge.analysis.run.engine import (
     run_recorded,
     task_key,
 )
+from rechallenge.analysis.run.family_tasks import run_families, with_families
 from rechallenge.analysis.run.fitting import FitGroup, FitStage, canonical_order, fit_group, fit_groups
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.summaries.prior_reweighting import sensitivity_scales
@@ -39,6 +40,7 @@ Progress = Callable[[str], None]
 def submit_fits(study: Study, config: RunConfig, client: Client) -> dict[Future, FitGroup]:
     """Submit one task per model structure; its result is a :class:`Recorded` :class:`FitStage`."""
     groups = fit_groups(study, config)
+    families = run_families(config)
     # Sent once, not once per task.
     [study_future] = client.scatter([study], hash=False)
     # The groups are dealt to the workers in turn, the same way every run on this client: a
@@ -46,7 +48,8 @@ def submit_fits(study: Study, config: RunConfig, client: Client) -> dict[Future,
     # A loose preference only: a busy or lost worker's group may run elsewhere.
     workers = sorted(client.scheduler_info().get("workers", {}))
     return {
-        client.submit(run_recorded, f"fit:{group.name}", fit_group, study_future, config, group,
+        client.submit(run_recorded, f"fit:{group.name}", with_families, families, fit_group,
+                      study_future, config, group,
                       key=task_key(f"fit-{group.name}"), pure=False,
                       workers=[workers[i % len(workers)]] if workers else None,
                       allow_other_workers=True): group

@@ -37,6 +37,7 @@ from rechallenge.analysis.reporting.run_figures import figure_jobs
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import counted, reader_text
 from rechallenge.analysis.run.engine import submit
+from rechallenge.analysis.run.family_tasks import run_families, with_families
 from rechallenge.analysis.run.map_outputs import write_map_prior
 from rechallenge.analysis.run.output_tasks import draw_figures, map_prior_or_note, write_figures
 from rechallenge.analysis.run.update_files import before_after, load_update
@@ -209,14 +210,17 @@ def build_outputs(
     # Every figure but the forest plots needs only the fits: they start at once, one task per
     # endpoint, with the MAP prior; the forest plots follow once the results are there.
     endpoints = list(dict.fromkeys(job.endpoint for job in jobs))
-    early = [submit(client, f"figures:{endpoint}", draw_figures,
+    families = run_families(config)  # the workers' registry may lack a family of this process
+    early = [submit(client, f"figures:{endpoint}", with_families, families, draw_figures,
                     [j for j in jobs if j.endpoint == endpoint and not j.needs_results],
                     study_arg, main_arg, None, config) for endpoint in endpoints]
-    map_task = submit(client, "map_prior", map_prior_or_note, study_arg, main_arg, config)
+    map_task = submit(client, "map_prior", with_families, families, map_prior_or_note,
+                      study_arg, main_arg, config)
     results = all_endpoint_results(study, fits, config)
     late_jobs = [j for j in jobs if j.needs_results]
-    late = [submit(client, "figures:forest", draw_figures, late_jobs, study_arg, main_arg,
-                   results, config, highlight_sites=new_sites)] if late_jobs else []
+    late = [submit(client, "figures:forest", with_families, families, draw_figures, late_jobs,
+                   study_arg, main_arg, results, config, highlight_sites=new_sites)
+            ] if late_jobs else []
     tables = _write_tables(staging / "tables", study, fits, results, config, when)
     figures_dir = staging / "figures"
     drawn: dict[str, Any] = {}

@@ -34,10 +34,11 @@ from rechallenge.analysis.run.outputs import diagnostics_tables
 from rechallenge.analysis.run.run_reader import Progress, read_run
 from rechallenge.analysis.run.update_files import UPDATE_DIR, load_update
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.families import endpoint_order
 from rechallenge.analysis.settings.fit_names import endpoint_of, fit_key, fit_order
 from rechallenge.analysis.summaries.diagnostics import GateResult
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults, endpoint_results
-from rechallenge.data import Study, schema
+from rechallenge.data import Study
 
 #: The variant name of an endpoint's main fit in :attr:`EndpointRun.fits`.
 MAIN = "main"
@@ -226,11 +227,11 @@ class Run(Mapping[str, EndpointRun]):
 
     @property
     def endpoints(self) -> tuple[str, ...]:
-        """The endpoints the run reports: configured, with a main fit, in schema order (as
+        """The endpoints the run reports: configured, with a main fit, in registry order (as
         :func:`~rechallenge.analysis.summaries.endpoint_results.all_endpoint_results`).
         """
-        return tuple(e for e in schema.ENDPOINTS
-                     if e in self.config.analysis.endpoints and fit_key(e) in self.fits)
+        return tuple(e for e in sorted(self.config.analysis.endpoints, key=endpoint_order)
+                     if fit_key(e) in self.fits)
 
     @cached_property
     def new_sites(self) -> tuple[str, ...]:

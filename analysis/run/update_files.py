@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rechallenge.analysis.settings.families import endpoint_order
 from rechallenge.analysis.settings.json_files import read_json
-from rechallenge.data import schema
 
 UPDATE_DIR = "update"
 #: The files of ``update/`` that a report reads.
@@ -44,7 +44,6 @@ def before_after(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     out["shift"] = out["after"] - out["before"]
     out["shift_sd"] = out["shift"] / merged["sd_before"]
     order = {q: i for i, q in enumerate(HEADLINE_QUANTITIES)}
-    endpoint_order = {e: i for i, e in enumerate(schema.ENDPOINTS)}
     out = out.assign(_e=out["endpoint"].map(endpoint_order), _q=out["quantity"].map(order))
     return out.sort_values(["_e", "_q", "line"]).drop(columns=["_e", "_q"]).reset_index(drop=True)
 

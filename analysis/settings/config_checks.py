@@ -20,6 +20,7 @@ from typing import Any, Final
 import pandas as pd
 
 from rechallenge.data import line_label_problems, schema
+from rechallenge.data.endpoints import registered_endpoints
 from rechallenge.models.binary import BINARY_PRIORS
 from rechallenge.models.design import covariate_design
 from rechallenge.models.fit_settings import BACKENDS
@@ -75,16 +76,18 @@ def scheduler_address_problem(value: Any) -> str | None:
     return None
 
 
-def _strings(*, choices: tuple[str, ...] = (), noun: str = "", non_empty: bool = False,
-             distinct: bool = False, example: str = '["..."]') -> Check:
+def _strings(*, choices: tuple[str, ...] | Callable[[], tuple[str, ...]] = (), noun: str = "",
+             non_empty: bool = False, distinct: bool = False, example: str = '["..."]') -> Check:
+    # ``choices`` may be a function: the endpoints are read from the registry when checked.
     def check(value: Any) -> str | None:
+        known = choices() if callable(choices) else choices
         what = "a non-empty list" if non_empty else "a list"
         what += f" of {'distinct ' if distinct else ''}strings, e.g. {example}"
         if not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
             return what
-        unknown = [v for v in value if choices and v not in choices]
+        unknown = [v for v in value if known and v not in known]
         if unknown:
-            return (f"only known {noun}s ({', '.join(choices)}); "
+            return (f"only known {noun}s ({', '.join(known)}); "
                     f"unknown {noun}(s) {show(unknown)}")
         if (non_empty and not value) or (distinct and len(set(value)) != len(value)):
             return what
@@ -114,7 +117,7 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
         "synthetic": _boolean,
     },
     "analysis": {
-        "endpoints": _strings(choices=schema.ENDPOINTS, noun="endpoint", non_empty=True,
+        "endpoints": _strings(choices=registered_endpoints, noun="endpoint", non_empty=True,
                               example='["response", "ttp"]'),
         "pooling": _choice(("partial", "complete", "none")),
         "patient_effect": _boolean,

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from rechallenge.data.endpoints import register_endpoint, unregister_endpoint
+
 if TYPE_CHECKING:
     import arviz as az
     import numpy as np
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from rechallenge.analysis.settings.config import RunConfig
     from rechallenge.analysis.settings.intervals import Interval
     from rechallenge.data import Study
+    from rechallenge.data.endpoints import EndpointDefinition
     from rechallenge.models.dims import Pooling
 
 #: How a family's numbers are written: probabilities in %, differences in percentage points,
@@ -84,6 +87,8 @@ class EndpointFamily(Protocol):
     endpoint: str
     #: The reader's label of the endpoint.
     label: str
+    #: What the endpoint is in the data (columns, kind, outcome).
+    definition: EndpointDefinition
     #: The model family's name (``"binary"``, ``"weibull"``): simulation studies and the
     #: ``[priors.<section>]`` of the config are keyed by it, and the fits of one family share a
     #: compiled model structure.
@@ -182,14 +187,20 @@ _FAMILIES: dict[str, EndpointFamily] = {}
 
 
 def register_family(family: EndpointFamily) -> EndpointFamily:
-    """Make ``family`` the family of its endpoint (again: replaced); return it."""
+    """Make ``family`` the family of its endpoint (again: replaced), and its endpoint known to
+    the data layer; return it.
+    """
+    register_endpoint(family.definition)
     _FAMILIES[family.endpoint] = family
     return family
 
 
 def unregister_family(endpoint: str) -> None:
-    """Forget the family of ``endpoint`` (a test's toy family, when the test ends)."""
+    """Forget the family of ``endpoint`` and the endpoint itself (a test's toy family, when the
+    test ends).
+    """
     _FAMILIES.pop(endpoint, None)
+    unregister_endpoint(endpoint)
 
 
 def family_of(endpoint: str) -> EndpointFamily:
