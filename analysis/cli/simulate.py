@@ -122,12 +122,12 @@ def run_simulate(args: argparse.Namespace) -> int:
     )
     from rechallenge.analysis.run.engine import EngineSettings
     from rechallenge.analysis.settings.config import load_config
-    from rechallenge.analysis.simulation import DEFAULT_EFFECTS, simulate
+    from rechallenge.analysis.simulation import default_effects, simulate
     from rechallenge.analysis.simulation.calibration import NOT_FINITE
 
     try:
         config = load_config(args.config)
-        effects = dict(DEFAULT_EFFECTS)
+        effects = default_effects()
         for family, value in (("binary", args.binary_effect), ("ttp", args.ttp_effect)):
             if value is not None:
                 effects[family] = value

@@ -16,6 +16,7 @@ from rechallenge.analysis.settings.families import (
     has_family,
     register_family,
     registered_families,
+    simulators,
     unregister_family,
 )
 from rechallenge.data.endpoints import endpoint_definition, registered_endpoints
@@ -27,4 +28,4 @@ for _endpoint in registered_endpoints():
         register_family(WeibullFamily(_endpoint))
 
 __all__ = ["BinaryFamily", "EndpointFamily", "WeibullFamily", "family_of", "has_family", "register_family",
-           "registered_families", "unregister_family"]
+           "registered_families", "simulators", "unregister_family"]

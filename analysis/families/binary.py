@@ -17,12 +17,14 @@ import pandas as pd
 import pymc as pm
 from matplotlib.figure import Figure
 
+from rechallenge.analysis.families.binary_simulation import BinarySimulator
 from rechallenge.analysis.plots.contrast import plot_contrast
 from rechallenge.analysis.plots.forest import plot_forest_lines
 from rechallenge.analysis.plots.ppc import plot_site_count_ppc_lines, site_count_ppc_data
 from rechallenge.analysis.reporting.prose import binary_sentence, contrast_label
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.families import (
+    FamilySimulator,
     HeadlineRow,
     MapPriorSpec,
     QuantityDraws,
@@ -76,6 +78,7 @@ class BinaryFamily:
     map_prior: MapPriorSpec = MapPriorSpec("probability_new_site", "probability", "beta")
     quantity_labels: Mapping[str, str] = MappingProxyType({})
     headline_suffix: str = ""
+    simulator: FamilySimulator = BinarySimulator()
 
     def __init__(self, endpoint: str | EndpointDefinition) -> None:
         definition = (endpoint if isinstance(endpoint, EndpointDefinition)

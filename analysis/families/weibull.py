@@ -19,6 +19,7 @@ import pymc as pm
 from matplotlib.figure import Figure
 
 from rechallenge.analysis.families.binary import draws_of
+from rechallenge.analysis.families.weibull_simulation import WeibullSimulator
 from rechallenge.analysis.plots.contrast import plot_contrast
 from rechallenge.analysis.plots.forest_ttp import plot_ttp_forest_lines
 from rechallenge.analysis.plots.ppc import plot_km_ppc_lines
@@ -26,6 +27,7 @@ from rechallenge.analysis.plots.survival import plot_survival
 from rechallenge.analysis.reporting.prose import contrast_label, ttp_sentence
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.families import (
+    FamilySimulator,
     HeadlineRow,
     MapPriorSpec,
     QuantityDraws,
@@ -78,6 +80,7 @@ class WeibullFamily:
     quantity_labels: Mapping[str, str] = MappingProxyType(
         {"prob_greater_population": "P(median {later} > median {first})"})
     headline_suffix: str = ", median TTP in months"
+    simulator: FamilySimulator = WeibullSimulator()
 
     def __init__(self, endpoint: str | EndpointDefinition = schema.TTP_ENDPOINT) -> None:
         definition = (endpoint if isinstance(endpoint, EndpointDefinition)

@@ -76,6 +76,65 @@ class MapPriorSpec:
     log: bool = False
 
 
+class FamilySimulator(Protocol):
+    """What simulation studies (SBC, coverage, precision) need of a family's model: the
+    family-specific steps of :mod:`rechallenge.analysis.simulation.generators`.
+    """
+
+    #: The model's key in simulation studies (``--family``, true values, records).
+    key: str
+    #: The line intercept's name, and the patient effect's SD and its prior scale.
+    location: str
+    patient_sd: str
+    patient_prior: str
+    #: (pooled quantity, contrast, the contrast's no-effect value) of coverage and precision.
+    headline: tuple[str, str, float]
+    #: Precision studies: the assumed later-line effect on the location's scale.
+    default_effect: float
+    #: Plausible true values of the line parameters, (low, high, words); open ones exclusive.
+    bounds: Mapping[str, tuple[float, float, str]]
+    open_bounds: frozenset[str]
+
+    def draw_line_parameters(self, priors: Mapping[str, float], shared_shape: bool,
+                             n_lines: int, rng: np.random.Generator) -> dict[str, Any]:
+        """The line parameters drawn from their priors (JSON-ready lists)."""
+        ...
+
+    def expected_line_parameters(self, shared_shape: bool, n_lines: int,
+                                 per_line: str) -> dict[str, tuple[tuple[int, ...], str]]:
+        """Name -> (array shape, words) of the line parameters true values must give."""
+        ...
+
+    def outcomes(self, predictor: np.ndarray, line: np.ndarray, hyper: Mapping[str, Any],
+                 n_lines: int, rng: np.random.Generator) -> np.ndarray:
+        """One outcome per design row given its linear predictor."""
+        ...
+
+    def study(self, design: Any, outcomes: np.ndarray) -> Study:
+        """The study of the simulated outcomes (``design``: a ``SimulationDesign``)."""
+        ...
+
+    def line_quantities(self, params: Mapping[str, np.ndarray],
+                        lines: Sequence[str]) -> dict[tuple[str, str], np.ndarray]:
+        """The line parameters as recorded quantities, ``{(name, label): array}``."""
+        ...
+
+    def derived_quantities(self, params: Mapping[str, np.ndarray], lines: Sequence[str],
+                           patient_sd: np.ndarray,
+                           population_sd: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+        """The family's derived quantities (pooled per line, contrasts)."""
+        ...
+
+    def posterior_line_parameters(self, posterior: Any, by_line: Any) -> dict[str, np.ndarray]:
+        """The line parameters of a fit's posterior, as arrays (chain, draw, ...)."""
+        ...
+
+    def build_model(self, study: Study, endpoint: str, pooling: Pooling, patient_effect: bool,
+                    shared_shape: bool, priors: Mapping[str, float]) -> pm.Model:
+        """The model refitted to one simulated study."""
+        ...
+
+
 class EndpointFamily(Protocol):
     """One endpoint and its model family: everything the run, the report and the simulation
     studies need to know of it.
@@ -114,6 +173,8 @@ class EndpointFamily(Protocol):
     quantity_labels: Mapping[str, str]
     #: Added to the reading in Table 2 (``", median TTP in months"``).
     headline_suffix: str
+    #: Its model in simulation studies.
+    simulator: FamilySimulator
 
     def prior_defaults(self) -> Mapping[str, Any]:
         """The family's prior hyperparameters (name -> ``PriorDefault``)."""
@@ -227,6 +288,16 @@ def has_family(endpoint: str) -> bool:
 def registered_families() -> tuple[EndpointFamily, ...]:
     """Every registered family, in registration order (the built-ins in schema order)."""
     return tuple(_FAMILIES.values())
+
+
+def simulators() -> dict[str, FamilySimulator]:
+    """The models simulation studies can simulate, by key (``"binary"``, ``"ttp"``): the
+    simulator of the first registered family of each key.
+    """
+    out: dict[str, FamilySimulator] = {}
+    for family in _FAMILIES.values():
+        out.setdefault(family.simulator.key, family.simulator)
+    return out
 
 
 def endpoint_order(endpoint: str) -> int:

@@ -40,23 +40,16 @@ MAX_WORKERS: Final = 64
 #: ratio (binary) or log time ratio (TTP) of 5 is a ratio of about 148.
 MAX_EFFECT: Final = 5.0
 
-#: Plausible true values, by name: (lowest, highest, what the bound means). Shapes are bounded
-#: through ``log_shape`` and TTP scales through ``beta`` (log months).
+#: Plausible true values of the parameters every family shares, by name: (lowest, highest, what
+#: the bound means). Each family's simulator bounds its own line parameters (``bounds``).
 TRUTH_BOUNDS: Final[Mapping[str, tuple[float, float, str]]] = {
-    "mu": (-10.0, 10.0, "a logit-scale mean from -10 to 10 (a probability from 4.5e-05 to "
-                        "0.99995)"),
-    "beta": (math.log(0.01), math.log(1_200.0),
-             "a log-scale TTP location from log(0.01) to log(1200) (a Weibull scale from 0.01 to "
-             "1,200 months)"),
-    "log_shape": (math.log(0.05), math.log(20.0),
-                  "a log Weibull shape strictly between log(0.05) and log(20) (a shape in "
-                  "(0.05, 20))"),
     "tau": (0.0, 5.0, "a between-site SD from 0 to 5"),
     "sigma_patient": (0.0, 5.0, "a patient SD from 0 to 5"),
     "sigma_frailty": (0.0, 5.0, "a frailty SD from 0 to 5"),
 }
-#: Names whose bounds are open (the shape: a Weibull shape of exactly 0.05 or 20 is refused).
-OPEN_BOUNDS: Final = frozenset({"log_shape"})
+#: Names whose bounds are open (none of these; a family's simulator adds its own, e.g. the
+#: Weibull shape).
+OPEN_BOUNDS: Final[frozenset[str]] = frozenset()
 
 
 def max_workers() -> int:

@@ -20,16 +20,16 @@ from rechallenge.analysis.simulation.calibration import (
 )
 from rechallenge.analysis.simulation.design import SimulationDesign
 from rechallenge.analysis.simulation.study import (
-    DEFAULT_EFFECTS,
     DEFAULT_SIMS,
     KINDS,
     SimulationExistsError,
     SimulationResult,
+    default_effects,
     simulate,
 )
 
 __all__ = [
     "simulate", "SimulationResult", "SimulationExistsError", "SimulationDesign", "KINDS",
-    "DEFAULT_SIMS", "DEFAULT_EFFECTS", "uniformity_test", "ecdf_band", "sbc_table",
+    "DEFAULT_SIMS", "default_effects", "uniformity_test", "ecdf_band", "sbc_table",
     "coverage_table", "precision_table",
 ]

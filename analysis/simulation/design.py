@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rechallenge.data import Study, schema
+from rechallenge.data.endpoints import endpoint_definition
 
 #: Column of the censoring time (months) of each design row.
 CENSOR = "censor_months"
@@ -58,7 +59,8 @@ class SimulationDesign:
         if patients is None or len(patients) == 0:
             raise ValueError(f"the study has no patient rows for {endpoint!r} to simulate from")
         rows = patients[[schema.SITE, schema.PATIENT_ID, schema.LINE]].astype(str).copy()
-        rows[CENSOR] = _censoring_times(patients) if endpoint == schema.TTP_ENDPOINT else np.inf
+        timed = endpoint_definition(endpoint).kind == "time_to_event"
+        rows[CENSOR] = _censoring_times(patients) if timed else np.inf
         missing = rows.groupby(schema.SITE)[schema.LINE].nunique() < len(study.lines)
         if missing.any():
             raise ValueError("every site needs patients at every line to simulate its design; "

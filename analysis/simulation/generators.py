@@ -7,9 +7,12 @@ Two steps, so coverage and precision studies can fix the first:
 2. :func:`draw_outcomes`: site effects and patient effects from their distributions given the
    hyperparameters, then one outcome per design row (0/1, or a Weibull time).
 
-Each mirrors :func:`rechallenge.models.build_binary_model` and
-:func:`rechallenge.models.build_ttp_model` (partial or complete pooling, optional patient effect,
-shape per line or shared); that the two agree is what simulation-based calibration tests, and
+What is particular to a model (its line parameters, its outcome given the linear predictor) is
+its family's simulator (:class:`~rechallenge.analysis.settings.families.FamilySimulator`,
+looked up by key: ``"binary"``, ``"ttp"``); the site effects, patient effects, between-site SDs
+and correlation are here, as in the builders' shared :mod:`rechallenge.models.effects`. Each
+mirrors its builder (partial or complete pooling, optional patient effect, shape per line or
+shared); that the two agree is what simulation-based calibration tests, and
 ``tests/test_simulation_units.py`` compares the prior draws with the builders' own prior draws.
 Hyperparameters are a plain ``{name: list}`` mapping, so they can be written to JSON.
 """
@@ -23,12 +26,13 @@ from typing import Any
 import numpy as np
 import pymc as pm
 
+from rechallenge.analysis.families import simulators
+from rechallenge.analysis.settings.families import FamilySimulator
 from rechallenge.analysis.settings.simulation_limits import OPEN_BOUNDS, TRUTH_BOUNDS
 from rechallenge.analysis.simulation.design import SimulationDesign
 from rechallenge.models.dims import Pooling
 
-#: The model families a study can simulate, and the poolings it supports.
-FAMILIES = ("binary", "ttp")
+#: The poolings a simulation study supports.
 POOLINGS = ("partial", "complete")
 
 Hyper = dict[str, Any]
@@ -43,7 +47,7 @@ class ModelOptions:
     pooling
         ``"partial"`` or ``"complete"`` (no pooling has no population to calibrate).
     patient_effect
-        Binary: a patient effect on the log-odds; TTP: a patient frailty on the log scale.
+        A patient effect on the model's linear predictor (log-odds, log scale).
     shared_shape
         TTP: one Weibull shape for every line.
     """
@@ -58,6 +62,20 @@ class ModelOptions:
                              f"{self.pooling!r} (no pooling has no population quantity)")
 
 
+def simulator_of(family: str) -> FamilySimulator:
+    """The simulator of model key ``family`` (``"binary"``, ``"ttp"``).
+
+    Raises
+    ------
+    ValueError
+        No registered family has that key.
+    """
+    known = simulators()
+    if family not in known:
+        raise ValueError(f"unknown family {family!r}; choose from {tuple(known)}")
+    return known[family]
+
+
 def draw_hyperparameters(
     family: str, priors: Mapping[str, float], options: ModelOptions, n_lines: int,
     rng: np.random.Generator,
@@ -67,7 +85,7 @@ def draw_hyperparameters(
     Parameters
     ----------
     family
-        ``"binary"`` or ``"ttp"``.
+        The model's key (``"binary"`` or ``"ttp"``).
     priors
         Resolved prior values (``Priors`` of the family).
     options
@@ -80,26 +98,17 @@ def draw_hyperparameters(
     Returns
     -------
     dict
-        Binary: ``mu``; TTP: ``beta`` and ``log_shape`` (one value when shared); with partial
-        pooling ``tau`` and ``corr`` (a line-by-line matrix); with a patient effect
-        ``sigma_patient`` (binary) or ``sigma_frailty`` (TTP). Lists, JSON-ready.
+        The family's line parameters (binary: ``mu``; TTP: ``beta`` and ``log_shape``, one
+        value when shared); with partial pooling ``tau`` and ``corr`` (a line-by-line matrix);
+        with a patient effect the family's patient SD. Lists, JSON-ready.
     """
-    hyper: Hyper = {}
-    if family == "binary":
-        hyper["mu"] = rng.normal(0.0, priors["mu_sd"], n_lines).tolist()
-    elif family == "ttp":
-        hyper["beta"] = rng.normal(priors["beta_mu"], priors["beta_sd"], n_lines).tolist()
-        n_shapes = 1 if options.shared_shape else n_lines
-        hyper["log_shape"] = rng.normal(0.0, priors["shape_log_sd"], n_shapes).tolist()
-    else:
-        raise ValueError(f"unknown family {family!r}; choose from {FAMILIES}")
+    simulator = simulator_of(family)
+    hyper: Hyper = simulator.draw_line_parameters(priors, options.shared_shape, n_lines, rng)
     if options.pooling == "partial":
         hyper["tau"] = np.abs(rng.normal(0.0, priors["tau_sd"], n_lines)).tolist()
         hyper["corr"] = _lkj(n_lines, priors["lkj_eta"], rng).tolist()
     if options.patient_effect:
-        name, scale = (("sigma_patient", "sigma_patient_sd") if family == "binary"
-                       else ("sigma_frailty", "frailty_sd"))
-        hyper[name] = float(abs(rng.normal(0.0, priors[scale])))
+        hyper[simulator.patient_sd] = float(abs(rng.normal(0.0, priors[simulator.patient_prior])))
     return hyper
 
 
@@ -109,27 +118,29 @@ def truth_problems(
     """Every problem with the true hyperparameters ``truth[family]`` (empty when usable).
 
     The names and shapes are those :func:`draw_hyperparameters` returns for the same options:
-    one value per line for ``mu``/``beta`` and ``tau``, one or one per line for ``log_shape``,
-    a line-by-line correlation matrix ``corr``, one SD for a patient effect. Unknown names are
-    problems too (a misspelt name would otherwise be ignored), and so are values that are not
-    finite or lie outside the plausible range of
-    :data:`~rechallenge.analysis.settings.simulation_limits.TRUTH_BOUNDS`.
+    the family's line parameters, ``tau`` one value per line, a line-by-line correlation matrix
+    ``corr``, one SD for a patient effect. Unknown names are problems too (a misspelt name
+    would otherwise be ignored), and so are values that are not finite or lie outside the
+    plausible range (the family's bounds, and
+    :data:`~rechallenge.analysis.settings.simulation_limits.TRUTH_BOUNDS`).
     """
     hyper = truth.get(family)
     if not isinstance(hyper, Mapping):
         return [f"{family}: no true values (expected an object with the family's names)"]
+    simulator = simulator_of(family)
     n = len(lines)
     per_line = f"{n} numbers, one per line ({', '.join(lines)})"
-    expected: dict[str, str] = {"mu": per_line} if family == "binary" else {
-        "beta": per_line,
-        "log_shape": "1 number (shared shape)" if options.shared_shape else per_line}
+    expected = simulator.expected_line_parameters(options.shared_shape, n, per_line)
     if options.pooling == "partial":
-        expected.update(tau=f"{per_line}, at least 0", corr=f"a {n} x {n} correlation matrix")
+        expected.update(tau=((n,), f"{per_line}, at least 0"),
+                        corr=((n, n), f"a {n} x {n} correlation matrix"))
     if options.patient_effect:
-        expected["sigma_patient" if family == "binary" else "sigma_frailty"] = "1 number >= 0"
+        expected[simulator.patient_sd] = ((), "1 number >= 0")
+    bounds = {**TRUTH_BOUNDS, **simulator.bounds}
+    open_bounds = OPEN_BOUNDS | simulator.open_bounds
     problems = [f"{family}: unknown name {name!r}; expected {', '.join(expected)}"
                 for name in hyper if name not in expected]
-    for name, what in expected.items():
+    for name, (shape, what) in expected.items():
         if name not in hyper:
             problems.append(f"{family}: {name!r} is missing (expected {what})")
             continue
@@ -138,27 +149,25 @@ def truth_problems(
         except (TypeError, ValueError):
             problems.append(f"{family}: {name!r} = {hyper[name]!r} is not numeric ({what})")
             continue
-        shape = {"corr": (n, n), "log_shape": (1 if options.shared_shape else n,),
-                 "sigma_patient": (), "sigma_frailty": ()}.get(name, (n,))
         if value.shape != shape and not (shape == () and value.shape == (1,)):
             problems.append(f"{family}: {name!r} = {hyper[name]!r} has the wrong shape "
                             f"(expected {what})")
         elif not np.all(np.isfinite(value)):
             problems.append(f"{family}: {name!r} = {hyper[name]!r} is not finite")
-        elif name in ("tau", "sigma_patient", "sigma_frailty") and np.any(value < 0):
+        elif (name == "tau" or name == simulator.patient_sd) and np.any(value < 0):
             problems.append(f"{family}: {name!r} = {hyper[name]!r} is negative (an SD)")
         elif name == "corr" and not _is_correlation(value):
             problems.append(f"{family}: 'corr' = {hyper[name]!r} is not a correlation matrix "
                             "(symmetric, unit diagonal, positive definite)")
-        elif name in TRUTH_BOUNDS and not _plausible(name, value):
+        elif name in bounds and not _plausible(bounds[name], value, name in open_bounds):
             problems.append(f"{family}: {name!r} = {hyper[name]!r} is implausible; expected "
-                            f"{TRUTH_BOUNDS[name][2]}")
+                            f"{bounds[name][2]}")
     return problems
 
 
-def _plausible(name: str, value: np.ndarray) -> bool:
-    low, high, _ = TRUTH_BOUNDS[name]
-    if name in OPEN_BOUNDS:
+def _plausible(bounds: tuple[float, float, str], value: np.ndarray, open_bounds: bool) -> bool:
+    low, high, _ = bounds
+    if open_bounds:
         return bool(np.all((value > low) & (value < high)))
     return bool(np.all((value >= low) & (value <= high)))
 
@@ -181,7 +190,7 @@ def draw_outcomes(
     Returns
     -------
     outcomes, effects
-        0/1 events (binary) or times in months before censoring (TTP), one per design row; and
+        One outcome per design row (0/1 events; times in months before censoring); and
         the drawn ``u_site`` (site, line) and patient effects.
     """
     site, line, patient = design.codes()
@@ -192,22 +201,18 @@ def draw_outcomes(
         # Non-centred as in the models: u[s, :] = diag(tau) chol(R) z[s, :].
         chol = np.linalg.cholesky(np.asarray(hyper["corr"], dtype=float))
         u_site = (z @ chol.T) * np.asarray(hyper["tau"], dtype=float)
-    sd = hyper.get("sigma_patient", hyper.get("sigma_frailty", 0.0))
+    simulator = simulator_of(family)
+    sd = hyper.get(simulator.patient_sd, 0.0)
     u_patient = rng.standard_normal(len(design.patients)) * float(sd)
     effects = {"u_site": u_site, "u_patient": u_patient}
-    if family == "binary":
-        eta = np.asarray(hyper["mu"])[line] + u_site[site, line] + u_patient[patient]
-        return (rng.uniform(size=len(eta)) < 1.0 / (1.0 + np.exp(-eta))).astype(int), effects
-    log_scale = np.asarray(hyper["beta"])[line] + u_site[site, line] + u_patient[patient]
-    shape = np.exp(np.broadcast_to(np.asarray(hyper["log_shape"], dtype=float), (n_lines,)))
-    # T = scale * E^(1/k), E ~ Exp(1): S(t) = exp(-(t / scale)^k), the models' Weibull.
-    e = rng.standard_exponential(len(log_scale))
-    return np.exp(log_scale + np.log(e) / shape[line]), effects
+    predictor = (np.asarray(hyper[simulator.location])[line] + u_site[site, line]
+                 + u_patient[patient])
+    return simulator.outcomes(predictor, line, hyper, n_lines, rng), effects
 
 
 def simulated_study(family: str, design: SimulationDesign, outcomes: np.ndarray) -> Any:
     """The :class:`~rechallenge.data.Study` of simulated outcomes (censored for TTP)."""
-    return design.binary_study(outcomes) if family == "binary" else design.ttp_study(outcomes)
+    return simulator_of(family).study(design, outcomes)
 
 
 def _lkj(n: int, eta: float, rng: np.random.Generator) -> np.ndarray:

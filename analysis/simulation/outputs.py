@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from rechallenge.analysis.families import simulators
 from rechallenge.analysis.plots.style import save_figure
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section, write_report
 from rechallenge.analysis.reporting.tables import Table
@@ -33,7 +34,7 @@ from rechallenge.analysis.simulation.figures import (
     precision_figure,
     sbc_ecdf_figure,
 )
-from rechallenge.analysis.simulation.quantities import HEADLINE, split_key
+from rechallenge.analysis.simulation.quantities import headline, split_key
 from rechallenge.analysis.simulation.records import write_json_atomic
 from rechallenge.models.fit_settings import package_versions
 
@@ -142,7 +143,7 @@ def write_outputs(
             f"no effect (exact {interval.percent} bounds), by new sites K and patients per new "
             "site n, at the assumed effect.", table)
         for family in table["family"].unique():
-            pooled, contrast, _ = HEADLINE[family]
+            pooled, contrast, _ = headline(family)
             save_figure(precision_figure(table, family=family, pooled=pooled, contrast=contrast),
                         fig_dir, f"precision_{family}")
             figures.append(FigureRef(f"precision_{family}", (
@@ -160,7 +161,7 @@ def _profile_figures(table: pd.DataFrame, interval: Interval, fig_dir: Path) -> 
     """One coverage-against-tau figure per family (headline quantities)."""
     refs = []
     for family in table["family"].unique():
-        pooled, contrast, _ = HEADLINE[family]
+        pooled, contrast, _ = headline(family)
         name = f"coverage_profile_{family}"
         save_figure(coverage_profile_figure(table, family=family, pooled=pooled,
                                             contrast=contrast, interval=interval), fig_dir, name)
@@ -174,7 +175,8 @@ def _profile_figures(table: pd.DataFrame, interval: Interval, fig_dir: Path) -> 
 def _headline(values: pd.DataFrame) -> pd.DataFrame:
     """Pooled and contrast rows, with whether the contrast interval excludes no effect."""
     rows = []
-    for family, (pooled, contrast, null) in HEADLINE.items():
+    for family in simulators():
+        pooled, contrast, null = headline(family)
         part = values[values["family"] == family].copy()
         names = part["quantity"].map(lambda q: split_key(q)[0])
         part = part[names.isin((pooled, contrast))].copy()

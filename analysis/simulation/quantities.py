@@ -24,17 +24,15 @@ from typing import Any
 
 import arviz as az
 import numpy as np
-from scipy.special import expit
 
-from rechallenge.analysis.summaries.site_effects import population_average
-from rechallenge.analysis.summaries.ttp import marginal_weibull_median
+from rechallenge.analysis.simulation.generators import simulator_of
 
-#: Per family: the pooled quantity (per line) and the contrast, with the contrast's no-effect
-#: value, that coverage verdicts and precision studies report.
-HEADLINE: dict[str, tuple[str, str, float]] = {
-    "binary": ("probability_population", "difference_population", 0.0),
-    "ttp": ("median_population", "median_ratio_population", 1.0),
-}
+
+def headline(family: str) -> tuple[str, str, float]:
+    """The pooled quantity (per line) and the contrast, with the contrast's no-effect value,
+    that coverage verdicts and precision studies report for model ``family``.
+    """
+    return simulator_of(family).headline
 
 
 def key(name: str, label: str) -> str:
@@ -56,10 +54,10 @@ def quantities(
     Parameters
     ----------
     family
-        ``"binary"`` or ``"ttp"``.
+        The model's key (``"binary"`` or ``"ttp"``).
     params
-        ``mu`` or ``beta`` (..., line); ``log_shape`` (..., line) or (..., 1); and when present
-        ``tau`` (..., line), ``corr`` (..., line, line), ``sigma_patient``/``sigma_frailty`` (...).
+        The family's line parameters (..., line) (see its simulator); and when present
+        ``tau`` (..., line), ``corr`` (..., line, line) and its patient SD (...).
     lines
         Line labels in order.
 
@@ -69,24 +67,17 @@ def quantities(
         ``{key(name, label): array of the leading shape}``, in a fixed order.
     """
     lines = [str(x) for x in lines]
+    simulator = simulator_of(family)
     contrasts = [(j, f"{lines[j]} vs {lines[0]}") for j in range(1, len(lines))]
-    loc = np.asarray(params["mu" if family == "binary" else "beta"], dtype=float)
+    loc = np.asarray(params[simulator.location], dtype=float)
     lead = loc.shape[:-1]
     tau = np.asarray(params["tau"], dtype=float) if "tau" in params else np.zeros_like(loc)
-    patient = "sigma_patient" if family == "binary" else "sigma_frailty"
+    patient = simulator.patient_sd
     patient_sd = (np.asarray(params[patient], dtype=float).reshape(lead) if patient in params
                   else np.zeros(lead))
     population_sd = np.sqrt(tau**2 + patient_sd[..., None] ** 2)
-    out: dict[str, np.ndarray] = {}
-    first = "mu" if family == "binary" else "beta"
-    for j, line in enumerate(lines):
-        out[key(first, line)] = loc[..., j]
-    if family == "ttp":
-        log_shape = np.asarray(params["log_shape"], dtype=float)
-        shared = log_shape.shape[-1:] == (1,) and len(lines) > 1
-        shape = np.broadcast_to(np.exp(log_shape), loc.shape)
-        for j, line in enumerate(["all"] if shared else lines):
-            out[key("shape", line)] = shape[..., j]
+    out = {key(name, label): v for (name, label), v in
+           simulator.line_quantities(params, lines).items()}
     if "tau" in params:
         for j, line in enumerate(lines):
             out[key("tau", line)] = tau[..., j]
@@ -95,21 +86,8 @@ def quantities(
             out[key("site_corr", label)] = corr[..., 0, j]
     if patient in params:
         out[key(patient, "all")] = patient_sd
-    if family == "binary":
-        population = population_average(expit, loc, population_sd)
-        for j, line in enumerate(lines):
-            out[key("probability_population", line)] = population[..., j]
-        for j, label in contrasts:
-            out[key("difference_population", label)] = population[..., j] - population[..., 0]
-            out[key("odds_ratio_typical_site", label)] = np.exp(loc[..., j] - loc[..., 0])
-        return out
-    population = marginal_weibull_median(loc, population_sd, shape)
-    typical = marginal_weibull_median(loc, patient_sd[..., None] * np.ones_like(loc), shape)
-    for j, line in enumerate(lines):
-        out[key("median_population", line)] = population[..., j]
-    for j, label in contrasts:
-        out[key("median_ratio_population", label)] = population[..., j] / population[..., 0]
-        out[key("median_ratio_typical_site", label)] = typical[..., j] / typical[..., 0]
+    derived = simulator.derived_quantities(params, lines, patient_sd, population_sd)
+    out.update({key(name, label): v for (name, label), v in derived.items()})
     return out
 
 
@@ -130,14 +108,8 @@ def posterior_arrays(idata: az.InferenceData, family: str) -> dict[str, np.ndarr
     def by_line(name: str) -> np.ndarray:
         return post[name].sel(line=lines).transpose("chain", "draw", "line").to_numpy()
 
-    out: dict[str, np.ndarray] = {}
-    if family == "binary":
-        out["mu"] = by_line("mu")
-    else:
-        out["beta"] = by_line("beta")
-        log_shape = post["log_shape"]
-        out["log_shape"] = (by_line("log_shape") if "line" in log_shape.dims
-                            else log_shape.transpose("chain", "draw").to_numpy()[..., None])
+    simulator = simulator_of(family)
+    out = simulator.posterior_line_parameters(post, by_line)
     if "tau" in post:
         out["tau"] = by_line("tau")
         if "site_corr" in post:
@@ -145,7 +117,7 @@ def posterior_arrays(idata: az.InferenceData, family: str) -> dict[str, np.ndarr
                 "chain", "draw", "line", "line_b").to_numpy()
         else:
             out["corr"] = np.ones(out["tau"].shape + (1,))
-    for name in ("sigma_patient", "sigma_frailty"):
-        if name in post:
-            out[name] = post[name].transpose("chain", "draw").to_numpy()
+    if simulator.patient_sd in post:
+        out[simulator.patient_sd] = post[simulator.patient_sd].transpose("chain",
+                                                                          "draw").to_numpy()
     return out

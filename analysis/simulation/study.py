@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rechallenge.analysis.families import family_of, simulators
 from rechallenge.analysis.run.engine import (
     Engine,
     EngineSettings,
@@ -28,10 +29,11 @@ from rechallenge.analysis.run.engine import (
 from rechallenge.analysis.run.inputs import load_inputs
 from rechallenge.analysis.run.run_nesting import check_outside_runs
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.families import endpoint_order
 from rechallenge.analysis.settings.json_files import read_json
 from rechallenge.analysis.settings.simulation_limits import size_problems
 from rechallenge.analysis.simulation.design import SimulationDesign
-from rechallenge.analysis.simulation.generators import FAMILIES, Hyper, ModelOptions, truth_problems
+from rechallenge.analysis.simulation.generators import Hyper, ModelOptions, simulator_of, truth_problems
 from rechallenge.analysis.simulation.outputs import StudyOutputs, write_outputs
 from rechallenge.analysis.simulation.records import (
     finished_names,
@@ -41,17 +43,16 @@ from rechallenge.analysis.simulation.records import (
     write_record,
 )
 from rechallenge.analysis.simulation.tasks import SimulationTask, run_pilot, run_task, task_entropy
-from rechallenge.data import schema
-from rechallenge.models.binary import BINARY_PRIORS
 from rechallenge.models.priors import Priors
-from rechallenge.models.ttp import TTP_PRIORS
 
 KINDS = ("sbc", "coverage", "precision")
 #: Simulations per family (per design cell for precision) when none is given.
 DEFAULT_SIMS = {"sbc": 200, "coverage": 200, "precision": 50}
-#: Assumed true ICI-2 vs ICI-1 effect of precision studies: log odds ratio (binary) and log time
-#: ratio (TTP) of the typical site.
-DEFAULT_EFFECTS = {"binary": 0.8, "ttp": 0.4}
+def default_effects() -> dict[str, float]:
+    """Assumed true ICI-2 vs ICI-1 effect of precision studies, per model: its simulator's
+    ``default_effect`` (binary: log odds ratio 0.8; TTP: log time ratio 0.4; of the typical site).
+    """
+    return {key: simulator.default_effect for key, simulator in simulators().items()}
 SPEC_FILE, TRUTH_FILE = "spec.json", "truth.json"
 
 
@@ -69,7 +70,7 @@ class StudySpec:
     thin: int = 99
     k_sites: tuple[int, ...] = (0, 5, 10)
     n_patients: tuple[int, ...] = (5, 10)
-    effects: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EFFECTS))
+    effects: Mapping[str, float] = field(default_factory=default_effects)
     fit_priors: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     tau_grid: tuple[float, ...] = ()
 
@@ -157,7 +158,7 @@ def simulate(
         Precision studies: new sites added and patients per new site (every combination).
     effects
         Precision studies: assumed ICI-2 vs ICI-1 effect per family (default
-        :data:`DEFAULT_EFFECTS`).
+        :func:`default_effects`).
     tau_grid
         Coverage studies: repeat the study at each of these true between-site SDs (the same at
         every line; the other true values as in ``truth``), for a coverage profile against tau.
@@ -194,7 +195,7 @@ def simulate(
                          + "\n".join(f"  - {p}" for p in problems))
     spec = StudySpec(kind, int(config.sampler.seed if seed is None else seed), chosen, int(thin),
                      tuple(int(k) for k in k_sites), tuple(int(n) for n in n_patients),
-                     dict(effects or DEFAULT_EFFECTS), {k: dict(v) for k, v in (fit_priors or {}).items()},
+                     dict(effects or default_effects()), {k: dict(v) for k, v in (fit_priors or {}).items()},
                      tuple(float(t) for t in tau_grid))
     out = Path(out)
     # An earlier analysis run, or the run a data file belongs to, is never written into.
@@ -240,15 +241,13 @@ def simulate(
 
 
 def _families(config: RunConfig, families: Sequence[str] | None) -> tuple[str, ...]:
-    available = []
-    if any(e in schema.BINARY_ENDPOINTS for e in config.analysis.endpoints):
-        available.append("binary")
-    if schema.TTP_ENDPOINT in config.analysis.endpoints:
-        available.append("ttp")
+    configured = sorted(config.analysis.endpoints, key=endpoint_order)
+    available = list(dict.fromkeys(family_of(e).simulator.key for e in configured))
     chosen = tuple(available if families is None else families)
-    unknown = [f for f in chosen if f not in FAMILIES]
+    known = tuple(simulators())
+    unknown = [f for f in chosen if f not in known]
     if unknown:
-        raise ValueError(f"unknown model family {unknown}; choose from {FAMILIES}")
+        raise ValueError(f"unknown model family {unknown}; choose from {known}")
     missing = [f for f in chosen if f not in available]
     if missing or not chosen:
         raise ValueError(f"families {list(chosen)} need their endpoints in the config "
@@ -257,15 +256,15 @@ def _families(config: RunConfig, families: Sequence[str] | None) -> tuple[str, .
 
 
 def _endpoint(config: RunConfig, family: str) -> str:
-    """The endpoint whose design the family simulates (the first binary endpoint, or ttp)."""
-    if family == "ttp":
-        return schema.TTP_ENDPOINT
-    return next(e for e in config.analysis.endpoints if e in schema.BINARY_ENDPOINTS)
+    """The endpoint whose design the family simulates (its first configured endpoint)."""
+    return next(e for e in sorted(config.analysis.endpoints, key=endpoint_order)
+                if family_of(e).simulator.key == family)
 
 
 def _priors(config: RunConfig, family: str) -> dict[str, float]:
-    defaults = BINARY_PRIORS if family == "binary" else TTP_PRIORS
-    return Priors(defaults, config.priors.get(family), model=family).to_dict()
+    model = family_of(_endpoint(config, family))
+    return Priors(model.prior_defaults(), config.priors.get(model.priors_section),
+                  model=family).to_dict()
 
 
 def _prepare(out: Path, spec: StudySpec, config: RunConfig, resume: bool) -> None:
@@ -379,7 +378,7 @@ def with_effect(family: str, hyper: Hyper, effect: float) -> Hyper:
     Binary: ``mu``, a log odds ratio of the typical site; TTP: ``beta``, a log time ratio of the
     typical site (with equal shapes, also the log ratio of its medians).
     """
-    name = "mu" if family == "binary" else "beta"
+    name = simulator_of(family).location
     location = list(hyper[name])
     return {**hyper, name: [location[0]] + [location[0] + effect] * (len(location) - 1)}
 

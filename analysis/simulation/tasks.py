@@ -28,14 +28,13 @@ from rechallenge.analysis.simulation.generators import (
     draw_hyperparameters,
     draw_outcomes,
     simulated_study,
+    simulator_of,
 )
 from rechallenge.analysis.simulation.quantities import posterior_arrays, quantities, truth_arrays
 from rechallenge.analysis.summaries.diagnostics import DEFAULT_THRESHOLDS, sampler_diagnostics
-from rechallenge.data import Study, schema
-from rechallenge.models.binary import build_binary_model
+from rechallenge.data import Study
 from rechallenge.models.fit_settings import SamplerSettings
 from rechallenge.models.sampling import fit
-from rechallenge.models.ttp import build_ttp_model
 
 
 def task_entropy(seed: int, kind: str, family: str, index: int, cell: str = "") -> tuple[int, ...]:
@@ -106,12 +105,8 @@ def build_family_model(
     study: Study, family: str, endpoint: str, options: ModelOptions, priors: Mapping[str, float]
 ) -> pm.Model:
     """The model of ``family`` for ``study`` with the given options and prior values."""
-    if family == "binary":
-        return build_binary_model(study.for_endpoint(endpoint), endpoint, pooling=options.pooling,
-                                  patient_effect=options.patient_effect, priors=dict(priors))
-    return build_ttp_model(study.for_endpoint(schema.TTP_ENDPOINT), pooling=options.pooling,
-                           patient_frailty=options.patient_effect,
-                           shared_shape=options.shared_shape, priors=dict(priors))
+    return simulator_of(family).build_model(study, endpoint, options.pooling,
+                                            options.patient_effect, options.shared_shape, priors)
 
 
 def fit_settings(sampler: SamplerSettings, seed: int) -> dict[str, Any]:
