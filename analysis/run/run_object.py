@@ -28,9 +28,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from rechallenge.analysis.reporting.prose import contrast_label
+from rechallenge.analysis.reporting.result_tables import diagnostics_tables
 from rechallenge.analysis.reporting.run_figures import draw_figure, figure_jobs
 from rechallenge.analysis.run.manifest import INPUT_PARTS, check_listed
-from rechallenge.analysis.run.outputs import diagnostics_tables
 from rechallenge.analysis.run.run_reader import Progress, read_run
 from rechallenge.analysis.run.update_files import UPDATE_DIR, load_update
 from rechallenge.analysis.settings.config import RunConfig
