@@ -15,6 +15,7 @@ from scipy import stats
 from scipy.special import expit, logit
 
 from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.analysis.summaries import binary
 from rechallenge.analysis.summaries.binary import (
     BINARY_QUANTITIES,
     quantity_draws,
@@ -231,3 +232,15 @@ def test_summaries_need_only_the_saved_file(tmp_path) -> None:
     pd.testing.assert_frame_equal(summarise_binary(loaded), summarise_binary(idata))
     pd.testing.assert_frame_equal(site_estimates(loaded), site_estimates(idata))
     assert (summarise_binary(loaded)["endpoint"] == "toxicity").all()
+
+
+def test_the_summary_and_the_draws_share_one_computation() -> None:
+    idata = hand_made(np.array([-0.5, 0.2]), tau=np.array([0.5, 0.8]), corr=0.3)
+    draws = binary.quantity_draws(idata, seed=SEED)
+    summary = binary.summarise_binary(idata, seed=SEED)
+    again = binary.quantity_draws(idata, seed=SEED)
+    # The same arrays (not recomputed), in a list of the caller's own.
+    assert all(a[2] is b[2] for a, b in zip(draws, again)) and draws is not again
+    pooled = summary[summary["quantity"] == "probability_population"]["median"].to_numpy()
+    expected = [np.median(v) for q, _, v in draws if q == "probability_population"]
+    assert np.allclose(pooled, expected)

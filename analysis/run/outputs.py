@@ -37,7 +37,7 @@ from rechallenge.analysis.run.engine import submit
 from rechallenge.analysis.run.family_tasks import run_families, with_families
 from rechallenge.analysis.run.map_outputs import write_map_prior
 from rechallenge.analysis.run.output_tasks import draw_figures, map_prior_or_note, write_figures
-from rechallenge.analysis.run.update_files import before_after, load_update
+from rechallenge.analysis.run.update_files import UpdateRecord, before_after, load_update
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import fit_key
 from rechallenge.analysis.summaries.diagnostics import GateResult
@@ -55,6 +55,7 @@ def build_outputs(
     client: Client | None = None,
     task_records: list[dict[str, Any]] | None = None,
     when: datetime = DOCUMENT_TIME,
+    update: UpdateRecord | None = None,
 ) -> GateResult:
     """Write tables/, figures/, report.md and report.html into ``staging``; return the gate.
 
@@ -71,8 +72,11 @@ def build_outputs(
         If given, the record of every task (where it ran, how long) is appended to it.
     when
         The run's document time, stamped on its Word files (the manifest's ``document_time``).
+    update
+        An update's record, in memory (``analyze`` of an update); ``None``: read from
+        ``staging/update/`` if there (a rebuilt report).
     """
-    update = load_update(staging)
+    update = load_update(staging) if update is None else update
     new_sites = tuple(update[0]["new_sites"]) if update else ()
     jobs = figure_jobs(study, fits, config)
     # Only the main fits are drawn from; sent once to the cluster, not once per task.

@@ -65,7 +65,7 @@ from rechallenge.analysis.run.outputs import build_outputs
 from rechallenge.analysis.run.run_object import Run
 from rechallenge.analysis.run.run_reader import AGGREGATES_COPY, PATIENTS_COPY, read_run
 from rechallenge.analysis.run.rundir import atomic_run_directory, check_target, write_json
-from rechallenge.analysis.run.update_files import UPDATE_DIR, UPDATE_FILES
+from rechallenge.analysis.run.update_files import UPDATE_DIR, UPDATE_FILES, UpdateRecord, write_update
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import fit_order
 from rechallenge.analysis.summaries.diagnostics import GateResult
@@ -103,7 +103,7 @@ def analyze(
     allow_unconverged: bool = False,
     progress: Progress = stderr_progress,
     study: Study | None = None,
-    prepare: Callable[[Path], None] | None = None,
+    update: UpdateRecord | None = None,
     protected: Sequence[str | Path] = (),
     engine: Engine = None,
 ) -> Run:
@@ -123,9 +123,9 @@ def analyze(
     study
         The validated data, when the caller has them already (an update); otherwise read from
         the config.
-    prepare
-        Called with the staging directory before the outputs are built, to add files the
-        outputs read (an update's ``update/`` folder).
+    update
+        An update's record (source, the earlier run's summary, the new sites' conflict
+        check): written to ``update/`` and handed to the outputs in memory.
     protected
         More paths the run must not replace or contain (an update's earlier run).
     engine
@@ -167,8 +167,8 @@ def analyze(
                               report=progress) as staging, engine_of(config, engine) as client:
         (staging / "config.toml").write_text(config.to_toml(), encoding="utf-8")
         _write_data_copy(study, staging)
-        if prepare is not None:
-            prepare(staging)
+        if update is not None:
+            write_update(staging, update)
         start = time.perf_counter()
         futures = submit_fits(study, config, client)
         # Each task's fits are written to netCDF where they are, as soon as they are made.
@@ -188,7 +188,7 @@ def analyze(
         try:
             gate = build_outputs(staging, study, stage.fits, config, client=client,
                                  allow_unconverged=allow_unconverged, task_records=tasks,
-                                 when=DOCUMENT_TIME)
+                                 when=DOCUMENT_TIME, update=update)
         except BaseException as exc:
             # Keep what was sampled: once the fits are on disk, the run is marked resumable
             # and `rechallenge report` finishes it (atomic_run_directory keeps it).

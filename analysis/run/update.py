@@ -27,7 +27,7 @@ from rechallenge.analysis.run.manifest import file_sha256
 from rechallenge.analysis.run.pipeline import Progress, analyze, stderr_progress
 from rechallenge.analysis.run.run_object import Run
 from rechallenge.analysis.run.run_reader import AGGREGATES_COPY, PATIENTS_COPY, read_run
-from rechallenge.analysis.run.rundir import check_target, write_json
+from rechallenge.analysis.run.rundir import check_target
 from rechallenge.analysis.run.update_files import UPDATE_DIR, before_after  # noqa: F401 - before_after is public here too
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import fit_key
@@ -200,13 +200,8 @@ def update_run(
         "reconstructed_sites": reconstructed_sites(new),
     }
 
-    def prepare(staging: Path) -> None:
-        target = staging / UPDATE_DIR
-        target.mkdir(parents=True, exist_ok=True)
-        write_json(target / "source.json", source)
-        before.to_csv(target / "before_summary.csv", index=False, lineterminator="\n")
-        conflicts.to_csv(target / "conflict.csv", index=False, lineterminator="\n")
-
+    # Handed to the outputs in memory (the conflict table keeps its attributes, e.g. its alpha),
+    # and written to update/ for a rebuilt report.
     return analyze(config, out, overwrite=overwrite, allow_unconverged=allow_unconverged,
-                   progress=progress, study=combined, prepare=prepare, protected=protected,
-                   engine=engine)
+                   progress=progress, study=combined, update=(source, before, conflicts),
+                   protected=protected, engine=engine)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rechallenge.analysis.run.rundir import write_json
 from rechallenge.analysis.settings.families import endpoint_order
 from rechallenge.analysis.settings.json_files import read_json
 
@@ -48,7 +49,22 @@ def before_after(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["_e", "_q", "line"]).drop(columns=["_e", "_q"]).reset_index(drop=True)
 
 
-def load_update(run_dir: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame] | None:
+#: An update's record: its source (``source.json``), the earlier run's summary and the
+#: conflict check of the new sites.
+UpdateRecord = tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]
+
+
+def write_update(run_dir: Path, record: UpdateRecord) -> None:
+    """Write an update's record into ``run_dir/update/`` (what a rebuilt report reads)."""
+    source, before, conflicts = record
+    target = run_dir / UPDATE_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    write_json(target / "source.json", source)
+    before.to_csv(target / "before_summary.csv", index=False, lineterminator="\n")
+    conflicts.to_csv(target / "conflict.csv", index=False, lineterminator="\n")
+
+
+def load_update(run_dir: Path) -> UpdateRecord | None:
     """``(source, before_summary, conflict)`` of an updated run, or ``None`` for a plain run."""
     folder = run_dir / UPDATE_DIR
     if not (folder / "source.json").is_file():

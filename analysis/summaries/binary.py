@@ -32,6 +32,7 @@ import pandas as pd
 from scipy.special import expit
 
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+from rechallenge.analysis.summaries.computed_once import once_per_fit
 from rechallenge.analysis.summaries.site_effects import new_site_effects, population_average
 from rechallenge.analysis.summaries.tidy import summarise_draws, summary_frame
 from rechallenge.data.frequentist import exact_proportion_ci
@@ -65,6 +66,13 @@ def quantity_draws(idata: az.InferenceData, *, seed: int = DEFAULT_SEED) -> list
         ``sigma_patient`` has ``line`` = ``"all"``. A no-pooling fit has no population, typical
         site or new site (its sites are not exchangeable), so only ``sigma_patient`` if present.
     """
+    # Computed once per fit and seed: the summary, the sensitivity variants, the contrast figure
+    # and the MAP prior all read these draws.
+    return list(once_per_fit(idata, ("quantity_draws", seed),
+                             lambda: _compute_quantity_draws(idata, seed)))
+
+
+def _compute_quantity_draws(idata: az.InferenceData, seed: int) -> list[tuple[str, str, np.ndarray]]:
     post = idata.posterior
     lines = [str(x) for x in post.coords[LINE].to_numpy()]
     contrasts = [(j, f"{line} vs {lines[0]}") for j, line in enumerate(lines) if j > 0]

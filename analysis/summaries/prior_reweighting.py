@@ -40,6 +40,7 @@ from scipy import stats
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import SENSITIVITY_SCALES
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+from rechallenge.analysis.summaries.computed_once import once_per_fit
 from rechallenge.analysis.summaries.tidy import summary_frame
 from rechallenge.models.fit_settings import fit_attrs
 
@@ -166,6 +167,13 @@ def reweight_prior_scale(idata: az.InferenceData, factor: float) -> Reweighting:
     -------
     Reweighting
     """
+    # Computed once per fit and factor: the fitting stage's decision, the sensitivity table and
+    # a rebuilt report's check all read these weights.
+    return once_per_fit(idata, ("reweight_prior_scale", float(factor)),
+                        lambda: _reweight_prior_scale(idata, factor))
+
+
+def _reweight_prior_scale(idata: az.InferenceData, factor: float) -> Reweighting:
     tau_sd = float(fit_attrs(idata)["priors"][TAU_SD])
     tau = idata.posterior["tau"].transpose("chain", "draw", ...).to_numpy()
     log_ratio = tau_log_ratio(tau.reshape(tau.shape[:2] + (-1,)), tau_sd, factor)

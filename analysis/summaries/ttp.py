@@ -32,6 +32,7 @@ import pandas as pd
 import xarray as xr
 
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
+from rechallenge.analysis.summaries.computed_once import once_per_fit
 from rechallenge.analysis.summaries.site_effects import new_site_effects, standard_normal_quadrature
 from rechallenge.analysis.summaries.tidy import summarise_draws, summary_frame
 from rechallenge.data.frequentist import fit_km
@@ -88,6 +89,13 @@ def quantity_draws(
     list of (quantity, line, draws)
         ``draws`` has shape (chain, draw); same order and labels as :func:`summarise_ttp`.
     """
+    # Computed once per fit and seed: the summary, the sensitivity variants, the contrast figure
+    # and the MAP prior all read these draws.
+    return list(once_per_fit(idata, ("quantity_draws", seed),
+                             lambda: _compute_quantity_draws(idata, seed)))
+
+
+def _compute_quantity_draws(idata: az.InferenceData, seed: int) -> list[tuple[str, str, np.ndarray]]:
     d = _TTPDraws.from_idata(idata)
     out: list[tuple[str, str, np.ndarray]] = []
 
