@@ -9,7 +9,7 @@ recorded with its effective sample size and the source run's hash (``map_prior.j
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import arviz as az
 import numpy as np
@@ -44,6 +44,10 @@ def new_site_draws(
             for q, line, v in draws if q == spec.quantity}
 
 
+#: The MAP prior of some endpoints: per endpoint its mixtures by line, and what it is.
+MapPriorParts = tuple[dict[str, dict], dict[str, dict]]
+
+
 def map_prior_record(
     study: Study, fits: Mapping[str, az.InferenceData], config: RunConfig
 ) -> str | None:
@@ -53,6 +57,22 @@ def map_prior_record(
     """
     if config.analysis.pooling != "partial":
         return None
+    return map_prior_from_parts([map_prior_parts(fits, config)], study, config)
+
+
+def map_prior_from_parts(parts: Sequence[MapPriorParts], study: Study, config: RunConfig) -> str:
+    """The JSON text of :func:`map_prior_record` from parts made apart (e.g. each on the worker
+    that holds its fits), endpoints in the config's order.
+    """
+    mixtures = {e: m for part in parts for e, m in part[0].items()}
+    info = {e: i for part in parts for e, i in part[1].items()}
+    order = [e for e in config.analysis.endpoints if e in mixtures]
+    return map_prior_json({e: mixtures[e] for e in order}, source_run_hash=run_hash(study, config),
+                          endpoint_info={e: info[e] for e in order})
+
+
+def map_prior_parts(fits: Mapping[str, az.InferenceData], config: RunConfig) -> MapPriorParts:
+    """The mixtures and descriptions of the endpoints whose main fits are in ``fits``."""
     seed, weight = config.sampler.seed, config.analysis.map_robust_weight
     mixtures: dict[str, dict] = {}
     info: dict[str, dict] = {}
@@ -74,4 +94,4 @@ def map_prior_record(
             "scale": spec.scale_words,
             "quantity": spec.quantity,
         }
-    return map_prior_json(mixtures, source_run_hash=run_hash(study, config), endpoint_info=info)
+    return mixtures, info

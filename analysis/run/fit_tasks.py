@@ -16,7 +16,10 @@ the fits are put back in the canonical order before anything reads them.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
 
 from distributed import Client, Future
 
@@ -29,8 +32,11 @@ from rechallenge.analysis.run.engine import (
     task_key,
 )
 from rechallenge.analysis.run.family_tasks import run_families, with_families
+from rechallenge.analysis.run.fitio import load_fit
 from rechallenge.analysis.run.fitting import FitGroup, FitStage, canonical_order, fit_group, fit_groups
+from rechallenge.analysis.run.output_tasks import stage_outcome
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.summaries.computed_once import keep_values
 from rechallenge.analysis.summaries.prior_reweighting import sensitivity_scales
 from rechallenge.data import Study
 
@@ -65,6 +71,7 @@ def fit_all(
     progress: Progress,
     task_progress: TaskProgress | None = None,
     futures: dict[Future, FitGroup] | None = None,
+    fits_dir: Path | None = None,
 ) -> FitStage:
     """Fit every configured endpoint on the engine; return the fits, timings and task records.
 
@@ -81,6 +88,10 @@ def fit_all(
     futures
         The tasks, if already submitted (:func:`submit_fits`), e.g. to chain other tasks to
         them on the workers that hold their fits.
+    fits_dir
+        Where the fit files go (a run's ``fits/``); ``None``: a temporary directory. Each fit
+        comes to this process once, as the bytes of its file, written there and read back; the
+        fits themselves stay on their workers for the tasks chained to the fitting tasks.
 
     Returns
     -------
@@ -97,18 +108,37 @@ def fit_all(
     if task_progress is None:
         task_progress = TaskProgress(len(groups), "fit tasks", stream=LineStream(progress))
     stage = FitStage()
+    files: dict[str, bytes] = {}
+    families = run_families(config)
+    outcomes = {client.submit(run_recorded, f"save_fits:{group.name}", with_families, families,
+                              stage_outcome, future, config,
+                              key=task_key(f"save_fits-{group.name}"), pure=False): group
+                for future, group in futures.items()}
+    computed: dict[str, dict] = {}
 
     def collect(_future: object, recorded: Recorded) -> None:
-        part: FitStage = recorded.value
+        part, part_files, fit_record, part_computed = recorded.value
+        computed.update(part_computed)
         for message in part.messages:
             progress(message)
-        stage.fits.update(part.fits)
+        files.update(part_files)
         stage.timings.update(part.timings)
         stage.add_steps(part.steps)
         stage.sensitivity.update(part.sensitivity)
-        stage.tasks.append(recorded.record.to_dict())
+        stage.tasks += [fit_record.to_dict(), recorded.record.to_dict()]
 
-    gather_as_completed(futures, on_result=collect, progress=task_progress)
+    gather_as_completed(outcomes, on_result=collect, progress=task_progress)
+    with ExitStack() as stack:
+        if fits_dir is None:
+            fits_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(
+                prefix="rechallenge-fits-")))
+        fits_dir.mkdir(parents=True, exist_ok=True)
+        for name, content in files.items():
+            (fits_dir / name).write_bytes(content)
+        for name in files:
+            key = name.removesuffix(".nc")
+            stage.fits[key] = load_fit(fits_dir / name, expected_key=key)
+            keep_values(stage.fits[key], computed.get(key, {}))
     ordered = canonical_order(stage, config)
     ordered.tasks = sorted(stage.tasks, key=lambda record: record["task"])
     return ordered

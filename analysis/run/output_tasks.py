@@ -1,4 +1,4 @@
-"""The outputs stage's tasks that run on the engine: figures, the MAP prior, fit files.
+"""The tasks that run on the engine after fitting: figures, the MAP prior, fit files.
 
 Each returns what it made as bytes (figure files, netCDF files) or text (the MAP prior), and the
 client process writes them into the run directory: a worker of a remote cluster need not see the
@@ -8,28 +8,42 @@ client's disk, and the run directory stays the client's to commit atomically.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import arviz as az
 
-from rechallenge.analysis.map_prior.export import map_prior_record
+from rechallenge.analysis.map_prior.export import MapPriorParts, map_prior_parts
 from rechallenge.analysis.reporting.document import FigureRef
 from rechallenge.analysis.reporting.run_figures import FigureJob, build_figures
-from rechallenge.analysis.run.engine import Recorded
+from rechallenge.analysis.run.engine import Recorded, TaskRecord
 from rechallenge.analysis.run.fitio import save_fit
+from rechallenge.analysis.run.fitting import FitStage
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.families import family_of
+from rechallenge.analysis.settings.fit_names import fit_key
+from rechallenge.analysis.summaries.computed_once import kept_values
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
 from rechallenge.data import Study
 
 #: Figures drawn by one task: the references and each file's name and bytes.
 DrawnFigures = list[tuple[FigureRef, dict[str, bytes]]]
+#: Where a task finds its fits: the fitting task's result on the worker that made them (so the
+#: fits need not travel), or a mapping of fits (a rebuilt report's, sent from the client).
+FitsSource = Recorded | Mapping[str, az.InferenceData]
+
+
+def fits_of(source: FitsSource) -> Mapping[str, az.InferenceData]:
+    """The fits of a :data:`FitsSource`."""
+    return source.value.fits if isinstance(source, Recorded) else source
 
 
 def draw_figures(
     jobs: Sequence[FigureJob],
     study: Study,
-    fits: Mapping[str, az.InferenceData],
+    fits: FitsSource,
     results: Mapping[str, EndpointResults] | None,
     config: RunConfig,
     *,
@@ -40,7 +54,7 @@ def draw_figures(
     """
     drawn: DrawnFigures = []
     with tempfile.TemporaryDirectory(prefix="rechallenge-figures-") as tmp:
-        refs = build_figures(Path(tmp), study, fits, results, config,
+        refs = build_figures(Path(tmp), study, fits_of(fits), results, config,
                              highlight_sites=highlight_sites, jobs=jobs)
         for ref in refs:
             files = {path.name: path.read_bytes()
@@ -58,19 +72,35 @@ def write_figures(directory: Path, drawn: DrawnFigures) -> list[FigureRef]:
     return [ref for ref, _files in drawn]
 
 
-def map_prior_or_note(
-    study: Study, fits: Mapping[str, az.InferenceData], config: RunConfig
-) -> tuple[str | None, str | None]:
-    """The MAP prior's JSON, or a note saying why there is none."""
+def map_prior_part_or_note(fits: FitsSource,
+                           config: RunConfig) -> tuple[MapPriorParts | None, str | None]:
+    """The MAP prior of the endpoints whose fits ``fits`` holds, or a note saying why there is
+    none (:func:`~rechallenge.analysis.map_prior.export.map_prior_parts`).
+    """
     try:
-        return map_prior_record(study, fits, config), None
+        return map_prior_parts(fits_of(fits), config), None
     except ValueError as exc:  # e.g. too few draws to fit a mixture
         return None, f"No MAP prior was exported: {exc}."
 
 
-def stage_fit_files(recorded: Recorded) -> dict[str, bytes]:
-    """:func:`fit_files` of the fits of one fitting task (chained to it on its worker)."""
-    return fit_files(recorded.value.fits)
+def stage_outcome(
+    recorded: Recorded, config: RunConfig
+) -> tuple[FitStage, dict[str, bytes], TaskRecord, dict[str, dict[Hashable, Any]]]:
+    """What the client takes of one fitting task (chained to it on its worker): the stage
+    without its fits, the fits as the bytes of their files, where the fitting ran, and what was
+    computed from each main fit (its derived draws, its importance weights); so that a fit
+    crosses to the client once, as its file, and its derived draws are computed once (the fits
+    stay on the worker for the figures and the MAP prior, which read the same draws).
+    """
+    stage: FitStage = recorded.value
+    files = fit_files(stage.fits)
+    computed = {}
+    for endpoint in config.analysis.endpoints:
+        main = stage.fits.get(fit_key(endpoint))
+        if main is not None:
+            family_of(endpoint).quantity_draws(main, config.sampler.seed)
+            computed[fit_key(endpoint)] = kept_values(main)
+    return replace(stage, fits={}), files, recorded.record, computed
 
 
 def fit_files(fits: Mapping[str, az.InferenceData]) -> dict[str, bytes]:

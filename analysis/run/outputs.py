@@ -20,7 +20,7 @@ import arviz as az
 import pandas as pd
 from distributed import Client
 
-from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE
+from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE, map_prior_from_parts
 from rechallenge.analysis.map_prior.rbest import RBEST_DIR
 from rechallenge.analysis.reporting.document import FigureRef, write_report
 from rechallenge.analysis.reporting.docx_files import DOCUMENT_TIME
@@ -36,7 +36,7 @@ from rechallenge.analysis.reporting.run_figures import figure_jobs
 from rechallenge.analysis.run.engine import submit
 from rechallenge.analysis.run.family_tasks import run_families, with_families
 from rechallenge.analysis.run.map_outputs import write_map_prior
-from rechallenge.analysis.run.output_tasks import draw_figures, map_prior_or_note, write_figures
+from rechallenge.analysis.run.output_tasks import draw_figures, map_prior_part_or_note, write_figures
 from rechallenge.analysis.run.update_files import UpdateRecord, before_after, load_update
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import fit_key
@@ -56,6 +56,7 @@ def build_outputs(
     task_records: list[dict[str, Any]] | None = None,
     when: datetime = DOCUMENT_TIME,
     update: UpdateRecord | None = None,
+    sources: Mapping[str, Any] | None = None,
 ) -> GateResult:
     """Write tables/, figures/, report.md and report.html into ``staging``; return the gate.
 
@@ -75,38 +76,58 @@ def build_outputs(
     update
         An update's record, in memory (``analyze`` of an update); ``None``: read from
         ``staging/update/`` if there (a rebuilt report).
+    sources
+        Per endpoint, where the engine's tasks find its main fit: the future of the fitting
+        task that made it (``analyze``: the fit stays on its worker). ``None``: the main fits
+        are sent to the engine once (a rebuilt report, whose fits were read here).
     """
     update = load_update(staging) if update is None else update
     new_sites = tuple(update[0]["new_sites"]) if update else ()
     jobs = figure_jobs(study, fits, config)
-    # Only the main fits are drawn from; sent once to the cluster, not once per task.
-    main = {fit_key(e): fits[fit_key(e)] for e in config.analysis.endpoints if fit_key(e) in fits}
-    study_arg, main_arg = (study, main) if client is None else client.scatter(
-        [study, main], hash=False)
+    study_arg = study if client is None else client.scatter(study, hash=False)
+    if sources is None:
+        # Only the main fits are drawn from; sent once to the cluster, not once per task.
+        main = {fit_key(e): fits[fit_key(e)] for e in config.analysis.endpoints
+                if fit_key(e) in fits}
+        main_arg = main if client is None else client.scatter(main, hash=False)
+        sources = {e: main_arg for e in config.analysis.endpoints}
+    # The endpoints whose fits are in one place, each place once, in the config's order.
+    places: dict[int, list[str]] = {}
+    for endpoint in config.analysis.endpoints:
+        if endpoint in sources:
+            places.setdefault(id(sources[endpoint]), []).append(endpoint)
     # Every figure but the forest plots needs only the fits: they start at once, one task per
     # endpoint, with the MAP prior; the forest plots follow once the results are there.
     endpoints = list(dict.fromkeys(job.endpoint for job in jobs))
     families = run_families(config)  # the workers' registry may lack a family of this process
     early = [submit(client, f"figures:{endpoint}", with_families, families, draw_figures,
                     [j for j in jobs if j.endpoint == endpoint and not j.needs_results],
-                    study_arg, main_arg, None, config) for endpoint in endpoints]
-    map_task = submit(client, "map_prior", with_families, families, map_prior_or_note,
-                      study_arg, main_arg, config)
+                    study_arg, sources[endpoint], None, config) for endpoint in endpoints]
+    map_tasks = [submit(client, f"map_prior:{'+'.join(group)}", with_families, families,
+                        map_prior_part_or_note, sources[group[0]], config)
+                 for group in places.values()] if config.analysis.pooling == "partial" else []
     results = all_endpoint_results(study, fits, config)
-    late_jobs = [j for j in jobs if j.needs_results]
-    late = [submit(client, "figures:forest", with_families, families, draw_figures, late_jobs,
-                   study_arg, main_arg, results, config, highlight_sites=new_sites)
-            ] if late_jobs else []
+    late = []
+    for group in places.values():
+        late_jobs = [j for j in jobs if j.needs_results and j.endpoint in group]
+        if late_jobs:
+            late.append(submit(client, f"figures:forest:{'+'.join(group)}", with_families,
+                               families, draw_figures, late_jobs, study_arg, sources[group[0]],
+                               results, config, highlight_sites=new_sites))
     tables = result_tables(study, fits, results, config)
     for table in tables.machine:
         table.write(staging / "tables")
     write_reader_tables(tables.reader, staging / "tables", when=when)
     figures_dir = staging / "figures"
     drawn: dict[str, Any] = {}
-    finished = [task.result() for task in (*early, *late, map_task)]
-    for recorded in finished[:-1]:
+    finished = [task.result() for task in (*early, *late)]
+    for recorded in finished:
         drawn.update({ref.name: ref for ref in write_figures(figures_dir, recorded.value)})
-    map_json, map_note = finished[-1].value
+    mapped = [task.result() for task in map_tasks]
+    finished += mapped
+    map_note = next((note for _, note in (r.value for r in mapped) if note), None)
+    map_json = (map_prior_from_parts([part for part, _ in (r.value for r in mapped)], study, config)
+                if mapped and map_note is None else None)
     if task_records is not None:
         task_records += [recorded.record.to_dict() for recorded in finished]
     figures = [drawn[job.name] for job in jobs if job.name in drawn]

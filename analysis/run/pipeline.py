@@ -45,7 +45,6 @@ from rechallenge.analysis.run.engine import (
     EngineSettings,
     engine_client,
     engine_description,
-    submit,
 )
 from rechallenge.analysis.run.fit_tasks import fit_all, submit_fits
 from rechallenge.analysis.run.fitting import check_sensitivity_record
@@ -60,7 +59,6 @@ from rechallenge.analysis.run.manifest import (
     hash_tree,
     unlisted_files,
 )
-from rechallenge.analysis.run.output_tasks import stage_fit_files
 from rechallenge.analysis.run.outputs import build_outputs
 from rechallenge.analysis.run.run_object import Run
 from rechallenge.analysis.run.run_reader import AGGREGATES_COPY, PATIENTS_COPY, read_run
@@ -171,10 +169,13 @@ def analyze(
             write_update(staging, update)
         start = time.perf_counter()
         futures = submit_fits(study, config, client)
-        # Each task's fits are written to netCDF where they are, as soon as they are made.
-        savers = [submit(client, f"save_fits:{group.name}", stage_fit_files, future)
-                  for future, group in futures.items()]
-        stage = fit_all(study, config, client=client, progress=progress, futures=futures)
+        # Each task's fits are written to netCDF where they are, as soon as they are made, and
+        # come here as those files; the fits stay on their workers for the figures and the MAP
+        # prior (the tasks on each endpoint's fits are chained to the task that made them).
+        stage = fit_all(study, config, client=client, progress=progress, futures=futures,
+                        fits_dir=staging / "fits")
+        sources = {endpoint: future for future, group in futures.items()
+                   for endpoint in group.endpoints if group.kind != "comparator"}
         timings["fit_total"] = time.perf_counter() - start
         timings.update({f"fit:{k}": v for k, v in stage.timings.items()})
         # Summed over fits: build, compile, sample, prior, posterior_predictive, log_likelihood...
@@ -188,20 +189,15 @@ def analyze(
         try:
             gate = build_outputs(staging, study, stage.fits, config, client=client,
                                  allow_unconverged=allow_unconverged, task_records=tasks,
-                                 when=DOCUMENT_TIME, update=update)
+                                 when=DOCUMENT_TIME, update=update, sources=sources)
         except BaseException as exc:
-            # Keep what was sampled: once the fits are on disk, the run is marked resumable
-            # and `rechallenge report` finishes it (atomic_run_directory keeps it).
-            for saver in savers:
-                _write_fit_files(staging, saver.result().value)
+            # Keep what was sampled: the fits are on disk, the run is marked resumable and
+            # `rechallenge report` finishes it (atomic_run_directory keeps it).
             _write_manifest(staging, {**manifest, "status": STATUS_INCOMPLETE,
                                       "error": f"{type(exc).__name__}: {exc}"})
             raise
-        saved = [saver.result() for saver in savers]
-        for recorded in saved:
-            _write_fit_files(staging, recorded.value)
-            tasks.append(recorded.record.to_dict())
-        timings["save_fits"] = sum(recorded.record.seconds for recorded in saved)
+        timings["save_fits"] = sum(record["seconds"] for record in stage.tasks
+                                   if record["task"].startswith("save_fits:"))
         timings["report"] = time.perf_counter() - start
         manifest["gate"] = {"passed": gate.passed, "failures": list(gate.failures),
                             "allowed_unconverged": allow_unconverged}
@@ -229,14 +225,6 @@ def engine_of(config: RunConfig, engine: Engine = None) -> Iterator[Client]:
 def _write_manifest(staging: Path, manifest: dict[str, Any]) -> None:
     """The manifest with the hash of every file the run wrote, written last."""
     write_json(staging / MANIFEST, {**manifest, "files": hash_tree(staging)})
-
-
-def _write_fit_files(staging: Path, files: dict[str, bytes]) -> None:
-    """Write the fit files made by :func:`~rechallenge.analysis.run.output_tasks.fit_files`."""
-    directory = staging / "fits"
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        (directory / name).write_bytes(content)
 
 
 def rebuild_report(

@@ -37,6 +37,19 @@ def once_per_fit(idata: az.InferenceData, key: Hashable, compute: Callable[[], T
     return values[key]
 
 
+def kept_values(idata: az.InferenceData) -> dict[Hashable, Any]:
+    """Every value computed for ``idata`` so far, by key (to hand them to another process)."""
+    return dict(_VALUES.get(id(idata), {}))
+
+
+def keep_values(idata: az.InferenceData, values: dict[Hashable, Any]) -> None:
+    """Keep ``values`` for ``idata`` as if computed here: what another process computed for
+    the same fit (the fit read back from its file holds the same numbers).
+    """
+    for key, value in values.items():
+        once_per_fit(idata, key, _constant(value))
+
+
 def computed_count(idata: az.InferenceData) -> int:
     """How many values are kept for ``idata``."""
     return len(_VALUES.get(id(idata), {}))
@@ -45,3 +58,7 @@ def computed_count(idata: az.InferenceData) -> int:
 def kept_fits() -> int:
     """How many fits have values kept (a fit that is gone has none)."""
     return len(_VALUES)
+
+
+def _constant(value: T) -> Callable[[], T]:
+    return lambda: value
