@@ -17,6 +17,7 @@ import pandas as pd
 import pymc as pm
 from matplotlib.figure import Figure
 
+from rechallenge.analysis.families.base import FamilyOfEndpoint
 from rechallenge.analysis.families.binary_simulation import BinarySimulator
 from rechallenge.analysis.plots.contrast import plot_contrast
 from rechallenge.analysis.plots.forest import plot_forest_lines
@@ -36,7 +37,7 @@ from rechallenge.analysis.summaries import binary
 from rechallenge.analysis.summaries.conflict import binary_conflict
 from rechallenge.analysis.summaries.reference import binary_reference
 from rechallenge.data import Study, schema
-from rechallenge.data.endpoints import EndpointDefinition, binary_outcome, endpoint_definition
+from rechallenge.data.endpoints import binary_outcome, endpoint_definition
 from rechallenge.models.binary import BINARY_PRIORS, build_binary_model
 from rechallenge.models.dims import Pooling
 
@@ -46,7 +47,7 @@ def draws_of(draws: QuantityDraws, quantity: str, line: str) -> Any:
     return next((v for q, label, v in draws if q == quantity and label == line), None)
 
 
-class BinaryFamily:
+class BinaryFamily(FamilyOfEndpoint):
     """One binary endpoint and its hierarchical logistic model.
 
     Parameters
@@ -56,6 +57,7 @@ class BinaryFamily:
         registered in the data layer (:func:`rechallenge.data.endpoints.register_endpoint`).
     """
 
+    outcome_kind = "binary"
     family: str = "binary"
     priors_section: str = "binary"
     value_scale: Scale = "percent"
@@ -79,18 +81,6 @@ class BinaryFamily:
     quantity_labels: Mapping[str, str] = MappingProxyType({})
     headline_suffix: str = ""
     simulator: FamilySimulator = BinarySimulator()
-
-    def __init__(self, endpoint: str | EndpointDefinition) -> None:
-        definition = (endpoint if isinstance(endpoint, EndpointDefinition)
-                      else endpoint_definition(endpoint))
-        if definition.kind != "binary":
-            raise ValueError(f"{definition.name!r} is not a binary endpoint")
-        self.endpoint = definition.name
-        self.label = definition.label
-        self.definition = definition
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.endpoint!r})"
 
     # ----------------------------------------------------------------------- the model
     def prior_defaults(self) -> Mapping[str, Any]:

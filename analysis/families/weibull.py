@@ -18,6 +18,7 @@ import pandas as pd
 import pymc as pm
 from matplotlib.figure import Figure
 
+from rechallenge.analysis.families.base import FamilyOfEndpoint
 from rechallenge.analysis.families.binary import draws_of
 from rechallenge.analysis.families.weibull_simulation import WeibullSimulator
 from rechallenge.analysis.plots.contrast import plot_contrast
@@ -39,13 +40,13 @@ from rechallenge.analysis.summaries import ttp
 from rechallenge.analysis.summaries.conflict import ttp_conflict
 from rechallenge.analysis.summaries.reference import NOT_REACHED, ttp_reference
 from rechallenge.data import Study, schema
-from rechallenge.data.endpoints import EndpointDefinition, endpoint_definition
+from rechallenge.data.endpoints import EndpointDefinition
 from rechallenge.data.frequentist import MedianCI, km_median
 from rechallenge.models.dims import Pooling
 from rechallenge.models.ttp import TTP_PRIORS, build_ttp_model
 
 
-class WeibullFamily:
+class WeibullFamily(FamilyOfEndpoint):
     """Time to progression and its hierarchical Weibull model.
 
     Parameters
@@ -55,6 +56,7 @@ class WeibullFamily:
         layer (default ``"ttp"``).
     """
 
+    outcome_kind = "time_to_event"
     family: str = "weibull"
     priors_section: str = "ttp"
     value_scale: Scale = "months"
@@ -83,16 +85,7 @@ class WeibullFamily:
     simulator: FamilySimulator = WeibullSimulator()
 
     def __init__(self, endpoint: str | EndpointDefinition = schema.TTP_ENDPOINT) -> None:
-        definition = (endpoint if isinstance(endpoint, EndpointDefinition)
-                      else endpoint_definition(endpoint))
-        if definition.kind != "time_to_event":
-            raise ValueError(f"{definition.name!r} is not a time-to-event endpoint")
-        self.endpoint = definition.name
-        self.label = definition.label
-        self.definition = definition
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.endpoint!r})"
+        super().__init__(endpoint)
 
     # ----------------------------------------------------------------------- the model
     def prior_defaults(self) -> Mapping[str, Any]:
