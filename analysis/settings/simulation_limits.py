@@ -40,20 +40,29 @@ MAX_WORKERS: Final = 64
 #: ratio (binary) or log time ratio (TTP) of 5 is a ratio of about 148.
 MAX_EFFECT: Final = 5.0
 
-#: Plausible true values, by name: (lowest, highest, what the bound means). Shapes are bounded
-#: through ``log_shape`` and TTP scales through ``beta`` (log months).
-TRUTH_BOUNDS: Final[Mapping[str, tuple[float, float, str]]] = {
-    "mu": (-10.0, 10.0, "a logit-scale mean from -10 to 10 (a probability from 4.5e-05 to "
-                        "0.99995)"),
-    "beta": (math.log(0.01), math.log(1_200.0),
-             "a log-scale TTP location from log(0.01) to log(1200) (a Weibull scale from 0.01 to "
-             "1,200 months)"),
-    "log_shape": (math.log(0.05), math.log(20.0),
-                  "a log Weibull shape strictly between log(0.05) and log(20) (a shape in "
-                  "(0.05, 20))"),
-    "tau": (0.0, 5.0, "a between-site SD from 0 to 5"),
-    "sigma_patient": (0.0, 5.0, "a patient SD from 0 to 5"),
-    "sigma_frailty": (0.0, 5.0, "a frailty SD from 0 to 5"),
+#: Plausible true between-site SDs: (lowest, highest, what the bound means).
+TAU_BOUNDS: Final[tuple[float, float, str]] = (0.0, 5.0, "a between-site SD from 0 to 5")
+_PATIENT_BOUNDS: Final = (0.0, 5.0, "a patient SD from 0 to 5")
+#: Plausible true values, by family and name: (lowest, highest, what the bound means). The line
+#: intercept ``mu`` is a logit (binary) or a log Weibull scale in months (TTP); shapes are
+#: bounded through ``log_shape``.
+TRUTH_BOUNDS: Final[Mapping[str, Mapping[str, tuple[float, float, str]]]] = {
+    "binary": {
+        "mu": (-10.0, 10.0, "a logit-scale mean from -10 to 10 (a probability from 4.5e-05 to "
+                            "0.99995)"),
+        "tau": TAU_BOUNDS,
+        "sigma_patient": _PATIENT_BOUNDS,
+    },
+    "ttp": {
+        "mu": (math.log(0.01), math.log(1_200.0),
+               "a log-scale TTP location from log(0.01) to log(1200) (a Weibull scale from 0.01 "
+               "to 1,200 months)"),
+        "log_shape": (math.log(0.05), math.log(20.0),
+                      "a log Weibull shape strictly between log(0.05) and log(20) (a shape in "
+                      "(0.05, 20))"),
+        "tau": TAU_BOUNDS,
+        "sigma_patient": _PATIENT_BOUNDS,
+    },
 }
 #: Names whose bounds are open (the shape: a Weibull shape of exactly 0.05 or 20 is refused).
 OPEN_BOUNDS: Final = frozenset({"log_shape"})
@@ -104,7 +113,7 @@ def size_problems(
     for option, (values, low, high, what) in grids.items():
         problems += _grid_problems(option, values, low, high, what)
     if tau_grid:
-        tau_low, tau_high, _ = TRUTH_BOUNDS["tau"]
+        tau_low, tau_high, _ = TAU_BOUNDS
         bad = [t for t in tau_grid if not (math.isfinite(t) and tau_low < t <= tau_high)]
         if bad:
             problems.append(f"--tau (tau_grid) = {_listed(tau_grid)}: expected true between-site "

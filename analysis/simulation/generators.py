@@ -43,7 +43,7 @@ class ModelOptions:
     pooling
         ``"partial"`` or ``"complete"`` (no pooling has no population to calibrate).
     patient_effect
-        Binary: a patient effect on the log-odds; TTP: a patient frailty on the log scale.
+        A patient effect: on the log-odds (binary) or on the log scale (TTP, a frailty).
     shared_shape
         TTP: one Weibull shape for every line.
     """
@@ -80,15 +80,15 @@ def draw_hyperparameters(
     Returns
     -------
     dict
-        Binary: ``mu``; TTP: ``beta`` and ``log_shape`` (one value when shared); with partial
-        pooling ``tau`` and ``corr`` (a line-by-line matrix); with a patient effect
-        ``sigma_patient`` (binary) or ``sigma_frailty`` (TTP). Lists, JSON-ready.
+        ``mu`` (the line intercepts) and, TTP, ``log_shape`` (one value when shared); with
+        partial pooling ``tau`` and ``corr`` (a line-by-line matrix); with a patient effect
+        ``sigma_patient``. Lists, JSON-ready.
     """
     hyper: Hyper = {}
     if family == "binary":
         hyper["mu"] = rng.normal(0.0, priors["mu_sd"], n_lines).tolist()
     elif family == "ttp":
-        hyper["beta"] = rng.normal(priors["beta_mu"], priors["beta_sd"], n_lines).tolist()
+        hyper["mu"] = rng.normal(priors["mu_mean"], priors["mu_sd"], n_lines).tolist()
         n_shapes = 1 if options.shared_shape else n_lines
         hyper["log_shape"] = rng.normal(0.0, priors["shape_log_sd"], n_shapes).tolist()
     else:
@@ -97,9 +97,7 @@ def draw_hyperparameters(
         hyper["tau"] = np.abs(rng.normal(0.0, priors["tau_sd"], n_lines)).tolist()
         hyper["corr"] = _lkj(n_lines, priors["lkj_eta"], rng).tolist()
     if options.patient_effect:
-        name, scale = (("sigma_patient", "sigma_patient_sd") if family == "binary"
-                       else ("sigma_frailty", "frailty_sd"))
-        hyper[name] = float(abs(rng.normal(0.0, priors[scale])))
+        hyper["sigma_patient"] = float(abs(rng.normal(0.0, priors["sigma_patient_sd"])))
     return hyper
 
 
@@ -109,7 +107,7 @@ def truth_problems(
     """Every problem with the true hyperparameters ``truth[family]`` (empty when usable).
 
     The names and shapes are those :func:`draw_hyperparameters` returns for the same options:
-    one value per line for ``mu``/``beta`` and ``tau``, one or one per line for ``log_shape``,
+    one value per line for ``mu`` and ``tau``, one or one per line for ``log_shape``,
     a line-by-line correlation matrix ``corr``, one SD for a patient effect. Unknown names are
     problems too (a misspelt name would otherwise be ignored), and so are values that are not
     finite or lie outside the plausible range of
@@ -121,12 +119,12 @@ def truth_problems(
     n = len(lines)
     per_line = f"{n} numbers, one per line ({', '.join(lines)})"
     expected: dict[str, str] = {"mu": per_line} if family == "binary" else {
-        "beta": per_line,
+        "mu": per_line,
         "log_shape": "1 number (shared shape)" if options.shared_shape else per_line}
     if options.pooling == "partial":
         expected.update(tau=f"{per_line}, at least 0", corr=f"a {n} x {n} correlation matrix")
     if options.patient_effect:
-        expected["sigma_patient" if family == "binary" else "sigma_frailty"] = "1 number >= 0"
+        expected["sigma_patient"] = "1 number >= 0"
     problems = [f"{family}: unknown name {name!r}; expected {', '.join(expected)}"
                 for name in hyper if name not in expected]
     for name, what in expected.items():
@@ -139,25 +137,25 @@ def truth_problems(
             problems.append(f"{family}: {name!r} = {hyper[name]!r} is not numeric ({what})")
             continue
         shape = {"corr": (n, n), "log_shape": (1 if options.shared_shape else n,),
-                 "sigma_patient": (), "sigma_frailty": ()}.get(name, (n,))
+                 "sigma_patient": ()}.get(name, (n,))
         if value.shape != shape and not (shape == () and value.shape == (1,)):
             problems.append(f"{family}: {name!r} = {hyper[name]!r} has the wrong shape "
                             f"(expected {what})")
         elif not np.all(np.isfinite(value)):
             problems.append(f"{family}: {name!r} = {hyper[name]!r} is not finite")
-        elif name in ("tau", "sigma_patient", "sigma_frailty") and np.any(value < 0):
+        elif name in ("tau", "sigma_patient") and np.any(value < 0):
             problems.append(f"{family}: {name!r} = {hyper[name]!r} is negative (an SD)")
         elif name == "corr" and not _is_correlation(value):
             problems.append(f"{family}: 'corr' = {hyper[name]!r} is not a correlation matrix "
                             "(symmetric, unit diagonal, positive definite)")
-        elif name in TRUTH_BOUNDS and not _plausible(name, value):
+        elif name in TRUTH_BOUNDS[family] and not _plausible(family, name, value):
             problems.append(f"{family}: {name!r} = {hyper[name]!r} is implausible; expected "
-                            f"{TRUTH_BOUNDS[name][2]}")
+                            f"{TRUTH_BOUNDS[family][name][2]}")
     return problems
 
 
-def _plausible(name: str, value: np.ndarray) -> bool:
-    low, high, _ = TRUTH_BOUNDS[name]
+def _plausible(family: str, name: str, value: np.ndarray) -> bool:
+    low, high, _ = TRUTH_BOUNDS[family][name]
     if name in OPEN_BOUNDS:
         return bool(np.all((value > low) & (value < high)))
     return bool(np.all((value >= low) & (value <= high)))
@@ -192,13 +190,13 @@ def draw_outcomes(
         # Non-centred as in the models: u[s, :] = diag(tau) chol(R) z[s, :].
         chol = np.linalg.cholesky(np.asarray(hyper["corr"], dtype=float))
         u_site = (z @ chol.T) * np.asarray(hyper["tau"], dtype=float)
-    sd = hyper.get("sigma_patient", hyper.get("sigma_frailty", 0.0))
+    sd = hyper.get("sigma_patient", 0.0)
     u_patient = rng.standard_normal(len(design.patients)) * float(sd)
     effects = {"u_site": u_site, "u_patient": u_patient}
     if family == "binary":
         eta = np.asarray(hyper["mu"])[line] + u_site[site, line] + u_patient[patient]
         return (rng.uniform(size=len(eta)) < 1.0 / (1.0 + np.exp(-eta))).astype(int), effects
-    log_scale = np.asarray(hyper["beta"])[line] + u_site[site, line] + u_patient[patient]
+    log_scale = np.asarray(hyper["mu"])[line] + u_site[site, line] + u_patient[patient]
     shape = np.exp(np.broadcast_to(np.asarray(hyper["log_shape"], dtype=float), (n_lines,)))
     # T = scale * E^(1/k), E ~ Exp(1): S(t) = exp(-(t / scale)^k), the models' Weibull.
     e = rng.standard_exponential(len(log_scale))

@@ -10,8 +10,8 @@ binary
     ``probability_population[line]``, ``difference_population[contrast]``,
     ``odds_ratio_typical_site[contrast]``;
 ttp
-    ``beta[line]``, ``shape[line]`` (or ``shape[all]``), ``tau[line]``, ``site_corr[contrast]``,
-    ``sigma_frailty[all]``, ``median_population[line]``, ``median_ratio_population[contrast]``,
+    ``mu[line]``, ``shape[line]`` (or ``shape[all]``), ``tau[line]``, ``site_corr[contrast]``,
+    ``sigma_patient[all]``, ``median_population[line]``, ``median_ratio_population[contrast]``,
     ``median_ratio_typical_site[contrast]``.
 
 The contrast label is ``"<later> vs <first>"``.
@@ -58,8 +58,8 @@ def quantities(
     family
         ``"binary"`` or ``"ttp"``.
     params
-        ``mu`` or ``beta`` (..., line); ``log_shape`` (..., line) or (..., 1); and when present
-        ``tau`` (..., line), ``corr`` (..., line, line), ``sigma_patient``/``sigma_frailty`` (...).
+        ``mu`` (..., line); ``log_shape`` (..., line) or (..., 1); and when present
+        ``tau`` (..., line), ``corr`` (..., line, line), ``sigma_patient`` (...).
     lines
         Line labels in order.
 
@@ -70,17 +70,16 @@ def quantities(
     """
     lines = [str(x) for x in lines]
     contrasts = [(j, f"{lines[j]} vs {lines[0]}") for j in range(1, len(lines))]
-    loc = np.asarray(params["mu" if family == "binary" else "beta"], dtype=float)
+    loc = np.asarray(params["mu"], dtype=float)
     lead = loc.shape[:-1]
     tau = np.asarray(params["tau"], dtype=float) if "tau" in params else np.zeros_like(loc)
-    patient = "sigma_patient" if family == "binary" else "sigma_frailty"
+    patient = "sigma_patient"
     patient_sd = (np.asarray(params[patient], dtype=float).reshape(lead) if patient in params
                   else np.zeros(lead))
     population_sd = np.sqrt(tau**2 + patient_sd[..., None] ** 2)
     out: dict[str, np.ndarray] = {}
-    first = "mu" if family == "binary" else "beta"
     for j, line in enumerate(lines):
-        out[key(first, line)] = loc[..., j]
+        out[key("mu", line)] = loc[..., j]
     if family == "ttp":
         log_shape = np.asarray(params["log_shape"], dtype=float)
         shared = log_shape.shape[-1:] == (1,) and len(lines) > 1
@@ -130,11 +129,8 @@ def posterior_arrays(idata: az.InferenceData, family: str) -> dict[str, np.ndarr
     def by_line(name: str) -> np.ndarray:
         return post[name].sel(line=lines).transpose("chain", "draw", "line").to_numpy()
 
-    out: dict[str, np.ndarray] = {}
-    if family == "binary":
-        out["mu"] = by_line("mu")
-    else:
-        out["beta"] = by_line("beta")
+    out: dict[str, np.ndarray] = {"mu": by_line("mu")}
+    if family != "binary":
         log_shape = post["log_shape"]
         out["log_shape"] = (by_line("log_shape") if "line" in log_shape.dims
                             else log_shape.transpose("chain", "draw").to_numpy()[..., None])
@@ -145,7 +141,6 @@ def posterior_arrays(idata: az.InferenceData, family: str) -> dict[str, np.ndarr
                 "chain", "draw", "line", "line_b").to_numpy()
         else:
             out["corr"] = np.ones(out["tau"].shape + (1,))
-    for name in ("sigma_patient", "sigma_frailty"):
-        if name in post:
-            out[name] = post[name].transpose("chain", "draw").to_numpy()
+    if "sigma_patient" in post:
+        out["sigma_patient"] = post["sigma_patient"].transpose("chain", "draw").to_numpy()
     return out

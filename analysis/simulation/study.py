@@ -376,12 +376,11 @@ def _tasks(
 def with_effect(family: str, hyper: Hyper, effect: float) -> Hyper:
     """True values with every later line at the first line's location plus ``effect``.
 
-    Binary: ``mu``, a log odds ratio of the typical site; TTP: ``beta``, a log time ratio of the
-    typical site (with equal shapes, also the log ratio of its medians).
+    The line intercept ``mu``: a log odds ratio of the typical site (binary) or a log time ratio
+    of the typical site (TTP; with equal shapes, also the log ratio of its medians).
     """
-    name = "mu" if family == "binary" else "beta"
-    location = list(hyper[name])
-    return {**hyper, name: [location[0]] + [location[0] + effect] * (len(location) - 1)}
+    location = list(hyper["mu"])
+    return {**hyper, "mu": [location[0]] + [location[0] + effect] * (len(location) - 1)}
 
 
 def with_tau(hyper: Hyper, tau: float) -> Hyper:

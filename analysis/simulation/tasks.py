@@ -110,7 +110,7 @@ def build_family_model(
         return build_binary_model(study.for_endpoint(endpoint), endpoint, pooling=options.pooling,
                                   patient_effect=options.patient_effect, priors=dict(priors))
     return build_ttp_model(study.for_endpoint(schema.TTP_ENDPOINT), pooling=options.pooling,
-                           patient_frailty=options.patient_effect,
+                           patient_effect=options.patient_effect,
                            shared_shape=options.shared_shape, priors=dict(priors))
 
 
