@@ -135,7 +135,8 @@ def load_fit(
 
 def _check_vocabulary(path: Path, found: object) -> None:
     """Refuse a fit whose parameter names are not this version's: read with today's names, an old
-    TTP fit's ``beta`` (its line intercept then) would be taken for covariate coefficients."""
+    TTP fit's ``beta`` (its line intercept then) would be taken for covariate coefficients.
+    """
     if found == VOCABULARY:
         return
     if found is None:
