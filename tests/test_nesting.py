@@ -70,7 +70,8 @@ def test_nested_comparator_is_the_comparator_plus_independent_prior_terms(
     independently.
     """
     classic, nested = (_build(study, family, pooling, n) for n in (False, True))
-    off = prior_only_variables(nested, pooling, line_mean="mu" if family == "binary" else None)
+    off = prior_only_variables(nested, pooling,
+                               line_intercept="mu" if family == "binary" else None)
     assert model_info(nested).extra[PRIOR_ONLY] == list(off)
     off_free = [nested[name] for name in off if nested[name] in nested.free_RVs]
     if pooling == "none":
