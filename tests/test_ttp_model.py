@@ -17,7 +17,9 @@ from scipy import stats
 
 from rechallenge.analysis.summaries.tidy import convergence
 from rechallenge.analysis.summaries.ttp import site_medians, summarise_ttp
+from rechallenge.data import example_study
 from rechallenge.data.study import Study
+from rechallenge.models.binary import BINARY_PRIORS, build_binary_model
 from rechallenge.models.info import model_info
 from rechallenge.models.priors import UnknownPriorError
 from rechallenge.models.sampling import fit
@@ -331,3 +333,24 @@ def test_refit_on_new_data_of_the_same_shape_reuses_the_model(shipped_models, sh
     after = refit.posterior["mu"].mean(("chain", "draw"))
     # Exactly log 2 but for the prior on mu (sd 1 against a posterior sd ~0.15): ~0.02 shrinkage.
     np.testing.assert_allclose(after - before, np.log(2), atol=0.05)
+
+
+def test_the_two_builders_use_one_vocabulary():
+    """One name per concept in both models (issue 23): line intercept ``mu``, covariate
+    coefficients ``beta``, site effects, patient effect, and the priors and options behind them;
+    the TTP model adds only its shape (and the mean of its intercepts' prior)."""
+    study = example_study()
+    options = {"patient_effect": True, "covariates": ("age",)}
+    binary = build_binary_model(study.for_endpoint("response"), "response", **options)
+    ttp = build_ttp_model(study.for_endpoint("ttp"), **options)
+    names = {family: {v.name for v in model.free_RVs + model.deterministics}
+             for family, model in (("binary", binary), ("ttp", ttp))}
+    shared = {"mu", "beta", "tau", "z_site", "u_site", "site_corr", "site_corr_pairs",
+              "sigma_patient", "z_patient", "u_patient"}
+    assert names["binary"] - {"p"} == shared
+    assert names["ttp"] - {"log_shape", "shape"} == shared
+    for model in (binary, ttp):
+        assert model.named_vars_to_dims["mu"] == ("line",)
+        assert model.named_vars_to_dims["beta"] == ("covariate",)
+        assert model_info(model).options["patient_effect"] is True
+    assert set(TTP_PRIORS) - {"mu_mean", "shape_log_sd"} == set(BINARY_PRIORS)
