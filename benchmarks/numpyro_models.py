@@ -13,7 +13,7 @@ times the whole process, interpreter start and imports included).
 
 The likelihoods and priors are the package's defaults written out by hand: binary response
 (collapsed to site-line counts) with ``mu ~ N(0, 1.5)``, ``tau ~ HalfNormal(1)``, and TTP
-(censored Weibull in log space) with ``beta ~ N(log 6, 1)``, ``log_shape ~ N(0, 0.5)``,
+(censored Weibull in log space) with ``mu ~ N(log 6, 1)``, ``log_shape ~ N(0, 0.5)``,
 ``tau ~ HalfNormal(0.5)``; both with non-centred site effects correlated between the two lines by
 ``r = 2 Beta(2, 2) - 1`` (LKJ(2) for two lines). Prints one JSON line: seconds of the first run
 (JIT compilation included) and of a second run (sampling only), minimum bulk ESS over the free
@@ -64,12 +64,12 @@ def ttp_model(site, line, t, event, n_sites):
     import numpyro
     import numpyro.distributions as dist
 
-    beta = numpyro.sample("beta", dist.Normal(np.log(6.0), 1.0).expand([2]))
+    mu = numpyro.sample("mu", dist.Normal(np.log(6.0), 1.0).expand([2]))
     log_shape = numpyro.sample("log_shape", dist.Normal(0.0, 0.5).expand([2]))
     u = _site_effects(n_sites, 0.5)
     k = jnp.exp(log_shape)[line]
     log_t = jnp.log(t)
-    z = k * (log_t - beta[line] - u[site, line])
+    z = k * (log_t - mu[line] - u[site, line])
     numpyro.factor("ttp", jnp.sum(event * (jnp.log(k) - log_t + z) - jnp.exp(z)))
 
 

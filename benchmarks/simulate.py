@@ -30,7 +30,7 @@ RESPONSE = {"mu": (-1.3, -1.1), "tau": (0.5, 0.5), "corr": 0.3}
 DISEASE_CONTROL = {"mu": (0.2, 0.0), "tau": (0.4, 0.4), "corr": 0.3}
 TOXICITY = {"mu": (-1.8, -1.6), "tau": (0.4, 0.4), "corr": 0.3}
 #: Weibull TTP: log scale (months) of the typical site, shape per line, site SD, correlation.
-TTP = {"beta": (np.log(6.0), np.log(5.0)), "shape": (1.1, 1.0), "tau": (0.3, 0.3), "corr": 0.3}
+TTP = {"mu": (np.log(6.0), np.log(5.0)), "shape": (1.1, 1.0), "tau": (0.3, 0.3), "corr": 0.3}
 #: Follow-up per patient and line ~ Uniform(2, 30) months (registry-like censoring).
 FOLLOW_UP = (2.0, 30.0)
 
@@ -73,7 +73,7 @@ def simulate_patients(
     toxicity = (rng.random(line.size) < probability(TOXICITY)).astype(int)
 
     u = _site_effects(rng, n_sites, TTP["tau"], TTP["corr"])
-    log_scale = np.asarray(TTP["beta"])[line] + u[site, line]
+    log_scale = np.asarray(TTP["mu"])[line] + u[site, line]
     t = np.exp(log_scale) * rng.weibull(np.asarray(TTP["shape"])[line])
     follow = rng.uniform(*FOLLOW_UP, size=line.size)
     progressed = (t <= follow).astype(int)

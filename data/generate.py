@@ -126,7 +126,7 @@ def _ages(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _patients(rng: np.random.Generator) -> pd.DataFrame:
-    """Patient-level columns: site, id, sex, age, site effects and a shared frailty."""
+    """Patient-level columns: site, id, sex, age, site effects and a shared patient effect (frailty)."""
     labels = [f"S{i + 1:02d}" for i in range(len(SITE_SIZES))]
     sites = np.repeat(labels, SITE_SIZES)
     ids = [f"{s}-P{k + 1:02d}" for s, size in zip(labels, SITE_SIZES) for k in range(size)]
@@ -141,7 +141,7 @@ def _patients(rng: np.random.Generator) -> pd.DataFrame:
         "resp_effect": [site_resp[s] for s in sites],
         "ttp_effect": [site_ttp[s] for s in sites],
         # Shared across a patient's two lines: TTPs of the same patient are correlated.
-        "frailty": rng.normal(0.0, 0.3, N_PATIENTS),
+        "patient_effect": rng.normal(0.0, 0.3, N_PATIENTS),
     })
 
 
@@ -298,7 +298,7 @@ def generate_synthetic_study(seed: int = DEFAULT_SEED) -> pd.DataFrame:
     for line in LINES:
         regimen = _regimens(rng, line)
         reason = _stop_reasons(rng, line, best[line])
-        shift = (pts["ttp_effect"] + pts["frailty"]).to_numpy()
+        shift = (pts["ttp_effect"] + pts["patient_effect"]).to_numpy()
         raw = _raw_times(rng, best[line], reason, shift)
         events = (reason == "progression").astype(int)
         median, half = KM_TARGETS[line]

@@ -99,9 +99,9 @@ BINARY_PRIORS: Final[dict[str, PriorDefault]] = {
         "are centred, not scaled: for covariates in large units (age in years) this is wide.",
         True,
     ),
-    "no_pooling_sd": PriorDefault(
+    "site_effect_sd": PriorDefault(
         1.5,
-        "logit p[site, line] ~ Normal(0, no_pooling_sd)  (no-pooling comparator only)",
+        "logit p[site, line] ~ Normal(0, site_effect_sd)  (no-pooling comparator only)",
         "Each site on its own gets the prior the pooled model gives the typical site (mu_sd), so "
         "the comparison with partial pooling isolates the effect of pooling.",
         True,
@@ -191,7 +191,7 @@ def build_binary_model(
         "n_aggregate_rows": int((rows.is_patient_row == 0).sum()),
         "nested": bool(nested),
     }
-    prior_only = prior_only_variables(model, pooling, line_mean="mu") if nested else ()
+    prior_only = prior_only_variables(model, pooling, line_intercept="mu") if nested else ()
     # Nested, the pooling is data (its weights); the log-factorial table is a graph branch.
     structural = {k: v for k, v in options.items() if not (nested and k == "pooling")}
     structural["log_factorial_table"] = _uses_log_factorial_table(rows)
@@ -234,15 +234,15 @@ def _model(
         events = pm.Data("events", rows.frame["events"].to_numpy(), dims=OBS)
 
         if pooling == "none" and not nested:
-            logit_site = independent_site_effects(effect_sd=hyper["no_pooling_sd"])
+            logit_site = independent_site_effects(effect_sd=hyper["site_effect_sd"])
         else:
             mu = pm.Normal("mu", 0.0, hyper["mu_sd"], dims=LINE)
             if nested:
-                weights = pooling_weights(pooling, hyper["no_pooling_sd"])
+                weights = pooling_weights(pooling, hyper["site_effect_sd"])
                 u_site = correlated_site_effects(
                     n_lines=n_lines, tau_sd=hyper["tau_sd"], lkj_eta=hyper["lkj_eta"],
                     pooling=weights)
-                # No pooling has no line mean: each site's log-odds is its own effect.
+                # No pooling has no line intercept: each site's log-odds is its own effect.
                 logit_site = (1.0 - weights.independent) * mu[None, :] + u_site
             elif pooling == "partial":
                 u_site = correlated_site_effects(

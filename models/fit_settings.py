@@ -22,6 +22,13 @@ DEFAULT_BACKEND = "nutpie"
 _VERSIONED_PACKAGES = ("rechallenge", "pymc", "pytensor", "arviz", "nutpie", "numpy", "pandas",
                        "xarray", "scipy")
 
+#: Version of the parameter names a fit uses, recorded in its attrs (``rechallenge_vocabulary``).
+#: 2: one name per concept in every model (line intercept ``mu``, covariate coefficients ``beta``,
+#: patient effect ``sigma_patient``/``z_patient``/``u_patient``, no-pooling prior
+#: ``site_effect_sd``). Fits without the attribute were written with the older names (the TTP
+#: model's ``beta`` was its line intercept) and are refused on loading, not misread.
+VOCABULARY = 2
+
 #: Groups :func:`fit` can compute besides the posterior (``groups=``): ``"prior"`` (prior and
 #: prior predictive draws), ``"posterior_predictive"`` and ``"log_likelihood"``.
 OPTIONAL_GROUPS: tuple[str, ...] = ("prior", "posterior_predictive", "log_likelihood")

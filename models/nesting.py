@@ -16,8 +16,8 @@ none           0             1            ``u_site[s, l] = independent_sd * z_si
                                           i.e. independent ``Normal(0, independent_sd)``
 =============  ============  ===========  ==================================================
 
-(the binary no-pooling model also has no line mean: its log-odds are ``u_site`` alone, so the
-mean is multiplied by ``1 - independent``). This is exact: in a nested comparator the variables
+(the binary no-pooling model also has no line intercept: its log-odds are ``u_site`` alone, so the
+intercept is multiplied by ``1 - independent``). This is exact: in a nested comparator the variables
 the weights switch off (:func:`prior_only_variables`) no longer touch the likelihood, so they are
 independent of the rest a posteriori, their posterior is their prior, and the remaining variables
 have exactly the comparator's own posterior. The sampler draws them along (their geometry is
@@ -87,7 +87,7 @@ def pooling_weights(pooling: str, independent_sd: pt.TensorLike) -> PoolingWeigh
 
 
 def prior_only_variables(
-    model: pm.Model, pooling: str, *, line_mean: str | None = None
+    model: pm.Model, pooling: str, *, line_intercept: str | None = None
 ) -> tuple[str, ...]:
     """Variables of a nested model that ``pooling``'s weights cut off from the likelihood.
 
@@ -97,21 +97,22 @@ def prior_only_variables(
         The nested model (only names it has are returned).
     pooling
         Its pooling.
-    line_mean
-        Name of the line mean the no-pooling model lacks (the binary model's ``mu``), if any.
+    line_intercept
+        Name of the line intercept when the no-pooling model lacks it (the binary model's
+        ``mu``; the TTP model's no-pooling comparator keeps its ``mu``), else ``None``.
 
     Returns
     -------
     tuple of str
         Empty for partial pooling. Complete pooling: the whole site-effect hierarchy, ``u_site``
         included (it is 0). No pooling: the hierarchy's variables (``u_site`` is kept: it is the
-        comparator's site effect) and ``line_mean``.
+        comparator's site effect) and ``line_intercept``.
     """
     if pooling == "partial":
         return ()
     names = ["tau", "z_site", "site_corr_pairs", "site_corr"]
     if pooling == "complete":
         names.append("u_site")
-    elif line_mean is not None:
-        names.append(line_mean)
+    elif line_intercept is not None:
+        names.append(line_intercept)
     return tuple(name for name in names if name in model.named_vars)

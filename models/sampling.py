@@ -42,6 +42,7 @@ from .fit_settings import (  # noqa: F401 - re-exported: the front-end's setting
     DEFAULT_BACKEND,
     DEFAULT_SEED,
     OPTIONAL_GROUPS,
+    VOCABULARY,
     SamplerSettings,
     derived_seeds,
     fit_attrs,
@@ -228,6 +229,7 @@ def _with_provenance(idata: az.InferenceData, model: pm.Model, info: Any,
         rechallenge_versions=json.dumps(package_versions(), sort_keys=True),
         rechallenge_seed=str(seed),
         rechallenge_warnings=json.dumps(messages, sort_keys=True),
+        rechallenge_vocabulary=str(VOCABULARY),
     )
     idata.posterior.attrs.update(attrs)
     return idata

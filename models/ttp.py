@@ -5,7 +5,7 @@ Model
 For patient row ``i`` (one patient at one line) at site ``s[i]`` and line ``l[i]``::
 
     t_i ~ Weibull(shape k[l], scale lambda_i), right-censored at t_i when progressed_i == 0
-    log lambda_i = beta[l] + u_site[s, l] (+ x_i' gamma (+ frailty[patient_i]))
+    log lambda_i = mu[l] + u_site[s, l] (+ x_i' beta (+ u_patient[patient_i]))
 
 with ``u_site[s, :] ~ MvNormal(0, diag(tau) R diag(tau))`` (partial pooling, non-centred, LKJ on
 ``R``), ``u_site = 0`` (complete pooling) or ``u_site[s, l] ~ Normal(0, site_effect_sd)``
@@ -20,10 +20,11 @@ Parameterisation, written once
 
 * AFT reading: ``log T = log lambda + W / k`` with ``W`` standard minimum-Gumbel, so a change
   ``d`` in ``log lambda`` multiplies every quantile of T (the median included) by ``exp(d)``;
-  ``beta``, ``u_site`` and ``gamma`` are log time ratios.
+  ``mu``, ``u_site`` and ``beta`` are log time ratios (``mu`` is the line intercept, ``beta``
+  the covariate coefficients: the names the binary model uses for the same roles).
 * PH reading: ``h(t) = k t^(k-1) exp(-k log lambda)``; with a common ``k`` a change ``d`` in
   ``log lambda`` multiplies the hazard by ``exp(-k d)``. The ICI-2 vs ICI-1 hazard ratio is
-  ``exp(-k (beta[ICI-2] - beta[ICI-1]))``, defined only with ``shared_shape=True`` (with a shape
+  ``exp(-k (mu[ICI-2] - mu[ICI-1]))``, defined only with ``shared_shape=True`` (with a shape
   per line the hazards are not proportional).
 * PyMC: ``pm.Weibull(alpha=k, beta=lambda)``. lifelines: ``WeibullFitter.rho_ = k``,
   ``WeibullFitter.lambda_ = lambda`` (and ``WeibullAFTFitter``'s ``lambda_`` intercept is
@@ -63,7 +64,7 @@ from .dims import (
     covariate_term,
     label_codes,
 )
-from .effects import correlated_site_effects, independent_site_effects
+from .effects import correlated_site_effects, independent_site_effects, patient_effects
 from .info import PRIOR_ONLY, ModelInfo, attach_info
 from .nesting import pooling_weights, prior_only_variables
 from .priors import PriorDefault, Priors, prior_data, resolve_priors
@@ -82,16 +83,16 @@ from .weibull_likelihood import (
 DEFAULT_LIKELIHOOD: Final[Likelihood] = "logspace"
 
 TTP_PRIORS: Final[dict[str, PriorDefault]] = {
-    "beta_mu": PriorDefault(
+    "mu_mean": PriorDefault(
         math.log(6.0),
-        "beta[line] ~ Normal(beta_mu, beta_sd)  (log scale, months)",
+        "mu[line] ~ Normal(mu_mean, mu_sd)  (log scale, months)",
         "Centred on a scale of 6 months: median TTP on ICIs in advanced HCC is typically 3-8 "
         "months, and with k = 1 a scale of 6 means a median of 4.2 months.",
         positive=False,
     ),
-    "beta_sd": PriorDefault(
+    "mu_sd": PriorDefault(
         1.0,
-        "beta[line] ~ Normal(beta_mu, beta_sd)",
+        "mu[line] ~ Normal(mu_mean, mu_sd)",
         "95% of the prior scale lies in 0.8-43 months, so medians from about 1 to 40 months are "
         "all plausible while medians of days or decades are not.",
     ),
@@ -118,16 +119,16 @@ TTP_PRIORS: Final[dict[str, PriorDefault]] = {
         "proportional to 1 - r^2 for two lines) without excluding strong ones.",
         about_sites=True,
     ),
-    "frailty_sd": PriorDefault(
+    "sigma_patient_sd": PriorDefault(
         0.5,
-        "sigma_frailty ~ HalfNormal(frailty_sd)  (patient effect on log scale)",
+        "sigma_patient ~ HalfNormal(sigma_patient_sd)  (patient effect on log scale)",
         "sigma = 0.5 puts 95% of patients' times within a factor 2.7 of the typical patient's, at "
         "every line; the Weibull itself already spreads log times with sd 1.28 / k, and with one "
         "row per patient and line a larger frailty would not be identified.",
     ),
-    "covariate_sd": PriorDefault(
+    "beta_sd": PriorDefault(
         1.0,
-        "gamma ~ Normal(0, covariate_sd)  (log time ratio per unit or vs reference level)",
+        "beta ~ Normal(0, beta_sd)  (log time ratio per unit or vs reference level)",
         "Time ratios between 0.14 and 7.1 a priori (95%): no plausible covariate changes median "
         "TTP more than that.",
     ),
@@ -146,7 +147,7 @@ def build_ttp_model(
     study: Study,
     *,
     pooling: Pooling = "partial",
-    patient_frailty: bool = False,
+    patient_effect: bool = False,
     shared_shape: bool = False,
     covariates: Sequence[str] = (),
     covariate_effects: CovariateEffects = "shared",
@@ -164,17 +165,17 @@ def build_ttp_model(
     pooling
         ``"partial"`` (correlated site effects, the default), ``"complete"`` (no site effects) or
         ``"none"`` (independent fixed site effects), the last two as comparators.
-    patient_frailty
-        Add a patient effect on the log scale shared by a patient's lines (``sigma_frailty``).
-        Not available with aggregate TTP rows (their median would have to be marginalised over
-        the frailty).
+    patient_effect
+        Add a patient effect (a frailty) on the log scale shared by a patient's lines,
+        ``u_patient ~ Normal(0, sigma_patient)``. Not available with aggregate TTP rows (their
+        median would have to be marginalised over the patient effect).
     shared_shape
         One shape for all lines (scalar ``shape``); needed for the hazard ratio.
     covariates
         Patient-table columns for meta-regression on ``log lambda`` (numeric centred, categorical
         treatment-coded, see :func:`rechallenge.models.design.covariate_design`).
     covariate_effects
-        ``"shared"`` (``gamma`` dims covariate) or ``"per_line"`` (dims covariate, line).
+        ``"shared"`` (``beta`` dims covariate) or ``"per_line"`` (dims covariate, line).
     priors
         Overrides of :data:`TTP_PRIORS` by name, or resolved :class:`Priors`.
     likelihood
@@ -205,13 +206,13 @@ def build_ttp_model(
     aggs = ttp_aggregate_rows(study)
     if rows.empty and aggs.empty:
         raise ValueError("the study has no TTP data (no patient rows and no aggregate 'ttp' rows)")
-    if patient_frailty and rows.empty:
-        raise ValueError("patient_frailty needs patient rows")
-    if patient_frailty and not aggs.empty:
+    if patient_effect and rows.empty:
+        raise ValueError("patient_effect needs patient rows")
+    if patient_effect and not aggs.empty:
         raise ValueError(
-            "patient_frailty cannot be combined with aggregate TTP rows: a reported median is a "
+            "patient_effect cannot be combined with aggregate TTP rows: a reported median is a "
             "median over that site's patients, which the model would have to marginalise over "
-            "the frailty; fit without frailty")
+            "the patient effect (frailty); fit without a patient effect")
     covariates = tuple(covariates)
     if covariates and rows.empty:
         raise ValueError("covariates need patient rows")
@@ -225,13 +226,13 @@ def build_ttp_model(
     if cov_names:
         coords[COVARIATE] = cov_names
     patient_codes = None
-    if patient_frailty:
+    if patient_effect:
         patient_labels, patient_codes = _patient_index(rows)
         coords[PATIENT] = patient_labels
 
     with pm.Model(coords=coords) as model:
         p = prior_data(resolved, constants=_CONSTANT_PRIORS)
-        beta = pm.Normal("beta", p["beta_mu"], p["beta_sd"], dims=LINE)
+        mu = pm.Normal("mu", p["mu_mean"], p["mu_sd"], dims=LINE)
         # Sampled as log k ~ Normal: the sampler starts at k = 1 (a LogNormal would start at its
         # mean exp(sd^2 / 2), which overflows for the vague priors of reference analyses).
         if shared_shape:
@@ -252,28 +253,26 @@ def build_ttp_model(
             u_site = independent_site_effects(effect_sd=p["site_effect_sd"])
         else:
             u_site = None
-        gamma = None
+        beta = None
         if cov_names:
-            gamma_dims = COVARIATE if covariate_effects == "shared" else (COVARIATE, LINE)
-            gamma = pm.Normal("gamma", 0.0, p["covariate_sd"], dims=gamma_dims)
+            beta_dims = COVARIATE if covariate_effects == "shared" else (COVARIATE, LINE)
+            beta = pm.Normal("beta", 0.0, p["beta_sd"], dims=beta_dims)
 
         if not rows.empty:
             site_idx = pm.Data("site_idx", label_codes(rows[schema.SITE], sites), dims=OBS)
             line_idx = pm.Data("line_idx", label_codes(rows[schema.LINE], lines), dims=OBS)
             duration = pm.Data("duration", rows[schema.TTP_MONTHS].to_numpy(float), dims=OBS)
             upper = pm.Data("censor_upper", censor_upper(rows), dims=OBS)
-            log_scale = beta[line_idx]
+            log_scale = mu[line_idx]
             if u_site is not None:
                 log_scale = log_scale + u_site[site_idx, line_idx]
-            if gamma is not None:
+            if beta is not None:
                 x_data = pm.Data("covariate_x", x, dims=(OBS, COVARIATE))
-                log_scale = log_scale + covariate_term(x_data, gamma, line_idx)
+                log_scale = log_scale + covariate_term(x_data, beta, line_idx)
             if patient_codes is not None:
                 patient_idx = pm.Data("patient_idx", patient_codes, dims=OBS)
-                sigma = pm.HalfNormal("sigma_frailty", sigma=p["frailty_sd"])
-                z = pm.Normal("z_frailty", 0.0, 1.0, dims=PATIENT)
-                frailty = pm.Deterministic("frailty", z * sigma, dims=PATIENT)
-                log_scale = log_scale + frailty[patient_idx]
+                u_patient = patient_effects(sd_scale=p["sigma_patient_sd"])
+                log_scale = log_scale + u_patient[patient_idx]
             censored_weibull(
                 "ttp", shape=shape_line[line_idx], log_scale=log_scale, upper=upper,
                 observed=duration, dims=OBS, likelihood=likelihood)
@@ -285,20 +284,20 @@ def build_ttp_model(
                 aggs[schema.MEDIAN_LOWER], aggs[schema.MEDIAN_UPPER]), dims=AGG_OBS)
             a_obs = pm.Data("agg_log_median", np.log(aggs[schema.MEDIAN_MONTHS].to_numpy(float)),
                             dims=AGG_OBS)
-            a_log_scale = beta[a_line]
+            a_log_scale = mu[a_line]
             if u_site is not None:
                 a_log_scale = a_log_scale + u_site[a_site, a_line]
-            if gamma is not None:
+            if beta is not None:
                 # A reported median describes the site's mix of patients, which is unknown: take
                 # the covariate means of the patient rows of the same line.
                 x_agg = pm.Data("agg_covariate_x", _line_means(x, rows, aggs, lines),
                                 dims=(AGG_OBS, COVARIATE))
-                a_log_scale = a_log_scale + covariate_term(x_agg, gamma, a_line)
+                a_log_scale = a_log_scale + covariate_term(x_agg, beta, a_line)
             pm.Normal("log_median_obs", mu=weibull_log_median(shape_line[a_line], a_log_scale),
                       sigma=a_se, observed=a_obs, dims=AGG_OBS)
 
     options = {
-        "pooling": pooling, "patient_frailty": bool(patient_frailty),
+        "pooling": pooling, "patient_effect": bool(patient_effect),
         "shared_shape": bool(shared_shape), "covariates": list(covariates),
         "covariate_effects": covariate_effects, "likelihood": likelihood, "nested": bool(nested),
     }

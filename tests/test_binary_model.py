@@ -309,7 +309,7 @@ def test_log_density_covariates_per_line() -> None:
 
 
 def test_log_density_no_pooling() -> None:
-    model = build_binary_model(small_study(), "toxicity", pooling="none", priors={"no_pooling_sd": 2.5})
+    model = build_binary_model(small_study(), "toxicity", pooling="none", priors={"site_effect_sd": 2.5})
     point, (u, p) = point_values(model, ["u_site", "p"])
     np.testing.assert_allclose(p, expit(u))
     rows = binary_rows(small_study(), "toxicity").frame

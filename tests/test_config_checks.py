@@ -17,7 +17,12 @@ from rechallenge.analysis.settings.config import (
     load_config,
     parse_config,
 )
-from rechallenge.analysis.settings.config_checks import SECTIONS, config_problems
+from rechallenge.analysis.settings.config_checks import (
+    PRIOR_FAMILIES,
+    RENAMED_PRIORS,
+    SECTIONS,
+    config_problems,
+)
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.models.sampling import SamplerSettings
 
@@ -114,6 +119,24 @@ def test_a_problem_of_the_sampler_is_found_before_any_fit():
                      ({"priors": {"binary": {"nonsense": 1.0}}}, "nonsense")):
         with pytest.raises(ConfigError, match=key):
             parse_config(raw, source="c.toml")
+
+
+def test_an_old_prior_name_is_refused_with_its_new_name():
+    """The builders share one vocabulary; an old name is no alias, and the message says the new."""
+    raw = {"priors": {"ttp": {"frailty_sd": 0.5, "beta_mu": 1.0, "covariate_sd": 1.0},
+                      "binary": {"no_pooling_sd": 1.5}}}
+    assert config_problems(raw) == [
+        "[priors.ttp] frailty_sd: unknown prior name; renamed sigma_patient_sd",
+        "[priors.ttp] beta_mu: unknown prior name; renamed mu_mean",
+        "[priors.ttp] covariate_sd: unknown prior name; renamed beta_sd",
+        "[priors.binary] no_pooling_sd: unknown prior name; renamed site_effect_sd",
+    ]
+    for family, renamed in RENAMED_PRIORS.items():
+        assert not set(renamed) & set(PRIOR_FAMILIES[family]), family  # old names are not names
+        assert set(renamed.values()) <= set(PRIOR_FAMILIES[family]), family
+    new = {"ttp": {"sigma_patient_sd": 0.5, "mu_mean": 1.0, "mu_sd": 1.0, "beta_sd": 1.0},
+           "binary": {"site_effect_sd": 1.5, "mu_sd": 1.5, "beta_sd": 1.0}}
+    assert config_problems({"priors": new}) == []
 
 
 def test_validate_config_prints_every_problem_with_the_file_and_key(tmp_path, capsys):

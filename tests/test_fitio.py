@@ -11,9 +11,11 @@ from rechallenge.analysis.run.fitio import (
     CLOCK_ATTRS,
     CLOCK_STATS,
     DataHashMismatch,
+    OldVocabularyError,
     load_fit,
     save_fit,
 )
+from rechallenge.models.fit_settings import VOCABULARY
 
 
 def _fit() -> az.InferenceData:
@@ -29,7 +31,8 @@ def _fit() -> az.InferenceData:
         dims={"mu": ["line"], "y": ["obs"], "site_idx": ["obs"]},
         attrs={"note": "root attribute"},
     )
-    idata.posterior.attrs.update(rechallenge_model="binary", rechallenge_data_hash="abc123")
+    idata.posterior.attrs.update(rechallenge_model="binary", rechallenge_data_hash="abc123",
+                                 rechallenge_vocabulary=str(VOCABULARY))
     return idata
 
 
@@ -69,3 +72,21 @@ def test_load_refuses_a_fit_of_other_data(tmp_path):
     path = save_fit(_fit(), tmp_path / "response.nc")
     with pytest.raises(DataHashMismatch, match="abc123"):
         load_fit(path, expected_hash="ffffff")
+
+
+def test_a_fit_written_with_the_old_parameter_names_is_refused_by_name(tmp_path):
+    """Fits from before one vocabulary (the TTP line intercept was ``beta``) lack the attribute:
+    read with today's names they would be misread, so loading says what the file is."""
+    old = _fit()
+    del old.posterior.attrs["rechallenge_vocabulary"]
+    path = save_fit(old, tmp_path / "run" / "fits" / "ttp.nc", key="ttp")
+    with pytest.raises(OldVocabularyError) as caught:
+        load_fit(path, expected_key="ttp")
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and "old parameter names" in message, message
+    assert "run the analysis again" in message
+    assert isinstance(caught.value, ValueError)  # the command line reports it without a traceback
+    newer = _fit()
+    newer.posterior.attrs["rechallenge_vocabulary"] = str(VOCABULARY + 1)
+    with pytest.raises(OldVocabularyError, match=f"vocabulary {VOCABULARY + 1}"):
+        load_fit(save_fit(newer, tmp_path / "newer.nc"))

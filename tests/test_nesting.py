@@ -41,9 +41,8 @@ def _random_point(model: pm.Model, rng: np.random.Generator) -> dict[str, np.nda
             for name, value in model.initial_point().items()}
 
 
-def _no_pooling_sd(model: pm.Model, family: str) -> float:
-    name = "prior_no_pooling_sd" if family == "binary" else "prior_site_effect_sd"
-    return float(model[name].get_value())
+def _no_pooling_sd(model: pm.Model) -> float:
+    return float(model["prior_site_effect_sd"].get_value())  # the same name in every model
 
 
 @pytest.mark.parametrize("family", ["binary", "ttp"])
@@ -71,14 +70,15 @@ def test_nested_comparator_is_the_comparator_plus_independent_prior_terms(
     independently.
     """
     classic, nested = (_build(study, family, pooling, n) for n in (False, True))
-    off = prior_only_variables(nested, pooling, line_mean="mu" if family == "binary" else None)
+    off = prior_only_variables(nested, pooling,
+                               line_intercept="mu" if family == "binary" else None)
     assert model_info(nested).extra[PRIOR_ONLY] == list(off)
     off_free = [nested[name] for name in off if nested[name] in nested.free_RVs]
     if pooling == "none":
         off_free = [rv for rv in off_free if rv.name != "z_site"]
     logp_classic, logp_nested = classic.compile_logp(), nested.compile_logp()
     logp_off = nested.compile_logp(vars=off_free)
-    sd = _no_pooling_sd(nested, family)
+    sd = _no_pooling_sd(nested)
     n_effects = nested["z_site"].eval().size
     rng = np.random.default_rng(SEED)
     for _ in range(5):

@@ -33,6 +33,7 @@ from rechallenge.analysis.run.rundir import (
     recover_leftovers,
 )
 from rechallenge.analysis.settings.config import DataConfig, RunConfig
+from rechallenge.models.fit_settings import VOCABULARY
 
 
 @pytest.fixture
@@ -40,7 +41,8 @@ def tiny_fit() -> az.InferenceData:
     """A hand-made fit with the provenance attributes a saved fit needs."""
     rng = np.random.default_rng(5)
     idata = az.from_dict(posterior={"mu": rng.normal(size=(2, 20))})
-    idata.posterior.attrs.update(rechallenge_model="binary", rechallenge_data_hash="abc123")
+    idata.posterior.attrs.update(rechallenge_model="binary", rechallenge_data_hash="abc123",
+                                 rechallenge_vocabulary=str(VOCABULARY))
     return idata
 
 

@@ -79,7 +79,7 @@ def test_a_tau_that_is_not_a_finite_number_is_a_usage_error(tmp_path, capsys, va
 
 def test_a_truth_of_1e308_is_refused_with_every_implausible_value(tmp_path, capsys) -> None:
     truth = {"binary": {"mu": [1e308, 0.0], "tau": [0.3, 9.0], "corr": EYE},
-             "ttp": {"beta": [1000.0, 1.0], "log_shape": [5.0, -4.0], "tau": [0.1, 0.1],
+             "ttp": {"mu": [1000.0, 1.0], "log_shape": [5.0, -4.0], "tau": [0.1, 0.1],
                      "corr": EYE}}
     (tmp_path / "truth.json").write_text(json.dumps(truth))
     out = tmp_path / "study"
@@ -89,7 +89,7 @@ def test_a_truth_of_1e308_is_refused_with_every_implausible_value(tmp_path, caps
     assert f"{tmp_path / 'truth.json'}: 4 problem(s) with the true values" in err, err
     for needle in ("binary: 'mu' = [1e+308, 0.0] is implausible; expected a logit-scale mean "
                    "from -10 to 10", "binary: 'tau' = [0.3, 9.0] is implausible",
-                   "ttp: 'beta' = [1000.0, 1.0] is implausible",
+                   "ttp: 'mu' = [1000.0, 1.0] is implausible; expected a log-scale TTP location",
                    "ttp: 'log_shape' = [5.0, -4.0] is implausible"):
         assert needle in err, needle
     assert not out.exists()
@@ -98,14 +98,16 @@ def test_a_truth_of_1e308_is_refused_with_every_implausible_value(tmp_path, caps
 def test_the_plausible_range_has_the_documented_edges() -> None:
     def problems(family: str, **values) -> list[str]:
         base = ({"mu": [0.0, 0.0]} if family == "binary"
-                else {"beta": [1.0, 1.0], "log_shape": [0.0, 0.0]})
+                else {"mu": [1.0, 1.0], "log_shape": [0.0, 0.0]})
         hyper = {**base, "tau": [0.5, 0.5], "corr": EYE, **values}
         return truth_problems({family: hyper}, family, ModelOptions(), LINES)
 
     assert problems("binary", mu=[-10.0, 10.0], tau=[0.0, 5.0]) == []
     assert problems("binary", mu=[-10.01, 0.0]) and problems("binary", tau=[0.5, 5.01])
-    assert problems("ttp", beta=[math.log(0.01), math.log(1200.0)]) == []
-    assert problems("ttp", beta=[math.log(0.009), 1.0])
+    assert problems("ttp", mu=[math.log(0.01), math.log(1200.0)]) == []
+    assert problems("ttp", mu=[math.log(0.009), 1.0])
+    # One name, two scales: a logit of 8 is plausible, a scale of exp(8) = 2981 months is not.
+    assert problems("binary", mu=[8.0, 8.0]) == [] and problems("ttp", mu=[8.0, 8.0])
     assert problems("ttp", log_shape=[math.log(0.051), math.log(19.9)]) == []
     assert problems("ttp", log_shape=[math.log(20.0), 0.0])  # the shape's bounds are open
     assert problems("ttp", log_shape=[0.0, math.log(0.05)])

@@ -74,7 +74,7 @@ def test_generators_draw_the_builders_prior(study, family: str) -> None:
     defaults = BINARY_PRIORS if family == "binary" else TTP_PRIORS
     priors = Priors(defaults, model=family).to_dict()
     model = build_family_model(study, family, endpoint, ModelOptions(), priors)
-    names = (["mu"] if family == "binary" else ["beta", "log_shape"]) + ["tau", "site_corr"]
+    names = ["mu"] + ([] if family == "binary" else ["log_shape"]) + ["tau", "site_corr"]
     n = 2000
     pymc_draws = pm.draw([model[v] for v in names], draws=n, random_seed=SEED)
     rng = np.random.default_rng(SEED)
@@ -99,11 +99,11 @@ def test_simulated_times_follow_the_fitted_models_likelihood(study) -> None:
     """
     design = SimulationDesign.from_study(study, "ttp")
     design = SimulationDesign(design.rows.assign(**{CENSOR: np.inf}), design.lines)
-    hyper = {"beta": [1.5, 2.2], "log_shape": [0.4, -0.3], "tau": [0.8, 0.4],
+    hyper = {"mu": [1.5, 2.2], "log_shape": [0.4, -0.3], "tau": [0.8, 0.4],
              "corr": [[1.0, 0.6], [0.6, 1.0]]}
     model = build_family_model(design.ttp_study(np.ones(len(design.rows))), "ttp", "ttp",
                                ModelOptions(), Priors(TTP_PRIORS, model="ttp").to_dict())
-    fixed = pm.do(model, {"beta": np.array(hyper["beta"]), "log_shape": np.array(
+    fixed = pm.do(model, {"mu": np.array(hyper["mu"]), "log_shape": np.array(
         hyper["log_shape"]), "tau": np.array(hyper["tau"]), "site_corr_pairs": np.array([0.6])})
     n = 1000
     theirs = np.log(pm.draw(fixed["ttp"], draws=n, random_seed=SEED))
@@ -215,9 +215,14 @@ def test_true_values_are_checked_against_the_model_with_every_problem_named() ->
         assert any(needle in p for p in problems), (needle, problems)
     assert truth_problems({}, "ttp", ModelOptions(), lines) == [
         "ttp: no true values (expected an object with the family's names)"]
-    missing = truth_problems({"ttp": {"beta": [2, 2], "tau": ["a", 1], "corr": np.eye(2).tolist()}},
+    missing = truth_problems({"ttp": {"mu": [2, 2], "tau": ["a", 1], "corr": np.eye(2).tolist()}},
                              "ttp", ModelOptions(), lines)
     assert any("'log_shape' is missing" in p for p in missing)
+    # The TTP line intercept is "mu" as in the binary model; its old name is no alias.
+    old = truth_problems({"ttp": {"beta": [2, 2], "log_shape": [0, 0], "tau": [1, 1],
+                                  "corr": np.eye(2).tolist()}}, "ttp", ModelOptions(), lines)
+    assert old == ["ttp: unknown name 'beta'; expected mu, log_shape, tau, corr",
+                   "ttp: 'mu' is missing (expected 2 numbers, one per line (ICI-1, ICI-2))"], old
     assert any("'tau' = ['a', 1] is not numeric" in p for p in missing)
 
 
@@ -281,7 +286,7 @@ def test_seeds_depend_on_the_simulation_not_on_the_process() -> None:
 
 
 def test_an_assumed_effect_moves_every_later_line() -> None:
-    assert with_effect("ttp", {"beta": [1.0, 3.0], "tau": [0.2, 0.2]}, 0.4)["beta"] == [1.0, 1.4]
+    assert with_effect("ttp", {"mu": [1.0, 3.0], "tau": [0.2, 0.2]}, 0.4)["mu"] == [1.0, 1.4]
 
 
 def test_the_command_refuses_to_overwrite_a_study_and_bad_options(tmp_path: Path, capsys) -> None:

@@ -17,7 +17,9 @@ from scipy import stats
 
 from rechallenge.analysis.summaries.tidy import convergence
 from rechallenge.analysis.summaries.ttp import site_medians, summarise_ttp
+from rechallenge.data import example_study
 from rechallenge.data.study import Study
+from rechallenge.models.binary import BINARY_PRIORS, build_binary_model
 from rechallenge.models.info import model_info
 from rechallenge.models.priors import UnknownPriorError
 from rechallenge.models.sampling import fit
@@ -72,11 +74,11 @@ def elementwise_logp(model: pm.Model, name: str, point: dict) -> np.ndarray:
 def test_censored_log_density_matches_scipy(likelihood):
     study = small_study()
     model = build_ttp_model(study, pooling="complete", likelihood=likelihood)
-    beta, log_k = np.array([1.6, 2.1]), np.array([0.3, -0.2])
-    got = elementwise_logp(model, "ttp", {"beta": beta, "log_shape": log_k})
+    mu, log_k = np.array([1.6, 2.1]), np.array([0.3, -0.2])
+    got = elementwise_logp(model, "ttp", {"mu": mu, "log_shape": log_k})
     rows = study.patients
     line = pd.Categorical(rows["line"], categories=LINES).codes
-    k, lam = np.exp(log_k)[line], np.exp(beta)[line]
+    k, lam = np.exp(log_k)[line], np.exp(mu)[line]
     t, event = rows["ttp_months"].to_numpy(), rows["progressed"].to_numpy() == 1
     dist = stats.weibull_min(c=k, scale=lam)
     expected = np.where(event, dist.logpdf(t), dist.logsf(t))
@@ -106,7 +108,7 @@ def test_log_space_survival_stays_finite_where_pm_censored_underflows():
     """
     study = Study(pd.DataFrame({"site": ["A"], "patient_id": ["a"], "line": ["ICI-1"],
                                 "ttp_months": [1000.0], "progressed": [0]}), lines=("ICI-1",))
-    point = {"beta": np.array([0.0]), "log_shape": np.array([np.log(2.0)])}
+    point = {"mu": np.array([0.0]), "log_shape": np.array([np.log(2.0)])}
     logspace = build_ttp_model(study, pooling="complete", likelihood="logspace")
     censored = build_ttp_model(study, pooling="complete", likelihood="censored")
     np.testing.assert_allclose(elementwise_logp(logspace, "ttp", point), [-1e6])
@@ -136,11 +138,11 @@ def test_aggregate_median_log_density_matches_normal_on_log_median():
     model = build_ttp_model(study, pooling="complete")
     assert model.coords["site"] == ("A", "B", "C")
     assert model.named_vars_to_dims["log_median_obs"] == ("agg_obs",)
-    beta, log_k = np.array([1.6, 2.1]), np.array([0.3, -0.2])
-    got = elementwise_logp(model, "log_median_obs", {"beta": beta, "log_shape": log_k})
+    mu, log_k = np.array([1.6, 2.1]), np.array([0.3, -0.2])
+    got = elementwise_logp(model, "log_median_obs", {"mu": mu, "log_shape": log_k})
     se = (np.log(6.5) - np.log(2.5)) / (2 * stats.norm.ppf(0.975))
-    mu = beta[1] + LOG_LOG2 / np.exp(log_k[1])
-    np.testing.assert_allclose(got, stats.norm(mu, se).logpdf(np.log(4.0)), rtol=1e-9)
+    log_median = mu[1] + LOG_LOG2 / np.exp(log_k[1])
+    np.testing.assert_allclose(got, stats.norm(log_median, se).logpdf(np.log(4.0)), rtol=1e-9)
     assert log_median_se(np.array([2.5]), np.array([6.5]))[0] == pytest.approx(se, rel=1e-6)
 
 
@@ -184,19 +186,20 @@ def test_data_containers_and_indices_come_from_the_coords():
     assert np.array_equal(upper[~np.isinf(upper)], rows["ttp_months"][rows["progressed"] == 0])
 
 
-def test_frailty_and_covariates():
+def test_patient_effect_and_covariates():
     study = small_study()
-    model = build_ttp_model(study, patient_frailty=True, covariates=("regimen_class", "age"),
+    model = build_ttp_model(study, patient_effect=True, covariates=("regimen_class", "age"),
                             covariate_effects="per_line")
     dims = model.named_vars_to_dims
     assert model.coords["patient"] == ("a1", "a2", "b1", "b2")
-    assert dims["frailty"] == ("patient",) and "sigma_frailty" in model.named_vars
+    assert dims["u_patient"] == ("patient",) and dims["z_patient"] == ("patient",)
+    assert "sigma_patient" in model.named_vars and "prior_sigma_patient_sd" in model.named_vars
     assert model.coords["covariate"] == (
         "regimen_class[dual_ici]", "regimen_class[ici_targeted]", "age")
-    assert dims["gamma"] == ("covariate", "line")
+    assert dims["beta"] == ("covariate", "line") and dims["mu"] == ("line",)
     assert np.isfinite(model.compile_logp()(model.initial_point()))
     shared = build_ttp_model(study, covariates=("age",))
-    assert shared.named_vars_to_dims["gamma"] == ("covariate",)
+    assert shared.named_vars_to_dims["beta"] == ("covariate",)
 
 
 def test_aggregate_rows_use_the_covariate_mix_of_their_line():
@@ -217,10 +220,10 @@ def test_builder_is_pure():
 
 
 def test_priors_override_by_name_and_unknown_names_raise():
-    model = build_ttp_model(small_study(), priors={"tau_sd": 0.25, "beta_mu": 0.0})
+    model = build_ttp_model(small_study(), priors={"tau_sd": 0.25, "mu_mean": 0.0})
     assert model["prior_tau_sd"].get_value() == 0.25
-    assert model["prior_beta_mu"].get_value() == 0.0
-    assert model_info(model).priors.overridden == ("beta_mu", "tau_sd")
+    assert model["prior_mu_mean"].get_value() == 0.0
+    assert model_info(model).priors.overridden == ("mu_mean", "tau_sd")
     with pytest.raises(UnknownPriorError, match="tau_scale"):
         build_ttp_model(small_study(), priors={"tau_scale": 1.0})
     with pytest.raises(ValueError, match="must be"):
@@ -243,13 +246,13 @@ def test_bad_options_raise(kwargs, message):
         build_ttp_model(small_study(), **kwargs)
 
 
-def test_bad_aggregates_and_frailty_with_aggregates_raise():
+def test_bad_aggregates_and_a_patient_effect_with_aggregates_raise():
     with pytest.raises(ValueError, match="median_lower"):
         build_ttp_model(small_study(ttp_aggregate(lower=-0.5)))
     with pytest.raises(ValueError, match="median_lower"):
         build_ttp_model(small_study(ttp_aggregate(upper=np.nan)))
-    with pytest.raises(ValueError, match="frailty"):
-        build_ttp_model(small_study(ttp_aggregate()), patient_frailty=True)
+    with pytest.raises(ValueError, match="patient_effect cannot be combined"):
+        build_ttp_model(small_study(ttp_aggregate()), patient_effect=True)
 
 
 def test_site_effect_prior_has_the_stated_scales():
@@ -311,7 +314,7 @@ def test_both_likelihood_forms_give_the_same_posterior(shipped_fits):
     import arviz as az
 
     a, b = (shipped_fits[k].posterior for k in ("logspace", "censored"))
-    for name in ("beta", "shape", "tau", "site_corr_pairs", "u_site"):
+    for name in ("mu", "shape", "tau", "site_corr_pairs", "u_site"):
         for (label, x), (_, y) in zip(_scalar_draws(a[[name]]), _scalar_draws(b[[name]])):
             mcse = np.hypot(float(np.ravel(az.mcse(x))[0]), float(np.ravel(az.mcse(y))[0]))
             assert abs(x.mean() - y.mean()) < 4 * mcse, (label, x.mean(), y.mean(), mcse)
@@ -326,7 +329,28 @@ def test_refit_on_new_data_of_the_same_shape_reuses_the_model(shipped_models, sh
     refit = fit(model, data={"duration": 2 * duration, "censor_upper": 2 * upper}, seed=SEED)
     np.testing.assert_allclose(refit.observed_data["ttp"], 2 * duration)
     np.testing.assert_array_equal(model["duration"].get_value(), duration)  # restored
-    before = shipped_fits["logspace"].posterior["beta"].mean(("chain", "draw"))
-    after = refit.posterior["beta"].mean(("chain", "draw"))
-    # Exactly log 2 but for the prior on beta (sd 1 against a posterior sd ~0.15): ~0.02 shrinkage.
+    before = shipped_fits["logspace"].posterior["mu"].mean(("chain", "draw"))
+    after = refit.posterior["mu"].mean(("chain", "draw"))
+    # Exactly log 2 but for the prior on mu (sd 1 against a posterior sd ~0.15): ~0.02 shrinkage.
     np.testing.assert_allclose(after - before, np.log(2), atol=0.05)
+
+
+def test_the_two_builders_use_one_vocabulary():
+    """One name per concept in both models (issue 23): line intercept ``mu``, covariate
+    coefficients ``beta``, site effects, patient effect, and the priors and options behind them;
+    the TTP model adds only its shape (and the mean of its intercepts' prior)."""
+    study = example_study()
+    options = {"patient_effect": True, "covariates": ("age",)}
+    binary = build_binary_model(study.for_endpoint("response"), "response", **options)
+    ttp = build_ttp_model(study.for_endpoint("ttp"), **options)
+    names = {family: {v.name for v in model.free_RVs + model.deterministics}
+             for family, model in (("binary", binary), ("ttp", ttp))}
+    shared = {"mu", "beta", "tau", "z_site", "u_site", "site_corr", "site_corr_pairs",
+              "sigma_patient", "z_patient", "u_patient"}
+    assert names["binary"] - {"p"} == shared
+    assert names["ttp"] - {"log_shape", "shape"} == shared
+    for model in (binary, ttp):
+        assert model.named_vars_to_dims["mu"] == ("line",)
+        assert model.named_vars_to_dims["beta"] == ("covariate",)
+        assert model_info(model).options["patient_effect"] is True
+    assert set(TTP_PRIORS) - {"mu_mean", "shape_log_sd"} == set(BINARY_PRIORS)

@@ -35,13 +35,13 @@ def simulate_times(rng, log_scale, shape):
     return np.where(event, t, follow), np.where(event, np.inf, follow)
 
 
-def simulate_study(rng, sizes, *, beta, shape, tau, corr) -> pd.DataFrame:
+def simulate_study(rng, sizes, *, mu, shape, tau, corr) -> pd.DataFrame:
     """Patients at sites of the given sizes, two lines each, correlated site effects."""
     cov = np.array([[tau[0] ** 2, corr * tau[0] * tau[1]], [corr * tau[0] * tau[1], tau[1] ** 2]])
     u = rng.multivariate_normal(np.zeros(2), cov, size=len(sizes))
     site = np.repeat(np.arange(len(sizes)), 2 * np.asarray(sizes))
     line = np.tile([0, 1], int(np.sum(sizes)))
-    duration, upper = simulate_times(rng, np.asarray(beta)[line] + u[site, line],
+    duration, upper = simulate_times(rng, np.asarray(mu)[line] + u[site, line],
                                      np.asarray(shape)[line])
     patient = np.repeat(np.arange(int(np.sum(sizes))), 2)
     return pd.DataFrame({
@@ -67,7 +67,7 @@ def km_aggregate(rows: pd.DataFrame, site: str) -> pd.DataFrame:
 def test_a_site_as_kaplan_meier_median_gives_similar_pooled_posteriors():
     """Eight sites; the largest (40 patients) enters either as patients or as two medians + CIs.
 
-    Tolerances, in posterior sds of the patient-level fit. Location quantities (beta, typical-site
+    Tolerances, in posterior sds of the patient-level fit. Location quantities (mu, typical-site
     and population medians, tau): 0.5 sd. Were the reported median exactly as informative as the
     patient rows, only Monte Carlo error (~0.03 sd) would separate the fits; the Kaplan-Meier
     median of 40 patients differs from their Weibull median by sampling noise of ~0.1-0.15 on
@@ -77,7 +77,7 @@ def test_a_site_as_kaplan_meier_median_gives_similar_pooled_posteriors():
     not become more precise. The site's own median must fall inside the other fit's interval.
     """
     rng = np.random.default_rng(SEED)
-    rows = simulate_study(rng, [6, 8, 10, 12, 14, 16, 20, 40], beta=np.log([7.0, 8.0]),
+    rows = simulate_study(rng, [6, 8, 10, 12, 14, 16, 20, 40], mu=np.log([7.0, 8.0]),
                           shape=[1.3, 1.1], tau=[0.3, 0.3], corr=0.3)
     target = "S08"
     aggregates = km_aggregate(rows, target)
@@ -86,7 +86,7 @@ def test_a_site_as_kaplan_meier_median_gives_similar_pooled_posteriors():
                    seed=SEED)
     assert "log_median_obs" in reported.observed_data
     a, b = patients.posterior, reported.posterior
-    for name, tol in (("beta", 0.5), ("tau", 0.5), ("shape", 1.5)):
+    for name, tol in (("mu", 0.5), ("tau", 0.5), ("shape", 1.5)):
         mean_a, mean_b = a[name].mean(("chain", "draw")), b[name].mean(("chain", "draw"))
         sd_a = a[name].std(("chain", "draw"))
         assert (abs(mean_b - mean_a) < tol * sd_a).all(), (name, mean_a.values, mean_b.values)
@@ -106,14 +106,14 @@ def test_a_site_as_kaplan_meier_median_gives_similar_pooled_posteriors():
 # Coverage (slow)
 
 N_SIMULATIONS = 100
-COVERED_QUANTITIES = ("beta", "shape", "tau", "median_population")
+COVERED_QUANTITIES = ("mu", "shape", "tau", "median_population")
 
 
 @pytest.mark.slow
 def test_interval_coverage_is_nominal_over_simulations_from_the_prior():
     """95% equal-tailed intervals cover the truth ~95% of the time when truths come from the prior.
 
-    Each simulation draws (beta, shape, tau, R, u_site) from the model's own prior (``pm.draw``)
+    Each simulation draws (mu, shape, tau, R, u_site) from the model's own prior (``pm.draw``)
     on the shipped study's structure (14 sites, 58 patients, 2 lines), simulates Weibull times
     with uniform follow-up censoring, and refits the model compiled once (2 chains x 500 draws
     after 500 tuning steps: bulk ESS ~700-1000, so the interval ends carry Monte Carlo error of a
@@ -121,34 +121,34 @@ def test_interval_coverage_is_nominal_over_simulations_from_the_prior():
     posterior's 95% intervals cover the truth with probability exactly 0.95 if the sampler is
     right, so no asymptotics are involved.
 
-    100 simulations x 8 quantities (beta, shape, tau and the population median, per line). Each
+    100 simulations x 8 quantities (mu, shape, tau and the population median, per line). Each
     quantity's coverage has binomial sd 0.022: it must lie in [0.88, 1] (3 sd below). The pooled
     coverage must lie within 0.95 +/- 0.035 (between 1.6 and 4.5 binomial sds, depending on how
     correlated the quantities of one simulation are). 140 s on a loaded 2-core machine.
     """
     started = time.perf_counter()
     rng = np.random.default_rng(SEED)
-    structure = simulate_study(rng, _shipped_sizes(), beta=np.log([6.0, 6.0]), shape=[1.0, 1.0],
+    structure = simulate_study(rng, _shipped_sizes(), mu=np.log([6.0, 6.0]), shape=[1.0, 1.0],
                                tau=[0.3, 0.3], corr=0.0)
     model = build_ttp_model(Study(structure, lines=LINES))
     site_idx, line_idx = model["site_idx"].get_value(), model["line_idx"].get_value()
-    names = ("beta", "shape", "tau", "site_corr", "u_site")
+    names = ("mu", "shape", "tau", "site_corr", "u_site")
     truths = dict(zip(names, pm.draw([model[n] for n in names], draws=N_SIMULATIONS,
                                       random_seed=SEED)))
     covered = {q: np.zeros((N_SIMULATIONS, len(LINES)), dtype=bool) for q in COVERED_QUANTITIES}
     for i in range(N_SIMULATIONS):
-        beta, shape, tau = truths["beta"][i], truths["shape"][i], truths["tau"][i]
+        mu, shape, tau = truths["mu"][i], truths["shape"][i], truths["tau"][i]
         duration, upper = simulate_times(
-            rng, beta[line_idx] + truths["u_site"][i][site_idx, line_idx], shape[line_idx])
+            rng, mu[line_idx] + truths["u_site"][i][site_idx, line_idx], shape[line_idx])
         idata = fit(model, data={"duration": duration, "censor_upper": upper}, chains=2,
                     draws=500, tune=500, seed=SEED + i, prior_draws=10)
         post = idata.posterior
         draws = {q: post[q].transpose("chain", "draw", "line").to_numpy().reshape(-1, 2)
-                 for q in ("beta", "shape", "tau")}
-        draws["median_population"] = marginal_weibull_median(draws["beta"], draws["tau"],
+                 for q in ("mu", "shape", "tau")}
+        draws["median_population"] = marginal_weibull_median(draws["mu"], draws["tau"],
                                                              draws["shape"])
-        true = {"beta": beta, "shape": shape, "tau": tau,
-                "median_population": marginal_weibull_median(beta, tau, shape)}
+        true = {"mu": mu, "shape": shape, "tau": tau,
+                "median_population": marginal_weibull_median(mu, tau, shape)}
         for q in COVERED_QUANTITIES:
             lo, hi = np.quantile(draws[q], [0.025, 0.975], axis=0)
             covered[q][i] = (lo <= true[q]) & (true[q] <= hi)

@@ -25,7 +25,7 @@ from rechallenge.models.sampling import fit
 from rechallenge.models.ttp import build_ttp_model
 
 #: Vague priors: flat on log scale and log shape over any relevant range.
-VAGUE = {"beta_sd": 100.0, "shape_log_sd": 100.0}
+VAGUE = {"mu_sd": 100.0, "shape_log_sd": 100.0}
 
 # ---- Mice data: t[group, mouse] in weeks; NaN = censored at t_cen[group, mouse].
 _NA = np.nan
@@ -80,7 +80,7 @@ def test_mice_weibull_regression_matches_the_bugs_examples():
     """Groups enter as "lines" (one site, complete pooling, one shared shape).
 
     The BUGS model is the same likelihood in PH form: mu[g] = lambda_g^(-r), so
-    beta_BUGS[g] = -r log lambda_g, and the contrasts are -r (beta[g] - beta[1]) in our terms.
+    beta_BUGS[g] = -r log lambda_g, and the contrasts are -r (mu[g] - mu[1]) in our terms.
     Priors differ in form. BUGS is flat on (beta_BUGS[1..4], r); we are flat on
     (log lambda[1..4], log r). The Jacobian of beta_BUGS = -r log lambda is r^4 and the density
     of a flat prior on r, seen on log r, carries one more r, so importance weights r^5 turn our
@@ -93,8 +93,8 @@ def test_mice_weibull_regression_matches_the_bugs_examples():
                 draws=2000, seed=SEED)
     post = idata.posterior
     r = post["shape"].to_numpy()
-    beta = post["beta"].sel(line=list(MICE_GROUPS)).transpose("chain", "draw", "line").to_numpy()
-    bugs_beta = -r[..., None] * beta
+    mu = post["mu"].sel(line=list(MICE_GROUPS)).transpose("chain", "draw", "line").to_numpy()
+    bugs_beta = -r[..., None] * mu
     ours = {"r": r, "veh.control": bugs_beta[..., 1] - bugs_beta[..., 0],
             "test.sub": bugs_beta[..., 2] - bugs_beta[..., 0],
             "pos.control": bugs_beta[..., 3] - bugs_beta[..., 0]}
@@ -135,7 +135,7 @@ def test_vague_complete_pooling_agrees_with_lifelines_maximum_likelihood():
         checks = {
             "log shape": (np.log(post["shape"].sel(line=line).to_numpy()), np.log(mle.rho_),
                           se["rho_"] / mle.rho_),
-            "log scale": (post["beta"].sel(line=line).to_numpy(), np.log(mle.lambda_),
+            "log scale": (post["mu"].sel(line=line).to_numpy(), np.log(mle.lambda_),
                           se["lambda_"] / mle.lambda_),
         }
         for name, (draws, estimate, log_se) in checks.items():

@@ -37,18 +37,18 @@ ROWS = pd.DataFrame({
 })
 
 
-def make_idata(*, shared_shape=False, tau=(0.3, 0.5), frailty=None, pooling="partial",
+def make_idata(*, shared_shape=False, tau=(0.3, 0.5), patient_sd=None, pooling="partial",
                aggregate=True, seed=SEED) -> az.InferenceData:
     """A posterior of the TTP model's shape with known values and small noise."""
     rng = np.random.default_rng(seed)
     size = (CHAINS, DRAWS)
-    beta = np.stack([1.7 + 0.1 * rng.standard_normal(size),
+    mu = np.stack([1.7 + 0.1 * rng.standard_normal(size),
                      1.9 + 0.1 * rng.standard_normal(size)], -1)
     shape = (1.2 + 0.05 * rng.standard_normal(size) if shared_shape
              else np.stack([1.3 + 0.05 * rng.standard_normal(size),
                             1.1 + 0.05 * rng.standard_normal(size)], -1))
-    posterior = {"beta": beta, "shape": shape}
-    dims = {"beta": ["line"], "shape": [] if shared_shape else ["line"], "u_site": ["site", "line"],
+    posterior = {"mu": mu, "shape": shape}
+    dims = {"mu": ["line"], "shape": [] if shared_shape else ["line"], "u_site": ["site", "line"],
             "tau": ["line"], "site_corr": ["line", "line_b"], "ttp": ["obs"],
             "log_median_obs": ["agg_obs"], "censor_upper": ["obs"], "site_idx": ["obs"],
             "line_idx": ["obs"], "agg_site_idx": ["agg_obs"], "agg_line_idx": ["agg_obs"]}
@@ -60,8 +60,8 @@ def make_idata(*, shared_shape=False, tau=(0.3, 0.5), frailty=None, pooling="par
                                            np.stack([r, np.ones(size)], -1)], -2)
     if pooling != "complete":
         posterior["u_site"] = 0.2 * rng.standard_normal(size + (len(SITES), 2))
-    if frailty is not None:
-        posterior["sigma_frailty"] = np.full(size, frailty)
+    if patient_sd is not None:
+        posterior["sigma_patient"] = np.full(size, patient_sd)
     t = ROWS["t"].to_numpy()
     upper = np.where(ROWS["progressed"] == 1, np.inf, t)
     observed = {"ttp": t}
@@ -70,7 +70,7 @@ def make_idata(*, shared_shape=False, tau=(0.3, 0.5), frailty=None, pooling="par
     if aggregate:
         observed["log_median_obs"] = np.log([4.4])
         constant.update(agg_site_idx=np.array([2]), agg_line_idx=np.array([1]))
-    reps = np.minimum(np.exp(beta[..., ROWS["line"]]) * rng.weibull(1.2, size + (len(t),)), upper)
+    reps = np.minimum(np.exp(mu[..., ROWS["line"]]) * rng.weibull(1.2, size + (len(t),)), upper)
     idata = az.from_dict(
         posterior=posterior, observed_data=observed, constant_data=constant,
         posterior_predictive={"ttp": reps},
@@ -105,7 +105,7 @@ def test_table_has_the_fixed_columns_and_vocabulary():
 def test_typical_site_median_is_the_closed_form():
     idata = make_idata()
     post = idata.posterior
-    expected = np.exp(post["beta"]) * np.log(2.0) ** (1.0 / post["shape"])
+    expected = np.exp(post["mu"]) * np.log(2.0) ** (1.0 / post["shape"])
     table = rows_of(summarise_ttp(idata), "median_typical_site")
     for line in LINES:
         assert table.loc[line, "mean"] == pytest.approx(float(expected.sel(line=line).mean()))
@@ -138,8 +138,8 @@ def test_hazard_ratio_and_probability_with_a_shared_shape():
     idata = make_idata(shared_shape=True)
     table = summarise_ttp(idata)
     post = idata.posterior
-    beta = post["beta"]
-    hr = np.exp(-post["shape"] * (beta.sel(line="ICI-2") - beta.sel(line="ICI-1")))
+    mu = post["mu"]
+    hr = np.exp(-post["shape"] * (mu.sel(line="ICI-2") - mu.sel(line="ICI-1")))
     assert rows_of(table, "hazard_ratio").loc["ICI-2 vs ICI-1", "mean"] == pytest.approx(
         float(hr.mean()))
     assert list(rows_of(table, "shape").index) == ["all"]
@@ -150,9 +150,9 @@ def test_hazard_ratio_and_probability_with_a_shared_shape():
     assert (ratio["median"] > 1) == (prob["mean"] > 0.5)
 
 
-def test_frailty_widens_the_population_curve_and_is_reported():
-    table = summarise_ttp(make_idata(frailty=0.6))
-    assert rows_of(table, "sigma_frailty").loc["all", "mean"] == pytest.approx(0.6)
+def test_a_patient_effect_widens_the_population_curve_and_is_reported():
+    table = summarise_ttp(make_idata(patient_sd=0.6))
+    assert rows_of(table, "sigma_patient").loc["all", "mean"] == pytest.approx(0.6)
     plain = summarise_ttp(make_idata())
     # With k > 1 averaging over more spread moves the median down (log-time is left-skewed).
     assert (rows_of(table, "median_population")["mean"]
@@ -210,7 +210,7 @@ def test_site_medians_sit_beside_raw_kaplan_meier_and_reported_medians():
     empty = table[(table["site"] == "S03") & (table["line"] == "ICI-1")].iloc[0]
     assert np.isnan(empty["raw_median"]) and empty["raw_source"] == ""
     post = idata.posterior
-    expected = np.exp(post["beta"] + post["u_site"]) * np.log(2) ** (1 / post["shape"])
+    expected = np.exp(post["mu"] + post["u_site"]) * np.log(2) ** (1 / post["shape"])
     assert row["mean"] == pytest.approx(float(expected.sel(site="S01", line="ICI-1").mean()))
 
 
@@ -234,7 +234,7 @@ def test_typical_site_curve_crosses_one_half_at_the_median():
     idata = make_idata(tau=(0.0, 0.0))
     table = rows_of(summarise_ttp(idata), "median_typical_site")
     post = idata.posterior
-    typical = np.exp(post["beta"]) * np.log(2) ** (1 / post["shape"])
+    typical = np.exp(post["mu"]) * np.log(2) ** (1 / post["shape"])
     # Pointwise means of S at the posterior-median median are near but not exactly 0.5.
     m = table.loc["ICI-1", "median"]
     curve = survival_curves(idata, times=np.array([m]), kind="typical_site")

@@ -85,13 +85,13 @@ def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--truth", metavar="FILE",
                         help="JSON of true hyperparameters per family (coverage, precision), "
                              "as the truth.json a study writes; each value finite and "
-                             "plausible (|mu| <= 10, beta a scale of 0.01-1200 months, shape in "
+                             "plausible (binary |mu| <= 10, TTP mu a scale of 0.01-1200 months, shape in "
                              "(0.05, 20), SDs 0-5)")
     parser.add_argument("--tau", type=_positive_list, default=(), metavar="T,T,...",
                         help="coverage: repeat the study at each true between-site SD (every "
                              "line; other true values as in --truth or the fit), a coverage "
                              f"profile against tau; up to {lim.MAX_GRID_VALUES} distinct values, "
-                             f"each above 0 and at most {lim.TRUTH_BOUNDS['tau'][1]:g}")
+                             f"each above 0 and at most {lim.TAU_BOUNDS[1]:g}")
     parser.add_argument("--k-sites", type=_int_list, default=(0, 5, 10), metavar="K,K,...",
                         help="precision: new sites to add (default 0,5,10; up to "
                              f"{lim.MAX_GRID_VALUES} distinct values, each 0 to "

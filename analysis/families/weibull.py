@@ -61,8 +61,8 @@ class WeibullFamily(FamilyOfEndpoint):
     priors_section: str = "ttp"
     value_scale: Scale = "months"
     sensitivity_quantities: tuple[str, ...] = ("median_population", "median_ratio_population", "tau")
-    power_scaled: tuple[tuple[str, ...], tuple[str, ...]] = (("beta", "shape", "tau"),
-                    ("beta", "shape", "log_shape", "tau", "site_corr_pairs"))
+    power_scaled: tuple[tuple[str, ...], tuple[str, ...]] = (("mu", "shape", "tau"),
+                    ("mu", "shape", "log_shape", "tau", "site_corr_pairs"))
     headline_rows: tuple[HeadlineRow, ...] = (
         HeadlineRow("population", "median_population", "median_ratio_population",
                     "Ratio of medians", "ratio"),
@@ -97,7 +97,7 @@ class WeibullFamily(FamilyOfEndpoint):
         """The Weibull model with ``pooling``, on the endpoint's rows of ``study``."""
         a = config.analysis
         return build_ttp_model(
-            study.for_endpoint(self.endpoint), pooling=pooling, patient_frailty=a.patient_effect,
+            study.for_endpoint(self.endpoint), pooling=pooling, patient_effect=a.patient_effect,
             shared_shape=a.shared_shape, covariates=a.covariates,
             covariate_effects=a.covariate_effects, priors=config.priors.get(self.priors_section),
             nested=nested)
@@ -128,7 +128,7 @@ class WeibullFamily(FamilyOfEndpoint):
     def methods_sentence(self, endpoints: Sequence[str], pooling_words: str) -> str:
         """The Weibull model with right censoring."""
         return ("Time to progression was modelled with a Weibull likelihood with right "
-                "censoring, log scale = beta[line] + u[site, line] with the same site-effect "
+                "censoring, log scale = mu[line] + u[site, line] with the same site-effect "
                 "structure.")
 
     def site_reader_row(self, row: Mapping[str, Any], estimate: str,

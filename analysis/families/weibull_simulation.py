@@ -25,14 +25,14 @@ class WeibullSimulator:
     """Simulation of time to progression: Weibull times, censored at the design's times."""
 
     key = "ttp"
-    location = "beta"
-    patient_sd = "sigma_frailty"
-    patient_prior = "frailty_sd"
+    location = "mu"
+    patient_sd = "sigma_patient"
+    patient_prior = "sigma_patient_sd"
     headline: tuple[str, str, float] = ("median_population", "median_ratio_population", 1.0)
     #: Precision studies: the assumed later-line effect (log time ratio of the typical site).
     default_effect = 0.4
     bounds: Mapping[str, tuple[float, float, str]] = {
-        "beta": (math.log(0.01), math.log(1_200.0),
+        "mu": (math.log(0.01), math.log(1_200.0),
                  "a log-scale TTP location from log(0.01) to log(1200) (a Weibull scale from "
                  "0.01 to 1,200 months)"),
         "log_shape": (math.log(0.05), math.log(20.0),
@@ -45,7 +45,7 @@ class WeibullSimulator:
     def draw_line_parameters(self, priors: Mapping[str, float], shared_shape: bool,
                              n_lines: int, rng: np.random.Generator) -> dict[str, Any]:
         """Log-scale locations and log shapes (one when shared) from their priors."""
-        out = {"beta": rng.normal(priors["beta_mu"], priors["beta_sd"], n_lines).tolist()}
+        out = {"mu": rng.normal(priors["mu_mean"], priors["mu_sd"], n_lines).tolist()}
         n_shapes = 1 if shared_shape else n_lines
         out["log_shape"] = rng.normal(0.0, priors["shape_log_sd"], n_shapes).tolist()
         return out
@@ -54,7 +54,7 @@ class WeibullSimulator:
                                  per_line: str) -> dict[str, tuple[tuple[int, ...], str]]:
         """Name -> (shape, words) of the line parameters a true-value set must give."""
         shapes = ((1,), "1 number (shared shape)") if shared_shape else ((n_lines,), per_line)
-        return {"beta": ((n_lines,), per_line), "log_shape": shapes}
+        return {"mu": ((n_lines,), per_line), "log_shape": shapes}
 
     def outcomes(self, predictor: np.ndarray, line: np.ndarray, hyper: Mapping[str, Any],
                  n_lines: int, rng: np.random.Generator) -> np.ndarray:
@@ -71,8 +71,8 @@ class WeibullSimulator:
     def line_quantities(self, params: Mapping[str, np.ndarray],
                         lines: Sequence[str]) -> dict[tuple[str, str], np.ndarray]:
         """Locations per line, and shapes per line (or one, ``"all"``, when shared)."""
-        loc = np.asarray(params["beta"], dtype=float)
-        out = {("beta", line): loc[..., j] for j, line in enumerate(lines)}
+        loc = np.asarray(params["mu"], dtype=float)
+        out = {("mu", line): loc[..., j] for j, line in enumerate(lines)}
         log_shape = np.asarray(params["log_shape"], dtype=float)
         shared = log_shape.shape[-1:] == (1,) and len(lines) > 1
         shape = np.broadcast_to(np.exp(log_shape), loc.shape)
@@ -84,7 +84,7 @@ class WeibullSimulator:
                            patient_sd: np.ndarray,
                            population_sd: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
         """Population medians per line, and the ratios of population and typical medians."""
-        loc = np.asarray(params["beta"], dtype=float)
+        loc = np.asarray(params["mu"], dtype=float)
         shape = np.broadcast_to(np.exp(np.asarray(params["log_shape"], dtype=float)), loc.shape)
         population = marginal_weibull_median(loc, population_sd, shape)
         typical = marginal_weibull_median(loc, patient_sd[..., None] * np.ones_like(loc), shape)
@@ -99,7 +99,7 @@ class WeibullSimulator:
                                   by_line: Any) -> dict[str, np.ndarray]:
         """The line parameters of a fit as arrays (chain, draw, line or 1)."""
         log_shape = posterior["log_shape"]
-        return {"beta": by_line("beta"),
+        return {"mu": by_line("mu"),
                 "log_shape": (by_line("log_shape") if "line" in log_shape.dims
                               else log_shape.transpose("chain", "draw").to_numpy()[..., None])}
 
@@ -107,5 +107,5 @@ class WeibullSimulator:
                     shared_shape: bool, priors: Mapping[str, float]) -> pm.Model:
         """The model refitted to one simulated study."""
         return build_ttp_model(study.for_endpoint(endpoint or schema.TTP_ENDPOINT),
-                               pooling=pooling, patient_frailty=patient_effect,
+                               pooling=pooling, patient_effect=patient_effect,
                                shared_shape=shared_shape, priors=dict(priors))

@@ -19,9 +19,10 @@ from scipy import stats
 
 from rechallenge.analysis.plots.style import DOUBLE_WIDTH, figure_style, new_figure
 
-#: Parameters shown by default, where the fit has them (binary ``mu``, TTP ``beta``).
+#: Parameters shown by default, where the fit has them (line intercepts ``mu``, covariate
+#: coefficients ``beta``, ...: the names every model uses).
 TOP_LEVEL_PARAMETERS: Final[tuple[str, ...]] = (
-    "mu", "beta", "tau", "shape", "site_corr", "sigma_frailty", "sigma_patient",
+    "mu", "beta", "tau", "shape", "site_corr", "sigma_patient",
 )
 #: At most this many panels (scalars) in one figure.
 MAX_PANELS: Final = 12

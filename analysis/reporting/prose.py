@@ -114,13 +114,9 @@ def results_sentences(
 #: Hyperparameters that only matter for an optional part of a model, and the option that turns
 #: that part on (read from a fit's recorded options).
 _OPTIONAL_PRIORS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
-    # Binary: the covariate coefficients' SD; TTP (whose options name its likelihood): the SD of
-    # the line intercepts, always used.
-    "beta_sd": lambda o: "likelihood" in o or bool(o.get("covariates")),
-    "covariate_sd": lambda o: bool(o.get("covariates")),
+    # The same names in every model: covariate coefficients, patient effect, no-pooling effects.
+    "beta_sd": lambda o: bool(o.get("covariates")),
     "sigma_patient_sd": lambda o: bool(o.get("patient_effect")),
-    "frailty_sd": lambda o: bool(o.get("patient_frailty")),
-    "no_pooling_sd": lambda o: o.get("pooling") == "none",
     "site_effect_sd": lambda o: o.get("pooling") == "none",
     "tau_sd": lambda o: o.get("pooling", "partial") == "partial",
     "lkj_eta": lambda o: o.get("pooling", "partial") == "partial",

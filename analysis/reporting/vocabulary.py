@@ -46,7 +46,6 @@ QUANTITY_LABELS: Final[dict[str, str]] = {
     "tau": "Between-site SD",
     "site_corr": "Correlation of site effects between lines",
     "sigma_patient": "Between-patient SD",
-    "sigma_frailty": "Patient frailty SD",
     "shape": "Weibull shape",
 }
 

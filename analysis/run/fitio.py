@@ -8,7 +8,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-from rechallenge.models.fit_settings import fit_attrs
+from rechallenge.models.fit_settings import VOCABULARY, fit_attrs
 
 
 class DataHashMismatch(ValueError):
@@ -34,6 +34,10 @@ FIT_KEY_ATTR = "rechallenge_fit_key"
 
 class WrongFitError(ValueError):
     """A fit file holds another fit than the one its name and the run's manifest say."""
+
+
+class OldVocabularyError(ValueError):
+    """A fit file uses other parameter names than this version's (:data:`VOCABULARY`)."""
 
 
 def save_fit(idata: az.InferenceData, path: Path, *, key: str | None = None) -> Path:
@@ -106,6 +110,9 @@ def load_fit(
 
     Raises
     ------
+    OldVocabularyError
+        The file was written with other parameter names (an older run, before every model used
+        the names of :data:`~rechallenge.models.fit_settings.VOCABULARY`).
     FileNotFoundError, ValueError
         Missing file, or a file that is not a rechallenge fit.
     """
@@ -114,6 +121,7 @@ def load_fit(
         raise FileNotFoundError(f"{path}: no such fit")
     idata = az.from_netcdf(str(path), engine="h5netcdf")
     attrs = fit_attrs(idata)
+    _check_vocabulary(path, attrs.get("vocabulary"))
     recorded = idata.posterior.attrs.get(FIT_KEY_ATTR)
     if expected_key is not None and recorded is not None and recorded != expected_key:
         raise WrongFitError(f"{path}: holds the fit {recorded!r}, not {expected_key!r}")
@@ -123,3 +131,20 @@ def load_fit(
             f"data given now hash to {expected_hash[:12]}...; refit, or use the data it was made from"
         )
     return idata
+
+
+def _check_vocabulary(path: Path, found: object) -> None:
+    """Refuse a fit whose parameter names are not this version's: read with today's names, an old
+    TTP fit's ``beta`` (its line intercept then) would be taken for covariate coefficients.
+    """
+    if found == VOCABULARY:
+        return
+    if found is None:
+        raise OldVocabularyError(
+            f"{path}: this fit was written by an older rechallenge with the old parameter names "
+            "(the TTP line intercept was 'beta', its covariate coefficients 'gamma', the patient "
+            "effect 'sigma_frailty'; now 'mu', 'beta' and 'sigma_patient' in every model), which "
+            "this version does not read; run the analysis again to refit it")
+    raise OldVocabularyError(
+        f"{path}: this fit uses parameter names of vocabulary {found!r}, and this version of "
+        f"rechallenge reads vocabulary {VOCABULARY}; run the analysis again with this version")

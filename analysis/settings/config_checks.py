@@ -151,6 +151,14 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
 PRIOR_FAMILIES: Final[dict[str, Mapping[str, PriorDefault]]] = {
     "binary": BINARY_PRIORS, "ttp": TTP_PRIORS,
 }
+#: Prior names of earlier versions and their names now (one name per concept in every model).
+#: Not aliases: a config with an old name is refused, with the new name in the message. The TTP
+#: ``beta_sd`` is not listed: it is a name today too (the covariate coefficients' prior; it was the
+#: line intercept's, now ``mu_sd``).
+RENAMED_PRIORS: Final[dict[str, dict[str, str]]] = {
+    "binary": {"no_pooling_sd": "site_effect_sd"},
+    "ttp": {"beta_mu": "mu_mean", "frailty_sd": "sigma_patient_sd", "covariate_sd": "beta_sd"},
+}
 
 
 def show(value: Any) -> str:
@@ -219,8 +227,10 @@ def _prior_problems(priors: Any) -> list[str]:
         for name, value in values.items():
             default = defaults.get(name)
             if default is None:
-                problems.append(f"[priors.{family}] {name}: unknown prior name; valid names: "
-                                f"{', '.join(sorted(defaults))}")
+                renamed = RENAMED_PRIORS.get(family, {}).get(name)
+                hint = (f"renamed {renamed}" if renamed is not None
+                        else f"valid names: {', '.join(sorted(defaults))}")
+                problems.append(f"[priors.{family}] {name}: unknown prior name; {hint}")
                 continue
             positive = default.positive
             ok = _is_number(value) and math.isfinite(value) and (not positive or value > 0)

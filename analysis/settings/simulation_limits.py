@@ -40,12 +40,14 @@ MAX_WORKERS: Final = 64
 #: ratio (binary) or log time ratio (TTP) of 5 is a ratio of about 148.
 MAX_EFFECT: Final = 5.0
 
+#: Plausible true between-site SDs: (lowest, highest, what the bound means).
+TAU_BOUNDS: Final[tuple[float, float, str]] = (0.0, 5.0, "a between-site SD from 0 to 5")
 #: Plausible true values of the parameters every family shares, by name: (lowest, highest, what
-#: the bound means). Each family's simulator bounds its own line parameters (``bounds``).
+#: the bound means). Each family's simulator bounds its own line parameters (``bounds``): the
+#: line intercept ``mu`` is a logit (binary) or a log Weibull scale in months (TTP).
 TRUTH_BOUNDS: Final[Mapping[str, tuple[float, float, str]]] = {
-    "tau": (0.0, 5.0, "a between-site SD from 0 to 5"),
+    "tau": TAU_BOUNDS,
     "sigma_patient": (0.0, 5.0, "a patient SD from 0 to 5"),
-    "sigma_frailty": (0.0, 5.0, "a frailty SD from 0 to 5"),
 }
 #: Names whose bounds are open (none of these; a family's simulator adds its own, e.g. the
 #: Weibull shape).
@@ -97,7 +99,7 @@ def size_problems(
     for option, (values, low, high, what) in grids.items():
         problems += _grid_problems(option, values, low, high, what)
     if tau_grid:
-        tau_low, tau_high, _ = TRUTH_BOUNDS["tau"]
+        tau_low, tau_high, _ = TAU_BOUNDS
         bad = [t for t in tau_grid if not (math.isfinite(t) and tau_low < t <= tau_high)]
         if bad:
             problems.append(f"--tau (tau_grid) = {_listed(tau_grid)}: expected true between-site "

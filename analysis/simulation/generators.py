@@ -98,8 +98,8 @@ def draw_hyperparameters(
     Returns
     -------
     dict
-        The family's line parameters (binary: ``mu``; TTP: ``beta`` and ``log_shape``, one
-        value when shared); with partial pooling ``tau`` and ``corr`` (a line-by-line matrix);
+        The family's line parameters (``mu``, the line intercepts, and for TTP ``log_shape``,
+        one value when shared); with partial pooling ``tau`` and ``corr`` (a line-by-line matrix);
         with a patient effect the family's patient SD. Lists, JSON-ready.
     """
     simulator = simulator_of(family)

@@ -10,8 +10,8 @@ binary
     ``probability_population[line]``, ``difference_population[contrast]``,
     ``odds_ratio_typical_site[contrast]``;
 ttp
-    ``beta[line]``, ``shape[line]`` (or ``shape[all]``), ``tau[line]``, ``site_corr[contrast]``,
-    ``sigma_frailty[all]``, ``median_population[line]``, ``median_ratio_population[contrast]``,
+    ``mu[line]``, ``shape[line]`` (or ``shape[all]``), ``tau[line]``, ``site_corr[contrast]``,
+    ``sigma_patient[all]``, ``median_population[line]``, ``median_ratio_population[contrast]``,
     ``median_ratio_typical_site[contrast]``.
 
 The contrast label is ``"<later> vs <first>"``.

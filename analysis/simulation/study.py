@@ -375,8 +375,8 @@ def _tasks(
 def with_effect(family: str, hyper: Hyper, effect: float) -> Hyper:
     """True values with every later line at the first line's location plus ``effect``.
 
-    Binary: ``mu``, a log odds ratio of the typical site; TTP: ``beta``, a log time ratio of the
-    typical site (with equal shapes, also the log ratio of its medians).
+    The line intercept ``mu``: a log odds ratio of the typical site (binary) or a log time ratio
+    of the typical site (TTP; with equal shapes, also the log ratio of its medians).
     """
     name = simulator_of(family).location
     location = list(hyper[name])

@@ -1,23 +1,23 @@
 """Derived quantities of a Weibull TTP fit, computed from the InferenceData alone.
 
-Everything here reads ``idata.posterior`` (``beta``, ``shape``, ``tau``, ``site_corr``,
-``u_site``, ``sigma_frailty``), ``constant_data``/``observed_data`` (times and censoring bounds)
+Everything here reads ``idata.posterior`` (``mu``, ``shape``, ``tau``, ``site_corr``,
+``u_site``, ``sigma_patient``), ``constant_data``/``observed_data`` (times and censoring bounds)
 and the provenance attrs, so a report can be rebuilt from a saved NetCDF fit.
 
 Readings of a median (per line; covariates at x = 0, i.e. numeric covariates at their mean and
 categorical ones at the reference level):
 
 ``median_typical_site``
-    ``u = 0``: ``exp(beta) (log 2)^(1/k)``.
+    ``u = 0``: ``exp(mu) (log 2)^(1/k)``.
 ``median_population``
     median of the population-averaged curve ``S_pop(t) = E_u[S(t | u)]`` over the site
     distribution ``u ~ N(0, tau^2)``, solved per draw by bisection on log t with Gauss-Hermite
     nodes for the expectation.
 ``median_new_site``
-    ``exp(beta + u_new) (log 2)^(1/k)`` with one predictive site effect per draw.
+    ``exp(mu + u_new) (log 2)^(1/k)`` with one predictive site effect per draw.
 
-With a patient frailty every site-level curve is also averaged over patients (``sd^2 =
-sigma_frailty^2``, added to ``tau^2`` for the population curve), so each median is a median of
+With a patient effect (frailty) every site-level curve is also averaged over patients (``sd^2 =
+sigma_patient^2``, added to ``tau^2`` for the population curve), so each median is a median of
 the patients of a site, as a Kaplan-Meier curve of that site would estimate; the hazard ratio is
 then conditional on the patient.
 """
@@ -45,7 +45,7 @@ ENDPOINT: Final = "ttp"
 TTP_QUANTITIES: Final[tuple[str, ...]] = (
     "median_typical_site", "median_population", "median_new_site", "median_ratio_population",
     "median_ratio_typical_site", "hazard_ratio", "prob_greater_population", "shape", "tau",
-    "site_corr", "sigma_frailty",
+    "site_corr", "sigma_patient",
 )
 _BISECTION_STEPS: Final = 60
 _CURVE_POINTS: Final = 101
@@ -103,10 +103,10 @@ def _compute_quantity_draws(idata: az.InferenceData, seed: int) -> list[tuple[st
         out.append((quantity, line, np.asarray(draws, dtype=float)))
 
     if d.pooling != "none":
-        typical = marginal_weibull_median(d.beta, d.frailty_sd[..., None], d.shape)
-        population = marginal_weibull_median(d.beta, d.population_sd, d.shape)
+        typical = marginal_weibull_median(d.mu, d.patient_sd[..., None], d.shape)
+        population = marginal_weibull_median(d.mu, d.population_sd, d.shape)
         u_new = new_site_effects(idata, seed=seed).sel(line=list(d.lines)).to_numpy()
-        new_site = marginal_weibull_median(d.beta + u_new, d.frailty_sd[..., None], d.shape)
+        new_site = marginal_weibull_median(d.mu + u_new, d.patient_sd[..., None], d.shape)
         for name, values in (("median_typical_site", typical), ("median_population", population),
                              ("median_new_site", new_site)):
             for j, line in enumerate(d.lines):
@@ -116,7 +116,7 @@ def _compute_quantity_draws(idata: az.InferenceData, seed: int) -> list[tuple[st
             add("median_ratio_typical_site", label, typical[..., j] / typical[..., 0])
             if d.shared_shape:
                 add("hazard_ratio", label,
-                    np.exp(-d.shape[..., 0] * (d.beta[..., j] - d.beta[..., 0])))
+                    np.exp(-d.shape[..., 0] * (d.mu[..., j] - d.mu[..., 0])))
             add("prob_greater_population", label,
                 (population[..., j] > population[..., 0]).astype(float))
     if d.shared_shape:
@@ -131,8 +131,8 @@ def _compute_quantity_draws(idata: az.InferenceData, seed: int) -> list[tuple[st
             corr = idata.posterior["site_corr"]
             for j, label in d.contrasts():
                 add("site_corr", label, corr.sel(line=d.lines[0], line_b=d.lines[j]).to_numpy())
-    if d.has_frailty:
-        add("sigma_frailty", "all", d.frailty_sd)
+    if d.has_patient_effect:
+        add("sigma_patient", "all", d.patient_sd)
     return out
 
 
@@ -154,9 +154,9 @@ def site_medians(idata: az.InferenceData, *, interval: Interval = DEFAULT_INTERV
         u = post["u_site"].sel(line=list(d.lines)).transpose("chain", "draw", "site", "line")
         u = u.to_numpy()
     else:
-        u = np.zeros(d.beta.shape[:2] + (len(sites), len(d.lines)))
+        u = np.zeros(d.mu.shape[:2] + (len(sites), len(d.lines)))
     medians = marginal_weibull_median(
-        d.beta[:, :, None, :] + u, d.frailty_sd[:, :, None, None], d.shape[:, :, None, :])
+        d.mu[:, :, None, :] + u, d.patient_sd[:, :, None, None], d.shape[:, :, None, :])
     raw = _raw_site_medians(idata, sites, d.lines)
     rows = []
     for i, site in enumerate(sites):
@@ -196,10 +196,10 @@ def survival_curves(
     d = _TTPDraws.from_idata(idata)
     grid = _time_grid(idata, d) if times is None else np.asarray(times, dtype=float)
     sd = d.population_sd if kind == "population" else np.broadcast_to(
-        d.frailty_sd[..., None], d.beta.shape)
+        d.patient_sd[..., None], d.mu.shape)
     frames = []
     for j, line in enumerate(d.lines):
-        surv = marginal_weibull_survival(grid, d.beta[..., j], sd[..., j], d.shape[..., j])
+        surv = marginal_weibull_survival(grid, d.mu[..., j], sd[..., j], d.shape[..., j])
         flat = surv.reshape(-1, grid.size)
         frames.append(_band_frame(line, grid, flat, interval))
     return pd.concat(frames, ignore_index=True)
@@ -308,17 +308,17 @@ class _TTPDraws:
         post = idata.posterior
         self.lines: tuple[str, ...] = tuple(str(v) for v in post.coords[LINE].to_numpy())
         self.pooling: str = attrs.get("options", {}).get("pooling", "partial")
-        self.beta = _by_line(post["beta"], self.lines)
+        self.mu = _by_line(post["mu"], self.lines)
         self.shared_shape = "line" not in post["shape"].dims
         self.shape = np.broadcast_to(
             post["shape"].to_numpy()[..., None] if self.shared_shape
-            else _by_line(post["shape"], self.lines), self.beta.shape)
+            else _by_line(post["shape"], self.lines), self.mu.shape)
         self.tau = (_by_line(post["tau"], self.lines) if "tau" in post
-                    else np.zeros_like(self.beta))
-        self.has_frailty = "sigma_frailty" in post
-        self.frailty_sd = (post["sigma_frailty"].transpose("chain", "draw").to_numpy()
-                           if self.has_frailty else np.zeros(self.beta.shape[:2]))
-        self.population_sd = np.sqrt(self.tau**2 + self.frailty_sd[..., None] ** 2)
+                    else np.zeros_like(self.mu))
+        self.has_patient_effect = "sigma_patient" in post
+        self.patient_sd = (post["sigma_patient"].transpose("chain", "draw").to_numpy()
+                           if self.has_patient_effect else np.zeros(self.mu.shape[:2]))
+        self.population_sd = np.sqrt(self.tau**2 + self.patient_sd[..., None] ** 2)
 
     @classmethod
     def from_idata(cls, idata: az.InferenceData) -> _TTPDraws:
@@ -346,7 +346,7 @@ def _time_grid(idata: az.InferenceData, d: _TTPDraws) -> np.ndarray:
     if t_obs.size:
         t_max = float(t_obs.max())
     else:
-        t_max = 3.0 * float(np.median(np.exp(d.beta + LOG_LOG2 / d.shape), axis=(0, 1)).max())
+        t_max = 3.0 * float(np.median(np.exp(d.mu + LOG_LOG2 / d.shape), axis=(0, 1)).max())
     return np.linspace(0.0, t_max, _CURVE_POINTS)
 
 
