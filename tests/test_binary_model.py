@@ -9,6 +9,8 @@ nutpie against PyMC.
 from __future__ import annotations
 
 import json
+import weakref
+from collections.abc import Callable
 
 import arviz as az
 import numpy as np
@@ -75,18 +77,32 @@ def check_all_dims(model: pm.Model) -> None:
         assert shape == tuple(var.shape.eval()), var.name
 
 
+# Compiled functions per model: a test that evaluates one model at several points compiles it
+# once (compiling, not evaluating, is what takes the time).
+_VALUE_FNS: weakref.WeakKeyDictionary[pm.Model, dict[tuple[str, ...], Callable]] = (
+    weakref.WeakKeyDictionary())
+_LOGP_FNS: weakref.WeakKeyDictionary[pm.Model, Callable] = weakref.WeakKeyDictionary()
+_STARTS: weakref.WeakKeyDictionary[pm.Model, dict] = weakref.WeakKeyDictionary()
+
+
 def point_values(model: pm.Model, names: list[str], seed: int = SEED) -> tuple[dict, list]:
     """A random point of the unconstrained space and the model's values there."""
     rng = np.random.default_rng(seed)
-    point = {k: v + rng.normal(0, 0.7, size=np.shape(v)) for k, v in model.initial_point().items()}
-    # Random variables must be replaced by their value variables, or compiling draws from them.
-    outs = model.replace_rvs_by_values([model[n] for n in names])
-    fn = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")
-    return point, fn(point)
+    if model not in _STARTS:  # initial_point() compiles a function too
+        _STARTS[model] = model.initial_point()
+    point = {k: v + rng.normal(0, 0.7, size=np.shape(v)) for k, v in _STARTS[model].items()}
+    fns = _VALUE_FNS.setdefault(model, {})
+    if tuple(names) not in fns:
+        # Random variables must be replaced by their value variables, or compiling draws from them.
+        outs = model.replace_rvs_by_values([model[n] for n in names])
+        fns[tuple(names)] = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")
+    return point, fns[tuple(names)](point)
 
 
 def logp_at(model: pm.Model, point: dict) -> float:
-    return float(model.compile_logp(jacobian=False)(point))
+    if model not in _LOGP_FNS:
+        _LOGP_FNS[model] = model.compile_logp(jacobian=False)
+    return float(_LOGP_FNS[model](point))
 
 
 # --------------------------------------------------------------------------- structure

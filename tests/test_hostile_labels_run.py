@@ -34,8 +34,10 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\.json$")
 
 
 @pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """``(folder, run)``: the data, config and run of the hostile study, made through the CLI."""
+def hostile_run(tmp_path_factory: pytest.TempPathFactory, engine) -> tuple[Path, Path]:
+    """``(folder, run)``: the data, config and run of the hostile study, made through the CLI
+    (on the session's cluster, ``--scheduler``: no cluster of its own).
+    """
     folder = tmp_path_factory.mktemp("hostile_run")
     frame = load_example()
     frame = frame[frame["site"].isin(SITES)].copy()
@@ -51,7 +53,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     assert main(["validate", "--config", str(folder / "config.toml")]) == 0
     run = folder / "run"
     assert main(["analyze", "--config", str(folder / "config.toml"), "--out", str(run),
-                 "--allow-unconverged", "--quiet"]) == 0
+                 "--allow-unconverged", "--scheduler", engine.scheduler.address, "--quiet"]) == 0
     return folder, run
 
 

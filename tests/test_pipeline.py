@@ -197,12 +197,12 @@ def test_existing_run_is_not_overwritten_without_asking(run: Path, capsys: pytes
     assert "--overwrite" in capsys.readouterr().err
 
 
-def test_gate_fails_on_a_bad_fit(tmp_path: Path) -> None:
+def test_gate_fails_on_a_bad_fit(tmp_path: Path, engine) -> None:
     config = small_config(comparators=False, sensitivity=False)
     config = replace(config, analysis=replace(config.analysis, endpoints=("response",)))
     config = config.with_sampler(draws=5, tune=5, chains=1)
     with pytest.raises(UnconvergedError) as failure:
-        analyze(config, tmp_path / "bad", progress=QUIET)
+        analyze(config, tmp_path / "bad", progress=QUIET, engine=engine)
     message = failure.value.gate.message()
     assert "bulk ESS" in message and "What to try" in message and "--draws" in message
     # The run is still written, for inspection, and says so on its first page.
