@@ -1,0 +1,147 @@
+"""Column widths of a Word table computed from what its cells hold, so no number or word breaks.
+
+Word and LibreOffice break a word that is wider than its column inside the word ("Ra nk",
+"-305.7 60"). Here every column gets at least the width of its longest unbreakable piece (a word,
+a number, an estimate with its interval when there is room), measured at the table's font size,
+and the rest of the page width goes to the columns whose text would otherwise wrap most. A table
+whose pieces do not fit the portrait text width goes on a landscape page, and at a smaller font
+size when even that is too narrow.
+
+Text is measured with the advance widths of DejaVu Sans, the font Matplotlib ships (so the
+widths are the same on every machine, and the Word files' bytes too). DejaVu Sans is wider than
+the fonts the documents name (Calibri, or its metric twin Carlito in LibreOffice), so a width
+computed here holds the text in those fonts with room to spare.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+from matplotlib import font_manager
+
+#: Points per centimetre.
+PT_PER_CM: Final = 72 / 2.54
+#: Left plus right cell margin of a Word table (0.19 cm each, Word's default), plus a little air
+#: for the rounding of the widths to twentieths of a point.
+CELL_PADDING_CM: Final = 2 * 0.19 + 0.06
+#: The font sizes a table may use, largest first: the first at which the table fits is used.
+FONT_SIZES_PT: Final = (8.5, 7.5, 6.5)
+#: An estimate with its interval, "23.8% (14.0 to 36.6)", "2.7 pp (−15.6 to 19.8)": kept on
+#: one line when the page has room for it.
+_ESTIMATE: Final = re.compile(r"\S+( pp)?( ± \S+)? \(\S+ to \S+\)")
+
+
+@lru_cache(maxsize=1)
+def _font():  # noqa: ANN202 (matplotlib.ft2font.FT2Font; not importable for typing on all versions)
+    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"),
+                                 fallback_to_default=True)
+    font = font_manager.get_font(path)
+    font.set_size(100, 72)  # 100 pt at 72 dpi: an advance in pixels is 1/100 of the size
+    return font
+
+
+@lru_cache(maxsize=4096)
+def _advance_em(char: str) -> float:
+    """Advance width of one character in ems (a character the font lacks counts one em)."""
+    font = _font()
+    if font.get_char_index(ord(char)) == 0:
+        return 1.0
+    glyph = font.load_char(ord(char))
+    return glyph.linearHoriAdvance / 65536 / 100
+
+
+def text_width_cm(text: str, size_pt: float, *, bold: bool = False) -> float:
+    """Width of ``text`` on one line at ``size_pt`` (DejaVu Sans advances; bold 10% wider)."""
+    width_pt = size_pt * sum(_advance_em(c) for c in text)
+    return width_pt * (1.1 if bold else 1.0) / PT_PER_CM
+
+
+def pieces(text: str, *, whole_estimates: bool) -> list[str]:
+    """The parts of a cell that must not break: its words; with ``whole_estimates``, an estimate
+    with its interval as one piece.
+    """
+    if whole_estimates:
+        found = [m.group(0) for m in _ESTIMATE.finditer(text)]
+        rest = _ESTIMATE.sub(" ", text).split()
+        return found + rest or [""]
+    return text.split() or [""]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a table is laid out: its column widths, font size and page orientation."""
+
+    widths_cm: tuple[float, ...]
+    font_pt: float
+    landscape: bool
+
+
+def column_layout(header: Sequence[str], rows: Sequence[Sequence[str]], *,
+                  portrait_cm: float, landscape_cm: float,
+                  font_sizes: Sequence[float] = FONT_SIZES_PT) -> Layout:
+    """Column widths that fit every word and number of the table; page and font to fit them.
+
+    Parameters
+    ----------
+    header
+        The column names (bold).
+    rows
+        The cells, as they will be shown.
+    portrait_cm, landscape_cm
+        Text width of a portrait and of a landscape page.
+    font_sizes
+        Font sizes to try, largest first.
+
+    Returns
+    -------
+    Layout
+        The first that fits of: portrait with estimates whole, portrait with estimates broken
+        at spaces, landscape likewise, at each font size in turn; the smallest font on a
+        landscape page if nothing fits (the columns then share the width by need).
+    """
+    for size in font_sizes:
+        for landscape, page in ((False, portrait_cm), (True, landscape_cm)):
+            for whole in (True, False):
+                need = _minimum_widths(header, rows, size, whole_estimates=whole)
+                if sum(need) <= page:
+                    return Layout(_share(need, _natural_widths(header, rows, size), page), size,
+                                  landscape)
+    size = font_sizes[-1]
+    need = _minimum_widths(header, rows, size, whole_estimates=False)
+    return Layout(tuple(w * landscape_cm / sum(need) for w in need), size, True)
+
+
+def _minimum_widths(header: Sequence[str], rows: Sequence[Sequence[str]], size: float, *,
+                    whole_estimates: bool) -> list[float]:
+    widths = []
+    for j, name in enumerate(header):
+        longest = max(text_width_cm(p, size, bold=True) for p in pieces(name, whole_estimates=False))
+        for row in rows:
+            for p in pieces(row[j], whole_estimates=whole_estimates):
+                longest = max(longest, text_width_cm(p, size))
+        widths.append(longest + CELL_PADDING_CM)
+    return widths
+
+
+def _natural_widths(header: Sequence[str], rows: Sequence[Sequence[str]], size: float) -> list[float]:
+    """Width of each column's longest cell on one line (what it would take never to wrap)."""
+    return [max([text_width_cm(name, size, bold=True)] + [text_width_cm(r[j], size) for r in rows])
+            + CELL_PADDING_CM for j, name in enumerate(header)]
+
+
+def _share(need: Sequence[float], natural: Sequence[float], page: float) -> tuple[float, ...]:
+    """Minimum widths plus the page's spare width, given to the columns that would wrap, in
+    proportion to the width they lack; never wider than a column's natural width unless every
+    column has it (then the table is narrower than the page).
+    """
+    widths = list(need)
+    spare = page - sum(widths)
+    lack = [max(n - w, 0.0) for n, w in zip(natural, widths)]
+    total = sum(lack)
+    if total <= spare:
+        return tuple(max(n, w) for n, w in zip(natural, widths))
+    return tuple(w + spare * lk / total for w, lk in zip(widths, lack))
