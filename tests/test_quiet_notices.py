@@ -40,3 +40,25 @@ def test_other_future_warnings_still_print(tmp_path: Path) -> None:
               "import warnings\n"
               "warnings.warn('another notice', FutureWarning)")
     assert "another notice" in _import_arviz(tmp_path, before)
+
+
+def test_a_local_cluster_starts_quietly_when_the_dashboard_port_is_taken() -> None:
+    import socket
+    import warnings
+
+    from rechallenge.analysis.run.engine import EngineSettings, open_client
+
+    taken = socket.socket()
+    try:
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:
+            pass  # another cluster holds it already: the same situation
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with open_client(EngineSettings(workers=1)):
+                pass
+    finally:
+        taken.close()
+    assert not [w for w in caught if "already in use" in str(w.message)]

@@ -24,6 +24,7 @@ from rechallenge.analysis.plots.forest_rows import draw_forest_rows, forest_lege
 from rechallenge.analysis.plots.style import (
     DOUBLE_WIDTH,
     HIGHLIGHT,
+    TEXT_PT,
     check_columns,
     check_interval,
     figure_style,
@@ -169,16 +170,16 @@ def plot_forest(
     with figure_style():
         created = ax is None
         if ax is None:
-            ax = new_axes(width=DOUBLE_WIDTH * 0.75, height=1.4 + 0.21 * (len(data) + 1))
+            ax = new_axes(width=DOUBLE_WIDTH, height=1.4 + 0.21 * (len(data) + 1))
         y_of = dict(zip(data["row"], draw_forest_rows(ax, data, line_colour(line))))
         # Events/patients of this line beside each row, outside the right edge of the axes.
         counts = data[data["n"].fillna(0) > 0]
         for _, r in counts.iterrows():
             ax.annotate(f"{int(r['events'])}/{int(r['n'])}", xy=(1, y_of[r["row"]]),
                         xycoords=("axes fraction", "data"), xytext=(4, 0),
-                        textcoords="offset points", ha="left", va="center", fontsize=7.5)
+                        textcoords="offset points", ha="left", va="center", fontsize=TEXT_PT)
         ax.annotate("r/n", xy=(1, 1), xycoords="axes fraction", xytext=(4, 2),
-                    textcoords="offset points", ha="left", va="bottom", fontsize=7.5,
+                    textcoords="offset points", ha="left", va="bottom", fontsize=TEXT_PT,
                     fontstyle="italic")
         # Pooled rows are already bold (draw_forest_rows); new sites are bold and coloured.
         for tick, (_, r) in zip(ax.get_yticklabels(), data.iterrows()):

@@ -24,7 +24,13 @@ from rechallenge.analysis.plots.forest_rows import (
     forest_legend,
     forest_panels,
 )
-from rechallenge.analysis.plots.style import check_columns, check_interval, figure_style, line_colour
+from rechallenge.analysis.plots.style import (
+    SMALL_PT,
+    check_columns,
+    check_interval,
+    figure_style,
+    line_colour,
+)
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
 
 #: Columns of :func:`ttp_forest_data`.
@@ -147,7 +153,7 @@ def _panel(ax: Axes, data: pd.DataFrame, right: float) -> None:
     unreached = np.isinf(data["raw"].to_numpy(float))
     for yy in y[unreached]:
         ax.annotate("not reached", xy=(right, yy - RAW_OFFSET), ha="right", va="center",
-                    fontsize=6.5, color=colour)
+                    fontsize=SMALL_PT, color=colour)
     ax.set_xlim(0, right)
     ax.set_xlabel("Median time to progression, months")
     ax.set_title(str(data["line"].iloc[0]))

@@ -35,9 +35,10 @@ FONT_SIZES_PT: Final = (8.5, 7.5, 6.5)
 _ESTIMATE: Final = re.compile(r"\S+( pp)?( ± \S+)? \(\S+ to \S+\)")
 
 
-@lru_cache(maxsize=1)
-def _font():  # noqa: ANN202 (matplotlib.ft2font.FT2Font; not importable for typing on all versions)
-    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"),
+@lru_cache(maxsize=2)
+def _font(bold: bool):  # noqa: ANN202 (matplotlib.ft2font.FT2Font)
+    weight = "bold" if bold else "normal"
+    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans", weight=weight),
                                  fallback_to_default=True)
     font = font_manager.get_font(path)
     font.set_size(100, 72)  # 100 pt at 72 dpi: an advance in pixels is 1/100 of the size
@@ -45,9 +46,9 @@ def _font():  # noqa: ANN202 (matplotlib.ft2font.FT2Font; not importable for typ
 
 
 @lru_cache(maxsize=4096)
-def _advance_em(char: str) -> float:
+def _advance_em(char: str, bold: bool) -> float:
     """Advance width of one character in ems (a character the font lacks counts one em)."""
-    font = _font()
+    font = _font(bold)
     if font.get_char_index(ord(char)) == 0:
         return 1.0
     glyph = font.load_char(ord(char))
@@ -55,9 +56,8 @@ def _advance_em(char: str) -> float:
 
 
 def text_width_cm(text: str, size_pt: float, *, bold: bool = False) -> float:
-    """Width of ``text`` on one line at ``size_pt`` (DejaVu Sans advances; bold 10% wider)."""
-    width_pt = size_pt * sum(_advance_em(c) for c in text)
-    return width_pt * (1.1 if bold else 1.0) / PT_PER_CM
+    """Width of ``text`` on one line at ``size_pt`` (DejaVu Sans, or DejaVu Sans Bold, advances)."""
+    return size_pt * sum(_advance_em(c, bold) for c in text) / PT_PER_CM
 
 
 def pieces(text: str, *, whole_estimates: bool) -> list[str]:
@@ -99,17 +99,21 @@ def column_layout(header: Sequence[str], rows: Sequence[Sequence[str]], *,
     Returns
     -------
     Layout
-        The first that fits of: portrait with estimates whole, portrait with estimates broken
-        at spaces, landscape likewise, at each font size in turn; the smallest font on a
-        landscape page if nothing fits (the columns then share the width by need).
+        The first that fits of: estimates whole on a portrait page, at each font size but the
+        smallest; then on a landscape page; then estimates broken at spaces, likewise; then
+        anything at the smallest size; the smallest font on a landscape page if nothing fits
+        (the columns then share the width by need).
     """
-    for size in font_sizes:
-        for landscape, page in ((False, portrait_cm), (True, landscape_cm)):
-            for whole in (True, False):
-                need = _minimum_widths(header, rows, size, whole_estimates=whole)
-                if sum(need) <= page:
-                    return Layout(_share(need, _natural_widths(header, rows, size), page), size,
-                                  landscape)
+    pages = ((False, portrait_cm), (True, landscape_cm))
+    tries = [(whole, landscape, page, size) for whole in (True, False) for landscape, page in pages
+             for size in font_sizes[:-1]]
+    tries += [(whole, landscape, page, font_sizes[-1]) for whole in (True, False)
+              for landscape, page in pages]
+    for whole, landscape, page, size in tries:
+        need = _minimum_widths(header, rows, size, whole_estimates=whole)
+        if sum(need) <= page:
+            return Layout(_share(need, _natural_widths(header, rows, size), page), size,
+                          landscape)
     size = font_sizes[-1]
     need = _minimum_widths(header, rows, size, whole_estimates=False)
     return Layout(tuple(w * landscape_cm / sum(need) for w in need), size, True)
