@@ -116,16 +116,17 @@ def plot_ranks(idata: az.InferenceData, *, var_names: Sequence[str]) -> Figure:
     n = len(data.data_vars)
     if n == 0:
         raise ValueError("nothing to plot: every selected parameter is constant")
-    cols = n if n <= 3 else 2 if n == 4 else 3 if n <= 6 else 4
+    # At most three panels a row: their titles (in words) need the width at print size.
+    cols = n if n <= 3 else 2 if n == 4 else 3
     rows = int(np.ceil(n / cols))
     with figure_style():
-        fig = new_figure(DOUBLE_WIDTH, 1.7 * rows + 0.3)
+        fig = new_figure(DOUBLE_WIDTH, 1.8 * rows + 0.3)
         axes = fig.subplots(rows, cols, squeeze=False)
         az.plot_rank(data, ax=axes.ravel()[:n], kind="bars")
         for ax in axes.ravel()[n:]:
             ax.set_visible(False)
         for ax, name in zip(axes.ravel()[:n], data.data_vars):
-            ax.set_title(parameter_words(str(name)), fontsize=TEXT_PT)
+            ax.set_title(parameter_words(str(name)).replace(", ", "\n", 1), fontsize=TEXT_PT)
             # Chains numbered from 1, as a reader counts them (ArviZ labels them from 0).
             ticks = ax.get_yticks()
             ax.set_yticks(ticks, [str(k + 1) for k in range(len(ticks))])

@@ -20,11 +20,18 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import offset_copy
 
-from rechallenge.analysis.plots.forest_rows import draw_forest_rows, forest_legend, forest_panels
+from rechallenge.analysis.plots.forest_rows import (
+    draw_estimate_column,
+    draw_forest_rows,
+    draw_panel_note,
+    forest_legend,
+    forest_panels,
+    heterogeneity_note,
+)
 from rechallenge.analysis.plots.style import (
     DOUBLE_WIDTH,
     HIGHLIGHT,
-    TEXT_PT,
+    SMALL_PT,
     check_columns,
     check_interval,
     figure_style,
@@ -48,6 +55,8 @@ POOLED_ROWS: Final[tuple[tuple[str, str, str], ...]] = (
 #: Columns needed in the per-site table (posterior summary of each site plus its counts).
 SITE_COLUMNS: Final[tuple[str, ...]] = ("site", "line", "n", "events", "median", "lower", "upper")
 #: Raw proportion and exact interval as ``site_estimates`` gives them (computed when absent).
+#: Points from the axes' right edge to the estimate column (past the r/n column).
+_ESTIMATE_OFFSET: Final = 30.0
 _RAW_COLUMNS: Final[tuple[str, ...]] = ("proportion", "proportion_lower", "proportion_upper")
 
 
@@ -177,10 +186,13 @@ def plot_forest(
         for _, r in counts.iterrows():
             ax.annotate(f"{int(r['events'])}/{int(r['n'])}", xy=(1, y_of[r["row"]]),
                         xycoords=("axes fraction", "data"), xytext=(4, 0),
-                        textcoords="offset points", ha="left", va="center", fontsize=TEXT_PT)
+                        textcoords="offset points", ha="left", va="center", fontsize=SMALL_PT)
         ax.annotate("r/n", xy=(1, 1), xycoords="axes fraction", xytext=(4, 2),
-                    textcoords="offset points", ha="left", va="bottom", fontsize=TEXT_PT,
+                    textcoords="offset points", ha="left", va="bottom", fontsize=SMALL_PT,
                     fontstyle="italic")
+        draw_estimate_column(ax, data, np.array([y_of[r] for r in data["row"]]),
+                             header=f"Median ({interval.percent} CrI)", percent=True,
+                             offset_pt=_ESTIMATE_OFFSET)
         # Pooled rows are already bold (draw_forest_rows); new sites are bold and coloured.
         for tick, (_, r) in zip(ax.get_yticklabels(), data.iterrows()):
             if r["kind"] == "site" and r["site"] in highlight_sites:
@@ -188,7 +200,7 @@ def plot_forest(
                 tick.set_fontweight("bold")
         # A margin, so that markers at 0% and 100% are not cut in half by the axes edge.
         ax.set_xlim(-0.02, 1.02)
-        ax.set_xticks(np.linspace(0, 1, 6))
+        ax.set_xticks(np.linspace(0, 1, 5))
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
         ax.set_xlabel("Probability")
         ax.set_title(line if title is None else title)
@@ -196,11 +208,11 @@ def plot_forest(
         if created:
             ax.figure.legend(handles=handles, loc="outside lower center", ncol=2)
         else:
-            # Right of the axes, past the r/n column.
+            # Right of the axes, past the r/n and estimate columns.
             placement: dict[str, Any] = {  # matplotlib's stubs have no overload for this call
                 "loc": "upper left", "bbox_to_anchor": (1.0, 1.0),
-                "bbox_transform": offset_copy(ax.transAxes, fig=cast(Figure, ax.figure), x=34,
-                                              units="points")}
+                "bbox_transform": offset_copy(ax.transAxes, fig=cast(Figure, ax.figure),
+                                              x=_ESTIMATE_OFFSET + 100, units="points")}
             ax.legend(handles=handles, **placement)
     return ax
 
@@ -240,6 +252,7 @@ def plot_forest_lines(
         legend = ax.get_legend()
         if legend is not None:  # one legend for the whole figure, from forest_panels
             legend.remove()
+        draw_panel_note(ax, heterogeneity_note(summary, frame, scale="log-odds", percent=True))
 
     with figure_style():
         return forest_panels(frames, draw, forest_handles(interval, highlight=bool(highlight_sites)),

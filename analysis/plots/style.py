@@ -171,6 +171,11 @@ def save_figure(fig: Figure, directory: Path, name: str) -> list[Path]:
     return [png, pdf]
 
 
+#: How far (inches, half a point) ink may reach past the figure's edge before it is kept by
+#: widening the saved box.
+_SPILL_INCHES: Final = 0.5 / 72
+
+
 def _freeze_layout(fig: Figure) -> Bbox:
     """Lay ``fig`` out once, as its PNG renders; return the box to save (inches): the whole
     figure under constrained layout, else the padded tight bounding box.
@@ -199,6 +204,12 @@ def _freeze_layout(fig: Figure) -> Bbox:
     # No layout engine from here on: savefig then neither re-runs the layout nor dry-draws.
     with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
         fig.set_layout_engine(None)
+    padded = bbox.padded(matplotlib.rcParams["savefig.pad_inches"])
+    drawn = Bbox.from_bounds(0, 0, *fig.get_size_inches())
     if whole:
-        return Bbox.from_bounds(0, 0, *fig.get_size_inches())
-    return bbox.padded(matplotlib.rcParams["savefig.pad_inches"])
+        # Never clip: a label the layout left outside the figure widens the saved box (and
+        # the figure then prints wider than drawn, which the figure tests catch).
+        inside = drawn.padded(_SPILL_INCHES)
+        return drawn if inside.containsx(bbox.x0) and inside.containsx(bbox.x1) and \
+            inside.containsy(bbox.y0) and inside.containsy(bbox.y1) else Bbox.union([drawn, padded])
+    return padded

@@ -145,7 +145,7 @@ def plot_survival(
                    label="Censored"),
         ]
         if created:
-            ax.figure.legend(handles=handles, loc="outside lower center", ncol=3)
+            ax.figure.legend(handles=handles, loc="outside lower center", ncol=2)
         else:
             ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax
@@ -190,13 +190,15 @@ def draw_at_risk(ax: Axes, km: pd.DataFrame) -> None:
         return
     # Below the tick labels and the axis label; offsets in points scale with the font.
     first = -34.0
-    ax.annotate("No. at risk", xy=(0, 0), xycoords="axes fraction", xytext=(-14, first),
-                textcoords="offset points", ha="right", va="top", fontsize=TEXT_PT,
+    # Row labels start at the figure's left edge, so they stay inside a narrow figure.
+    left = ("figure fraction", "axes fraction")
+    ax.annotate("No. at risk", xy=(0, 0), xycoords=left, xytext=(2, first),
+                textcoords="offset points", ha="left", va="top", fontsize=TEXT_PT,
                 fontweight="bold")
     for k, line in enumerate(lines):
         y = first - 10.0 * (k + 1)
-        ax.annotate(line, xy=(0, 0), xycoords="axes fraction", xytext=(-14, y),
-                    textcoords="offset points", ha="right", va="top", fontsize=TEXT_PT,
+        ax.annotate(line, xy=(0, 0), xycoords=left, xytext=(2, y),
+                    textcoords="offset points", ha="left", va="top", fontsize=TEXT_PT,
                     color=line_colour(line))
         for _, row in table[table["line"] == line].iterrows():
             ax.annotate(str(row["at_risk"]), xy=(row["time"], 0),
