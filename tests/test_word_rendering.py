@@ -34,7 +34,7 @@ from rechallenge.analysis.reporting.document import (
     render_html,
     render_markdown,
 )
-from rechallenge.analysis.reporting.docx_parts import LANDSCAPE_TEXT_CM, PORTRAIT_TEXT_CM
+from rechallenge.analysis.reporting.docx_parts import PORTRAIT_TEXT_CM
 from rechallenge.analysis.reporting.docx_report import write_docx
 from rechallenge.analysis.reporting.tables import Table
 
@@ -192,9 +192,9 @@ def test_html_stands_alone_and_reflows(content, tmp_path):
     page = render_html(content, tmp_path)
     sources = re.findall(r'<img[^>]* src="([^"]+)"', page)
     assert len(sources) == 2 and all(s.startswith("data:image/png;base64,") for s in sources)
-    assert page.count('<div class="scroll"><table') == 3
+    assert page.count('<div class="scroll"><table') == 3 and "<caption>" not in page
     assert "@media print" in page and "break-after:avoid" in page
-    assert '<span class="label">Table 1.</span> Estimates with 95% CrI.' in page
+    assert '<p class="caption"><span class="label">Table 1.</span> Estimates with 95% CrI.</p>' in page
 
 
 def test_latex_uses_booktabs_right_aligned_numbers_and_no_own_number():

@@ -152,13 +152,15 @@ body{font-family:Georgia,serif;max-width:72rem;margin:2rem auto;padding:0 1rem;l
 h1,h2,h3,h4{font-family:Helvetica,Arial,sans-serif} .header{color:#444}
 .banner{border:2px solid #b00;background:#fee;padding:.8rem;font-weight:bold;color:#700}
 .scroll{overflow-x:auto;max-width:100%;margin:1rem 0}
-table{border-collapse:collapse;font-size:.85rem} caption{text-align:left;padding:.3rem 0}
+table{border-collapse:collapse;font-size:.85rem} caption,p.caption{text-align:left;
+padding:.3rem 0;margin:1rem 0 0;font-size:.9rem} .scroll{margin-top:0}
 th,td{border-bottom:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3} td.k{white-space:nowrap} td.n{text-align:right;white-space:nowrap}
 figure{margin:1.5rem 0} img{max-width:100%;height:auto} figcaption{font-size:.9rem}
 .label{font-weight:bold}
 @media print{@page{size:A4;margin:1.5cm} body{max-width:none;margin:0;padding:0}
-.scroll{overflow:visible} h1,h2,h3,h4,caption{break-after:avoid;page-break-after:avoid}
+.scroll{overflow:visible} h1,h2,h3,h4,p.caption,caption,thead,tbody tr:nth-child(-n+2)
+{break-after:avoid;page-break-after:avoid}
 figure,tr{break-inside:avoid;page-break-inside:avoid} thead{display:table-header-group}
 a[href$=".pdf"]{display:none}}
 """
@@ -185,7 +187,11 @@ def render_html(content: ReportContent, directory: Path | None = None) -> str:
         parts += [f"<p>{esc(p)}</p>" for p in section.paragraphs]
         if section.bullets:
             parts.append("<ul>" + "".join(f"<li>{esc(b)}</li>" for b in section.bullets) + "</ul>")
-        parts += [f'<div class="scroll">{table.to_html(content.label("Table", number))}</div>'
+        # The caption is a paragraph before the table, not a <caption>: a browser keeps a
+        # paragraph with what follows it when printing, but lets a table's caption be orphaned.
+        parts += [f'<div class="table-block"><p class="caption">'
+                  f'{table.caption_html(content.label("Table", number))}</p>'
+                  f'<div class="scroll">{table.to_html(caption=False)}</div></div>'
                   for number, table in tables]
         for number, fig in figures:
             parts.append(_figure_html(fig, content.label("Figure", number), directory))

@@ -110,7 +110,8 @@ def add_caption(doc: WordDocument, label: str, number: int, text: str, *,
     restart_at = f" \\r {number}" if restart else ""
     add_field(paragraph, f"SEQ {label}{restart_at} \\* ARABIC", str(number))
     paragraph.runs[-1].bold = True
-    paragraph.add_run(". " + docx_text(text))
+    paragraph.add_run(".").bold = True
+    paragraph.add_run(" " + docx_text(text))
     paragraph.paragraph_format.keep_with_next = label == "Table"
     return paragraph
 

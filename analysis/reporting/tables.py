@@ -104,8 +104,9 @@ class Table:
         lines += [r"\bottomrule", end, r"\end{table}"]
         return "\n".join(lines) + "\n"
 
-    def to_html(self, label: str = "") -> str:
-        """An HTML table with its caption (numbered ``label``, e.g. "Table 2", when given);
+    def to_html(self, label: str = "", *, caption: bool = True) -> str:
+        """An HTML table with its caption (numbered ``label``, e.g. "Table 2", when given;
+        none with ``caption=False``, for a page that sets it above the table itself);
         columns of numbers and estimates right-aligned.
         """
         disp = self.display()
@@ -120,12 +121,14 @@ class Table:
             + "</tr>"
             for row in cells
         )
+        shown = f"<caption>{self.caption_html(label)}</caption>" if caption else ""
+        return (f'<table class="table">{shown}'
+                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n")
+
+    def caption_html(self, label: str = "") -> str:
+        """The caption as HTML: ``<span class="label">Table 2.</span> text``."""
         lead = (f'<span class="label">{html_text(label, quote=False)}.</span> ' if label else "")
-        return (
-            f'<table class="table"><caption>{lead}'
-            f"{html_text(caption_body(self.caption), quote=False)}</caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
-        )
+        return lead + html_text(caption_body(self.caption), quote=False)
 
     def write(self, directory: Path) -> list[Path]:
         """Write ``<name>.csv`` (full precision), ``.md`` and ``.tex``; return the paths.
