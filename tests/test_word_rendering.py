@@ -262,3 +262,11 @@ def test_map_prior_density_integrates_to_one_in_months_and_probability():
     months = np.linspace(1e-4, 400, 400001)
     assert abs(np.trapezoid(mixture_density(beta, p), p) - 1) < 1e-3
     assert abs(np.trapezoid(mixture_density(normal, months, months=True), months) - 1) < 1e-3
+
+
+@pytest.mark.integration
+def test_model_comparison_ranks_count_from_one(small_run: Path):
+    loo = pd.read_csv(small_run / "tables" / "loo.csv")
+    for _, fits in loo.groupby("endpoint"):
+        assert sorted(fits["rank"]) == list(range(1, len(fits) + 1))
+        assert fits.loc[fits["rank"] == 1, "elpd_loo"].iloc[0] == fits["elpd_loo"].max()
