@@ -13,6 +13,7 @@ from pathlib import Path
 
 from docx import Document
 from docx.document import Document as WordDocument
+from docx.enum.section import WD_ORIENT
 from docx.shared import Pt, RGBColor
 
 from rechallenge.analysis.reporting.document import ReportContent
@@ -58,7 +59,7 @@ def _author(authors: tuple[str, ...]) -> str:
 
 def _is_landscape(doc: WordDocument) -> bool:
     section = doc.sections[-1]
-    return section.page_width > section.page_height
+    return section.orientation == WD_ORIENT.LANDSCAPE
 
 
 def add_table(doc: WordDocument, table: Table, number: int = 1, *, numbering: str = "",
