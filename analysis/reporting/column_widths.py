@@ -15,6 +15,7 @@ computed here holds the text in those fonts with room to spare.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ PT_PER_CM: Final = 72 / 2.54
 #: Left plus right cell margin of a Word table (0.19 cm each, Word's default), plus a little air
 #: for the rounding of the widths to twentieths of a point.
 CELL_PADDING_CM: Final = 2 * 0.19 + 0.06
+#: A portrait table whose tallest cell would wrap over more lines than this goes on a landscape
+#: page, where it is shorter (long prose cells: the priors' reasons).
+MAX_LINES: Final = 6
 #: The font sizes a table may use, largest first: the first at which the table fits is used.
 FONT_SIZES_PT: Final = (8.5, 7.5, 6.5)
 #: An estimate with its interval, "23.8% (14.0 to 36.6)", "2.7 pp (−15.6 to 19.8)": kept on
@@ -102,7 +106,8 @@ def column_layout(header: Sequence[str], rows: Sequence[Sequence[str]], *,
         The first that fits of: estimates whole on a portrait page, at each font size but the
         smallest; then on a landscape page; then estimates broken at spaces, likewise; then
         anything at the smallest size; the smallest font on a landscape page if nothing fits
-        (the columns then share the width by need).
+        (the columns then share the width by need). A portrait layout whose tallest cell takes
+        more than :data:`MAX_LINES` lines is turned to landscape when that makes it shorter.
     """
     pages = ((False, portrait_cm), (True, landscape_cm))
     tries = [(whole, landscape, page, size) for whole in (True, False) for landscape, page in pages
@@ -112,11 +117,26 @@ def column_layout(header: Sequence[str], rows: Sequence[Sequence[str]], *,
     for whole, landscape, page, size in tries:
         need = _minimum_widths(header, rows, size, whole_estimates=whole)
         if sum(need) <= page:
-            return Layout(_share(need, _natural_widths(header, rows, size), page), size,
-                          landscape)
+            natural = _natural_widths(header, rows, size)
+            layout = Layout(_share(need, natural, page), size, landscape)
+            if landscape or _lines(natural, layout.widths_cm) <= MAX_LINES:
+                return layout
+            # Prose cells many lines tall on a portrait page: a landscape page if it fits.
+            wide = _minimum_widths(header, rows, size, whole_estimates=whole)
+            if sum(wide) <= landscape_cm:
+                turned = Layout(_share(wide, natural, landscape_cm), size, True)
+                if _lines(natural, turned.widths_cm) < _lines(natural, layout.widths_cm):
+                    return turned
+            return layout
     size = font_sizes[-1]
     need = _minimum_widths(header, rows, size, whole_estimates=False)
     return Layout(tuple(w * landscape_cm / sum(need) for w in need), size, True)
+
+
+def _lines(natural: Sequence[float], widths: Sequence[float]) -> int:
+    """About how many lines the tallest cell takes (its one-line width over its column's)."""
+    return max(math.ceil((n - CELL_PADDING_CM) / max(w - CELL_PADDING_CM, 1e-6))
+               for n, w in zip(natural, widths))
 
 
 def _minimum_widths(header: Sequence[str], rows: Sequence[Sequence[str]], size: float, *,
