@@ -270,3 +270,18 @@ def test_model_comparison_ranks_count_from_one(small_run: Path):
     for _, fits in loo.groupby("endpoint"):
         assert sorted(fits["rank"]) == list(range(1, len(fits) + 1))
         assert fits.loc[fits["rank"] == 1, "elpd_loo"].iloc[0] == fits["elpd_loo"].max()
+
+
+def test_a_second_document_is_a_second_content(content, tmp_path):
+    from dataclasses import replace
+
+    from rechallenge.analysis.reporting.docx_report import write_document
+
+    supplement = replace(content, title="Supplement", sections=content.sections[1:], numbering="S")
+    paths = write_document(content, tmp_path) + write_document(supplement, tmp_path, "supplement")
+    assert [p.name for p in paths] == ["report.md", "report.html", "report.docx",
+                                       "supplement.md", "supplement.html", "supplement.docx"]
+    doc = _xml(tmp_path / "supplement.docx")
+    assert [p.text.split(".")[0] for p in doc.paragraphs if p.style.name == "Caption"] == [
+        "Table S1", "Table S2", "Figure S1"]
+    assert "Table S2." in (tmp_path / "supplement.html").read_text(encoding="utf-8")

@@ -16,7 +16,7 @@ from docx.document import Document as WordDocument
 from docx.enum.section import WD_ORIENT
 from docx.shared import Pt, RGBColor
 
-from rechallenge.analysis.reporting.document import ReportContent
+from rechallenge.analysis.reporting.document import ReportContent, write_report
 from rechallenge.analysis.reporting.docx_files import AUTHOR, DOCUMENT_TIME, save_docx
 from rechallenge.analysis.reporting.docx_parts import (
     LANDSCAPE_TEXT_CM,
@@ -144,3 +144,19 @@ def write_table_docx(table: Table, path: Path, *, when: datetime = DOCUMENT_TIME
     doc = _new_document(caption_body(table.caption))
     add_table(doc, table, number, restart=True)
     return save_docx(doc, path, when=when)
+
+
+def write_document(content: ReportContent, directory: Path, stem: str = "report", *,
+                   when: datetime = DOCUMENT_TIME) -> list[Path]:
+    """One document in every format: ``<stem>.md``, ``<stem>.html`` and ``<stem>.docx``.
+
+    The main text and the supplement are two calls with two contents (and ``numbering="S"``
+    for the supplement's "Table S1"); the sections each holds are the only difference.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The Markdown, HTML and Word files, in that order.
+    """
+    return [*write_report(content, directory, stem),
+            write_docx(content, directory, f"{stem}.docx", when=when)]
