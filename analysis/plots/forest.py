@@ -21,6 +21,8 @@ from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import offset_copy
 
 from rechallenge.analysis.plots.forest_rows import (
+    ESTIMATE_OFFSET,
+    draw_count_column,
     draw_estimate_column,
     draw_forest_rows,
     draw_panel_note,
@@ -31,7 +33,6 @@ from rechallenge.analysis.plots.forest_rows import (
 from rechallenge.analysis.plots.style import (
     DOUBLE_WIDTH,
     HIGHLIGHT,
-    SMALL_PT,
     check_columns,
     check_interval,
     figure_style,
@@ -55,8 +56,6 @@ POOLED_ROWS: Final[tuple[tuple[str, str, str], ...]] = (
 #: Columns needed in the per-site table (posterior summary of each site plus its counts).
 SITE_COLUMNS: Final[tuple[str, ...]] = ("site", "line", "n", "events", "median", "lower", "upper")
 #: Raw proportion and exact interval as ``site_estimates`` gives them (computed when absent).
-#: Points from the axes' right edge to the estimate column (past the r/n column).
-_ESTIMATE_OFFSET: Final = 30.0
 _RAW_COLUMNS: Final[tuple[str, ...]] = ("proportion", "proportion_lower", "proportion_upper")
 
 
@@ -180,19 +179,11 @@ def plot_forest(
         created = ax is None
         if ax is None:
             ax = new_axes(width=DOUBLE_WIDTH, height=1.4 + 0.21 * (len(data) + 1))
-        y_of = dict(zip(data["row"], draw_forest_rows(ax, data, line_colour(line))))
-        # Events/patients of this line beside each row, outside the right edge of the axes.
-        counts = data[data["n"].fillna(0) > 0]
-        for _, r in counts.iterrows():
-            ax.annotate(f"{int(r['events'])}/{int(r['n'])}", xy=(1, y_of[r["row"]]),
-                        xycoords=("axes fraction", "data"), xytext=(4, 0),
-                        textcoords="offset points", ha="left", va="center", fontsize=SMALL_PT)
-        ax.annotate("r/n", xy=(1, 1), xycoords="axes fraction", xytext=(4, 2),
-                    textcoords="offset points", ha="left", va="bottom", fontsize=SMALL_PT,
-                    fontstyle="italic")
-        draw_estimate_column(ax, data, np.array([y_of[r] for r in data["row"]]),
-                             header=f"Median ({interval.percent} CrI)", percent=True,
-                             offset_pt=_ESTIMATE_OFFSET)
+        y = draw_forest_rows(ax, data, line_colour(line))
+        # Events/patients of this line beside each row, then the posterior as text.
+        draw_count_column(ax, data, y, header="r/n")
+        draw_estimate_column(ax, data, y, header=f"Median ({interval.percent} CrI)",
+                             percent=True, offset_pt=ESTIMATE_OFFSET)
         # Pooled rows are already bold (draw_forest_rows); new sites are bold and coloured.
         for tick, (_, r) in zip(ax.get_yticklabels(), data.iterrows()):
             if r["kind"] == "site" and r["site"] in highlight_sites:
@@ -212,7 +203,7 @@ def plot_forest(
             placement: dict[str, Any] = {  # matplotlib's stubs have no overload for this call
                 "loc": "upper left", "bbox_to_anchor": (1.0, 1.0),
                 "bbox_transform": offset_copy(ax.transAxes, fig=cast(Figure, ax.figure),
-                                              x=_ESTIMATE_OFFSET + 100, units="points")}
+                                              x=ESTIMATE_OFFSET + 100, units="points")}
             ax.legend(handles=handles, **placement)
     return ax
 

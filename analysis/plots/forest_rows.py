@@ -31,6 +31,8 @@ from rechallenge.analysis.settings.intervals import Interval
 ROW_COLUMNS: Final[tuple[str, ...]] = (
     "row", "kind", "label", "raw", "raw_lower", "raw_upper", "median", "lower", "upper",
 )
+#: Points from the axes' right edge to the estimate column (past the count column).
+ESTIMATE_OFFSET: Final = 30.0
 #: How far the raw marker sits above, and a site's posterior below, the centre of its row.
 RAW_OFFSET: Final = 0.17
 
@@ -201,6 +203,18 @@ def interval_text(median: float, lower: float, upper: float, *, percent: bool = 
 
     bounds = f" ({num(lower)} to {num(upper)})" if np.isfinite(lower) else ""
     return f"{num(median)}{unit}{bounds}"
+
+
+def draw_count_column(ax: Axes, data: pd.DataFrame, y: np.ndarray, *, header: str) -> None:
+    """``events/n`` of every row that has patients, right of the axes (before the estimates)."""
+    for yy, events, n in zip(y, data["events"], data["n"]):
+        if pd.notna(n) and n > 0:
+            ax.annotate(f"{int(events)}/{int(n)}", xy=(1, yy), xycoords=("axes fraction", "data"),
+                        xytext=(4, 0), textcoords="offset points", ha="left", va="center",
+                        fontsize=SMALL_PT)
+    ax.annotate(header, xy=(1, 1), xycoords="axes fraction", xytext=(4, 2),
+                textcoords="offset points", ha="left", va="bottom", fontsize=SMALL_PT,
+                fontstyle="italic")
 
 
 def draw_estimate_column(ax: Axes, data: pd.DataFrame, y: np.ndarray, *, header: str,

@@ -20,7 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MultipleLocator
 
 from rechallenge.analysis.plots.forest_rows import (
+    ESTIMATE_OFFSET,
     RAW_OFFSET,
+    draw_count_column,
     draw_estimate_column,
     draw_forest_rows,
     draw_panel_note,
@@ -155,8 +157,10 @@ def _panel(ax: Axes, data: pd.DataFrame, right: float, summary: pd.DataFrame,
            interval: Interval) -> None:
     colour = line_colour(str(data["line"].iloc[0]))
     y = draw_forest_rows(ax, data, colour)
+    # Progressions/patients of the line beside each row, then the posterior as text.
+    draw_count_column(ax, data, y, header="e/n")
     draw_estimate_column(ax, data, y, header=f"Months ({interval.percent} CrI)",
-                         percent=False, offset_pt=4)
+                         percent=False, offset_pt=ESTIMATE_OFFSET)
     draw_panel_note(ax, heterogeneity_note(summary, data, scale="log time scale", percent=False))
     # A median not reached is marked at the right edge rather than left out.
     unreached = np.isinf(data["raw"].to_numpy(float))
