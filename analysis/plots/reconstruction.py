@@ -90,7 +90,8 @@ def plot_reconstruction(
     """
     km = reconstruction_km(result)
     with figure_style():
-        ax = new_axes(width=SINGLE_WIDTH, height=3.2) if ax is None else ax
+        created = ax is None
+        ax = new_axes(width=SINGLE_WIDTH, height=3.6) if ax is None else ax
         ax.plot(result.curve["time"], result.curve["survival"], linestyle="none", marker="o",
                 markersize=2.5, color=NEUTRAL, alpha=0.7)
         ax.step(km["time"], km["survival"], where="post", color=_CURVE_COLOUR, linewidth=1.1)
@@ -107,14 +108,18 @@ def plot_reconstruction(
         if title:
             ax.set_title(title)
         _draw_at_risk(ax, result.at_risk)
-        ax.legend(handles=[
+        handles = [
             Line2D([], [], color=NEUTRAL, marker="o", linestyle="none", markersize=3,
                    label="Digitised points (cleaned)"),
             Line2D([], [], color=_CURVE_COLOUR, linewidth=1.1, drawstyle="steps-post",
                    label=f"Reconstructed Kaplan-Meier (n = {result.n}, {result.events} events)"),
             Line2D([], [], color=_CURVE_COLOUR, marker="|", linestyle="none", markersize=5,
                    label="Censored (reconstructed)"),
-        ], loc="upper right", fontsize=SMALL_PT)
+        ]
+        if created:  # below the figure: a single-column axes has no room for it inside
+            ax.figure.legend(handles=handles, loc="outside lower center", fontsize=SMALL_PT)
+        else:
+            ax.legend(handles=handles, loc="upper right", fontsize=SMALL_PT)
     return ax
 
 
