@@ -285,3 +285,15 @@ def test_a_second_document_is_a_second_content(content, tmp_path):
     assert [p.text.split(".")[0] for p in doc.paragraphs if p.style.name == "Caption"] == [
         "Table S1", "Table S2", "Figure S1"]
     assert "Table S2." in (tmp_path / "supplement.html").read_text(encoding="utf-8")
+
+
+def test_a_heading_goes_with_its_wide_table_onto_the_landscape_page(tmp_path):
+    content = ReportContent(title="A report", header_lines=(), banner=None, sections=(
+        Section("Text", paragraphs=("Some text.",)), Section("Wide", tables=(WIDE,))))
+    doc = _xml(write_docx(content, tmp_path, when=WHEN))
+    paragraphs = doc.paragraphs
+    # A section ends with the paragraph that holds its properties (w:sectPr).
+    breaks = [k for k, p in enumerate(paragraphs) if p._p.find(f"{qn('w:pPr')}/{qn('w:sectPr')}") is not None]
+    heading = next(k for k, p in enumerate(paragraphs) if p.text == "Wide")
+    assert len(breaks) == 1 and heading > breaks[0]
+    assert [s.page_width > s.page_height for s in doc.sections] == [False, True]

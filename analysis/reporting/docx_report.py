@@ -69,9 +69,7 @@ def add_table(doc: WordDocument, table: Table, number: int = 1, *, numbering: st
     portrait page gets a landscape page of its own. ``restart`` makes the caption's field
     start its sequence at ``number`` (a table alone in its file).
     """
-    shown = table.display()
-    header = [str(c) for c in shown.columns]
-    rows = [[str(v) for v in row] for row in shown.to_numpy()]
+    header, rows = _cells(table)
     layout = table_layout(header, rows)
     if layout.landscape != _is_landscape(doc):
         new_page_section(doc, landscape=layout.landscape)
@@ -79,6 +77,18 @@ def add_table(doc: WordDocument, table: Table, number: int = 1, *, numbering: st
                 restart=restart)
     add_grid(doc, header, rows, layout)
     doc.add_paragraph()
+
+
+def _cells(table: Table) -> tuple[list[str], list[list[str]]]:
+    shown = table.display()
+    return [str(c) for c in shown.columns], [[str(v) for v in row] for row in shown.to_numpy()]
+
+
+def _starts_landscape(tables: list[tuple[int, Table]], has_text: bool) -> bool:
+    """Whether a section's heading goes on a landscape page: it has no text of its own and its
+    first table needs one (the heading then stays with that table).
+    """
+    return bool(tables) and not has_text and table_layout(*_cells(tables[0][1])).landscape
 
 
 def render_docx(content: ReportContent, directory: Path) -> WordDocument:
@@ -102,8 +112,9 @@ def render_docx(content: ReportContent, directory: Path) -> WordDocument:
         run.bold = True
         run.font.color.rgb = RGBColor(0x99, 0x00, 0x00)
     for section, tables, figures in content.numbered():
-        if _is_landscape(doc):  # back to portrait after a wide table
-            new_page_section(doc, landscape=False)
+        landscape = _starts_landscape(tables, bool(section.paragraphs or section.bullets))
+        if _is_landscape(doc) != landscape:  # back to portrait after a wide table, or not
+            new_page_section(doc, landscape=landscape)
         doc.add_heading(docx_text(section.heading), level=min(max(section.level, 1), 3))
         for paragraph in section.paragraphs:
             doc.add_paragraph(docx_text(paragraph))
