@@ -136,7 +136,7 @@ def test_markdown_table_escapes_pipes_and_has_no_raw_html(table, tmp_path):
 
 def test_latex_table_escapes_every_label(table, tmp_path):
     tex = table.write(tmp_path)[2].read_text(encoding="utf-8")
-    body = tex.split(r"\hline")[2]
+    body = tex.split(r"\midrule")[1].split(r"\bottomrule")[0]
     assert "{}[opt] site" in body and "{}*star*" in body
     assert r"\$\textbackslash{}frac\{\$" in body and r"\{a\}\_b" in body
     assert r"50\% \& \#1" in body and r"\$x\textasciicircum{}2\$" in body

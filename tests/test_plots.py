@@ -393,3 +393,50 @@ def test_many_elements_are_capped(ranked_idata):
     assert len(data.data_vars) == MAX_PANELS < 14
     assert sum(a.get_visible() for a in plot_ranks(ranked_idata, var_names=["u_site"]).axes) \
         == MAX_PANELS
+
+
+# --- print size ------------------------------------------------------------------------------------
+
+def _print_size(fig: Figure, tmp_path) -> None:
+    """Drawn at a journal width, text 7-9 pt, and saved at that width (nothing spilled)."""
+    width_cm = fig.get_size_inches()[0] * 2.54
+    assert min(abs(width_cm - 8.5), abs(width_cm - 17.5)) < 0.01
+    sizes = {t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip()}
+    assert sizes and min(sizes) >= 7 and max(sizes) <= 9, sizes
+    png, _ = save_figure(fig, tmp_path, "print")
+    pixels = struct.unpack(">I", png.read_bytes()[16:20])[0]
+    assert PNG_DPI == 300 and abs(pixels / PNG_DPI * 2.54 - width_cm) < 0.01
+
+
+def test_forest_plot_prints_estimates_heterogeneity_and_fits_its_width(tmp_path):
+    summary = pd.concat([_binary_summary(), pd.DataFrame([
+        {"endpoint": "response", "quantity": "tau", "line": line, "mean": 0.5, "median": 0.45,
+         "lower": 0.02, "upper": 1.2, "interval": DEFAULT_INTERVAL.short} for line in LINES])])
+    fig = plot_forest_lines(_site_table(), summary, lines=LINES, title="Response")
+    text = figure_text(fig)
+    assert "30.0% (10.0 to 60.0)" in text  # a site's posterior median and interval, as text
+    assert "Between-site SD (log-odds): 0.45 (0.02 to 1.20)" in text
+    assert "Prediction interval for a new site: 28.0% (5.0 to 70.0)" in text
+    assert "1/4" in text and "r/n" in text
+    _print_size(fig, tmp_path)
+
+
+def test_rank_plot_titles_in_words_and_chains_from_one(ranked_idata, tmp_path):
+    fig = plot_ranks(ranked_idata, var_names=top_level_var_names(ranked_idata))
+    titles = [a.get_title() for a in fig.axes if a.get_visible()]
+    assert not any(name in t for t in titles for name in ("mu", "tau", "site_corr", "["))
+    assert "Between-site SD\nICI-1" in titles
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[0] == "1" and "0" not in labels
+    _print_size(fig, tmp_path)
+
+
+def test_contrast_and_survival_print_at_single_column_width(patients, tmp_path):
+    ax = plot_contrast(np.random.default_rng(0).normal(0.02, 0.1, 2000) * 100, reference=0.0,
+                       label="Grade 3-4 treatment-related adverse event: ICI-2 minus ICI-1, "
+                             "percentage points (population average)")
+    _print_size(ax.figure, tmp_path)
+    survival = plot_survival(_curves(DEFAULT_INTERVAL), km_data(patients, LINES))
+    ticks = [t for t in survival.get_xticks() if 0 <= t <= survival.get_xlim()[1]]
+    assert all(t % 3 == 0 for t in ticks)
+    _print_size(survival.figure, tmp_path)

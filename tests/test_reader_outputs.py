@@ -33,7 +33,7 @@ from rechallenge.analysis.summaries.captured import captured_warnings, classify
 
 def test_estimate_cells_read_as_a_manuscript_writes_them():
     assert interval_cell(0.235, 0.137, 0.368, "percent") == "23.5% (13.7 to 36.8)"
-    assert interval_cell(0.027, -0.161, 0.189, "points") == "2.7 pp (-16.1 to 18.9)"
+    assert interval_cell(0.027, -0.161, 0.189, "points") == "2.7 pp (\u221216.1 to 18.9)"
     assert interval_cell(1.115, 0.367, 2.824, "ratio") == "1.11 (0.37 to 2.82)"
     assert interval_cell(5.5, 3.9, np.inf, "months") == "5.5 (3.9 to not reached)"
     assert interval_cell(np.nan, 0.1, 0.2, "percent") == ""

@@ -19,6 +19,11 @@ Two things of the user's environment would otherwise end a command with a traceb
   label it cannot encode. :func:`tolerant_streams` makes standard output and standard error
   write such characters as backslash escapes (``\\xfc``) instead of raising, so no command
   fails while it prints, after its files were written.
+
+And one library notice is not for our users: ArviZ warns, at its first import of each day, that
+its next major version will change its interface (a ``FutureWarning`` about ArviZ's own API,
+which this package pins). :func:`quiet_library_notices` ignores exactly that warning, by its
+category and the start of its message; every other warning stays as it was.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import shlex
 import stat
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +43,9 @@ from typing import TextIO
 #: The folder under the temporary folder that takes the caches that cannot be written where they
 #: are; ``{uid}`` is the user's id, so users never share it.
 PRIVATE_FOLDER = "rechallenge-{uid}"
+#: Start of the message of ArviZ's once-a-day notice of its coming refactor (a regular
+#: expression, matched at the start of the message, which begins with a newline).
+ARVIZ_NOTICE = r"\s*ArviZ is undergoing a major refactor"
 #: Error handlers that raise on a character the stream's encoding lacks.
 _RAISING = ("strict", "surrogateescape")
 
@@ -64,8 +73,20 @@ def prepare_environment() -> None:
     printed on standard error for a cache that could not be made writable.
     """
     tolerant_streams()
+    quiet_library_notices()
     for note in redirect_unwritable_caches(os.environ).notes:
         print(f"note: {note}", file=sys.stderr)
+
+
+def quiet_library_notices() -> None:
+    """Ignore ArviZ's daily ``FutureWarning`` about its coming refactor (:data:`ARVIZ_NOTICE`).
+
+    It addresses ArviZ's own users, not ours (the ArviZ version is pinned), and would otherwise
+    be the first thing the first command of each day prints. Must run before ArviZ is imported:
+    the notice is raised while ArviZ is imported. The worker processes of a local Dask cluster
+    start after the command imported ArviZ, so they find today's stamp and do not raise it.
+    """
+    warnings.filterwarnings("ignore", message=ARVIZ_NOTICE, category=FutureWarning)
 
 
 def tolerant_streams(streams: tuple[TextIO, ...] | None = None) -> None:

@@ -254,13 +254,14 @@ def _save_plot(result: Reconstruction, target: str | io.BytesIO, site: str, line
     import matplotlib.pyplot as plt
 
     from rechallenge.analysis.plots.reconstruction import plot_reconstruction
+    from rechallenge.analysis.plots.style import PNG_DPI
 
     ax = plot_reconstruction(result, time_label=unit.capitalize(),
                              title=f"{site} {line}: reconstructed from the published curve")
     figure = cast("Figure", ax.figure)
     try:
         # No software stamp, so the same inputs give the same bytes.
-        figure.savefig(target, format="png", dpi=200, bbox_inches="tight",
+        figure.savefig(target, format="png", dpi=PNG_DPI, bbox_inches="tight",
                        metadata={"Software": None})
     finally:
         plt.close(figure)

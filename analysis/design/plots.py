@@ -36,7 +36,7 @@ def plot_oc_one_sample(oc: pd.DataFrame, *, n: int, boundary: int, threshold: fl
         The design, stated on the figure.
     """
     with figure_style():
-        fig = new_figure(SINGLE_WIDTH + 0.5, 2.8)
+        fig = new_figure(SINGLE_WIDTH, 2.8)
         ax = fig.add_subplot()
         ax.plot(oc["true_rate"], oc["prob_success"], color=PRIOR_COLOURS.get(prior, NEUTRAL))
         ax.axvline(threshold, color=REFERENCE, linestyle="--", linewidth=0.8)

@@ -8,6 +8,7 @@ posterior probability above the reference value, computed with the one interval 
 
 from __future__ import annotations
 
+import textwrap
 from typing import Final
 
 import numpy as np
@@ -28,6 +29,8 @@ _GRID_POINTS: Final = 512
 _KDE_DRAWS: Final = 4000
 _KDE_SEED: Final = 0
 _FILL: Final = "#7F7F7F"
+#: Characters of an x-axis label line: what a single-column figure holds at its label size.
+_LABEL_CHARS: Final = 55
 #: y-axis top as a multiple of the highest density: room for the text and legend.
 _HEADROOM: Final = 1.75
 
@@ -127,7 +130,8 @@ def plot_contrast(
         ax.set_ylim(0, top * _HEADROOM)
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
-        ax.set_xlabel(label)
+        # A long label (endpoint, contrast and unit) wraps rather than running past the figure.
+        ax.set_xlabel(textwrap.fill(label, _LABEL_CHARS))
         ax.set_ylabel("Posterior density")
         digits = _decimals(summary["median"], summary["lower"], summary["upper"])
         ax.text(0.01, 0.98,

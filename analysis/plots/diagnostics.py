@@ -17,13 +17,23 @@ import xarray as xr
 from matplotlib.figure import Figure
 from scipy import stats
 
-from rechallenge.analysis.plots.style import DOUBLE_WIDTH, figure_style, new_figure
+from rechallenge.analysis.plots.style import DOUBLE_WIDTH, SMALL_PT, TEXT_PT, figure_style, new_figure
 
 #: Parameters shown by default, where the fit has them (line intercepts ``mu``, covariate
 #: coefficients ``beta``, ...: the names every model uses).
 TOP_LEVEL_PARAMETERS: Final[tuple[str, ...]] = (
     "mu", "beta", "tau", "shape", "site_corr", "sigma_patient",
 )
+#: What each top-level parameter is, in words, for the panel titles.
+PARAMETER_WORDS: Final[dict[str, str]] = {
+    "mu": "Log-odds at a typical site",
+    "beta": "Log Weibull scale at a typical site",
+    "tau": "Between-site SD",
+    "shape": "Weibull shape",
+    "site_corr": "Correlation of site effects",
+    "sigma_frailty": "Patient frailty SD",
+    "sigma_patient": "Between-patient SD",
+}
 #: At most this many panels (scalars) in one figure.
 MAX_PANELS: Final = 12
 #: Columns of :func:`rank_data`.
@@ -107,20 +117,35 @@ def plot_ranks(idata: az.InferenceData, *, var_names: Sequence[str]) -> Figure:
     n = len(data.data_vars)
     if n == 0:
         raise ValueError("nothing to plot: every selected parameter is constant")
-    cols = n if n <= 3 else 2 if n == 4 else 3 if n <= 6 else 4
+    # At most three panels a row: their titles (in words) need the width at print size.
+    cols = n if n <= 3 else 2 if n == 4 else 3
     rows = int(np.ceil(n / cols))
     with figure_style():
-        fig = new_figure(DOUBLE_WIDTH, 1.7 * rows + 0.3)
+        fig = new_figure(DOUBLE_WIDTH, 1.8 * rows + 0.3)
         axes = fig.subplots(rows, cols, squeeze=False)
         az.plot_rank(data, ax=axes.ravel()[:n], kind="bars")
         for ax in axes.ravel()[n:]:
             ax.set_visible(False)
-        for ax in axes.ravel()[:n]:
-            ax.title.set_fontsize(8.5)
-            ax.tick_params(labelsize=7)
-            ax.xaxis.label.set_fontsize(7.5)
-            ax.yaxis.label.set_fontsize(7.5)
+        for ax, name in zip(axes.ravel()[:n], data.data_vars):
+            ax.set_title(parameter_words(str(name)).replace(", ", "\n", 1), fontsize=TEXT_PT)
+            # Chains numbered from 1, as a reader counts them (ArviZ labels them from 0).
+            ticks = ax.get_yticks()
+            ax.set_yticks(ticks, [str(k + 1) for k in range(len(ticks))])
+            ax.set_xlabel("Rank of the draw (all chains)")
+            ax.tick_params(labelsize=SMALL_PT)
+            ax.xaxis.label.set_fontsize(SMALL_PT)
+            ax.yaxis.label.set_fontsize(SMALL_PT)
     return fig
+
+
+def parameter_words(name: str) -> str:
+    """A panel's parameter in words: ``"tau[ICI-1]"`` -> ``"Between-site SD, ICI-1"``;
+    ``"site_corr[ICI-2, ICI-1]"`` -> ``"Correlation of site effects, ICI-2 and ICI-1"``.
+    """
+    base, _, rest = name.partition("[")
+    words = PARAMETER_WORDS.get(base, base.replace("_", " ").capitalize())
+    labels = [part.strip() for part in rest.rstrip("]").split(",") if part.strip()]
+    return f"{words}, {' and '.join(labels)}" if labels else words
 
 
 def _is_square(da: xr.DataArray, dims: list[str]) -> bool:

@@ -20,7 +20,16 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import offset_copy
 
-from rechallenge.analysis.plots.forest_rows import draw_forest_rows, forest_legend, forest_panels
+from rechallenge.analysis.plots.forest_rows import (
+    ESTIMATE_OFFSET,
+    draw_count_column,
+    draw_estimate_column,
+    draw_forest_rows,
+    draw_panel_note,
+    forest_legend,
+    forest_panels,
+    heterogeneity_note,
+)
 from rechallenge.analysis.plots.style import (
     DOUBLE_WIDTH,
     HIGHLIGHT,
@@ -169,17 +178,12 @@ def plot_forest(
     with figure_style():
         created = ax is None
         if ax is None:
-            ax = new_axes(width=DOUBLE_WIDTH * 0.75, height=1.4 + 0.21 * (len(data) + 1))
-        y_of = dict(zip(data["row"], draw_forest_rows(ax, data, line_colour(line))))
-        # Events/patients of this line beside each row, outside the right edge of the axes.
-        counts = data[data["n"].fillna(0) > 0]
-        for _, r in counts.iterrows():
-            ax.annotate(f"{int(r['events'])}/{int(r['n'])}", xy=(1, y_of[r["row"]]),
-                        xycoords=("axes fraction", "data"), xytext=(4, 0),
-                        textcoords="offset points", ha="left", va="center", fontsize=7.5)
-        ax.annotate("r/n", xy=(1, 1), xycoords="axes fraction", xytext=(4, 2),
-                    textcoords="offset points", ha="left", va="bottom", fontsize=7.5,
-                    fontstyle="italic")
+            ax = new_axes(width=DOUBLE_WIDTH, height=1.4 + 0.21 * (len(data) + 1))
+        y = draw_forest_rows(ax, data, line_colour(line))
+        # Events/patients of this line beside each row, then the posterior as text.
+        draw_count_column(ax, data, y, header="r/n")
+        draw_estimate_column(ax, data, y, header=f"Median ({interval.percent} CrI)",
+                             percent=True, offset_pt=ESTIMATE_OFFSET)
         # Pooled rows are already bold (draw_forest_rows); new sites are bold and coloured.
         for tick, (_, r) in zip(ax.get_yticklabels(), data.iterrows()):
             if r["kind"] == "site" and r["site"] in highlight_sites:
@@ -187,7 +191,7 @@ def plot_forest(
                 tick.set_fontweight("bold")
         # A margin, so that markers at 0% and 100% are not cut in half by the axes edge.
         ax.set_xlim(-0.02, 1.02)
-        ax.set_xticks(np.linspace(0, 1, 6))
+        ax.set_xticks(np.linspace(0, 1, 5))
         ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
         ax.set_xlabel("Probability")
         ax.set_title(line if title is None else title)
@@ -195,11 +199,11 @@ def plot_forest(
         if created:
             ax.figure.legend(handles=handles, loc="outside lower center", ncol=2)
         else:
-            # Right of the axes, past the r/n column.
+            # Right of the axes, past the r/n and estimate columns.
             placement: dict[str, Any] = {  # matplotlib's stubs have no overload for this call
                 "loc": "upper left", "bbox_to_anchor": (1.0, 1.0),
-                "bbox_transform": offset_copy(ax.transAxes, fig=cast(Figure, ax.figure), x=34,
-                                              units="points")}
+                "bbox_transform": offset_copy(ax.transAxes, fig=cast(Figure, ax.figure),
+                                              x=ESTIMATE_OFFSET + 100, units="points")}
             ax.legend(handles=handles, **placement)
     return ax
 
@@ -239,6 +243,7 @@ def plot_forest_lines(
         legend = ax.get_legend()
         if legend is not None:  # one legend for the whole figure, from forest_panels
             legend.remove()
+        draw_panel_note(ax, heterogeneity_note(summary, frame, scale="log-odds", percent=True))
 
     with figure_style():
         return forest_panels(frames, draw, forest_handles(interval, highlight=bool(highlight_sites)),

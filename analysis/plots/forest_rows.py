@@ -7,7 +7,10 @@ credible interval (filled marker), then, one row further down, the pooled rows: 
 typical site and the predictive for a new site (dashed and hollow). :func:`draw_forest_rows`
 draws those rows and the y axis; each plot adds its own x axis and annotations.
 :func:`forest_panels` lays one panel per line side by side with one legend below, and
-:func:`forest_legend` gives the legend entries common to both.
+:func:`forest_legend` gives the legend entries common to both. Beside each panel a text column
+gives every row's posterior median and interval (:func:`draw_estimate_column`), and under it
+the between-site SD and the prediction interval for a new site (:func:`heterogeneity_note`), as
+readers of ``meta::forest`` and ``forestplot`` figures expect.
 """
 
 from __future__ import annotations
@@ -21,13 +24,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from rechallenge.analysis.plots.style import DOUBLE_WIDTH, NEUTRAL, REFERENCE, new_figure
+from rechallenge.analysis.plots.style import DOUBLE_WIDTH, NEUTRAL, REFERENCE, SMALL_PT, new_figure
 from rechallenge.analysis.settings.intervals import Interval
 
 #: Columns :func:`draw_forest_rows` reads (``forest_data`` and ``ttp_forest_data`` have them).
 ROW_COLUMNS: Final[tuple[str, ...]] = (
     "row", "kind", "label", "raw", "raw_lower", "raw_upper", "median", "lower", "upper",
 )
+#: Points from the axes' right edge to the estimate column (past the count column).
+ESTIMATE_OFFSET: Final = 30.0
 #: How far the raw marker sits above, and a site's posterior below, the centre of its row.
 RAW_OFFSET: Final = 0.17
 
@@ -172,13 +177,86 @@ def forest_panels(
     """
     n_rows = max(len(f) for f in frames)
     # Height grows with the rows of the longest panel (plus the gap before the pooled rows).
-    fig = new_figure(DOUBLE_WIDTH, 1.5 + 0.21 * (n_rows + 1))
+    fig = new_figure(DOUBLE_WIDTH, 2.1 + 0.21 * (n_rows + 1))
     axes = fig.subplots(1, len(frames), sharey=True, sharex=sharex, squeeze=False)[0]
     for k, (frame, ax) in enumerate(zip(frames, axes)):
         draw_panel(frame, ax)
         if k > 0:
             ax.tick_params(labelleft=False)
-    fig.legend(handles=handles, loc="outside lower center", ncol=3)
+    fig.legend(handles=handles, loc="outside lower center", ncol=2)
     if title:
         fig.suptitle(title)
     return fig
+
+
+def interval_text(median: float, lower: float, upper: float, *, percent: bool = False,
+                  digits: int = 1) -> str:
+    """``"24.5% (10.9 to 53.2)"`` (``percent``) or ``"7.1 (4.4 to 11.6)"``, with a true minus
+    sign: the style of the report's tables; ``""`` when the median is missing.
+    """
+    if not np.isfinite(median):
+        return ""
+    scale, unit = (100.0, "%") if percent else (1.0, "")
+
+    def num(v: float) -> str:
+        return "not reached" if np.isinf(v) else f"{scale * v:.{digits}f}".replace("-", "\u2212")
+
+    bounds = f" ({num(lower)} to {num(upper)})" if np.isfinite(lower) else ""
+    return f"{num(median)}{unit}{bounds}"
+
+
+def draw_count_column(ax: Axes, data: pd.DataFrame, y: np.ndarray, *, header: str) -> None:
+    """``events/n`` of every row that has patients, right of the axes (before the estimates)."""
+    for yy, events, n in zip(y, data["events"], data["n"]):
+        if pd.notna(n) and n > 0:
+            ax.annotate(f"{int(events)}/{int(n)}", xy=(1, yy), xycoords=("axes fraction", "data"),
+                        xytext=(4, 0), textcoords="offset points", ha="left", va="center",
+                        fontsize=SMALL_PT)
+    ax.annotate(header, xy=(1, 1), xycoords="axes fraction", xytext=(4, 2),
+                textcoords="offset points", ha="left", va="bottom", fontsize=SMALL_PT,
+                fontstyle="italic")
+
+
+def draw_estimate_column(ax: Axes, data: pd.DataFrame, y: np.ndarray, *, header: str,
+                         percent: bool, offset_pt: float) -> None:
+    """The posterior median and interval of every row as text right of the axes (a forest
+    plot's text column, as ``meta::forest`` prints it), ``offset_pt`` points from its edge.
+    """
+    for yy, kind, m, lo, hi in zip(y, data["kind"], data["median"], data["lower"], data["upper"]):
+        # Beside the posterior marker: below the centre for sites and the population row.
+        shift = RAW_OFFSET if kind in ("site", "population") else 0.0
+        ax.annotate(interval_text(float(m), float(lo), float(hi), percent=percent),
+                    xy=(1, yy + shift), xycoords=("axes fraction", "data"),
+                    xytext=(offset_pt, 0), textcoords="offset points", ha="left",
+                    va="center", fontsize=SMALL_PT,
+                    fontweight="normal" if kind == "site" else "bold")
+    ax.annotate(header, xy=(1, 1), xycoords="axes fraction", xytext=(offset_pt, 2),
+                textcoords="offset points", ha="left", va="bottom", fontsize=SMALL_PT,
+                fontstyle="italic")
+
+
+def heterogeneity_note(summary: pd.DataFrame, data: pd.DataFrame, *, scale: str,
+                       percent: bool) -> list[str]:
+    """The lines printed under a forest panel: the between-site SD (``tau`` of ``summary``, on
+    the model's ``scale``) and the prediction interval for a new site (its row of ``data``).
+    """
+    line = str(data["line"].iloc[0])
+    notes = []
+    tau = summary[(summary["quantity"] == "tau") & (summary["line"].astype(str) == line)]
+    if len(tau):
+        t = tau.iloc[0]
+        notes.append(f"Between-site SD ({scale}): "
+                     f"{interval_text(float(t['median']), float(t['lower']), float(t['upper']), digits=2)}")
+    new = data[data["kind"] == "new_site"]
+    if len(new):
+        n = new.iloc[0]
+        notes.append("Prediction interval for a new site: " + interval_text(
+            float(n["median"]), float(n["lower"]), float(n["upper"]), percent=percent))
+    return notes
+
+
+def draw_panel_note(ax: Axes, notes: Sequence[str]) -> None:
+    """Lines of text under a panel's x axis label (the heterogeneity of :func:`heterogeneity_note`)."""
+    if notes:
+        ax.annotate("\n".join(notes), xy=(0, 0), xycoords="axes fraction", xytext=(0, -30),
+                    textcoords="offset points", ha="left", va="top", fontsize=SMALL_PT)

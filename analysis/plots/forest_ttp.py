@@ -17,14 +17,27 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MultipleLocator
 
 from rechallenge.analysis.plots.forest_rows import (
+    ESTIMATE_OFFSET,
     RAW_OFFSET,
+    draw_count_column,
+    draw_estimate_column,
     draw_forest_rows,
+    draw_panel_note,
     forest_legend,
     forest_panels,
+    heterogeneity_note,
 )
-from rechallenge.analysis.plots.style import check_columns, check_interval, figure_style, line_colour
+from rechallenge.analysis.plots.style import (
+    SMALL_PT,
+    check_columns,
+    check_interval,
+    figure_style,
+    line_colour,
+)
+from rechallenge.analysis.plots.survival import month_step
 from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
 
 #: Columns of :func:`ttp_forest_data`.
@@ -136,18 +149,25 @@ def plot_ttp_forest_lines(
         handles = forest_legend(
             interval, raw_label=f"Kaplan-Meier median (pooled row: with {interval.percent} CI)",
             reference_label="Population median (posterior median)")
-        return forest_panels(frames, lambda frame, ax: _panel(ax, frame, right), handles,
-                             title=title, sharex=True)
+        return forest_panels(frames, lambda frame, ax: _panel(ax, frame, right, summary, interval),
+                             handles, title=title, sharex=True)
 
 
-def _panel(ax: Axes, data: pd.DataFrame, right: float) -> None:
+def _panel(ax: Axes, data: pd.DataFrame, right: float, summary: pd.DataFrame,
+           interval: Interval) -> None:
     colour = line_colour(str(data["line"].iloc[0]))
     y = draw_forest_rows(ax, data, colour)
+    # Progressions/patients of the line beside each row, then the posterior as text.
+    draw_count_column(ax, data, y, header="e/n")
+    draw_estimate_column(ax, data, y, header=f"Months ({interval.percent} CrI)",
+                         percent=False, offset_pt=ESTIMATE_OFFSET)
+    draw_panel_note(ax, heterogeneity_note(summary, data, scale="log time scale", percent=False))
     # A median not reached is marked at the right edge rather than left out.
     unreached = np.isinf(data["raw"].to_numpy(float))
     for yy in y[unreached]:
         ax.annotate("not reached", xy=(right, yy - RAW_OFFSET), ha="right", va="center",
-                    fontsize=6.5, color=colour)
+                    fontsize=SMALL_PT, color=colour)
     ax.set_xlim(0, right)
+    ax.xaxis.set_major_locator(MultipleLocator(month_step(right)))
     ax.set_xlabel("Median time to progression, months")
     ax.set_title(str(data["line"].iloc[0]))

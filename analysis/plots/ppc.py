@@ -27,6 +27,8 @@ from matplotlib.transforms import offset_copy
 from rechallenge.analysis.plots.style import (
     DOUBLE_WIDTH,
     NEUTRAL,
+    SMALL_PT,
+    TEXT_PT,
     check_columns,
     check_interval,
     figure_style,
@@ -141,7 +143,7 @@ def plot_site_count_ppc(
     lines = ordered_lines(data)
     with figure_style():
         if ax is None:
-            ax = new_axes(width=DOUBLE_WIDTH * 0.8, height=0.6 + 0.2 * max(len(sites), 3))
+            ax = new_axes(width=DOUBLE_WIDTH, height=0.6 + 0.2 * max(len(sites), 3))
         offsets = _dodge(len(lines))
         for line, offset in zip(lines, offsets):
             part = data[data["line"] == line]
@@ -155,14 +157,14 @@ def plot_site_count_ppc(
             for _, row in surprising(part, interval).iterrows():
                 tail = min(row["p_value"], row["p_value_below"])
                 ax.annotate(f"p={tail:.3f}", (row["observed"], sites.index(row["site"]) + offset),
-                            xytext=(5, 0), textcoords="offset points", va="center", fontsize=6.5)
+                            xytext=(5, 0), textcoords="offset points", va="center", fontsize=SMALL_PT)
             # Patients of each site and line (the largest possible count) beside its row.
             for yy, n in zip(y, part["n"].astype(int)):
                 ax.annotate(str(n), xy=(1, yy), xycoords=("axes fraction", "data"),
                             xytext=(4, 0), textcoords="offset points", ha="left", va="center",
-                            fontsize=7 if len(lines) > 1 else 7.5, color=colour)
+                            fontsize=SMALL_PT, color=colour)
         ax.annotate("n", xy=(1, 1), xycoords="axes fraction", xytext=(4, 2),
-                    textcoords="offset points", ha="left", va="bottom", fontsize=7.5,
+                    textcoords="offset points", ha="left", va="bottom", fontsize=TEXT_PT,
                     fontstyle="italic")
         ax.set_yticks(range(len(sites)))
         ax.set_yticklabels(sites)

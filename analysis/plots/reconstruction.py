@@ -14,7 +14,15 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from rechallenge.analysis.plots.style import NEUTRAL, figure_style, line_colour, new_axes
+from rechallenge.analysis.plots.style import (
+    NEUTRAL,
+    SINGLE_WIDTH,
+    SMALL_PT,
+    TEXT_PT,
+    figure_style,
+    line_colour,
+    new_axes,
+)
 from rechallenge.data.frequentist import fit_km
 from rechallenge.data.reconstruct import Reconstruction
 
@@ -82,7 +90,8 @@ def plot_reconstruction(
     """
     km = reconstruction_km(result)
     with figure_style():
-        ax = new_axes(width=5.0, height=3.6) if ax is None else ax
+        created = ax is None
+        ax = new_axes(width=SINGLE_WIDTH, height=3.6) if ax is None else ax
         ax.plot(result.curve["time"], result.curve["survival"], linestyle="none", marker="o",
                 markersize=2.5, color=NEUTRAL, alpha=0.7)
         ax.step(km["time"], km["survival"], where="post", color=_CURVE_COLOUR, linewidth=1.1)
@@ -99,14 +108,18 @@ def plot_reconstruction(
         if title:
             ax.set_title(title)
         _draw_at_risk(ax, result.at_risk)
-        ax.legend(handles=[
+        handles = [
             Line2D([], [], color=NEUTRAL, marker="o", linestyle="none", markersize=3,
                    label="Digitised points (cleaned)"),
             Line2D([], [], color=_CURVE_COLOUR, linewidth=1.1, drawstyle="steps-post",
                    label=f"Reconstructed Kaplan-Meier (n = {result.n}, {result.events} events)"),
             Line2D([], [], color=_CURVE_COLOUR, marker="|", linestyle="none", markersize=5,
                    label="Censored (reconstructed)"),
-        ], loc="upper right", fontsize=7)
+        ]
+        if created:  # below the figure: a single-column axes has no room for it inside
+            ax.figure.legend(handles=handles, loc="outside lower center", fontsize=SMALL_PT)
+        else:
+            ax.legend(handles=handles, loc="upper right", fontsize=SMALL_PT)
     return ax
 
 
@@ -115,12 +128,12 @@ def _draw_at_risk(ax: Axes, at_risk: pd.DataFrame) -> None:
     rows = (("Published", "published", NEUTRAL), ("Reconstructed", "reconstructed", _CURVE_COLOUR))
     first = -34.0
     ax.annotate("No. at risk", xy=(0, 0), xycoords="axes fraction", xytext=(-14, first),
-                textcoords="offset points", ha="right", va="top", fontsize=7.5, fontweight="bold")
+                textcoords="offset points", ha="right", va="top", fontsize=TEXT_PT, fontweight="bold")
     for k, (label, column, colour) in enumerate(rows):
         y = first - 10.0 * (k + 1)
         ax.annotate(label, xy=(0, 0), xycoords="axes fraction", xytext=(-14, y),
-                    textcoords="offset points", ha="right", va="top", fontsize=7.5, color=colour)
+                    textcoords="offset points", ha="right", va="top", fontsize=TEXT_PT, color=colour)
         for time, value in zip(at_risk["time"], at_risk[column]):
             ax.annotate(str(int(value)), xy=(float(time), 0), xycoords=("data", "axes fraction"),
                         xytext=(0, y), textcoords="offset points", ha="center", va="top",
-                        fontsize=7.5, color=colour)
+                        fontsize=TEXT_PT, color=colour)

@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.transforms import Bbox
 
 from rechallenge.analysis.settings.intervals import Interval
@@ -40,20 +41,26 @@ REFERENCE: Final = "#888888"
 #: Marks sites added in an update.
 HIGHLIGHT: Final = "#009E73"
 
-PNG_DPI: Final = 200
-#: Widths in inches: one journal column and a full page width.
-SINGLE_WIDTH: Final = 3.5
-DOUBLE_WIDTH: Final = 7.0
+#: Resolution of the PNGs (journals ask for at least 300 dpi for line art with text).
+PNG_DPI: Final = 300
+#: Widths in inches: one journal column (8.5 cm) and two columns (17.5 cm). Every figure is
+#: drawn at one of them and saved at that width, so it prints at its drawn size, text included.
+SINGLE_WIDTH: Final = 8.5 / 2.54
+DOUBLE_WIDTH: Final = 17.5 / 2.54
+#: Text sizes at print, in points: notes and tick labels, body text, titles (7 to 9 pt).
+SMALL_PT: Final = 7.0
+TEXT_PT: Final = 8.0
+TITLE_PT: Final = 9.0
 
 _STYLE: Final[dict[str, Any]] = {
-    "font.size": 8.5,
-    "axes.titlesize": 9.5,
-    "axes.labelsize": 8.5,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "legend.fontsize": 7.5,
+    "font.size": TEXT_PT,
+    "axes.titlesize": TITLE_PT,
+    "axes.labelsize": TEXT_PT,
+    "xtick.labelsize": SMALL_PT,
+    "ytick.labelsize": SMALL_PT,
+    "legend.fontsize": SMALL_PT,
     "legend.frameon": False,
-    "figure.titlesize": 10,
+    "figure.titlesize": TITLE_PT,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.linewidth": 0.8,
@@ -125,10 +132,14 @@ def check_interval(frame: pd.DataFrame, interval: Interval) -> None:
 
 
 def save_figure(fig: Figure, directory: Path, name: str) -> list[Path]:
-    """Write ``<name>.png`` (200 dpi) and ``<name>.pdf`` into ``directory`` and close ``fig``.
+    """Write ``<name>.png`` (300 dpi) and ``<name>.pdf`` into ``directory`` and close ``fig``.
 
     Both files are byte-for-byte reproducible: the PDF carries no creation date and the PNG no
     software or time stamp. The figure is laid out once, for both (see :func:`_freeze_layout`).
+    A figure with constrained layout (every figure of :func:`new_figure`) is saved whole, at
+    the size it was drawn (its layout keeps every label inside it), so the PNG's pixels over
+    its resolution give the width it was drawn for; other figures are cropped to their
+    contents.
 
     Parameters
     ----------
@@ -160,8 +171,14 @@ def save_figure(fig: Figure, directory: Path, name: str) -> list[Path]:
     return [png, pdf]
 
 
+#: How far (inches, half a point) ink may reach past the figure's edge before it is kept by
+#: widening the saved box.
+_SPILL_INCHES: Final = 0.5 / 72
+
+
 def _freeze_layout(fig: Figure) -> Bbox:
-    """Lay ``fig`` out once, as its PNG renders; return the padded tight bounding box (inches).
+    """Lay ``fig`` out once, as its PNG renders; return the box to save (inches): the whole
+    figure under constrained layout, else the padded tight bounding box.
 
     ``savefig`` with constrained layout and ``bbox_inches="tight"`` lays a figure out and
     dry-draws it before drawing it, for every file. Here the layout engine runs once, measuring
@@ -180,10 +197,19 @@ def _freeze_layout(fig: Figure) -> Bbox:
         if engine is not None:
             engine.execute(fig)
         bbox = fig.get_tightbbox(renderer)
+        whole = isinstance(engine, ConstrainedLayoutEngine)
     finally:
         fig.set_dpi(old_dpi)
         fig.set_canvas(old_canvas)
     # No layout engine from here on: savefig then neither re-runs the layout nor dry-draws.
     with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
         fig.set_layout_engine(None)
-    return bbox.padded(matplotlib.rcParams["savefig.pad_inches"])
+    padded = bbox.padded(matplotlib.rcParams["savefig.pad_inches"])
+    drawn = Bbox.from_bounds(0, 0, *fig.get_size_inches())
+    if whole:
+        # Never clip: a label the layout left outside the figure widens the saved box (and
+        # the figure then prints wider than drawn, which the figure tests catch).
+        inside = drawn.padded(_SPILL_INCHES)
+        return drawn if inside.containsx(bbox.x0) and inside.containsx(bbox.x1) and \
+            inside.containsy(bbox.y0) and inside.containsy(bbox.y1) else Bbox.union([drawn, padded])
+    return padded

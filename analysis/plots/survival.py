@@ -16,9 +16,12 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MultipleLocator
 
 from rechallenge.analysis.plots.style import (
     NEUTRAL,
+    SINGLE_WIDTH,
+    TEXT_PT,
     check_columns,
     check_interval,
     figure_style,
@@ -31,7 +34,7 @@ from rechallenge.data import schema
 from rechallenge.data.frequentist import fit_km
 
 #: Width of a standalone survival plot in inches.
-SURVIVAL_WIDTH: Final = 4.5
+SURVIVAL_WIDTH: Final = SINGLE_WIDTH
 
 #: Columns of :func:`km_data`.
 KM_COLUMNS: Final[tuple[str, ...]] = ("line", "time", "survival", "at_risk", "events", "censored")
@@ -142,7 +145,7 @@ def plot_survival(
                    label="Censored"),
         ]
         if created:
-            ax.figure.legend(handles=handles, loc="outside lower center", ncol=3)
+            ax.figure.legend(handles=handles, loc="outside lower center", ncol=2)
         else:
             ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax
@@ -187,18 +190,20 @@ def draw_at_risk(ax: Axes, km: pd.DataFrame) -> None:
         return
     # Below the tick labels and the axis label; offsets in points scale with the font.
     first = -34.0
-    ax.annotate("No. at risk", xy=(0, 0), xycoords="axes fraction", xytext=(-14, first),
-                textcoords="offset points", ha="right", va="top", fontsize=7.5,
+    # Row labels start at the figure's left edge, so they stay inside a narrow figure.
+    left = ("figure fraction", "axes fraction")
+    ax.annotate("No. at risk", xy=(0, 0), xycoords=left, xytext=(2, first),
+                textcoords="offset points", ha="left", va="top", fontsize=TEXT_PT,
                 fontweight="bold")
     for k, line in enumerate(lines):
         y = first - 10.0 * (k + 1)
-        ax.annotate(line, xy=(0, 0), xycoords="axes fraction", xytext=(-14, y),
-                    textcoords="offset points", ha="right", va="top", fontsize=7.5,
+        ax.annotate(line, xy=(0, 0), xycoords=left, xytext=(2, y),
+                    textcoords="offset points", ha="left", va="top", fontsize=TEXT_PT,
                     color=line_colour(line))
         for _, row in table[table["line"] == line].iterrows():
             ax.annotate(str(row["at_risk"]), xy=(row["time"], 0),
                         xycoords=("data", "axes fraction"), xytext=(0, y),
-                        textcoords="offset points", ha="center", va="top", fontsize=7.5,
+                        textcoords="offset points", ha="center", va="top", fontsize=TEXT_PT,
                         color=line_colour(line))
 
 
@@ -213,10 +218,16 @@ def draw_km(ax: Axes, km: pd.DataFrame, colour: str) -> None:
             markeredgewidth=0.9, color=colour)
 
 
+def month_step(t_max: float) -> int:
+    """Months between ticks: 3 up to two years (0, 3, 6, 9, 12 ...), 6 up to four, else 12."""
+    return 3 if t_max <= 24 else 6 if t_max <= 48 else 12
+
+
 def finish_survival_axes(ax: Axes, *frames: pd.DataFrame) -> None:
     """Axis limits, labels and percent ticks shared by survival plots."""
     t_max = max((float(f["time"].max()) for f in frames if len(f)), default=1.0)
     ax.set_xlim(0, t_max * 1.02)
+    ax.xaxis.set_major_locator(MultipleLocator(month_step(t_max)))
     ax.set_ylim(0, 1.02)
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_yticklabels([f"{v:.0%}" for v in np.linspace(0, 1, 6)])

@@ -68,6 +68,8 @@ _LATEX_SPECIALS: Final[dict[str, str]] = {
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
     # A line break, let alone a blank line (a new paragraph), is not allowed inside a cell.
     "\n": " ", "\r": " ",
+    # The reader outputs' minus and plus-minus signs (textcomp, part of LaTeX since 2020).
+    "\u2212": r"\textminus{}", "\u00b1": r"\textpm{}",
 }
 
 # OWASP (CSV injection): cells beginning with these run as formulas in Excel, LibreOffice and

@@ -1,5 +1,11 @@
 """One cell per estimate: ``"23.5% (13.7 to 36.8)"``, the way a manuscript table shows it.
 
+One number style for every reader output: a true minus sign (U+2212, as on the figures' axes),
+the unit written once after the point estimate, and the decimals a quantity is read at
+(:data:`QUANTITY_DIGITS`: ELPD one decimal, ESS whole numbers, Pareto k two decimals ...;
+:func:`column_digits` finds them from a table's column name). Machine files (CSV) keep full
+precision and ASCII.
+
 Reader tables show the point estimate the run's config chooses (``[report] estimate``: the
 posterior median, or the mean +/- SD) with its interval in the same cell; the interval's level and
 kind are stated once per table, in its caption (:func:`estimate_words`).
@@ -8,6 +14,7 @@ kind are stated once per table, in its caption (:func:`estimate_words`).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
@@ -23,6 +30,42 @@ _SCALES: Final[dict[str, tuple[float, int, str]]] = {
     "months": (1.0, 1, ""),
     "number": (1.0, 2, ""),
 }
+
+
+#: The minus sign of every reader output (tables, text, figures): U+2212, not the hyphen.
+MINUS: Final = "\u2212"
+#: Decimals by quantity, for a column whose name contains the key (first match, in this order;
+#: matched in lower case on whole words). Ranks and counts are whole numbers.
+QUANTITY_DIGITS: Final[tuple[tuple[str, int], ...]] = (
+    ("pareto k", 2), ("r-hat", 3), ("r hat", 3), ("e-bfmi", 2), ("bfmi", 2),
+    ("ess", 0), ("elir", 0), ("rank", 0),
+    ("elpd", 1), ("se", 1), ("dse", 1), ("effective parameters", 1), ("p loo", 1),
+    ("weight", 2), ("sds", 2),
+)
+
+
+def column_digits(name: str, default: int) -> int:
+    """Decimals for a column of floats named ``name`` (``"Smallest bulk ESS"`` -> 0,
+    ``"ELPD (LOO)"`` -> 1); ``default`` when no quantity of :data:`QUANTITY_DIGITS` is named.
+    """
+    words = " " + re.sub(r"[^a-z0-9\-]+", " ", name.lower().replace("_", " ")) + " "
+    for key, digits in QUANTITY_DIGITS:
+        if f" {key} " in words:
+            return digits
+    return default
+
+
+def signed(text: str) -> str:
+    """A formatted number with the true minus sign (``"-3.2"`` -> ``"−3.2"``)."""
+    return text.replace("-", MINUS)
+
+
+def decimal_text(value: float, digits: int) -> str:
+    """``value`` to ``digits`` decimals with a true minus sign; ``-0.0`` prints as ``0.0``."""
+    text = f"{float(value):.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")
+    return signed(text)
 
 
 def _finite(*values: Any) -> bool:
@@ -41,7 +84,7 @@ def number_text(value: float, scale: Scale, *, unit: bool = True) -> str:
         return ""
     if math.isinf(float(value)):
         return "not reached" if value > 0 else ""
-    return f"{factor * float(value):.{digits}f}" + (suffix if unit else "")
+    return decimal_text(factor * float(value), digits) + (suffix if unit else "")
 
 
 def interval_cell(point: float, lower: float, upper: float, scale: Scale, *,

@@ -93,8 +93,10 @@ def open_client(settings: EngineSettings = EngineSettings()) -> Iterator[Client]
         finally:
             client.close()
         return
+    # ":0": the scheduler's HTTP server (which runs even without the dashboard) takes a free
+    # port; its default, 8787, warns on the terminal when another cluster holds it.
     cluster = LocalCluster(n_workers=local_workers(settings.workers), threads_per_worker=1,
-                           processes=True, dashboard_address=None, host="127.0.0.1")
+                           processes=True, dashboard_address=":0", host="127.0.0.1")
     try:
         with Client(cluster) as client:
             try:

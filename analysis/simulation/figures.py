@@ -100,7 +100,7 @@ def coverage_figure(table: pd.DataFrame, *, interval: Interval) -> Figure:
     labels = [f"{f}: {q}" for f, q in zip(table["family"], table["quantity"])]
     y = np.arange(len(table))[::-1]
     with figure_style():
-        fig = new_figure(DOUBLE_WIDTH * 0.7, 0.22 * len(table) + 0.9)
+        fig = new_figure(DOUBLE_WIDTH, 0.22 * len(table) + 0.9)
         ax = fig.add_subplot()
         ax.errorbar(table["coverage"], y,
                     xerr=cp_bars(table, "coverage"),
@@ -137,7 +137,7 @@ def coverage_profile_figure(
     # Series sit side by side at each tau, a small share of the smallest gap apart.
     step = 0.08 * (min(np.diff(taus)) if len(taus) > 1 else 1.0)
     with figure_style():
-        fig = new_figure(DOUBLE_WIDTH * 0.7, 2.9)
+        fig = new_figure(DOUBLE_WIDTH, 2.9)
         ax = fig.add_subplot()
         for i, quantity in enumerate(series):
             group = rows[rows["quantity"] == quantity]

@@ -54,8 +54,8 @@ def loo_comparison(fits: Mapping[str, az.InferenceData]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per fit: model, rank, elpd_loo, se, p_loo, elpd_diff, dse, weight, n_rows,
-        n_pareto_k_high (k > 0.7), max_pareto_k.
+        One row per fit: model, rank (1: the highest ELPD), elpd_loo, se, p_loo, elpd_diff,
+        dse, weight, n_rows, n_pareto_k_high (k > 0.7), max_pareto_k.
     """
     loos = {}
     high: dict[str, tuple[int, float, int]] = {}
@@ -70,6 +70,8 @@ def loo_comparison(fits: Mapping[str, az.InferenceData]) -> pd.DataFrame:
     # The pointwise LOO results already computed: az.compare would otherwise run them again.
     comparison = az.compare(loos, ic="loo")
     frame = comparison.reset_index().rename(columns={"index": "model"})
+    # Ranked from 1 (the best fit), as a reader counts; ArviZ counts from 0.
+    frame["rank"] = frame["rank"].astype(int) + 1
     frame["n_rows"] = [high[m][2] for m in frame["model"]]
     frame["n_pareto_k_high"] = [high[m][0] for m in frame["model"]]
     frame["max_pareto_k"] = [high[m][1] for m in frame["model"]]
