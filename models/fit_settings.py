@@ -94,6 +94,16 @@ def describe_sampler(sampler: dict[str, Any]) -> str:
     return SAMPLER_DESCRIPTIONS.get(backend, backend)
 
 
+def samplers_ran(fits: dict[str, az.InferenceData]) -> dict[str, dict[str, str]]:
+    """Per fit, the backend that sampled it and its description (for a run's manifest)."""
+    ran = {}
+    for name, idata in sorted(fits.items()):
+        sampler = fit_attrs(idata).get("sampler", {})
+        ran[name] = {"backend": str(sampler.get("backend", "")),
+                     "sampler": describe_sampler(sampler)}
+    return ran
+
+
 def package_versions() -> dict[str, str]:
     """Installed versions of the packages a fit depends on."""
     versions = {}
