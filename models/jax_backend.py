@@ -109,7 +109,8 @@ _cache_lock = threading.Lock()
 def _jax_functions(model: pm.Model) -> tuple[Callable, Callable, tuple[str, ...], tuple[int, ...],
                                              tuple[str, ...]]:
     """JAX functions of (unconstrained values..., data...): the log density, and the posterior's
-    variables and deterministics."""
+    variables and deterministics.
+    """
     import pytensor.tensor as pt
     from pymc.sampling.jax import get_jaxified_graph
     from pytensor.graph.replace import clone_replace
@@ -245,7 +246,8 @@ def sample_jax(
 
 def per_structure(model: pm.Model, key: str, build: Callable[[pm.Model], Any]) -> Any | None:
     """``build(model)``, made once per structure this process compiled for JAX (see
-    :func:`rechallenge.models.nutpie_cache.per_structure`); ``None`` when it compiled none."""
+    :func:`rechallenge.models.nutpie_cache.per_structure`); ``None`` when it compiled none.
+    """
     structure = model_info(model).structure
     with _cache_lock:
         entry = next((e for (s, *_), e in _cache.items() if s == structure), None) \
@@ -256,6 +258,11 @@ def per_structure(model: pm.Model, key: str, build: Callable[[pm.Model], Any]) -
         if key not in entry.derived:
             entry.derived[key] = build(model)
         return entry.derived[key]
+
+
+def compiled_jax_structures() -> int:
+    """Number of model structures this process holds a JAX program for."""
+    return len({key[0] for key in _cache})
 
 
 def clear_jax_cache() -> None:

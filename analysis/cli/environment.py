@@ -10,11 +10,11 @@ Two things of the user's environment would otherwise end a command with a traceb
   each such folder that cannot be written to a private folder of the user under the temporary
   folder (``rechallenge-UID``, mode 0700), through each library's documented setting
   (``XDG_CACHE_HOME``, ``MPLCONFIGDIR``, ``PYTENSOR_FLAGS=base_compiledir=...``,
-  ``NUMBA_CACHE_DIR``, ``DASK_TEMPORARY_DIRECTORY``, ``RECHALLENGE_JAX_CACHE_DIR``). Folders that can be written are left as
-  they are. It must run before the libraries are imported: the command line imports them only
-  inside the commands, so :func:`prepare_environment` at the entry point comes first. The
-  settings are environment variables, so the worker processes of a local Dask cluster inherit
-  them.
+  ``NUMBA_CACHE_DIR``, ``DASK_TEMPORARY_DIRECTORY``, ``RECHALLENGE_JAX_CACHE_DIR``). Folders
+  that can be written are left as they are. It must run before the libraries are imported: the
+  command line imports them only inside the commands, so :func:`prepare_environment` at the
+  entry point comes first. The settings are environment variables, so the worker processes of a
+  local Dask cluster inherit them.
 * **An output stream that is not UTF-8** (``PYTHONIOENCODING=ascii``, a latin-1 terminal) and a
   label it cannot encode. :func:`tolerant_streams` makes standard output and standard error
   write such characters as backslash escapes (``\\xfc``) instead of raising, so no command
