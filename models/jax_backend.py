@@ -12,11 +12,13 @@ it with its own data. Chains run one after the other: on the one core a worker h
 (``vmap``) NUTS waits at every step for the chain with the longest trajectory
 (``docs/performance.md``).
 
-JAX's persistent compilation cache keeps the compiled programs on disk between processes
-(:func:`configure_jax`): in ``$RECHALLENGE_JAX_CACHE_DIR``, else JAX's own
-``$JAX_COMPILATION_CACHE_DIR``, else ``rechallenge/jax`` under the user's cache folder
-(``$XDG_CACHE_HOME`` or ``~/.cache``; the command line points that folder somewhere writable when
-the home folder is not).
+A later process need not trace anything: the chain program is exported (``jax.export``, public)
+and stored beside JAX's cache under a name that hashes everything it depends on
+(:func:`program_file`); a process that finds it runs the stored program, and JAX's persistent
+compilation cache gives it the compiled code (:func:`configure_jax`). Both live in
+``$RECHALLENGE_JAX_CACHE_DIR``, else JAX's own ``$JAX_COMPILATION_CACHE_DIR``, else
+``rechallenge/jax`` under the user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``; the
+command line points that folder somewhere writable when the home folder is not).
 
 Initial points are Stan's: uniform on (-2, 2) in the unconstrained space, per chain. A fit's
 draws depend on its seed, its data and the structure only; not on which model of the structure
@@ -25,7 +27,9 @@ came first.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -95,7 +99,6 @@ class JaxStructure:
 
     key: str
     data_names: tuple[str, ...]
-    value_sizes: tuple[int, ...]
     output_names: tuple[str, ...]
     run_chain: Callable[..., Any]
     derived: dict[str, Any] = field(default_factory=dict)
@@ -170,16 +173,17 @@ def _build(model: pm.Model, key: str, tune: int, draws: int, target_accept: floa
         return dict(zip(names, values, strict=True)), dict(
             zip(STAT_NAMES, (*stats, step_size), strict=True))
 
-    return JaxStructure(key, tuple(d.name for d in model.data_vars), sizes, names,
-                        jax.jit(run_chain))
+    return JaxStructure(key, tuple(d.name for d in model.data_vars), names, jax.jit(run_chain))
 
 
 def compiled_structure(model: pm.Model, tune: int, draws: int,
                        target_accept: float) -> JaxStructure:
     """The chain program of ``model``'s structure in this process, made on a miss.
 
-    The program is traced and compiled by JAX at its first call (from the persistent cache when
-    an earlier process compiled it).
+    On a miss the program is read from the folder of exported programs when an earlier process
+    stored it (:func:`program_file`), else traced from the model and stored there. Either way it
+    runs through ``jax.jit`` of the exported program, whose compilation JAX's persistent cache
+    keeps: a later process neither builds the JAX graph nor traces the sampler.
     """
     configure_jax()
     structure = model_info(model).structure
@@ -187,7 +191,7 @@ def compiled_structure(model: pm.Model, tune: int, draws: int,
     with _cache_lock:
         entry = _cache.get(cache_key) if structure else None
         if entry is None:
-            entry = _build(model, structure, tune, draws, target_accept)
+            entry = _load_or_build(model, structure, tune, draws, target_accept)
             if structure:  # a model without a key (not from a builder of ours) is never shared
                 _cache[cache_key] = entry
                 while len(_cache) > JAX_CACHE_SIZE:
@@ -195,6 +199,66 @@ def compiled_structure(model: pm.Model, tune: int, draws: int,
         else:
             _cache.move_to_end(cache_key)
         return entry
+
+
+def program_file(model: pm.Model, tune: int, draws: int, target_accept: float) -> Path | None:
+    """Where the exported chain program of ``model``'s structure is stored (``None``: a model
+    without a structure key is never stored).
+
+    The name hashes everything the program depends on: the structure key (the builder's options,
+    constants, coords and ``pm.Data`` shapes), the sampler's settings, the versions of JAX,
+    BlackJAX, PyMC and PyTensor, and the source of the model builders themselves (a changed
+    builder never meets an old program).
+    """
+    structure = model_info(model).structure
+    if not structure:
+        return None
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    digest.update(f"{structure}|{int(tune)}|{int(draws)}|{float(target_accept)!r}".encode())
+    for package in ("jax", "jaxlib", "blackjax", "pymc", "pytensor"):
+        digest.update(f"|{package}={metadata.version(package)}".encode())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return cache_dir() / "programs" / f"chain-{digest.hexdigest()[:32]}.jaxexport"
+
+
+def _load_or_build(model: pm.Model, structure: str, tune: int, draws: int,
+                   target_accept: float) -> JaxStructure:
+    import jax
+
+    path = program_file(model, tune, draws, target_accept)
+    exported = None
+    if path is not None and path.is_file():
+        try:
+            exported = jax.export.deserialize(bytearray(path.read_bytes()))
+        except Exception:  # noqa: BLE001 - a damaged or foreign file: made again below
+            exported = None
+    data_names = tuple(d.name for d in model.data_vars)
+    names = tuple(rv.name for rv in model.unobserved_RVs)
+    if exported is None:
+        built = _build(model, structure, tune, draws, target_accept)
+        specs = (jax.ShapeDtypeStruct((2,), np.uint32),
+                 tuple(jax.ShapeDtypeStruct(np.shape(model[name].get_value()),
+                                            np.asarray(model[name].get_value()).dtype)
+                       for name in data_names))
+        exported = jax.export.export(built.run_chain)(*specs)
+        if path is not None:
+            _write_atomic(path, bytes(exported.serialize()))
+    return JaxStructure(structure, data_names, names, jax.jit(exported.call))
+
+
+def _write_atomic(path: Path, content: bytes) -> None:
+    """Write ``content`` whole or not at all (another process may read the file meanwhile)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # not stored: a later process traces the program again
 
 
 def sample_jax(
@@ -219,7 +283,9 @@ def sample_jax(
     start = time.perf_counter()
     entry = compiled_structure(model, tune, draws, target_accept)
     data = tuple(np.asarray(model[name].get_value()) for name in entry.data_names)
-    keys = jax.random.split(jax.random.PRNGKey(np.uint32(seed)), chains)
+    # Raw uint32 keys: the exported program's argument type.
+    keys = np.asarray(jax.random.split(jax.random.PRNGKey(np.uint32(seed)), chains),
+                      dtype=np.uint32)
     per_chain = []
     seconds = []
     with entry.lock:
