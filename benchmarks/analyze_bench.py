@@ -132,7 +132,7 @@ def analyze_rows(workdir: Path, *, numpyro_python: str | None, main_commit: str 
         for label in ("cold, empty caches", "cold, warm caches"):
             # The first run fills the empty caches, the second reads them.
             log(f"analyze {backend}, {label} (load {load1()})")
-            out = workdir / f"{backend}-" + label.replace(", ", "-").replace(" ", "-")
+            out = workdir / (f"{backend}-" + label.replace(", ", "-").replace(" ", "-"))
             rows.append(timed_command(f"{backend}: {label}", analyze_command(out, backend),
                                       env=cache_env(caches), manifest=out / "manifest.json"))
             log(f"  {rows[-1]['seconds']:.1f} s")
