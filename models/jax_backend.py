@@ -36,7 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pymc as pm
@@ -111,7 +111,7 @@ _programs_made = 0
 
 
 def _jax_functions(model: pm.Model) -> tuple[Callable, Callable, tuple[str, ...], tuple[int, ...],
-                                             tuple[str, ...]]:
+                                             tuple[tuple[int, ...], ...]]:
     """JAX functions of (unconstrained values..., data...): the log density, and the posterior's
     variables and deterministics.
     """
@@ -132,9 +132,8 @@ def _jax_functions(model: pm.Model) -> tuple[Callable, Callable, tuple[str, ...]
     logp_fn = get_jaxified_graph(inputs=[*value_vars, *inputs], outputs=[logp])
     out_fn = get_jaxified_graph(inputs=[*value_vars, *inputs], outputs=outputs)
     point = model.initial_point()
-    shapes = [np.shape(point[v.name]) for v in value_vars]
-    return logp_fn, out_fn, names, tuple(int(np.prod(s)) for s in shapes), tuple(
-        tuple(s) for s in shapes)  # type: ignore[return-value]
+    shapes = tuple(tuple(np.shape(point[v.name])) for v in value_vars)
+    return logp_fn, out_fn, names, tuple(int(np.prod(s)) for s in shapes), shapes
 
 
 def _build(model: pm.Model, key: str, tune: int, draws: int, target_accept: float) -> JaxStructure:
@@ -246,7 +245,7 @@ def _load_or_build(model: pm.Model, structure: str, tune: int, draws: int,
                  tuple(jax.ShapeDtypeStruct(np.shape(model[name].get_value()),
                                             np.asarray(model[name].get_value()).dtype)
                        for name in data_names))
-        exported = jax.export.export(built.run_chain)(*specs)
+        exported = jax.export.export(cast(Any, built.run_chain))(*specs)
         if path is not None:
             _write_atomic(path, bytes(exported.serialize()))
     return JaxStructure(structure, data_names, names, jax.jit(exported.call))
