@@ -39,7 +39,8 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) benchmarks/run.py --numpyro-python $(PY)
 
 data: $(STAMP)
 	$(PY) -m rechallenge.data.generate --check

@@ -32,6 +32,9 @@ Printed as Markdown (progress on stderr); ``--json FILE`` also saves the raw fig
    each (``benchmarks/simulate.py``, seeded). PyMC compiles inside ``pm.sample``: its tune+draw
    is PyMC's ``sampling_time``, its compile column the rest of ``pm.sample``. With
    ``--numpyro-python`` the NumPyro models are also fitted per size (parallel and vectorized).
+6. ``rechallenge simulate sbc`` of the binary family (``--sbc-sims``, default 60) on one local
+   worker, per backend of ``--analyze-backends``: a new process with that backend's warm caches;
+   fits per minute per worker.
 5. The machine: cores, CPU, the 1-minute load average before and after each measurement (others
    may use the machine: compare figures measured at low load).
 """
@@ -52,7 +55,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SHIPPED = 14
 sys.path.insert(0, str(HERE))
-from analyze_bench import analyze_in_process, analyze_rows, analyze_table  # noqa: E402
+from analyze_bench import (  # noqa: E402
+    analyze_in_process,
+    analyze_rows,
+    analyze_table,
+    sbc_rows,
+    sbc_table,
+)
 
 
 def log(message: str) -> None:
@@ -186,7 +195,8 @@ def machine() -> dict:
         pass
     from importlib import metadata
 
-    versions = {p: metadata.version(p) for p in ("pymc", "pytensor", "nutpie", "numba", "arviz")}
+    versions = {p: metadata.version(p) for p in ("pymc", "pytensor", "nutpie", "numba", "arviz",
+                                                 "jax", "blackjax")}
     return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
             "platform": platform.platform(terse=True), "versions": versions}
 
@@ -284,7 +294,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="shipped data only; analyze baseline and default")
     parser.add_argument("--sizes", default=None,
                         help="comma list of site counts (14 = shipped data), or 'none'")
-    parser.add_argument("--backends", default="nutpie,pymc", help="comma list: nutpie,pymc")
+    parser.add_argument("--backends", default="nutpie,jax",
+                        help="comma list of the per-model fits' backends: nutpie,jax,pymc")
+    parser.add_argument("--analyze-backends", default="nutpie,jax",
+                        help="comma list of the backends of the full analysis and SBC rows")
+    parser.add_argument("--sbc-sims", type=int, default=60,
+                        help="simulations of the binary SBC study per backend (0: none)")
     parser.add_argument("--models", default="binary,ttp", help="comma list: binary,ttp")
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
@@ -304,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="NumPyro chain methods of the per-model reference fits (comma list)")
     parser.add_argument("--json", type=Path, default=None, help="also save the raw figures here")
     parser.add_argument("--_one", help=argparse.SUPPRESS)
-    parser.add_argument("--_analyze", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--_analyze", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args._one:
@@ -312,8 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(fit_one(**spec)))
         return 0
     if args._analyze:
-        out, repeat = args._analyze
-        print(json.dumps(analyze_in_process(Path(out), int(repeat))))
+        out, repeat, backend = args._analyze
+        print(json.dumps(analyze_in_process(Path(out), int(repeat), backend)))
         return 0
 
     sizes_text = args.sizes or ("14" if args.quick else "14,140,1400")
@@ -323,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv),
                                "started": time.strftime("%Y-%m-%d %H:%M:%S"), "fits": [],
-                               "analyze": []}
+                               "analyze": [], "sbc": []}
     numpyro_methods = [m for m in args.numpyro_methods.split(",") if m]
     with tempfile.TemporaryDirectory(prefix="rechallenge-bench-") as tmp:
         # The NumPyro reference of a study runs right after the package's fits of it, so the two
@@ -345,9 +360,13 @@ def main(argv: list[str] | None = None) -> int:
                                       args.tune, args.chains, Path(tmp))
                     log(f"  tune+draw {row['sample']:.2f} s, ESS/s {row['ess_per_s']:.0f}")
                     results["fits"].append(row)
+        analyze_backends = tuple(b for b in args.analyze_backends.split(",") if b)
         if not args.no_analyze:
             results["analyze"] = analyze_rows(Path(tmp), numpyro_python=args.numpyro_python,
-                                              main_commit=args.main_commit, warm=not args.no_warm)
+                                              main_commit=args.main_commit, warm=not args.no_warm,
+                                              backends=analyze_backends)
+        if args.sbc_sims > 0:
+            results["sbc"] = sbc_rows(Path(tmp), analyze_backends, args.sbc_sims)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
@@ -381,6 +400,10 @@ def report(results: dict) -> str:
                   "the run's manifest, * = summed over the fits or tasks, which overlap in time "
                   "on two workers; / NumPyro = wall time over the NumPyro reference's):", "",
                   analyze_table(results["analyze"], fmt)]
+    if results.get("sbc"):
+        parts += ["", "`rechallenge simulate sbc`, binary family, one local worker, a new process "
+                  "(start-up included; * = summed over the simulations' fits):", "",
+                  sbc_table(results["sbc"], fmt)]
     return "\n".join(parts)
 
 

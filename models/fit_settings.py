@@ -17,10 +17,20 @@ import numpy as np
 
 #: Seed used when the caller gives none; every random step derives from it.
 DEFAULT_SEED = 20230105
-BACKENDS: tuple[str, ...] = ("nutpie", "pymc")
+#: Samplers a fit can run with (``"auto"`` is resolved per model by :func:`choose_backend`).
+BACKENDS: tuple[str, ...] = ("nutpie", "jax", "pymc", "auto")
 DEFAULT_BACKEND = "nutpie"
-_VERSIONED_PACKAGES = ("rechallenge", "pymc", "pytensor", "arviz", "nutpie", "numpy", "pandas",
-                       "xarray", "scipy")
+#: Models with at least this many observed values (likelihood rows) are sampled with JAX under
+#: ``backend = "auto"``; smaller ones with nutpie (measured: ``docs/performance.md``).
+AUTO_JAX_MIN_ROWS = 1000
+_VERSIONED_PACKAGES = ("rechallenge", "pymc", "pytensor", "arviz", "nutpie", "jax", "jaxlib",
+                       "blackjax", "numpy", "pandas", "xarray", "scipy")
+#: How each backend is described in a report's methods (see :func:`describe_sampler`).
+SAMPLER_DESCRIPTIONS: dict[str, str] = {
+    "nutpie": "nutpie's No-U-Turn sampler on a numba-compiled log density",
+    "jax": "BlackJAX's No-U-Turn sampler (window adaptation) on a JAX-compiled log density",
+    "pymc": "PyMC's No-U-Turn sampler",
+}
 
 #: Version of the parameter names a fit uses, recorded in its attrs (``rechallenge_vocabulary``).
 #: 2: one name per concept in every model (line intercept ``mu``, covariate coefficients ``beta``,
@@ -70,6 +80,35 @@ class SamplerSettings:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not 0.5 <= self.target_accept < 1:
             raise ValueError(f"target_accept must be in [0.5, 1), got {self.target_accept}")
+
+
+def choose_backend(observed_values: int) -> str:
+    """The backend ``"auto"`` runs for a model with ``observed_values`` likelihood values.
+
+    nutpie below :data:`AUTO_JAX_MIN_ROWS` (its sampling is faster on small models and a run
+    compiles few structures), JAX from there (XLA's gradient is cheaper on large ones).
+    """
+    return "jax" if observed_values >= AUTO_JAX_MIN_ROWS else "nutpie"
+
+
+def describe_sampler(sampler: dict[str, Any]) -> str:
+    """The sampler a fit ran, in words, from its recorded settings (``fit_attrs(...)["sampler"]``).
+
+    E.g. ``"nutpie's No-U-Turn sampler on a numba-compiled log density"``; a backend without a
+    description is named as recorded.
+    """
+    backend = str(sampler.get("backend", ""))
+    return SAMPLER_DESCRIPTIONS.get(backend, backend)
+
+
+def samplers_ran(fits: dict[str, az.InferenceData]) -> dict[str, dict[str, str]]:
+    """Per fit, the backend that sampled it and its description (for a run's manifest)."""
+    ran = {}
+    for name, idata in sorted(fits.items()):
+        sampler = fit_attrs(idata).get("sampler", {})
+        ran[name] = {"backend": str(sampler.get("backend", "")),
+                     "sampler": describe_sampler(sampler)}
+    return ran
 
 
 def package_versions() -> dict[str, str]:

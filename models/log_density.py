@@ -5,12 +5,13 @@ call: about 0.25 s each, for a draw loop that then takes well under that. The de
 computes the log-likelihood of 12 fits and the log-prior of 4, from 2 model structures. Here the
 function of a structure is compiled once with the ``pm.Data`` values as inputs (PyTensor
 ``givens``), kept beside the structure's nutpie compilation
-(:func:`~rechallenge.models.nutpie_cache.per_structure`), and called with each model's own values.
+(:func:`~rechallenge.models.nutpie_cache.per_structure`) or JAX program
+(:func:`~rechallenge.models.jax_backend.per_structure`), and called with each model's own values.
 The graph is PyMC's (``remove_value_transforms``, then ``Model.logp(vars=..., sum=False)``),
 compiled the way PyMC compiles it (``Model.compile_fn``), so the values are PyMC's
 (tested bit for bit in ``tests/test_log_density.py``).
 
-A model without a nutpie compilation in this process (PyMC's sampler) goes through PyMC's own
+A model without a nutpie or JAX compilation in this process (PyMC's sampler) goes through PyMC's own
 functions.
 """
 
@@ -24,6 +25,7 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from .jax_backend import per_structure as jax_per_structure
 from .nutpie_cache import per_structure, shared_inputs
 
 Kind = Literal["likelihood", "prior"]
@@ -72,6 +74,8 @@ def pointwise_log_density(model: pm.Model, idata: az.InferenceData, kind: Kind) 
     and the variable's own.
     """
     compiled = per_structure(model, f"pointwise_log_{kind}", lambda m: _compile(m, kind))
+    if compiled is None:
+        compiled = jax_per_structure(model, f"pointwise_log_{kind}", lambda m: _compile(m, kind))
     if compiled is None:
         compute = pm.compute_log_likelihood if kind == "likelihood" else pm.compute_log_prior
         return compute(idata, model=model, extend_inferencedata=False, progressbar=False)

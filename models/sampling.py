@@ -16,8 +16,16 @@ Backends
     key (the three binary endpoints of one study, a model refitted with other prior values through
     ``data=``, a nested comparator) reuses one compilation, with its own ``pm.Data`` values and
     its own initial point. A fit is the same whether or not it reused a compilation.
+``"jax"``
+    BlackJAX's NUTS on the model's log density compiled by JAX
+    (:mod:`rechallenge.models.jax_backend`): one program per model structure with the
+    ``pm.Data`` values as arguments, kept in the process and in JAX's persistent compilation
+    cache on disk.
 ``"pymc"``
     PyMC's own NUTS (compiled per fit by PyMC).
+``"auto"``
+    nutpie or JAX, chosen per model by :func:`~rechallenge.models.fit_settings.choose_backend`
+    (the rule measured in ``docs/performance.md``); the fit records the backend that ran.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from dataclasses import asdict
 from typing import Any
 
 import arviz as az
+import numpy as np
 import pymc as pm
 import pytensor
 
@@ -44,6 +53,7 @@ from .fit_settings import (  # noqa: F401 - re-exported: the front-end's setting
     OPTIONAL_GROUPS,
     VOCABULARY,
     SamplerSettings,
+    choose_backend,
     derived_seeds,
     fit_attrs,
     package_versions,
@@ -108,6 +118,9 @@ def fit(
         prior_predictive, posterior_predictive, log_likelihood; provenance in
         ``posterior.attrs``.
     """
+    if backend == "auto":
+        # The fit records the backend that ran, never "auto".
+        backend = choose_backend(_observed_values(model))
     settings = SamplerSettings(draws, tune, chains, seed, backend, target_accept, prior_draws)
     wanted = set(OPTIONAL_GROUPS if groups is None else groups)
     unknown_groups = sorted(wanted - set(OPTIONAL_GROUPS))
@@ -128,6 +141,16 @@ def fit(
         finally:
             pm.set_data(original, model=model)
     return _fit(model, settings, info, wanted, progress, timings)
+
+
+def _observed_values(model: pm.Model) -> int:
+    """How many observed values the model's likelihood has (the size of its observed data)."""
+    total = 0
+    for rv in model.observed_RVs:
+        value = model.rvs_to_values[rv]
+        data = value.get_value() if hasattr(value, "get_value") else getattr(value, "data", None)
+        total += int(np.size(data)) if data is not None else 0
+    return total
 
 
 def _fit(
@@ -174,6 +197,12 @@ def _sample_all(
     backend, prior_draws = settings.backend, settings.prior_draws
     if backend == "nutpie":
         idata = _sample_nutpie(model, settings, seeds["sampler"], progress, timings)
+    elif backend == "jax":
+        from .jax_backend import sample_jax
+
+        idata = sample_jax(model, draws=settings.draws, tune=settings.tune,
+                           chains=settings.chains, seed=seeds["sampler"],
+                           target_accept=settings.target_accept, timings=timings)
     else:
         start = time.perf_counter()
         idata = _sample_pymc(model, settings, seeds["sampler"], progress)

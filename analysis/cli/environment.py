@@ -10,11 +10,11 @@ Two things of the user's environment would otherwise end a command with a traceb
   each such folder that cannot be written to a private folder of the user under the temporary
   folder (``rechallenge-UID``, mode 0700), through each library's documented setting
   (``XDG_CACHE_HOME``, ``MPLCONFIGDIR``, ``PYTENSOR_FLAGS=base_compiledir=...``,
-  ``NUMBA_CACHE_DIR``, ``DASK_TEMPORARY_DIRECTORY``). Folders that can be written are left as
-  they are. It must run before the libraries are imported: the command line imports them only
-  inside the commands, so :func:`prepare_environment` at the entry point comes first. The
-  settings are environment variables, so the worker processes of a local Dask cluster inherit
-  them.
+  ``NUMBA_CACHE_DIR``, ``DASK_TEMPORARY_DIRECTORY``, ``RECHALLENGE_JAX_CACHE_DIR``). Folders
+  that can be written are left as they are. It must run before the libraries are imported: the
+  command line imports them only inside the commands, so :func:`prepare_environment` at the
+  entry point comes first. The settings are environment variables, so the worker processes of a
+  local Dask cluster inherit them.
 * **An output stream that is not UTF-8** (``PYTHONIOENCODING=ascii``, a latin-1 terminal) and a
   label it cannot encode. :func:`tolerant_streams` makes standard output and standard error
   write such characters as backslash escapes (``\\xfc``) instead of raising, so no command
@@ -276,6 +276,14 @@ def _given(name: str) -> Callable[[MutableMapping[str, str]], Path | None]:
     return lambda environ: Path(environ[name]) if environ.get(name) else None
 
 
+def _jax_cache(environ: MutableMapping[str, str]) -> Path | None:
+    """The JAX compilation cache folder the user named (rechallenge.models.jax_backend)."""
+    for name in ("RECHALLENGE_JAX_CACHE_DIR", "JAX_COMPILATION_CACHE_DIR"):
+        if environ.get(name):
+            return Path(environ[name])
+    return None
+
+
 #: The caches, in order: XDG_CACHE_HOME first, as Matplotlib's cache folder depends on it.
 _CACHES = (
     _Cache("ArviZ (and numba's user cache)", "cache", "XDG_CACHE_HOME", _xdg_cache,
@@ -286,4 +294,8 @@ _CACHES = (
            _set("NUMBA_CACHE_DIR")),
     _Cache("Dask", "dask", "DASK_TEMPORARY_DIRECTORY", _given("DASK_TEMPORARY_DIRECTORY"),
            _set("DASK_TEMPORARY_DIRECTORY")),
+    # JAX's compilation cache of the "jax" backend: by default under XDG_CACHE_HOME (above);
+    # a folder the user named is moved through the package's own setting, which wins.
+    _Cache("JAX", "jax", "RECHALLENGE_JAX_CACHE_DIR", _jax_cache,
+           _set("RECHALLENGE_JAX_CACHE_DIR")),
 )

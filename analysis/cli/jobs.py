@@ -42,7 +42,7 @@ def register_analyze(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--allow-unconverged", action="store_true",
                         help="accept fits that fail the diagnostics gate (the report says so)")
     for flag, kind, text in (
-        ("--backend", str, "sampler backend: nutpie or pymc"),
+        ("--backend", str, "sampler backend: nutpie, jax, pymc or auto"),
         ("--chains", int, "number of chains"),
         ("--draws", int, "posterior draws per chain"),
         ("--tune", int, "tuning steps per chain"),

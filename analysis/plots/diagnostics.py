@@ -26,12 +26,13 @@ TOP_LEVEL_PARAMETERS: Final[tuple[str, ...]] = (
 )
 #: What each top-level parameter is, in words, for the panel titles.
 PARAMETER_WORDS: Final[dict[str, str]] = {
-    "mu": "Log-odds at a typical site",
-    "beta": "Log Weibull scale at a typical site",
+    # One name per concept in every model: mu is the log-odds (binary) or the log Weibull scale
+    # (time to progression) of a typical site.
+    "mu": "Line intercept, typical site",
+    "beta": "Covariate coefficient",
     "tau": "Between-site SD",
     "shape": "Weibull shape",
     "site_corr": "Correlation of site effects",
-    "sigma_frailty": "Patient frailty SD",
     "sigma_patient": "Between-patient SD",
 }
 #: At most this many panels (scalars) in one figure.

@@ -103,12 +103,12 @@ class FitStage:
 def nests_comparators(study: Study, config: RunConfig) -> bool:
     """Whether the run writes its models nested (:mod:`rechallenge.models.nesting`).
 
-    When compiling dominates: with nutpie (PyMC's sampler compiles every model anyway), partial
+    When compiling dominates: with nutpie or JAX (PyMC's sampler compiles every model anyway), partial
     pooling as the main model, comparators to fit and at most
     :data:`NEST_COMPARATORS_MAX_SITES` sites.
     """
     return (
-        config.sampler.backend == "nutpie"
+        config.sampler.backend in ("nutpie", "jax", "auto")
         and config.analysis.pooling == "partial"
         and bool(_comparators(config))
         and len(study.sites) <= NEST_COMPARATORS_MAX_SITES

@@ -68,7 +68,7 @@ from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.fit_names import fit_order
 from rechallenge.analysis.summaries.diagnostics import GateResult
 from rechallenge.data import Study
-from rechallenge.models.fit_settings import package_versions
+from rechallenge.models.fit_settings import package_versions, samplers_ran
 
 Progress = Callable[[str], None]
 
@@ -182,6 +182,8 @@ def analyze(
         timings.update({f"fit_step:{k}": v for k, v in stage.steps.items()})
         manifest["fits"] = sorted(stage.fits, key=fit_order)
         manifest["sensitivity"] = stage.sensitivity
+        # The sampler each fit ran (backend "auto" resolves per model).
+        manifest["samplers"] = samplers_ran(stage.fits)
         tasks = list(stage.tasks)
         manifest["engine"] = {**engine_description(client), "tasks": tasks}
         start = time.perf_counter()

@@ -24,7 +24,7 @@ Example (every key optional)::
     tau_sd = 0.5
 
     [sampler]
-    backend = "nutpie"                   # nutpie | pymc
+    backend = "nutpie"                   # nutpie | jax | pymc | auto
     chains = 4
     draws = 1000
     tune = 1000
