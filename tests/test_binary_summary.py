@@ -22,6 +22,7 @@ from rechallenge.analysis.summaries.binary import (
     site_estimates,
     summarise_binary,
 )
+from rechallenge.analysis.summaries.computed_once import computed_count
 from rechallenge.analysis.summaries.tidy import SUMMARY_COLUMNS
 from rechallenge.data.frequentist import exact_proportion_ci
 
@@ -239,8 +240,11 @@ def test_the_summary_and_the_draws_share_one_computation() -> None:
     draws = binary.quantity_draws(idata, seed=SEED)
     summary = binary.summarise_binary(idata, seed=SEED)
     again = binary.quantity_draws(idata, seed=SEED)
-    # The same arrays (not recomputed), in a list of the caller's own.
-    assert all(a[2] is b[2] for a, b in zip(draws, again)) and draws is not again
+    # The same draws, computed once (one value kept for the fit), in arrays of the caller's own.
+    assert computed_count(idata) == 1
+    assert all(np.array_equal(a[2], b[2]) and a[2] is not b[2] for a, b in zip(draws, again))
+    draws[0][2][:] = np.nan  # a caller that writes into its arrays changes no other caller's
+    assert np.isfinite(binary.quantity_draws(idata, seed=SEED)[0][2]).all()
     pooled = summary[summary["quantity"] == "probability_population"]["median"].to_numpy()
     expected = [np.median(v) for q, _, v in draws if q == "probability_population"]
     assert np.allclose(pooled, expected)

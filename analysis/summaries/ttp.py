@@ -91,8 +91,10 @@ def quantity_draws(
     """
     # Computed once per fit and seed: the summary, the sensitivity variants, the contrast figure
     # and the MAP prior all read these draws.
-    return list(once_per_fit(idata, ("quantity_draws", seed),
-                             lambda: _compute_quantity_draws(idata, seed)))
+    # Each caller gets arrays of its own: one that changes them in place cannot change what the
+    # next caller reads (copying a few thousand draws per quantity costs microseconds).
+    kept = once_per_fit(idata, ("quantity_draws", seed), lambda: _compute_quantity_draws(idata, seed))
+    return [(quantity, line, draws.copy()) for quantity, line, draws in kept]
 
 
 def _compute_quantity_draws(idata: az.InferenceData, seed: int) -> list[tuple[str, str, np.ndarray]]:
