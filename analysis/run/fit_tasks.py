@@ -137,7 +137,12 @@ def fit_all(
             (fits_dir / name).write_bytes(content)
         for name in files:
             key = name.removesuffix(".nc")
-            stage.fits[key] = load_fit(fits_dir / name, expected_key=key)
+            fit = load_fit(fits_dir / name, expected_key=key)
+            # Read whole now: the run directory is renamed when it is committed, and a fit
+            # still backed by its file would then look for it at the staging path.
+            for group in fit.groups():
+                fit[group].load()
+            stage.fits[key] = fit
             keep_values(stage.fits[key], computed.get(key, {}))
     ordered = canonical_order(stage, config)
     ordered.tasks = sorted(stage.tasks, key=lambda record: record["task"])
