@@ -91,6 +91,13 @@ def registered_endpoints() -> tuple[str, ...]:
     return tuple(_DEFINITIONS)
 
 
+def endpoints_of_kind(kind: str) -> tuple[str, ...]:
+    """The registered endpoints whose outcome is of ``kind`` (``"binary"`` or
+    ``"time_to_event"``), in registration order.
+    """
+    return tuple(name for name, d in _DEFINITIONS.items() if d.kind == kind)
+
+
 def endpoint_columns(name: str) -> tuple[str, ...]:
     """The patient-table columns endpoint ``name`` is derived from."""
     return endpoint_definition(name).columns
@@ -179,9 +186,8 @@ def rows_with_endpoint(patients: pd.DataFrame, endpoint: str) -> pd.DataFrame:
 def with_binary_endpoints(patients: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``patients`` with a 0/1 column per derivable binary endpoint."""
     out = patients.copy()
-    for endpoint in registered_endpoints():
-        definition = endpoint_definition(endpoint)
-        if definition.kind == "binary" and all(c in out.columns for c in definition.columns):
+    for endpoint in endpoints_of_kind("binary"):
+        if all(c in out.columns for c in endpoint_columns(endpoint)):
             out[endpoint] = binary_outcome(out, endpoint)
     return out
 

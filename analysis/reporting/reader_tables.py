@@ -33,7 +33,7 @@ from rechallenge.analysis.settings.families import family_of
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
 from rechallenge.analysis.summaries.reference import NOT_ESTIMABLE
-from rechallenge.data.endpoints import endpoint_definition, registered_endpoints
+from rechallenge.data.endpoints import endpoints_of_kind, registered_endpoints
 
 #: Subdirectory of ``tables/`` that holds the reader tables.
 READER_DIR = "reader"
@@ -113,7 +113,7 @@ def _statistic_value(name: str, value: object) -> str:
         return "not reached" if isinstance(value, float) and np.isinf(value) else ""
     v = float(cast(Any, value))  # a number, or text of one, by now
     # A binary endpoint's proportion and its bounds are percentages (the median TTP's are months).
-    binary = [e for e in registered_endpoints() if endpoint_definition(e).kind == "binary"]
+    binary = endpoints_of_kind("binary")
     if re.search(r"_(prop|lower|upper)$", name) and name.startswith(tuple(f"{e}_" for e in binary)):
         return f"{100 * v:.1f}%"
     if v.is_integer():

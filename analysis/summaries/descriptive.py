@@ -15,8 +15,8 @@ import pandas as pd
 from rechallenge.data import schema
 from rechallenge.data.endpoints import (
     binary_outcome,
-    endpoint_definition,
-    registered_endpoints,
+    endpoint_columns,
+    endpoints_of_kind,
     rows_with_endpoint,
 )
 from rechallenge.data.frequentist import (
@@ -36,9 +36,8 @@ def _proportion_columns(prefix: str, y: pd.Series, level: float) -> dict[str, fl
 def _line_row(rows: pd.DataFrame, level: float, regimens: Sequence[str]) -> dict[str, float]:
     """All descriptive figures of one treatment line."""
     out: dict[str, float] = {"n_patients": int(len(rows))}
-    for endpoint in registered_endpoints():
-        definition = endpoint_definition(endpoint)
-        if definition.kind == "binary" and all(c in rows.columns for c in definition.columns):
+    for endpoint in endpoints_of_kind("binary"):
+        if all(c in rows.columns for c in endpoint_columns(endpoint)):
             known = rows_with_endpoint(rows, endpoint)  # reconstructed rows hold TTP only
             out.update(_proportion_columns(endpoint, binary_outcome(known, endpoint), level))
     if len(rows) and {schema.TTP_MONTHS, schema.PROGRESSED} <= set(rows.columns):
