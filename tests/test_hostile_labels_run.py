@@ -84,7 +84,7 @@ def test_rbest_files_have_safe_unique_names_and_the_mapping_is_recorded(
         body = json.loads((run / row.rbest_file).read_text(encoding="utf-8"))
         robust = record["endpoints"][row.endpoint][row.line]["robust_mixture"]
         assert body["comp"][0] == pytest.approx(robust["weights"]), row.line
-    report = (run / "report.md").read_text(encoding="utf-8")
+    report = (run / "supplement.md").read_text(encoding="utf-8")
     assert "named in tables/map\\_prior.csv" in report or "named in tables/map_prior.csv" in report
 
 

@@ -279,12 +279,15 @@ def test_every_caption_of_the_real_figures_states_the_runs_interval(run: Path, t
 def _report_texts(run: Path) -> dict[str, str]:
     import docx
 
-    doc = docx.Document(str(run / "report.docx"))
-    words = [p.text for p in doc.paragraphs]
-    words += [cell.text for table in doc.tables for row in table.rows for cell in row.cells]
-    return {"report.md": (run / "report.md").read_text(encoding="utf-8"),
-            "report.html": (run / "report.html").read_text(encoding="utf-8"),
-            "report.docx": "\n".join(words)}
+    texts = {}
+    for stem in ("report", "supplement"):
+        doc = docx.Document(str(run / f"{stem}.docx"))
+        words = [p.text for p in doc.paragraphs]
+        words += [cell.text for table in doc.tables for row in table.rows for cell in row.cells]
+        texts |= {f"{stem}.md": (run / f"{stem}.md").read_text(encoding="utf-8"),
+                  f"{stem}.html": (run / f"{stem}.html").read_text(encoding="utf-8"),
+                  f"{stem}.docx": "\n".join(words)}
+    return texts
 
 
 def test_no_machine_name_reaches_a_reader(run: Path) -> None:
@@ -296,14 +299,24 @@ def test_no_machine_name_reaches_a_reader(run: Path) -> None:
         assert not found, f"{name} shows machine names {found}"
 
 
-def test_report_leads_with_the_headline_table_and_has_a_glossary(run: Path) -> None:
+def test_main_text_leads_with_tables_1_and_2_and_the_supplement_has_the_rest(run: Path) -> None:
     import docx
 
     report = (run / "report.md").read_text(encoding="utf-8")
-    # Tables are numbered in the order they come: the headline table is the first.
-    assert report.index("*Table 1. ICI-2 against ICI-1 by endpoint") < report.index(
-        "## Site-level estimates")
-    assert "## Glossary" in report and "- Population average: " in report
+    supplement = (run / "supplement.md").read_text(encoding="utf-8")
+    # Tables are numbered in the order they come: patients and sites, then the headline table.
+    assert report.index("*Table 1. Patient and site characteristics by treatment line") < (
+        report.index("*Table 2. ICI-2 against ICI-1 by endpoint")) < report.index("## Methods")
+    assert report.index("## Methods") < report.index("## References")
+    assert "## Site-level estimates" not in report and "## Glossary" not in report
+    assert "## Site-level estimates" in supplement and "*Table S1. " in supplement
+    assert "## Glossary" in supplement and "- Population average: " in supplement
+    # The main text names the priors' table by its supplement number, and cites by number.
+    priors = re.search(r"\*Table (S\d+)\. [^*]*[Pp]rior", supplement)
+    assert priors and f"Table {priors.group(1)} lists each" in report
+    cited = {int(n) for marks in re.findall(r"\[([\d,]+)\]", report) for n in marks.split(",")}
+    listed = re.findall(r"^(\d+)\. \w", report.split("## References")[1], flags=re.M)
+    assert cited and sorted(cited) == [int(n) for n in listed]
     for ext in ("csv", "md", "tex", "docx"):
         assert (run / "tables" / "reader" / f"table2_headline.{ext}").is_file()
     headline = pd.read_csv(run / "tables" / "reader" / "table2_headline.csv")
@@ -311,13 +324,15 @@ def test_report_leads_with_the_headline_table_and_has_a_glossary(run: Path) -> N
                                       "P(ICI-2 > ICI-1)"]
     assert re.fullmatch(r"\d+\.\d% \(\d+\.\d to \d+\.\d\)", headline.loc[0, "ICI-1"])
     doc = docx.Document(str(run / "report.docx"))
-    # Table 2 is the first Word table, cell for cell the same as its CSV.
-    word = [[cell.text for cell in row.cells] for row in doc.tables[0].rows]
+    # Table 2 is the second Word table, cell for cell the same as its CSV.
+    word = [[cell.text for cell in row.cells] for row in doc.tables[1].rows]
     assert word[0] == list(headline.columns)
     assert word[1] == ["" if pd.isna(v) else str(v) for v in headline.iloc[0]]
     assert len(doc.inline_shapes) >= 4  # the figures are embedded
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
-    assert {"Results", "Methods", "Glossary"} <= set(headings), headings
+    assert {"Results", "Methods", "References"} <= set(headings), headings
+    table1 = pd.read_csv(run / "tables" / "reader" / "table1_characteristics.csv")
+    assert [[c.text for c in row.cells] for row in doc.tables[0].rows][0] == list(table1.columns)
     # Site tables show the reader columns only; diagnostics stay in the machine CSV.
     sites = pd.read_csv(run / "tables" / "reader" / "sites_response.csv")
     assert list(sites.columns) == ["Line", "Site", "Patients", "Events", "Observed, % (CI)",

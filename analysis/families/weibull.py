@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import arviz as az
 import numpy as np
@@ -134,7 +134,12 @@ class WeibullFamily(FamilyOfEndpoint):
     def site_reader_row(self, row: Mapping[str, Any], estimate: str,
                         cells: Any) -> dict[str, Any]:
         """A site's cells of the reader's site table (``cells``: the reporting cell writers)."""
-        observed = cells.interval_cell(row["raw_median"], float("nan"), float("nan"), "months")
+        lower, upper = row.get("raw_lower", np.nan), row.get("raw_upper", np.nan)
+        if lower == upper:
+            # The curve drops to zero at the median (the last patient progressed): lifelines'
+            # band has no width there, which is no interval.
+            lower = upper = np.nan
+        observed = cells.interval_cell(row["raw_median"], lower, upper, "months")
         if row.get("raw_source") == "reported" and observed:
             observed += " (reported)"
         return {"Progressions": int(row["events"]),
@@ -144,7 +149,8 @@ class WeibullFamily(FamilyOfEndpoint):
 
     def site_observed_words(self, interval: Interval) -> str:
         """What the observed column of the site table is."""
-        return "Kaplan-Meier median of the site's patients (or the median it reported)"
+        return (f"Kaplan-Meier median of the site's patients with its {interval.percent} "
+                f"log-log confidence interval (or the median the site reported). {SHRINKAGE_NOTE}")
 
     # ----------------------------------------------------------------------- updates
     def site_observations(self, patients: pd.DataFrame,
@@ -226,7 +232,17 @@ class WeibullFamily(FamilyOfEndpoint):
         return fig, (f"{self.label}: Kaplan-Meier median of each site's patients and the "
                      f"shrunken posterior median per site ({interval.label}s), with pooled and "
                      f"new-site rows per line; the population row carries the Kaplan-Meier "
-                     f"median of all patients with its {interval.percent} confidence interval.")
+                     f"median of all patients with its {interval.percent} confidence interval. "
+                     f"{SHRINKAGE_NOTE}")
+
+
+#: Why a site's shrunken median can lie on the other side of the pooled one from its observed
+#: median (a reader otherwise takes it for an error; S01 at ICI-2 in the reference study).
+SHRINKAGE_NOTE: Final = (
+    "A site's shrunken median can lie beyond the pooled median, on the other side from its "
+    "observed one: the model uses every patient's time, and one long time among a site's few "
+    "patients moves its Weibull fit while leaving the Kaplan-Meier median, the middle time, "
+    "unchanged.")
 
 
 def _unchecked_median(est: MedianCI) -> str:

@@ -13,6 +13,7 @@ the time only.
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,9 +21,9 @@ from typing import Final
 
 from docx.document import Document as WordDocument
 
-#: The time a run stamps on its Word files unless its manifest records another: the earliest a
-#: zip entry can hold (1980-01-01 00:00:00 UTC). A fixed time, not the clock, so that the same
-#: run made twice, or rebuilt, or made on a cluster, writes the same bytes.
+#: The time stamped on Word files that belong to no run (a table written alone, a document of
+#: a content), and on a run whose manifest records none: the earliest a zip entry can hold
+#: (1980-01-01 00:00:00 UTC).
 DOCUMENT_TIME: Final = datetime(1980, 1, 1, tzinfo=timezone.utc)
 #: Author and last editor of every document.
 AUTHOR: Final = "rechallenge"
@@ -30,6 +31,26 @@ AUTHOR: Final = "rechallenge"
 _ENTRY_MODE: Final = 0o644 << 16
 #: "Made by" system recorded for each zip entry (3: Unix), whatever the platform.
 _UNIX: Final = 3
+
+
+def run_time() -> datetime:
+    """The time a new run records as its document time: the clock (UTC, whole seconds), or
+    ``SOURCE_DATE_EPOCH`` when set (the reproducible-builds convention: the same run made twice
+    then writes the same bytes). A rebuilt report reads the time back from the manifest.
+
+    Raises
+    ------
+    ValueError
+        ``SOURCE_DATE_EPOCH`` is not a whole number of seconds between 1980 and 2107.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return _checked(datetime.now(timezone.utc).replace(microsecond=0))
+    try:
+        seconds = int(epoch)
+    except ValueError:
+        raise ValueError(f"SOURCE_DATE_EPOCH={epoch!r}: expected whole seconds since 1970") from None
+    return _checked(datetime.fromtimestamp(seconds, timezone.utc))
 
 
 def document_time(text: str | None) -> datetime:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from rechallenge.analysis.reporting.estimates import Scale, interval_cell, number_text
+from rechallenge.analysis.reporting.references import Citations
 from rechallenge.analysis.reporting.vocabulary import counted, endpoint_label
 from rechallenge.analysis.settings.families import endpoint_order, family_of
 from rechallenge.analysis.settings.intervals import Interval
@@ -30,12 +32,20 @@ def _row(summary: pd.DataFrame, quantity: str, line: str) -> pd.Series | None:
 
 
 def _pct(row: pd.Series) -> str:
-    return f"{100 * row['median']:.1f}% ({100 * row['lower']:.1f}% to {100 * row['upper']:.1f}%)"
+    # As the tables write it: "23.5% (13.1 to 36.4)", with a true minus sign.
+    return interval_cell(row["median"], row["lower"], row["upper"], "percent")
 
 
 def _num(row: pd.Series, digits: int = 2, unit: str = "") -> str:
+    scale: Scale = "months" if digits == 1 else "ratio"
     u = f" {unit}" if unit else ""
-    return f"{row['median']:.{digits}f}{u} ({row['lower']:.{digits}f} to {row['upper']:.{digits}f})"
+    bounds = " to ".join(number_text(row[b], scale) for b in ("lower", "upper"))
+    return f"{number_text(row['median'], scale)}{u} ({bounds})"
+
+
+def _points(row: pd.Series) -> str:
+    value = {b: number_text(row[b], "points", unit=False) for b in ("median", "lower", "upper")}
+    return f"{value['median']} percentage points ({value['lower']} to {value['upper']})"
 
 
 def contrast_label(later: str, first: str) -> str:
@@ -62,11 +72,7 @@ def binary_sentence(summary: pd.DataFrame, endpoint: str, lines: Sequence[str], 
         odds = _row(summary, "odds_ratio_typical_site", c)
         prob = _row(summary, "prob_greater_population", c)
         if diff is not None:
-            text += (
-                f"; the difference {later} minus {first} was "
-                f"{100 * diff['median']:.1f} percentage points "
-                f"({100 * diff['lower']:.1f} to {100 * diff['upper']:.1f})"
-            )
+            text += f"; the difference {later} minus {first} was {_points(diff)}"
         if odds is not None:
             text += f", the odds ratio at a typical site {_num(odds)}"
         if prob is not None:
@@ -131,23 +137,26 @@ def used_priors(endpoint: str, priors: Mapping[str, float], options: Mapping[str
     }
 
 
-def _sensitivity_words(methods: Sequence[str], max_pareto_k: float) -> str:
+def _sensitivity_words(methods: Sequence[str], max_pareto_k: float, cite: Citations) -> str:
     """How the prior sensitivity was assessed, saying which variants were reweighted or refitted."""
-    power = "by power-scaling (Kallioinen et al. 2023)"
+    def power() -> str:
+        # Cited when written, after the reweighting's reference: numbers follow the text.
+        return f"by power-scaling {cite.cite('kallioinen2023')}"
+
     if not methods:
-        return f"prior sensitivity {power}"
+        return f"prior sensitivity {power()}"
     n, refitted = len(methods), sum(m == "refitted" for m in methods)
     scales = "halved and doubled heterogeneity prior scales"
     if refitted == n:
         return (f"prior sensitivity by refits under {scales} (the Pareto k of importance "
-                f"reweighting exceeded {max_pareto_k:.2f} for all {n} variants) and {power}")
+                f"reweighting exceeded {max_pareto_k:.2f} for all {n} variants) and {power()}")
     reweighted = (f"prior sensitivity under {scales} by Pareto-smoothed importance reweighting "
-                  f"of the main posterior (Vehtari et al. 2024)")
+                  f"of the main posterior {cite.cite('vehtari2024')}")
     if refitted == 0:
         return (f"{reweighted}, with Pareto k at most {max_pareto_k:.2f} for all {n} variants "
-                f"(a variant above it would have been refitted), and {power}")
+                f"(a variant above it would have been refitted), and {power()}")
     return (f"{reweighted} for the {n - refitted} of {n} variants with Pareto k at most "
-            f"{max_pareto_k:.2f} and by refits for the {refitted} above it, and {power}")
+            f"{max_pareto_k:.2f} and by refits for the {refitted} above it, and {power()}")
 
 
 def methods_paragraph(
@@ -164,6 +173,8 @@ def methods_paragraph(
     sensitivity_methods: Sequence[str] = (),
     max_pareto_k: float = MAX_PARETO_K,
     every_line: bool = False,
+    citations: Citations | None = None,
+    priors_table: str = "the priors table",
 ) -> str:
     """The statistical-methods paragraph of a manuscript.
 
@@ -182,7 +193,14 @@ def methods_paragraph(
         ``"reweighted"`` or ``"refitted"``; the paragraph says how many of each.
     max_pareto_k
         The Pareto k above which a variant was refitted rather than reweighted.
+    citations
+        Numbers the methods the paragraph names ("[3]"); the caller lists them under References
+        (:meth:`~rechallenge.analysis.reporting.references.Citations.listed`). ``None``: numbered
+        from 1 here.
+    priors_table
+        How the text names the table of priors ("Table S4").
     """
+    cite = Citations() if citations is None else citations
     any_attrs = next(iter(fit_attrs.values()))
     sampler = any_attrs["sampler"]
     versions = any_attrs["versions"]
@@ -195,6 +213,8 @@ def methods_paragraph(
     by_family: dict[str, list[str]] = {}
     for endpoint in fit_attrs:
         by_family.setdefault(family_of(endpoint).family, []).append(endpoint)
+    if synthetic:
+        data_words += f" {cite.cite('scheiner2023')}"
     text = [
         f"We analysed {data_words}: {counted(n_patients, 'patient')} at "
         f"{counted(n_sites, 'institution')}, {'each ' if every_line else ''}treated at "
@@ -208,32 +228,34 @@ def methods_paragraph(
         )
     text += [family_of(endpoints[0]).methods_sentence(endpoints, pooling)
              for endpoints in by_family.values()]
-    prior_bits = []
-    for endpoint, attrs in fit_attrs.items():
-        used = used_priors(endpoint, attrs["priors"], attrs.get("options", {}))
-        pri = ", ".join(f"{k} = {v:.3g}" for k, v in used.items())
-        prior_bits.append(f"{endpoint}: {pri}")
     text.append(
-        "Weakly informative priors were used (hyperparameters by endpoint: "
-        + "; ".join(prior_bits) + "; see the priors table for their distributions and reasons)."
+        f"Weakly informative priors were used; {priors_table} lists each with its distribution "
+        f"and the reason for its scale {cite.cite('gelman2013')}."
     )
     text.append(
-        f"Posteriors were sampled with {sampler['backend']} (No-U-Turn sampler), "
-        f"{sampler['chains']} chains of {sampler['draws']} draws after {sampler['tune']} tuning "
-        f"steps, target acceptance {sampler['target_accept']}, seed {sampler['seed']}."
+        f"Posteriors were sampled with {sampler['backend']} (No-U-Turn sampler "
+        f"{cite.cite('hoffman2014')}), {sampler['chains']} chains of {sampler['draws']} draws "
+        f"after {sampler['tune']} tuning steps, target acceptance {sampler['target_accept']}, "
+        f"seed {sampler['seed']}."
     )
     text.append(
         f"Convergence was required for every parameter and derived quantity: rank-normalised "
-        f"R-hat <= {thresholds.r_hat_max}, bulk and tail effective sample size >= "
-        f"{thresholds.ess_bulk_min:.0f}, no divergent transitions and E-BFMI >= "
-        f"{thresholds.bfmi_min}."
+        f"R-hat {cite.cite('vehtari2021')} \u2264 {thresholds.r_hat_max}, bulk and tail "
+        f"effective sample size \u2265 {thresholds.ess_bulk_min:.0f}, no divergent transitions "
+        f"and E-BFMI {cite.cite('betancourt2016')} \u2265 {thresholds.bfmi_min}."
     )
     checks = ["posterior predictive checks of site counts and of Kaplan-Meier curves"]
     if comparators:
-        checks.append("PSIS-LOO comparison with complete and no pooling")
+        checks.append(f"PSIS-LOO comparison {cite.cite('vehtari2017')} with complete and no "
+                      "pooling")
     if sensitivity:
-        checks.append(_sensitivity_words(sensitivity_methods, max_pareto_k))
+        checks.append(_sensitivity_words(sensitivity_methods, max_pareto_k, cite))
     text.append("Model checks comprised " + ", ".join(checks) + ".")
+    text.append(
+        f"As frequentist references, each line's crude proportions carry exact (Clopper-Pearson) "
+        f"confidence intervals {cite.cite('clopper1934')} and its median time to progression is "
+        f"read off the Kaplan-Meier curve {cite.cite('kaplan1958')}."
+    )
     text.append(
         f"Estimates are posterior medians with {interval.label}s; population-averaged quantities "
         "integrate over the distribution of sites, and predictive quantities are for a new site."

@@ -1,6 +1,6 @@
 """The outputs stage of a run: where each output is made and written (the tables and the report
 are composed in the reporting layer: :mod:`~rechallenge.analysis.reporting.result_tables`,
-:mod:`~rechallenge.analysis.reporting.report_content`; this module only orchestrates).
+:mod:`~rechallenge.analysis.reporting.manuscript`; this module only orchestrates).
 
 Shared by ``analyze`` (after fitting) and ``report`` (from saved fits), so both write the same
 files from the same fits. The figures (a task per endpoint, the forest plots once the endpoint
@@ -22,13 +22,13 @@ from distributed import Client
 
 from rechallenge.analysis.map_prior.export import MAP_PRIOR_FILE, map_prior_from_parts
 from rechallenge.analysis.map_prior.rbest import RBEST_DIR
-from rechallenge.analysis.reporting.document import FigureRef, write_report
+from rechallenge.analysis.reporting.document import FigureRef
 from rechallenge.analysis.reporting.docx_files import DOCUMENT_TIME
-from rechallenge.analysis.reporting.docx_report import write_docx
+from rechallenge.analysis.reporting.docx_report import write_document
+from rechallenge.analysis.reporting.manuscript import manuscript_content
 from rechallenge.analysis.reporting.reader_set import write_reader_tables
 from rechallenge.analysis.reporting.report_content import (
     MapPriorSection,
-    report_content,
     update_section,
 )
 from rechallenge.analysis.reporting.result_tables import ResultTables, result_tables
@@ -165,8 +165,10 @@ def _write_report(
                                       figures)
         for table in update_shown.section.tables:
             table.write(staging / "tables")
-    content = report_content(study, results, config, tables, figures, update=update_shown,
-                             map_prior=map_prior, map_note=map_note,
-                             allow_unconverged=allow_unconverged)
-    write_report(content, staging)
-    write_docx(content, staging, when=when)
+    manuscript = manuscript_content(study, results, config, tables, figures, update=update_shown,
+                                    map_prior=map_prior, map_note=map_note,
+                                    allow_unconverged=allow_unconverged, when=when)
+    table1 = manuscript.main.sections[0].tables[0]
+    table1.write(staging / "tables" / table1.folder)
+    write_document(manuscript.main, staging, "report", when=when)
+    write_document(manuscript.supplement, staging, "supplement", when=when)

@@ -39,7 +39,7 @@ from typing import Any
 
 from distributed import Client
 
-from rechallenge.analysis.reporting.docx_files import DOCUMENT_TIME, document_time
+from rechallenge.analysis.reporting.docx_files import document_time, run_time
 from rechallenge.analysis.run.engine import (
     Engine,
     EngineSettings,
@@ -149,6 +149,7 @@ def analyze(
     else:
         file_hashes = input_file_hashes(config)
     timings["load_data"] = time.perf_counter() - start
+    when = run_time()
     manifest: dict[str, Any] = {
         "format": RUN_FORMAT,
         "synthetic_data": study.synthetic,
@@ -158,8 +159,9 @@ def analyze(
         "seed": config.sampler.seed,
         "versions": package_versions(),
         "allow_unconverged": allow_unconverged,
-        # A fixed time, not the clock: the Word files of the same run made again are the same bytes.
-        "document_time": DOCUMENT_TIME.isoformat(),
+        # The run's time (SOURCE_DATE_EPOCH when set, for the same bytes from the same run):
+        # the title block's date and the Word files' times, read back by `report`.
+        "document_time": when.isoformat(),
     }
     with atomic_run_directory(out, overwrite=overwrite, protected=inputs,
                               report=progress) as staging, engine_of(config, engine) as client:
@@ -191,7 +193,7 @@ def analyze(
         try:
             gate = build_outputs(staging, study, stage.fits, config, client=client,
                                  allow_unconverged=allow_unconverged, task_records=tasks,
-                                 when=DOCUMENT_TIME, update=update, sources=sources)
+                                 when=when, update=update, sources=sources)
         except BaseException as exc:
             # Keep what was sampled: the fits are on disk, the run is marked resumable and
             # `rechallenge report` finishes it (atomic_run_directory keeps it).

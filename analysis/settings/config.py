@@ -37,6 +37,9 @@ Example (every key optional)::
 
     [report]
     estimate = "median"                  # median | mean_sd: the point estimate of reader tables
+    title = "ICI rechallenge in HCC: a Bayesian hierarchical analysis"   # main text's title
+    authors = ["A. Author (1)", "B. Author (2)"]                       # title block, Word author
+    affiliations = ["(1) First Institution", "(2) Second Institution"]
 
     [engine]                             # where the tasks run (not part of the results)
     scheduler = "tcp://10.0.0.5:8786"    # an existing Dask cluster; default: a local one
@@ -121,11 +124,18 @@ ESTIMATES: tuple[str, ...] = ("median", "mean_sd")
 
 @dataclass(frozen=True)
 class ReportConfig:
-    """How reader tables present a posterior: its median (default) or mean +/- SD, each with
-    the run's credible interval in the same cell.
+    """What the manuscript says about itself, and how its tables present a posterior.
+
+    ``estimate``: the median (default) or mean +/- SD, each with the run's credible interval in
+    the same cell. ``title``, ``authors`` and ``affiliations`` make the main text's title block
+    (an empty title gives the package's own; no authors: none is named, and the Word files name
+    the package as author).
     """
 
     estimate: str = "median"
+    title: str = ""
+    authors: tuple[str, ...] = ()
+    affiliations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,7 +172,7 @@ class RunConfig:
             "priors": {family: dict(values) for family, values in self.priors.items()},
             "sampler": asdict(self.sampler),
             "interval": asdict(self.interval),
-            "report": asdict(self.report),
+            "report": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.report).items()},
         }
 
     def to_toml(self) -> str:

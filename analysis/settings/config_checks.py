@@ -54,6 +54,13 @@ def _boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else "true or false (without quotes)"
 
 
+def _text(value: Any) -> str | None:
+    # One line of visible text: a title goes into a heading and the Word file's properties.
+    if isinstance(value, str) and value.isprintable() and len(value) <= 300:
+        return None
+    return "one line of text of at most 300 characters"
+
+
 def _choice(choices: tuple[str, ...]) -> Check:
     def check(value: Any) -> str | None:
         return None if isinstance(value, str) and value in choices else "one of " + ", ".join(
@@ -145,6 +152,9 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
     "report": {
         # Kept in step with rechallenge.analysis.settings.config.ESTIMATES (a test checks).
         "estimate": _choice(("median", "mean_sd")),
+        "title": _text,
+        "authors": _strings(distinct=True, example='["A. Author", "B. Author"]'),
+        "affiliations": _strings(distinct=True, example='["1 Medical University of Vienna"]'),
     },
 }
 #: The prior names of each model family, with their defaults (``[priors.binary]``, ...).

@@ -35,7 +35,7 @@ from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
 from rechallenge.analysis.summaries.computed_once import once_per_fit
 from rechallenge.analysis.summaries.site_effects import new_site_effects, standard_normal_quadrature
 from rechallenge.analysis.summaries.tidy import summarise_draws, summary_frame
-from rechallenge.data.frequentist import fit_km
+from rechallenge.data.frequentist import fit_km, km_median
 from rechallenge.models.dims import LINE, SITE
 from rechallenge.models.fit_settings import DEFAULT_SEED, fit_attrs
 from rechallenge.models.weibull_likelihood import LOG_LOG2
@@ -145,7 +145,10 @@ def site_medians(idata: az.InferenceData, *, interval: Interval = DEFAULT_INTERV
     -------
     pandas.DataFrame
         Summary columns with ``quantity = "median_site"`` and a ``site`` column, plus ``n`` and
-        ``events`` (patient rows), ``raw_median`` and ``raw_source`` (``"Kaplan-Meier"`` from
+        ``events`` (patient rows), ``raw_median`` with ``raw_lower`` and ``raw_upper`` (the
+        Kaplan-Meier median's log-log confidence interval at the interval's level; ``inf`` for a
+        bound the curve never reaches, NaN for a reported median), and ``raw_source``
+        (``"Kaplan-Meier"`` from
         patient rows, ``"reported"`` for an aggregate row, empty when the site has no data for
         that line; ``inf`` when the Kaplan-Meier curve stays above 0.5).
     """
@@ -159,13 +162,14 @@ def site_medians(idata: az.InferenceData, *, interval: Interval = DEFAULT_INTERV
         u = np.zeros(d.mu.shape[:2] + (len(sites), len(d.lines)))
     medians = marginal_weibull_median(
         d.mu[:, :, None, :] + u, d.patient_sd[:, :, None, None], d.shape[:, :, None, :])
-    raw = _raw_site_medians(idata, sites, d.lines)
+    raw = _raw_site_medians(idata, sites, d.lines, interval.level)
     rows = []
     for i, site in enumerate(sites):
         for j, line in enumerate(d.lines):
             row = summarise_draws(medians[:, :, i, j], interval=interval, endpoint=ENDPOINT,
                                   quantity="median_site", line=line, site=site)
             row.update(raw.get((site, line), {"n": 0, "events": 0, "raw_median": np.nan,
+                                              "raw_lower": np.nan, "raw_upper": np.nan,
                                               "raw_source": ""}))
             rows.append(row)
     return summary_frame(rows, extra=("site",))
@@ -365,7 +369,7 @@ def _band_frame(
 
 
 def _raw_site_medians(
-    idata: az.InferenceData, sites: list[str], lines: tuple[str, ...]
+    idata: az.InferenceData, sites: list[str], lines: tuple[str, ...], level: float
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Kaplan-Meier medians of patient rows, else reported medians of aggregate rows."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
@@ -375,7 +379,8 @@ def _raw_site_medians(
         agg_sites, agg_lines = const["agg_site_idx"].to_numpy(), const["agg_line_idx"].to_numpy()
         for s, li, m in zip(agg_sites, agg_lines, log_m):
             out[(sites[int(s)], lines[int(li)])] = {
-                "n": 0, "events": 0, "raw_median": float(np.exp(m)), "raw_source": "reported"}
+                "n": 0, "events": 0, "raw_median": float(np.exp(m)), "raw_lower": np.nan,
+                "raw_upper": np.nan, "raw_source": "reported"}
     t, upper, line_idx = _patient_arrays(idata)
     if t.size:
         site_idx = const["site_idx"].to_numpy().astype(int)
@@ -383,6 +388,10 @@ def _raw_site_medians(
             rows = group.index.to_numpy()
             events = (t[rows] < upper[rows]).astype(int)
             median = float(fit_km(t[rows], events).median_survival_time_)
+            # Brookmeyer-Crowley (log-log): defined for the few patients of a site, where the
+            # linear interval's standard error often is not.
+            ci = km_median(t[rows], events, level=level, method="log-log")
             out[(sites[s], lines[li])] = {"n": int(rows.size), "events": int(events.sum()),
-                                         "raw_median": median, "raw_source": "Kaplan-Meier"}
+                                         "raw_median": median, "raw_lower": ci.lower,
+                                         "raw_upper": ci.upper, "raw_source": "Kaplan-Meier"}
     return out
