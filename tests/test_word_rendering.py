@@ -217,14 +217,38 @@ def test_numbers_read_at_the_precision_of_their_quantity():
 
 
 @pytest.mark.integration
-def test_the_runs_report_docx_renders_cleanly(small_run: Path):
-    doc = _xml(small_run / "report.docx")
-    _check_tables(doc)
+@pytest.mark.parametrize("stem", ["report", "supplement"])
+def test_the_runs_main_text_and_supplement_render_cleanly(small_run: Path, stem: str):
+    from rechallenge.analysis.reporting.vocabulary import MACHINE_NAMES
+
+    doc = _xml(small_run / f"{stem}.docx")
+    assert _check_tables(doc) > 0
     assert _check_figures(doc, small_run) > 0
     captions = [p for p in doc.paragraphs if p.style.name == "Caption"]
     assert len(captions) == len(doc.tables) + _check_figures(doc, small_run)
     assert all(any("SEQ" in t.text for t in p._p.iter(qn("w:instrText"))) for p in captions)
-    page = (small_run / "report.html").read_text(encoding="utf-8")
+    prefix = "S" if stem == "supplement" else ""
+    assert [p.text.split(".")[0] for p in captions if p.text.startswith("Table")] == [
+        f"Table {prefix}{n}" for n in range(1, len(doc.tables) + 1)]
+    footer = doc.sections[0].footer._element
+    assert any("PAGE" in t.text for t in footer.iter(qn("w:instrText")))
+    props = doc.core_properties
+    assert props.title and props.author == "rechallenge"
+    assert props.created == datetime(1980, 1, 1, tzinfo=timezone.utc)  # SOURCE_DATE_EPOCH
+    text = "\n".join([p.text for p in doc.paragraphs]
+                     + [c.text for t in doc.tables for row in t.rows for c in row.cells])
+    found = sorted(m for m in MACHINE_NAMES if re.search(rf"(?<![\w/.]){re.escape(m)}(?![\w])", text))
+    assert not found, found
+    if stem == "report":
+        # A numbered reference list, every entry cited in the text by its number.
+        headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+        listed = [p.text for p in doc.paragraphs[
+            [p.text for p in doc.paragraphs].index("References") + 1:] if p.text.strip()]
+        assert headings[-1] == "References" and len(listed) >= 5
+        for n, entry in enumerate(listed, start=1):
+            assert entry.startswith(f"{n}. ") and re.search(r"(18|19|20)\d\d", entry), entry
+            assert re.search(rf"\[([\d,]*,)?{n}(,[\d,]*)?\]", text), n
+    page = (small_run / f"{stem}.html").read_text(encoding="utf-8")
     assert not re.findall(r'<img[^>]* src="(?!data:)', page)
     # Every figure of the run was drawn at a journal width and saved at it (nothing spilled).
     widths = {png.name: drawn_width_cm(png) for png in (small_run / "figures").glob("*.png")}

@@ -150,7 +150,8 @@ class WeibullFamily(FamilyOfEndpoint):
     def site_observed_words(self, interval: Interval) -> str:
         """What the observed column of the site table is."""
         return (f"Kaplan-Meier median of the site's patients with its {interval.percent} "
-                f"log-log confidence interval (or the median the site reported). {SHRINKAGE_NOTE}")
+                f"log-log confidence interval (or the median the site reported). "
+                f"{SHRINKAGE_NOTE.removesuffix('.')}")
 
     # ----------------------------------------------------------------------- updates
     def site_observations(self, patients: pd.DataFrame,

@@ -126,8 +126,10 @@ def result_tables(
         f"weights (<variant>_pareto_k) was above {k_max:.2f}.",
         [r.sensitivity for r in results.values()])
     psens = rt.concat_table(
-        "sensitivity_power_scaling", "Power-scaling sensitivity (az.psens) of the top-level "
-        "parameters to the prior and the likelihood; >= 0.05 is flagged (Kallioinen et al. 2023).",
+        "sensitivity_power_scaling", "Power-scaling sensitivity of the top-level parameters to "
+        "the prior and the likelihood (Kallioinen et al., Statistics and Computing 2023), from the "
+        "cumulative Jensen-Shannon distance between the posterior and its power-scaled versions; "
+        "\u2265 0.05 is flagged.",
         [r.power_scaling for r in results.values()])
     cross = None
     if len(study.patients) and len(study.lines) >= 2 and schema.BEST_RESPONSE in study.patients:

@@ -15,6 +15,7 @@ from typing import Final
 
 import pandas as pd
 
+from rechallenge.analysis.plots.diagnostics import parameter_words
 from rechallenge.analysis.settings.families import family_of, has_family
 from rechallenge.data import schema
 from rechallenge.data.endpoints import endpoint_definition, registered_endpoints
@@ -171,6 +172,9 @@ def reader_frame(frame: pd.DataFrame, *, endpoint_column: str = "endpoint",
             lambda e: endpoint_label(e.split("__")[0]) + _variant_words(e))
     if "model" in out:
         out["model"] = out["model"].astype(str).map(fit_label)
+    if "parameter" in out:
+        # "tau[ICI-1]" -> "Between-site SD, ICI-1": the words of the rank plots' titles.
+        out["parameter"] = out["parameter"].astype(str).map(parameter_words)
     names = {**COLUMN_LABELS, **(renames or {})}
     return out.rename(columns=lambda c: names.get(str(c), str(c)))
 
