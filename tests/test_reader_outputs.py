@@ -205,3 +205,14 @@ def test_rbest_files_one_per_endpoint_and_line_hold_the_robust_prior():
     np.testing.assert_allclose(response["weights"], [0.4, 0.4, 0.2])
     assert response["components"] == ["map1", "map2", "robust"]
     assert read_mix_json(files["ttp_ICI-1.json"])["sigma"] == 1.0
+
+
+def test_the_glossary_defines_every_term_the_report_uses() -> None:
+    from rechallenge.analysis.reporting.vocabulary import glossary
+
+    terms = " ".join(term for term, _ in glossary("95% equal-tailed credible interval",
+                                                  "ICI-1", "ICI-2"))
+    for needed in ("ELPD", "Pareto k", "Stacking weight", "R-hat", "ESS", "E-BFMI", "ELIR",
+                   "MAP", "Power-scaling", "CR, PR, SD, PD", "TTP", "Credible interval",
+                   "Percentage points", "Not reached"):
+        assert needed in terms, needed

@@ -109,8 +109,9 @@ def headline_table(results: Mapping[str, EndpointResults], study: Study, interva
         f"{later} (for time to progression: that the median is longer). Population average: "
         f"over the distribution of sites; typical site: a site with an average site effect; new "
         f"site: predictive for a site not in the data. Frequentist reference with "
-        f"{interval.percent} confidence intervals: {CONFIDENCE}; the crude difference has no "
-        f"interval here, since the same patients were treated at both lines."
+        f"{interval.percent} confidence intervals: {CONFIDENCE}; the crude difference with "
+        f"Newcombe's interval for paired proportions (the same patients at both lines; none "
+        f"when some patients were seen at one line only)."
     )
     text = " ".join(frame.astype(str).to_numpy().ravel()) if len(frame) else ""
     if NOT_ESTIMABLE in text or "not reached" in text:

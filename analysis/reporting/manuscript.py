@@ -18,7 +18,7 @@ from datetime import datetime
 from rechallenge.analysis.reporting.characteristics import characteristics_table
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section
 from rechallenge.analysis.reporting.prose import methods_paragraph, results_sentences
-from rechallenge.analysis.reporting.reader_tables import words_table
+from rechallenge.analysis.reporting.reader_tables import map_prior_reader_table, words_table
 from rechallenge.analysis.reporting.references import Citations
 from rechallenge.analysis.reporting.report_content import (
     MapPriorSection,
@@ -62,8 +62,7 @@ def _banner(tables: ResultTables, allow_unconverged: bool) -> str | None:
 def _map_section(study: Study, config: RunConfig, map_prior: MapPriorSection | None,
                  map_note: str | None) -> list[Section]:
     if map_prior is not None:
-        shown = words_table(replace(map_prior.table,
-                                    frame=map_prior.table.frame.drop(columns="rbest_file")))
+        shown = map_prior_reader_table(map_prior.table, config.interval)
         return [Section("Prior for a future study", paragraphs=(
             f"The predictive distribution for a new site, fitted by a mixture and robustified "
             f"with a vague component of weight {config.analysis.map_robust_weight:g}, is saved "

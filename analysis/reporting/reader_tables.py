@@ -170,3 +170,34 @@ def words_table(machine: Table, *, caption: str | None = None, digits: int | Non
             frame[column] = frame[column].astype(str).map(reader_text)
     return Table(machine.name, caption or machine.caption, frame,
                  machine.digits if digits is None else digits)
+
+
+def map_prior_reader_table(machine: Table, interval: Interval) -> Table:
+    """The MAP prior table for readers: per endpoint and line, the mixture beside the predictive
+    draws it approximates, each as centre (bounds) on the reader's scale (probabilities in %,
+    time to progression in months, back from the log scale it is fitted on), and the prior's
+    effective sample size before and after robustification.
+    """
+    rows = []
+    for _, r in machine.frame.iterrows():
+        log = family_of(str(r["endpoint"])).map_prior.log
+        scale: Scale = "months" if log else "percent"
+
+        def cell(kind: str, r: pd.Series = r, log: bool = log, scale: Scale = scale) -> str:
+            centre, lower, upper = (float(np.exp(v)) if log else v for v in (
+                float(r[f"{kind}_{b}"]) for b in ("mean", "lower", "upper")))
+            return interval_cell(centre, lower, upper, scale)
+
+        rows.append({"Endpoint": endpoint_label(str(r["endpoint"])), "Line": str(r["line"]),
+                     "Components": int(r["components"]),
+                     "Predictive draws": cell("draws"), "Mixture": cell("mixture"),
+                     "Effective sample size (ELIR)": f"{float(r['ess_elir']):.0f}",
+                     "Robust effective sample size (ELIR)": f"{float(r['robust_ess_elir']):.0f}"})
+    caption = (
+        "Meta-analytic-predictive prior per endpoint and line: the mixture against the "
+        f"predictive draws for a new site it approximates (centre with {interval.percent} "
+        "equal-tailed bounds; probabilities: mean in %; time to progression: the median in "
+        "months, the exponentiated mean of the log median it is fitted on), and its effective "
+        "sample size in patients before and after robustification.")
+    return Table(machine.name, caption, _blank_repeats(pd.DataFrame(rows), "Endpoint"),
+                 folder=READER_DIR)

@@ -246,6 +246,30 @@ def glossary(interval_label: str, first: str, later: str) -> list[tuple[str, str
          "every or no patient of a line had the event, no ratio of medians when a median is not "
          "reached."),
         ("Not reached", "A Kaplan-Meier median the curve never reaches: it stays above 50%."),
+        ("CR, PR, SD, PD", "Best response by RECIST: complete response, partial response, "
+         "stable disease, progressive disease. Objective response is CR or PR; disease control "
+         "is CR, PR or SD."),
+        ("TTP", "Time to progression: months from the start of a line to radiological "
+         "progression; patients without progression are censored at their last follow-up."),
+        ("R-hat", "The rank-normalised potential scale reduction: how far the chains disagree; "
+         "1.00 when they sample the same distribution, required at most 1.01."),
+        ("ESS", "Effective sample size: how many independent draws the correlated draws are "
+         "worth, in the bulk and in the tails of the posterior."),
+        ("E-BFMI", "Energy Bayesian fraction of missing information: below 0.3 the sampler "
+         "explores the posterior's energy levels poorly."),
+        ("ELPD", "Expected log predictive density: how well a model predicts a left-out "
+         "observation (higher is better), estimated by leave-one-out cross-validation."),
+        ("Pareto k", "The shape of the tail of the importance weights behind a leave-one-out "
+         "or reweighted estimate: above 0.7 the estimate is unreliable."),
+        ("Stacking weight", "The weight of a model in the combination of the compared models "
+         "that predicts left-out data best."),
+        ("Power-scaling sensitivity", "How much the posterior changes when the prior or the "
+         "likelihood is raised to a power near 1: a prior sensitivity of 0.05 or more means the "
+         "prior shapes the result."),
+        ("MAP prior", "Meta-analytic-predictive prior: the predictive distribution for a new "
+         "site, approximated by a mixture, to use as the prior of a future study."),
+        ("ELIR", "Effective sample size of a prior by the expected local information ratio: "
+         "the number of patients the prior is worth."),
     ]
 
 

@@ -23,8 +23,9 @@ from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError
 
 from rechallenge.data import Study, schema
-from rechallenge.data.endpoints import binary_outcome
+from rechallenge.data.endpoints import binary_outcome, paired_table
 from rechallenge.data.frequentist import exact_proportion_ci, km_median
+from rechallenge.data.paired import newcombe_paired_difference
 
 #: First words of every note of an estimate that does not exist.
 NOT_ESTIMABLE: Final = "not estimable"
@@ -178,7 +179,8 @@ def binary_reference(study: Study, endpoint: str, level: float) -> dict[Key, Ref
             continue
         c = f"{later} vs {first}"
         p1, p2 = (crude[line][0] / crude[line][1] for line in (first, later))
-        out[("difference_population", c)] = Reference(p2 - p1)
+        out[("difference_population", c)] = _paired_difference(patients, endpoint, first, later,
+                                                               level) or Reference(p2 - p1)
         ends: dict[str, list[str]] = {}
         for line in (first, later):
             events, n = crude[line]
@@ -190,6 +192,21 @@ def binary_reference(study: Study, endpoint: str, level: float) -> dict[Key, Ref
                           + ": the odds are 0 or infinite") if ends
             else Reference(p2 / (1 - p2) / (p1 / (1 - p1))))
     return out
+
+
+def _paired_difference(patients: pd.DataFrame, endpoint: str, first: str, later: str,
+                       level: float) -> Reference | None:
+    """The crude difference with Newcombe's paired interval when every patient was seen at both
+    lines (the same patients, so the proportions are correlated); ``None`` otherwise, where the
+    difference of the two lines' crude proportions has no interval of this kind.
+    """
+    wide = paired_table(patients, endpoint, (first, later))
+    if not len(wide) or wide.isna().any().any():
+        return None
+    x, y = wide[first].to_numpy() == 1, wide[later].to_numpy() == 1
+    d = newcombe_paired_difference(int((x & y).sum()), int((x & ~y).sum()),
+                                   int((~x & y).sum()), int((~x & ~y).sum()), level)
+    return Reference(d.difference, d.lower, d.upper)
 
 
 def median_reference(durations: pd.Series, events: pd.Series, level: float) -> Reference:
