@@ -59,8 +59,8 @@ def _banner(tables: ResultTables, allow_unconverged: bool) -> str | None:
                "for inference." if allow_unconverged else ". Not for reporting."))
 
 
-def _map_section(study: Study, config: RunConfig, map_prior: MapPriorSection | None,
-                 map_note: str | None) -> list[Section]:
+def _map_section(study: Study, config: RunConfig, figures: Sequence[FigureRef],
+                 map_prior: MapPriorSection | None, map_note: str | None) -> list[Section]:
     if map_prior is not None:
         shown = map_prior_reader_table(map_prior.table, config.interval)
         return [Section("Prior for a future study", paragraphs=(
@@ -71,7 +71,7 @@ def _map_section(study: Study, config: RunConfig, map_prior: MapPriorSection | N
             f"tables/map_prior.csv (meta-analytic-predictive prior; see docs/map_prior.md)."
             + (" It comes from a single site: how sites differ is not in the data, so its "
                "spread is that of the heterogeneity prior." if len(study.sites) == 1 else ""),),
-            tables=(shown,))]
+            tables=(shown,), figures=_figures(figures, "map_prior"))]
     if map_note:
         return [Section("Prior for a future study", paragraphs=(map_note,))]
     return []
@@ -97,7 +97,7 @@ def supplement_content(study: Study, config: RunConfig, tables: ResultTables,
                 tables=tuple(t for t in (shown.loo, shown.loso, shown.sensitivity, shown.psens)
                              if t is not None),
                 figures=_figures(figures, "ppc")),
-        *_map_section(study, config, map_prior, map_note),
+        *_map_section(study, config, figures, map_prior, map_note),
         glossary_section(config.interval, study.lines),
     ]
     return ReportContent(title=f"Supplementary material: {title}",

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import arviz as az
+import numpy as np
 
-from rechallenge.analysis.map_prior.export import MapPriorParts, map_prior_parts
+from rechallenge.analysis.map_prior.export import MapPriorParts, map_prior_parts, new_site_draws
+from rechallenge.analysis.plots.map_prior import plot_map_prior_lines
+from rechallenge.analysis.plots.style import save_figure
 from rechallenge.analysis.reporting.document import FigureRef
 from rechallenge.analysis.reporting.run_figures import FigureJob, build_figures
 from rechallenge.analysis.run.engine import Recorded, TaskRecord
@@ -72,15 +75,35 @@ def write_figures(directory: Path, drawn: DrawnFigures) -> list[FigureRef]:
     return [ref for ref, _files in drawn]
 
 
-def map_prior_part_or_note(fits: FitsSource,
-                           config: RunConfig) -> tuple[MapPriorParts | None, str | None]:
-    """The MAP prior of the endpoints whose fits ``fits`` holds, or a note saying why there is
+def map_prior_part_or_note(
+    fits: FitsSource, config: RunConfig
+) -> tuple[MapPriorParts | None, str | None, DrawnFigures]:
+    """The MAP prior of the endpoints whose fits ``fits`` holds, with its figure per endpoint
+    (the mixture against the predictive draws it approximates), or a note saying why there is
     none (:func:`~rechallenge.analysis.map_prior.export.map_prior_parts`).
     """
+    loaded = fits_of(fits)
     try:
-        return map_prior_parts(fits_of(fits), config), None
+        parts = map_prior_parts(loaded, config)
     except ValueError as exc:  # e.g. too few draws to fit a mixture
-        return None, f"No MAP prior was exported: {exc}."
+        return None, f"No MAP prior was exported: {exc}.", []
+    drawn: DrawnFigures = []
+    mixtures, _info = parts
+    with tempfile.TemporaryDirectory(prefix="rechallenge-figures-") as tmp:
+        for endpoint, lines in mixtures.items():
+            family = family_of(endpoint)
+            draws = new_site_draws(loaded, endpoint, config.sampler.seed)
+            panels = [(line, np.exp(draws[line]) if family.map_prior.log else draws[line],
+                       entry["mixture"], entry.get("robust_mixture"))
+                      for line, entry in lines.items()]
+            name = f"map_prior_{endpoint}"
+            paths = save_figure(plot_map_prior_lines(panels, title=family.label), Path(tmp), name)
+            caption = (f"{family.label}: meta-analytic-predictive prior for a future study per "
+                       f"line: the mixture (solid) and its robust version (dashed) against the "
+                       f"predictive draws for a new site it approximates "
+                       f"({config.interval.percent} bounds in the MAP prior table).")
+            drawn.append((FigureRef(name, caption), {p.name: p.read_bytes() for p in paths}))
+    return parts, None, drawn
 
 
 def stage_outcome(

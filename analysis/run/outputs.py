@@ -125,12 +125,14 @@ def build_outputs(
         drawn.update({ref.name: ref for ref in write_figures(figures_dir, recorded.value)})
     mapped = [task.result() for task in map_tasks]
     finished += mapped
-    map_note = next((note for _, note in (r.value for r in mapped) if note), None)
-    map_json = (map_prior_from_parts([part for part, _ in (r.value for r in mapped)], study, config)
-                if mapped and map_note is None else None)
+    map_note = next((note for _, note, _ in (r.value for r in mapped) if note), None)
+    map_json = (map_prior_from_parts([part for part, _, _ in (r.value for r in mapped)], study,
+                                     config) if mapped and map_note is None else None)
+    map_figures = ([ref for r in mapped for ref in write_figures(figures_dir, r.value[2])]
+                   if map_json is not None else [])
     if task_records is not None:
         task_records += [recorded.record.to_dict() for recorded in finished]
-    figures = [drawn[job.name] for job in jobs if job.name in drawn]
+    figures = [drawn[job.name] for job in jobs if job.name in drawn] + map_figures
     _write_report(staging, study, results, config, tables, figures, update=update,
                   map_json=map_json, map_note=map_note, allow_unconverged=allow_unconverged,
                   when=when)
