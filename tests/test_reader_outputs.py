@@ -4,6 +4,7 @@ forest data, captured warnings and the RBesT mixture layout (checked against RBe
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,22 @@ def test_the_glossary_defines_every_term_the_report_uses() -> None:
                    "MAP", "Power-scaling", "CR, PR, SD, PD", "TTP", "Credible interval",
                    "Percentage points", "Not reached"):
         assert needed in terms, needed
+
+
+def test_the_priors_table_for_readers_names_no_config_key_and_writes_the_values_in() -> None:
+    from rechallenge.analysis.reporting.reader_tables import priors_reader_table
+    from rechallenge.analysis.reporting.tables import Table
+
+    machine = Table("priors", "Priors.", pd.DataFrame([
+        {"endpoint": "ttp", "name": "mu_mean", "value": 1.79176, "default": 1.79176,
+         "distribution": "mu[line] ~ Normal(mu_mean, mu_sd)", "reason": "r"},
+        {"endpoint": "ttp", "name": "mu_sd", "value": 2.0, "default": 1.0,
+         "distribution": "mu[line] ~ Normal(mu_mean, mu_sd)", "reason": "r"},
+        {"endpoint": "ttp", "name": "lkj_eta", "value": 2.0, "default": 2.0,
+         "distribution": "site_corr ~ LKJ(lkj_eta)", "reason": "r"},
+    ]))
+    frame = priors_reader_table(machine).frame
+    assert list(frame["Prior"]) == ["mu[line] ~ Normal(1.79, 2)"] * 2 + ["R ~ LKJ(2)"]
+    assert list(frame["Value"]) == ["1.79", "2 (default 1)", "2"]
+    text = " ".join(frame.astype(str).to_numpy().ravel())
+    assert not re.search(r"mu_mean|mu_sd|lkj_eta|site_corr", text)

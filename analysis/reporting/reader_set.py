@@ -93,7 +93,7 @@ def build_reader_tables(
         sites=tuple(rd.sites_table(r, interval, estimate=estimate) for r in results.values()),
         descriptive=rd.descriptive_table(descriptive, study.lines),
         cross=words(cross),
-        priors=rd.words_table(priors),
+        priors=rd.priors_reader_table(priors),
         overview=rd.words_table(overview),
         loo=words(loo, warning_note(results, "loo")),
         loso=words(loso, warning_note(results, "leave_one_site_out")),

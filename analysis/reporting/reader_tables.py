@@ -201,3 +201,50 @@ def map_prior_reader_table(machine: Table, interval: Interval) -> Table:
         "sample size in patients before and after robustification.")
     return Table(machine.name, caption, _blank_repeats(pd.DataFrame(rows), "Endpoint"),
                  folder=READER_DIR)
+
+
+#: Hyperparameters in words (the config's ``[priors.<family>]`` names are in the machine table).
+HYPERPARAMETER_WORDS: dict[str, str] = {
+    "mu_mean": "Mean of the line intercept",
+    "mu_sd": "SD of the line intercept",
+    "tau_sd": "Scale of the between-site SD",
+    "lkj_eta": "LKJ shape of the site-effect correlation",
+    "shape_log_sd": "SD of the log Weibull shape",
+    "beta_sd": "SD of the covariate coefficients",
+    "sigma_patient_sd": "Scale of the between-patient SD",
+    "site_effect_sd": "SD of the site effects (no pooling)",
+}
+
+
+#: Model names in a prior's formula, in the notation of the methods.
+_PRIOR_NOTATION: dict[tuple[str, str], str] = {
+    ("", "site_corr"): "R", ("", "log_shape"): "log(shape)",
+}
+
+
+def priors_reader_table(machine: Table) -> Table:
+    """The priors for readers: each hyperparameter in words, its distribution with the value
+    written in (``mu[line] ~ Normal(0, 1.5)``), the default where it differs, and the reason.
+    """
+    frame = machine.frame
+    values = {(str(r["endpoint"]), str(r["name"])): f"{float(r['value']):.3g}"
+              for _, r in frame.iterrows()}
+    rows = []
+    for _, r in frame.iterrows():
+        name, value = str(r["name"]), float(r["value"])
+        shown = values[str(r["endpoint"]), name]
+        prior = str(r["distribution"])
+        # Every hyperparameter of the endpoint by its value, and model names in notation.
+        for (endpoint, other), text in {**values, **_PRIOR_NOTATION}.items():
+            if endpoint in ("", str(r["endpoint"])):
+                prior = re.sub(rf"(?<![\w]){re.escape(other)}(?![\w])", text, prior)
+        rows.append({
+            "Endpoint": endpoint_label(str(r["endpoint"])),
+            "Hyperparameter": HYPERPARAMETER_WORDS.get(name, name.replace("_", " ")),
+            "Value": (shown if float(r["default"]) == value
+                      else f"{shown} (default {float(r['default']):.3g})"),
+            "Prior": prior,
+            "Reason for the default": str(r["reason"]),
+        })
+    return Table(machine.name, machine.caption, _blank_repeats(pd.DataFrame(rows), "Endpoint"),
+                 folder=READER_DIR)
