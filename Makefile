@@ -18,8 +18,11 @@ analysis: $(STAMP)
 	$(VENV)/bin/rechallenge analyze --out $(OUT) --overwrite
 
 # `make test` = the linter, the type checker, then every test tier (the layer test among them).
+# Two pytest processes (pytest-xdist), a test module's tests kept together so its module-scoped
+# runs are made once; each process starts its own session cluster (tests/conftest.py).
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 test: lint typecheck
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_PARALLEL)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -33,10 +36,10 @@ typecheck: $(STAMP)
 	MYPYPATH=build/typecheck $(VENV)/bin/mypy -p rechallenge.models -p rechallenge.data -p rechallenge.analysis
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not integration and not slow"
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) -m "not integration and not slow"
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) -m slow
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[test,bench]"

@@ -127,6 +127,7 @@ def test_commands_are_registered_through_the_dispatch_table():
     assert callable(COMMANDS["validate"].register) and callable(COMMANDS["validate"].run)
 
 
+@pytest.mark.integration  # the installed script, run as a new process
 def test_the_script_entry_point_exits_with_mains_status(tmp_path):
     # console_main (the installed ``rechallenge`` script) ends the process with main's status.
     import subprocess

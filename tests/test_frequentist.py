@@ -210,11 +210,11 @@ def test_newcombe_paired_interval_covers_near_its_level() -> None:
     cells = np.array([0.15, 0.08, 0.12, 0.65])  # both, first only, second only, neither
     truth = (cells[0] + cells[2]) - (cells[0] + cells[1])
     hits = 0
-    for _ in range(2000):
+    for _ in range(1000):
         a, b, c, d = rng.multinomial(58, cells)
         ci = newcombe_paired_difference(int(a), int(b), int(c), int(d))
         hits += ci.lower <= truth <= ci.upper
-    assert 0.93 <= hits / 2000 <= 0.975, hits / 2000
+    assert 0.93 <= hits / 1000 <= 0.975, hits / 1000
 
 
 def test_the_crude_difference_of_table_2_carries_the_paired_interval() -> None:

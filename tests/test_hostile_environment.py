@@ -171,6 +171,7 @@ def test_a_stream_that_lacks_a_character_writes_its_escape() -> None:
 
 # ---- the commands, in a new process -----------------------------------------------------------
 
+@pytest.mark.integration  # a command run as a new process
 def test_validate_runs_with_an_unwritable_home(unwritable_home: Path, tmp_path: Path) -> None:
     result = cli("validate", str(labelled_data(tmp_path)), env=environment(unwritable_home))
     assert_no_traceback(result)
@@ -190,6 +191,7 @@ def test_design_runs_with_an_unwritable_home(small_run: Path, unwritable_home: P
     assert "mkdir -p failed" not in result.stderr  # Matplotlib found a folder it can write
 
 
+@pytest.mark.integration  # a command run as a new process
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
 def test_validate_prints_labels_the_terminal_cannot_show(tmp_path: Path, encoding: str) -> None:
     data = labelled_data(tmp_path)
@@ -205,6 +207,7 @@ def test_validate_prints_labels_the_terminal_cannot_show(tmp_path: Path, encodin
     assert_no_traceback(result)
     assert result.returncode == 0 and "OK:" in result.stdout and "\\u6771" in result.stdout
 
+@pytest.mark.integration  # a command run as a new process
 
 def test_reconstruct_prints_a_label_the_terminal_cannot_show_after_writing(tmp_path: Path) -> None:
     # Today's failure was worse than a traceback: exit 1 after every file was written.

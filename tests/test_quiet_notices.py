@@ -12,6 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Each test starts a new Python (seconds each): not in the fast tier.
+pytestmark = pytest.mark.integration
+
 NOTICE = "ArviZ is undergoing a major refactor"
 
 
@@ -22,17 +27,14 @@ def _import_arviz(cache: Path, before: str) -> str:
                           capture_output=True, text=True, timeout=120, check=True)
     return done.stderr
 
-
 def test_arviz_notice_is_due_in_a_new_cache(tmp_path: Path) -> None:
     # The control: without the filter the notice prints, so the next test can fail.
     assert NOTICE in _import_arviz(tmp_path, "pass")
-
 
 def test_entry_point_ignores_the_arviz_notice(tmp_path: Path) -> None:
     before = ("from rechallenge.analysis.cli.environment import prepare_environment\n"
               "prepare_environment()")
     assert NOTICE not in _import_arviz(tmp_path, before)
-
 
 def test_other_future_warnings_still_print(tmp_path: Path) -> None:
     before = ("from rechallenge.analysis.cli.environment import quiet_library_notices\n"
