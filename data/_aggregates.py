@@ -31,11 +31,20 @@ from ._tables import (
     check_required_columns,
     line_expected,
 )
+from .endpoints import endpoints_of_kind
 from .errors import ValidationIssue
 
 _MEDIANS = (schema.MEDIAN_MONTHS, schema.MEDIAN_LOWER, schema.MEDIAN_UPPER)
 _KEY = list(schema.AGGREGATE_KEY_COLUMNS)
-_BINARY = ", ".join(schema.BINARY_ENDPOINTS)
+
+
+def _binary(name: str | None) -> bool:
+    # Rows carry counts or medians by the kind of their endpoint, read from the registry.
+    return name in endpoints_of_kind("binary")
+
+
+def _timed(name: str | None) -> bool:
+    return name in endpoints_of_kind("time_to_event")
 
 
 _AT_MOST = f"at most {schema.MAX_PATIENTS:,}"
@@ -75,10 +84,12 @@ def parse_aggregate_table(
 
     # Which optional columns are needed depends on the endpoints present in the file.
     conditional = {}
-    if any(e in schema.BINARY_ENDPOINTS for e in endpoint):
-        conditional[schema.EVENTS] = f"needed on rows of the endpoints {_BINARY}"
-    if schema.TTP_ENDPOINT in endpoint:
-        conditional.update({c: "needed on ttp rows" for c in _MEDIANS})
+    if any(_binary(e) for e in endpoint):
+        conditional[schema.EVENTS] = ("needed on rows of the endpoints "
+                                      f"{', '.join(endpoints_of_kind('binary'))}")
+    timed = sorted({e for e in endpoint if e is not None and _timed(e)})
+    if timed:
+        conditional.update({c: f"needed on {', '.join(timed)} rows" for c in _MEDIANS})
     check_required_columns(table, conditional, issues)
 
     if schema.EVENTS in cols:
@@ -89,7 +100,7 @@ def parse_aggregate_table(
         for (row, raw), count, total, name in zip(table.column(schema.EVENTS), events, n, endpoint):
             if count is None and text_problem(raw, limit_of(schema.EVENTS)) is not None:
                 continue  # reported by check_cells already
-            if name in schema.BINARY_ENDPOINTS and raw.strip().lower() in MISSING_MARKERS:
+            if _binary(name) and raw.strip().lower() in MISSING_MARKERS:
                 issues.append(ValidationIssue(
                     src, row, schema.EVENTS, raw,
                     f"the number of patients with the event (required on {name} rows)"))
@@ -126,15 +137,16 @@ def _check_median(
             continue
         missing = raw.strip().lower() in MISSING_MARKERS
         value = None if missing else parse_months(raw.strip())
-        if name in schema.BINARY_ENDPOINTS and not missing:
+        if _binary(name) and not missing:
             # A number here is probably a shifted column or a ttp row with the wrong endpoint.
             issues.append(ValidationIssue(
                 table.source, row, column, raw,
-                f"a blank cell on a {name} row ({column} belongs to ttp rows)"))
+                f"a blank cell on a {name} row ({column} belongs to "
+                f"{', '.join(endpoints_of_kind('time_to_event'))} rows)"))
             value = None
-        elif name == schema.TTP_ENDPOINT and (missing or value is INVALID):
+        elif _timed(name) and (missing or value is INVALID):
             issues.append(ValidationIssue(
-                table.source, row, column, raw, f"{MONTHS_EXPECTED} (required on ttp rows)"))
+                table.source, row, column, raw, f"{MONTHS_EXPECTED} (required on {name} rows)"))
             value = None
         elif value is INVALID:  # row with an unknown endpoint: still report a bad number
             issues.append(ValidationIssue(table.source, row, column, raw, MONTHS_EXPECTED))
