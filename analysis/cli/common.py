@@ -130,7 +130,8 @@ def run_job(job: Callable[[], Any]) -> int:
         # A run is staged beside its destination and moved into place whole (rundir).
         return report_problem(exc, consequence="nothing was changed at the destination")
     print(result.gate.message())
-    print(f"Report: {result.out / 'report.md'} (and report.html)")
+    print(f"Report: {result.out / 'report.md'} (and report.html, report.docx; the supplement: "
+          "supplement.md, .html, .docx)")
     return EXIT_OK
 
 
