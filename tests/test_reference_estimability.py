@@ -172,9 +172,10 @@ def test_descriptive_reader_table_says_not_estimable() -> None:
     study = edited(progressed=lambda p: 0)
     reader = rd.descriptive_table(rt.descriptive(study, Interval()), study.lines)
     cells = dict(zip(reader.frame["Statistic"], reader.frame["ICI-1"]))
-    assert cells["Median TTP, months (Kaplan-Meier)"] == "not reached"
-    assert cells["Median TTP: lower CI bound"] == NOT_ESTIMABLE
+    # In Table 2's style: the median and its interval in one cell, and why the interval is absent.
+    assert cells["Median TTP, months (Kaplan-Meier; linear CI)"] == "not reached (CI not estimable)"
     assert cells["Median TTP: standard error"] == NOT_ESTIMABLE
+    assert cells["Objective response (CR or PR): proportion (exact CI)"] == "22.4% (12.5 to 35.3)"
     assert cells["Progressions"] == "0"
 
 

@@ -91,21 +91,62 @@ def statistic_label(name: str) -> str:
     return name.replace("_", " ")
 
 
+# Rows of the descriptive table shown as one cell, estimate with interval, as in Table 2:
+# (lower, upper, scale, label), keyed by the estimate's machine name.
+def _merged_rows() -> dict[str, tuple[str, str, Scale, str]]:
+    rows: dict[str, tuple[str, str, Scale, str]] = {
+        f"{e}_prop": (f"{e}_lower", f"{e}_upper", "percent",
+                      statistic_label(f"{e}_prop") + " (exact CI)")
+        for e in endpoints_of_kind("binary")}
+    rows["ttp_median"] = ("ttp_lower", "ttp_upper", "months",
+                          "Median TTP, months (Kaplan-Meier; linear CI)")
+    rows["ttp_lower_loglog"] = ("ttp_lower_loglog", "ttp_upper_loglog", "months",
+                                "Median TTP, months (Kaplan-Meier; log-log CI)")
+    return rows
+
+
 def descriptive_table(machine: Table, lines: Sequence[str]) -> Table:
-    """The descriptive table in words; counts as whole numbers, proportions in %."""
-    frame = machine.frame.copy()
-    for line in lines:
-        if line not in frame:
+    """The descriptive table in words, in Table 2's style: an estimate and its confidence
+    interval in one cell ("22.4% (12.5 to 35.3)"); counts as whole numbers.
+
+    Where a line has time-to-progression data but its median or interval does not exist, the
+    cell says so ("not reached", "not estimable", "5.4 (CI not estimable)").
+    """
+    frame = machine.frame.set_index("statistic")
+    merged = _merged_rows()
+    bounds = {b for lo, hi, _, _ in merged.values() for b in (lo, hi)} - set(merged)
+    out = []
+    for stat in frame.index:
+        stat = str(stat)
+        if stat in bounds:
             continue
-        cells = [_statistic_value(str(s), v) for s, v in zip(frame["statistic"], frame[line])]
-        progressions = frame.loc[frame["statistic"] == "progression_events", line]
-        if pd.to_numeric(progressions, errors="coerce").notna().any():
-            # A line with time-to-progression data whose median or interval does not exist.
-            cells = [NOT_ESTIMABLE if c == "" and str(s).startswith("ttp_") else c
-                     for s, c in zip(frame["statistic"], cells)]
-        frame[line] = cells
-    frame["statistic"] = frame["statistic"].astype(str).map(statistic_label)
-    return Table(machine.name, machine.caption, frame.rename(columns={"statistic": "Statistic"}))
+        row: dict[str, str] = {}
+        for line in (line for line in lines if line in frame.columns):
+            timed = pd.notna(pd.to_numeric(frame.at["progression_events", line], errors="coerce")
+                             ) if "progression_events" in frame.index else False
+            if stat in merged:
+                lo, hi, scale, _ = merged[stat]
+                point = frame.at["ttp_median", line] if stat == "ttp_lower_loglog" else frame.at[
+                    stat, line]
+                row[line] = _estimate_cell(point, frame.at[lo, line], frame.at[hi, line], scale,
+                                           timed and stat.startswith("ttp_"))
+            else:
+                cell = _statistic_value(stat, frame.at[stat, line])
+                row[line] = NOT_ESTIMABLE if cell == "" and timed and stat.startswith("ttp_") else cell
+        label = merged[stat][3] if stat in merged else statistic_label(stat)
+        out.append({"Statistic": label, **row})
+    return Table(machine.name, machine.caption, pd.DataFrame(out))
+
+
+def _estimate_cell(point: Any, lower: Any, upper: Any, scale: Scale, timed: bool) -> str:
+    values = [pd.to_numeric(v, errors="coerce") for v in (point, lower, upper)]
+    point, lower, upper = (float(v) if pd.notna(v) else float("nan") for v in values)
+    cell = interval_cell(point, lower, upper, scale)
+    if not cell:
+        return NOT_ESTIMABLE if timed else ""
+    if timed and not (np.isfinite(lower) or np.isfinite(upper)):
+        cell += " (CI not estimable)"
+    return cell
 
 
 def _statistic_value(name: str, value: object) -> str:
