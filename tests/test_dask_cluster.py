@@ -1,34 +1,83 @@
-"""``rechallenge analyze --scheduler`` on a real Dask cluster: the session's cluster (a scheduler
-and two worker processes on 127.0.0.1, :func:`conftest.engine`), reached from a command-line
-process by its address, as a user reaches a cluster started with ``dask scheduler`` and
-``dask worker``.
+"""``rechallenge analyze --scheduler`` on a real Dask cluster: a scheduler and two worker processes
+started with the ``dask`` command-line tools on 127.0.0.1, stopped at the end even on failure.
 
 The run must use both workers (its manifest records where each task ran) and write the same
-files as the session's run made from Python (``small_run``): another entry point and another
-client process give the same bytes. Sharing the session's cluster keeps the suite to one
-cluster (its workers have compiled the models already).
+tables as a local run with the same seed (the session's ``small_run``).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import SEED
-from distributed import Client
 
 pytestmark = pytest.mark.integration
 
 BIN = Path(sys.executable).parent
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in reversed(processes):  # workers first, the scheduler last
+        if process.poll() is None:
+            process.terminate()
+    for process in reversed(processes):
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture
-def cluster(engine: Client) -> tuple[str, list[str]]:
-    """The session cluster's scheduler address and its workers."""
-    return engine.scheduler.address, sorted(engine.scheduler_info()["workers"])
+def cluster(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+    """A scheduler and two single-threaded workers; yields its address and the workers'."""
+    from distributed import Client
+
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = tmp_path / "cluster-logs"
+    logs.mkdir()
+    processes: list[subprocess.Popen] = []
+    try:
+        processes.append(subprocess.Popen(
+            [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+             "--no-dashboard"],
+            stdout=(logs / "scheduler.log").open("wb"), stderr=subprocess.STDOUT, cwd=tmp_path))
+        for i in range(2):
+            processes.append(subprocess.Popen(
+                [str(BIN / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1",
+                 "--host", "127.0.0.1", "--no-dashboard", "--name", f"test-worker-{i}",
+                 "--local-directory", str(tmp_path / f"worker-{i}")],
+                stdout=(logs / f"worker-{i}.log").open("wb"), stderr=subprocess.STDOUT,
+                cwd=tmp_path))
+        deadline = time.monotonic() + 120
+        while True:  # the scheduler may not listen yet
+            try:
+                client = Client(address, timeout="10s")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        with client:
+            client.wait_for_workers(2, timeout=120)
+            workers = sorted(client.scheduler_info()["workers"])
+        yield address, workers
+    finally:
+        _stop(processes)
 
 
 def test_analyze_on_a_two_worker_cluster_uses_both_and_equals_a_local_run(
