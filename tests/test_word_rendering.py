@@ -321,3 +321,27 @@ def test_a_heading_goes_with_its_wide_table_onto_the_landscape_page(tmp_path):
     heading = next(k for k, p in enumerate(paragraphs) if p.text == "Wide")
     assert len(breaks) == 1 and heading > breaks[0]
     assert [s.page_width > s.page_height for s in doc.sections] == [False, True]
+
+
+def test_text_is_measured_the_same_after_matplotlib_has_drawn_text() -> None:
+    """Matplotlib sets the size of its shared font objects to each label it draws; the column
+    widths must not follow (a run's Word tables differed between a process that had drawn
+    figures and one that had not)."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from rechallenge.analysis.reporting.column_widths import PT_PER_CM, text_width_cm
+
+    text_width_cm("Table", 10.0)  # the measuring font exists before the figure is drawn
+    fig, ax = plt.subplots()
+    ax.set_title("ЖЮЯ", fontsize=31)
+    fig.savefig(io.BytesIO(), dpi=300)
+    plt.close(fig)
+    text = "ЖЮЯ"  # letters no table of the suite holds, so not yet measured in this process
+    reference = FT2Font(font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans")))
+    reference.set_size(100, 72)
+    em = sum(reference.load_char(ord(c)).linearHoriAdvance / 65536 / 100 for c in text)
+    assert text_width_cm(text, 10.0) == pytest.approx(10.0 * em / PT_PER_CM, rel=1e-12)

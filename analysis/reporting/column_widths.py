@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Final
 
 from matplotlib import font_manager
+from matplotlib.ft2font import FT2Font
 
 #: Points per centimetre.
 PT_PER_CM: Final = 72 / 2.54
@@ -40,11 +41,15 @@ _ESTIMATE: Final = re.compile(r"\S+( pp)?( ± \S+)? \(\S+ to \S+\)")
 
 
 @lru_cache(maxsize=2)
-def _font(bold: bool):  # noqa: ANN202 (matplotlib.ft2font.FT2Font)
+def _font(bold: bool) -> FT2Font:
     weight = "bold" if bold else "normal"
     path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans", weight=weight),
                                  fallback_to_default=True)
-    font = font_manager.get_font(path)
+    # A font object of our own: the one ``font_manager.get_font`` returns is shared with
+    # Matplotlib's text drawing, which sets its size to every label it draws, so the advances
+    # read here would depend on the last figure drawn in the process (a run's Word tables then
+    # differed between a process that had drawn figures and one that had not).
+    font = FT2Font(path)
     font.set_size(100, 72)  # 100 pt at 72 dpi: an advance in pixels is 1/100 of the size
     return font
 
