@@ -33,7 +33,8 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "settings.intervals": ["Interval"],
     # summaries of fits
     "summaries.binary": ["summarise_binary", "site_estimates"],
-    "summaries.ttp": ["summarise_ttp", "survival_curves"],
+    "summaries.ttp": ["summarise_ttp"],
+    "summaries.ttp_curves": ["survival_curves"],
     "summaries.diagnostics": ["parameter_diagnostics"],
     "summaries.descriptive": ["descriptive_table"],
     # saved fits

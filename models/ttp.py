@@ -42,7 +42,6 @@ from typing import Final
 import numpy as np
 import pandas as pd
 import pymc as pm
-import pytensor.tensor as pt
 
 from rechallenge.data import schema
 from rechallenge.data.study import Study
@@ -69,13 +68,8 @@ from .info import PRIOR_ONLY, ModelInfo, attach_info
 from .nesting import pooling_weights, prior_only_variables
 from .priors import PriorDefault, Priors, prior_data, resolve_priors
 from .structure import structure_key
-from .weibull_likelihood import (
-    LIKELIHOODS,
-    Likelihood,
-    censored_weibull,
-    log_median_se,
-    weibull_log_median,
-)
+from .survival import SurvivalDistribution, survival_distribution
+from .weibull_likelihood import LIKELIHOODS, Likelihood, log_median_se
 
 #: The log-space likelihood is the default: the same log density as ``pm.Censored`` (tested), and
 #: under nutpie its likelihood gradient costs 4-6x less (2x for the whole partial-pooling model on
@@ -141,6 +135,23 @@ TTP_PRIORS: Final[dict[str, PriorDefault]] = {
 }
 
 _CONSTANT_PRIORS: Final = ("lkj_eta",)
+#: Hyperparameters that belong to the survival distribution (its location and shape priors):
+#: each distribution declares its own, the Weibull's are the ones above.
+_DISTRIBUTION_PRIORS: Final = ("mu_mean", "mu_sd", "shape_log_sd")
+
+
+def ttp_priors(distribution: str | SurvivalDistribution = "weibull") -> dict[str, PriorDefault]:
+    """The default prior hyperparameters of the TTP model with ``distribution``: the
+    structure's (site effects, patient effect, covariates) and the distribution's own (its
+    location and shape priors).
+    """
+    dist = (distribution if isinstance(distribution, SurvivalDistribution)
+            else survival_distribution(distribution))
+    own = dict(dist.priors)
+    # The location prior, the shape's, then the structure's: the order of the priors table.
+    location = {k: own.pop(k, TTP_PRIORS[k]) for k in ("mu_mean", "mu_sd")}
+    structure = {k: v for k, v in TTP_PRIORS.items() if k not in _DISTRIBUTION_PRIORS}
+    return {**location, **own, **structure}
 
 
 def build_ttp_model(
@@ -154,8 +165,9 @@ def build_ttp_model(
     priors: Priors | Mapping[str, float] | None = None,
     likelihood: Likelihood = DEFAULT_LIKELIHOOD,
     nested: bool = False,
+    distribution: str | SurvivalDistribution = "weibull",
 ) -> pm.Model:
-    """Build the Weibull TTP model (no sampling; ``study`` is not changed).
+    """Build the TTP model (no sampling; ``study`` is not changed).
 
     Parameters
     ----------
@@ -185,6 +197,10 @@ def build_ttp_model(
         (:mod:`rechallenge.models.nesting`), so that the three poolings share one compiled
         structure. The same posterior; the variables the pooling switches off are sampled from
         their prior and dropped by :func:`~rechallenge.models.sampling.fit`.
+    distribution
+        The survival distribution by name (``models.survival.DISTRIBUTIONS``) or as an object;
+        the Weibull by default. One fitted to the data where it needs to be (the piecewise
+        exponential's cut points, at the study's event times).
 
     Returns
     -------
@@ -200,10 +216,14 @@ def build_ttp_model(
     if covariate_effects not in COVARIATE_EFFECTS:
         raise ValueError(
             f"unknown covariate_effects {covariate_effects!r}; choose one of {COVARIATE_EFFECTS}")
-    resolved = resolve_priors(TTP_PRIORS, priors, model="ttp")
     lines, sites = tuple(study.lines), study.sites
     rows = ttp_patient_rows(study)
     aggs = ttp_aggregate_rows(study)
+    dist = (distribution if isinstance(distribution, SurvivalDistribution)
+            else survival_distribution(distribution))
+    dist = dist.fitted_to(rows[schema.TTP_MONTHS].to_numpy(float),
+                          rows[schema.PROGRESSED].to_numpy(float))
+    resolved = resolve_priors(ttp_priors(dist), priors, model="ttp")
     if rows.empty and aggs.empty:
         raise ValueError("the study has no TTP data (no patient rows and no aggregate 'ttp' rows)")
     if patient_effect and rows.empty:
@@ -233,15 +253,10 @@ def build_ttp_model(
     with pm.Model(coords=coords) as model:
         p = prior_data(resolved, constants=_CONSTANT_PRIORS)
         mu = pm.Normal("mu", p["mu_mean"], p["mu_sd"], dims=LINE)
-        # Sampled as log k ~ Normal: the sampler starts at k = 1 (a LogNormal would start at its
-        # mean exp(sd^2 / 2), which overflows for the vague priors of reference analyses).
-        if shared_shape:
-            log_shape = pm.Normal("log_shape", 0.0, p["shape_log_sd"])
-            shape = pm.Deterministic("shape", pt.exp(log_shape))
-            shape_line = pt.ones(len(lines)) * shape
-        else:
-            log_shape = pm.Normal("log_shape", 0.0, p["shape_log_sd"], dims=LINE)
-            shape_line = pm.Deterministic("shape", pt.exp(log_shape), dims=LINE)
+        # Positive shape parameters are sampled on the log scale: the sampler starts at their
+        # prior centre (a LogNormal would start at its mean exp(sd^2 / 2), which overflows for
+        # the vague priors of reference analyses).
+        shape_line = dist.shape_variables(p, len(lines), shared=shared_shape, line_dim=LINE)
         if nested:
             u_site = correlated_site_effects(
                 n_lines=len(lines), tau_sd=p["tau_sd"], lkj_eta=p["lkj_eta"],
@@ -273,9 +288,8 @@ def build_ttp_model(
                 patient_idx = pm.Data("patient_idx", patient_codes, dims=OBS)
                 u_patient = patient_effects(sd_scale=p["sigma_patient_sd"])
                 log_scale = log_scale + u_patient[patient_idx]
-            censored_weibull(
-                "ttp", shape=shape_line[line_idx], log_scale=log_scale, upper=upper,
-                observed=duration, dims=OBS, likelihood=likelihood)
+            dist.observed("ttp", loc=log_scale, params=[q[line_idx] for q in shape_line],
+                          upper=upper, observed=duration, dims=OBS, likelihood=likelihood)
 
         if not aggs.empty:
             a_site = pm.Data("agg_site_idx", label_codes(aggs[schema.SITE], sites), dims=AGG_OBS)
@@ -293,18 +307,23 @@ def build_ttp_model(
                 x_agg = pm.Data("agg_covariate_x", _line_means(x, rows, aggs, lines),
                                 dims=(AGG_OBS, COVARIATE))
                 a_log_scale = a_log_scale + covariate_term(x_agg, beta, a_line)
-            pm.Normal("log_median_obs", mu=weibull_log_median(shape_line[a_line], a_log_scale),
-                      sigma=a_se, observed=a_obs, dims=AGG_OBS)
+            log_median = dist.log_median_tensor(a_log_scale, *(q[a_line] for q in shape_line))
+            if log_median is None:
+                raise ValueError(
+                    f"the {dist.label} distribution has no closed-form median, so sites that "
+                    f"report only a median TTP cannot enter its model; fit it on patient rows")
+            pm.Normal("log_median_obs", mu=log_median, sigma=a_se, observed=a_obs, dims=AGG_OBS)
 
     options = {
         "pooling": pooling, "patient_effect": bool(patient_effect),
         "shared_shape": bool(shared_shape), "covariates": list(covariates),
         "covariate_effects": covariate_effects, "likelihood": likelihood, "nested": bool(nested),
+        "distribution": dist.name, **dist.settings(),
     }
     # Nested, the pooling is data (its weights), not structure.
     structural = {k: v for k, v in options.items() if not (nested and k == "pooling")}
     info = ModelInfo(
-        name=f"ttp_weibull_{POOLING_NAMES[pooling]}", endpoint=schema.TTP_ENDPOINT, options=options,
+        name=f"ttp_{dist.name}_{POOLING_NAMES[pooling]}", endpoint=schema.TTP_ENDPOINT, options=options,
         priors=resolved, data_hash=study.data_hash(), lines=lines, sites=sites,
         structure=structure_key("ttp", model, options=structural,
                                 constants={c: resolved[c] for c in _CONSTANT_PRIORS}),

@@ -16,12 +16,14 @@ from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.tidy import SUMMARY_COLUMNS
 from rechallenge.analysis.summaries.ttp import (
     TTP_QUANTITIES,
-    kaplan_meier,
     marginal_weibull_median,
     marginal_weibull_survival,
-    predictive_survival_band,
     site_medians,
     summarise_ttp,
+)
+from rechallenge.analysis.summaries.ttp_curves import (
+    kaplan_meier,
+    predictive_survival_band,
     survival_curves,
 )
 

@@ -2,14 +2,14 @@
 sentences, MAP prior and simulation (the protocol: :mod:`rechallenge.analysis.settings.families`).
 
 Importing this package registers the built-in families: :class:`BinaryFamily` for response,
-disease control and grade 3-4 toxicity, :class:`WeibullFamily` for time to progression. A new
+disease control and grade 3-4 toxicity, :class:`SurvivalFamily` for time to progression. A new
 family is one module here and one :func:`register_family` call (see docs/architecture.md).
 """
 
 from __future__ import annotations
 
 from rechallenge.analysis.families.binary import BinaryFamily
-from rechallenge.analysis.families.weibull import WeibullFamily
+from rechallenge.analysis.families.survival import SurvivalFamily
 from rechallenge.analysis.settings.families import (
     EndpointFamily,
     family_of,
@@ -25,7 +25,7 @@ for _endpoint in registered_endpoints():
     if endpoint_definition(_endpoint).kind == "binary":
         register_family(BinaryFamily(_endpoint))
     else:
-        register_family(WeibullFamily(_endpoint))
+        register_family(SurvivalFamily(_endpoint))
 
-__all__ = ["BinaryFamily", "EndpointFamily", "WeibullFamily", "family_of", "has_family", "register_family",
+__all__ = ["BinaryFamily", "EndpointFamily", "SurvivalFamily", "family_of", "has_family", "register_family",
            "registered_families", "simulators", "unregister_family"]

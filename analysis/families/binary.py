@@ -82,14 +82,26 @@ class BinaryFamily(FamilyOfEndpoint):
     headline_suffix: str = ""
     simulator: FamilySimulator = BinarySimulator()
 
+    def model_variants(self, config: RunConfig) -> tuple[str, ...]:
+        """None: one logistic model per endpoint."""
+        return ()
+
+    def main_variant(self, config: RunConfig) -> str:
+        """The family's name: its one model."""
+        return self.family
+
     # ----------------------------------------------------------------------- the model
     def prior_defaults(self) -> Mapping[str, Any]:
         """The binary model's prior hyperparameters."""
         return BINARY_PRIORS
 
     def build_model(self, study: Study, config: RunConfig, pooling: Pooling,
-                    nested: bool) -> pm.Model:
-        """The logistic model of this endpoint with ``pooling``, on its rows of ``study``."""
+                    nested: bool, variant: str | None = None) -> pm.Model:
+        """The logistic model of this endpoint with ``pooling``, on its rows of ``study`` (the
+        family has no model variants).
+        """
+        if variant is not None:
+            raise ValueError(f"{self!r} has no model variant {variant!r}")
         a = config.analysis
         return build_binary_model(
             study.for_endpoint(self.endpoint), self.endpoint, pooling=pooling,
@@ -120,7 +132,8 @@ class BinaryFamily(FamilyOfEndpoint):
         """Probabilities per line, their difference and the probability it is positive."""
         return binary_sentence(summary, self.endpoint, lines, interval)
 
-    def methods_sentence(self, endpoints: Sequence[str], pooling_words: str) -> str:
+    def methods_sentence(self, endpoints: Sequence[str], pooling_words: str,
+                         options: Mapping[str, Any]) -> str:
         """The logistic model, naming every endpoint of this family in the run."""
         names = ", ".join(endpoint_definition(e).label.split(" (")[0].lower() for e in endpoints)
         return (f"Binary endpoints ({names}) were modelled with a hierarchical logistic model "

@@ -6,7 +6,7 @@ the posterior predictive (:func:`site_count_ppc_data`), with the posterior predi
 
 Time to progression: the Kaplan-Meier curve of the data per line against the band of
 Kaplan-Meier curves of replicated data sets, from
-:func:`rechallenge.analysis.summaries.ttp.predictive_survival_band`.
+:func:`rechallenge.analysis.summaries.ttp_curves.predictive_survival_band`.
 
 Nothing here samples: the replicated data are the fit's ``posterior_predictive`` group.
 """
@@ -251,7 +251,7 @@ def plot_km_ppc(
     Parameters
     ----------
     band
-        From :func:`rechallenge.analysis.summaries.ttp.predictive_survival_band` with the same
+        From :func:`rechallenge.analysis.summaries.ttp_curves.predictive_survival_band` with the same
         ``interval`` (:data:`BAND_COLUMNS`).
     km
         From :func:`rechallenge.analysis.plots.survival.km_data` (the data's step curves).

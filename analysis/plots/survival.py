@@ -1,7 +1,7 @@
 """Posterior survival curves of time to progression over the Kaplan-Meier curves of the data.
 
 :func:`km_data` is the data behind the step curves (computed with lifelines); the posterior curves
-come from :func:`rechallenge.analysis.summaries.ttp.survival_curves`. :func:`plot_survival` draws
+come from :func:`rechallenge.analysis.summaries.ttp_curves.survival_curves`. :func:`plot_survival` draws
 both; it never samples.
 """
 
@@ -103,7 +103,7 @@ def plot_survival(
     Parameters
     ----------
     curves
-        From :func:`rechallenge.analysis.summaries.ttp.survival_curves` (:data:`CURVE_COLUMNS`),
+        From :func:`rechallenge.analysis.summaries.ttp_curves.survival_curves` (:data:`CURVE_COLUMNS`),
         computed with the same ``interval``.
     km
         From :func:`km_data`.

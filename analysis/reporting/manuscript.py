@@ -17,6 +17,7 @@ from datetime import datetime
 
 from rechallenge.analysis.reporting.characteristics import characteristics_table
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section
+from rechallenge.analysis.reporting.family_tables import families_sentence
 from rechallenge.analysis.reporting.prose import methods_paragraph, results_sentences
 from rechallenge.analysis.reporting.reader_tables import map_prior_reader_table, words_table
 from rechallenge.analysis.reporting.references import Citations
@@ -97,6 +98,8 @@ def supplement_content(study: Study, config: RunConfig, tables: ResultTables,
                 tables=tuple(t for t in (shown.loo, shown.loso, shown.sensitivity, shown.psens)
                              if t is not None),
                 figures=_figures(figures, "ppc")),
+        Section("Survival distributions compared",
+                tables=(shown.families,) if shown.families is not None else ()),
         *_map_section(study, config, figures, map_prior, map_note),
         glossary_section(config.interval, study.lines),
     ]
@@ -185,6 +188,8 @@ def manuscript_content(
         update.section, tables=tuple(words_table(t) for t in update.section.tables)))
     sentences = results_sentences({e: r.summary for e, r in results.items()}, study.lines,
                                   config.interval)
+    if tables.families is not None:
+        sentences.append(families_sentence(tables.families, study.lines, config.interval))
     table1 = characteristics_table(tables.descriptive, study, config.interval)
     results_figures = _figures(figures, "contrast", *(() if update_shown else ("forest",)),
                                "survival")

@@ -226,8 +226,9 @@ def methods_paragraph(
             "between-site standard deviations (tau) rest on their prior, and so do the "
             "estimates for a new site and the prior exported for a future study."
         )
-    text += [family_of(endpoints[0]).methods_sentence(endpoints, pooling)
-             for endpoints in by_family.values()]
+    text += [family_of(endpoints[0]).methods_sentence(
+        endpoints, pooling, fit_attrs[endpoints[0]].get("options", {}))
+        for endpoints in by_family.values()]
     text.append(
         f"Weakly informative priors were used; {priors_table} lists each with its distribution "
         f"and the reason for its scale {cite.cite('gelman2013')}."

@@ -15,6 +15,7 @@ from pathlib import Path
 from rechallenge.analysis.reporting import reader_tables as rd
 from rechallenge.analysis.reporting.docx_files import DOCUMENT_TIME
 from rechallenge.analysis.reporting.docx_report import write_table_docx
+from rechallenge.analysis.reporting.family_tables import families_reader_table
 from rechallenge.analysis.reporting.headline import headline_table
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.reporting.vocabulary import endpoint_label
@@ -38,12 +39,13 @@ class ReaderTables:
     loso: Table | None
     sensitivity: Table | None
     psens: Table | None
+    families: Table | None = None
 
     def all(self) -> list[Table]:
         """Every table, in report order."""
         return [t for t in (self.headline, *self.sites, self.descriptive, self.cross,
                             self.priors, self.overview, self.loo, self.loso, self.sensitivity,
-                            self.psens) if t is not None]
+                            self.psens, self.families) if t is not None]
 
 
 def warning_note(results: Mapping[str, EndpointResults], step: str) -> str:
@@ -71,6 +73,7 @@ def build_reader_tables(
     loso: Table | None,
     sensitivity: Table | None,
     psens: Table | None,
+    families: Table | None = None,
 ) -> ReaderTables:
     """The reader versions of a run's tables.
 
@@ -80,7 +83,7 @@ def build_reader_tables(
         The run's results, data and interval.
     estimate
         The config's ``[report] estimate``.
-    descriptive, cross, priors, overview, loo, loso, sensitivity, psens
+    descriptive, cross, priors, overview, loo, loso, sensitivity, psens, families
         The machine tables (as written to ``tables/``).
     """
     def words(table: Table | None, note: str = "") -> Table | None:
@@ -99,6 +102,8 @@ def build_reader_tables(
         loso=words(loso, warning_note(results, "leave_one_site_out")),
         sensitivity=None if sensitivity is None else rd.sensitivity_table(sensitivity, interval),
         psens=words(psens, warning_note(results, "power_scaling")),
+        families=(None if families is None
+                  else families_reader_table(families, study.lines, interval)),
     ))
 
 
@@ -113,7 +118,8 @@ def _filed(tables: ReaderTables) -> ReaderTables:
     return ReaderTables(move(tables.headline), tuple(move(t) for t in tables.sites),
                         move(tables.descriptive), move_any(tables.cross), move(tables.priors),
                         move(tables.overview), move_any(tables.loo), move_any(tables.loso),
-                        move_any(tables.sensitivity), move_any(tables.psens))
+                        move_any(tables.sensitivity), move_any(tables.psens),
+                        move_any(tables.families))
 
 
 def write_reader_tables(tables: ReaderTables, tables_dir: Path, *,

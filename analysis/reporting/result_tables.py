@@ -12,6 +12,7 @@ import arviz as az
 import pandas as pd
 
 from rechallenge.analysis.reporting import run_tables as rt
+from rechallenge.analysis.reporting.family_tables import families_machine_table
 from rechallenge.analysis.reporting.reader_set import ReaderTables, build_reader_tables
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.settings.config import RunConfig
@@ -80,6 +81,8 @@ class ResultTables:
     reader: ReaderTables
     #: Per fit, the library warnings its sampling raised, counted by kind.
     sampler_warnings: dict[str, dict[str, int]]
+    #: The survival distributions compared (``[ttp] families``), or None.
+    families: Table | None = None
 
 
     @property
@@ -87,7 +90,7 @@ class ResultTables:
         """The machine tables (``tables/*.csv``), in the order they are written."""
         return [t for t in (self.diagnostics, self.descriptive, *self.comparisons, *self.sites,
                             self.priors, self.overview, self.loo, self.loso, self.sensitivity,
-                            self.psens, self.cross) if t is not None]
+                            self.psens, self.cross, self.families) if t is not None]
 
 
 def result_tables(
@@ -140,13 +143,14 @@ def result_tables(
             f"Objective response at {study.lines[1]} by best response at {study.lines[0]} (crude "
             f"proportions with exact {interval.percent} confidence intervals).",
             frame.reset_index())
+    families = families_machine_table([r.families for r in results.values()])
     reader = build_reader_tables(
         results, study, interval, estimate=config.report.estimate, descriptive=descriptive,
         cross=cross, priors=priors, overview=overview, loo=loo, loso=loso,
-        sensitivity=sensitivity, psens=psens)
+        sensitivity=sensitivity, psens=psens, families=families)
     return ResultTables(gate, diagnostics_table, descriptive, comparisons, site_tables, priors,
                         overview, loo, loso, sensitivity, psens, cross, attrs, reader,
                         {k: classify(fit_attrs(fits[k]).get("warnings", {}))
-                         for k in sorted(fits, key=fit_order)})
+                         for k in sorted(fits, key=fit_order)}, families)
 
 

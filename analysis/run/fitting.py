@@ -115,10 +115,13 @@ def nests_comparators(study: Study, config: RunConfig) -> bool:
     )
 
 
-def build_model(study: Study, endpoint: str, config: RunConfig, pooling: Pooling) -> pm.Model:
-    """Build the configured model of one endpoint with the given pooling (its rows only)."""
+def build_model(study: Study, endpoint: str, config: RunConfig, pooling: Pooling,
+                variant: str | None = None) -> pm.Model:
+    """Build the configured model of one endpoint with the given pooling (its rows only), or
+    one of its family's model variants (another survival distribution).
+    """
     return family_of(endpoint).build_model(study, config, pooling,
-                                           nests_comparators(study, config))
+                                           nests_comparators(study, config), variant)
 
 
 def _sample(
@@ -148,10 +151,11 @@ def _sample(
 
 
 def _build(
-    study: Study, endpoint: str, config: RunConfig, pooling: Pooling, stage: FitStage
+    study: Study, endpoint: str, config: RunConfig, pooling: Pooling, stage: FitStage,
+    variant: str | None = None,
 ) -> pm.Model:
     start = time.perf_counter()
-    model = build_model(study, endpoint, config, pooling)
+    model = build_model(study, endpoint, config, pooling, variant)
     stage.add_steps({"build": time.perf_counter() - start})
     return model
 
@@ -265,6 +269,20 @@ def _fit_comparator(
     stage.timings[fit_key(endpoint, pooling)] = time.perf_counter() - start
 
 
+def _fit_variant(
+    study: Study, endpoint: str, variant: str, config: RunConfig, *, progress: Progress,
+    stage: FitStage,
+) -> None:
+    """A model variant of ``endpoint`` (another survival distribution), fitted as the main
+    model is, to be compared with it.
+    """
+    start = time.perf_counter()
+    progress(f"{endpoint}: fitting the {variant} model")
+    model = _build(study, endpoint, config, config.analysis.pooling, stage, variant)
+    stage.fits[fit_key(endpoint, variant)] = _sample(model, config, "main", stage)
+    stage.timings[fit_key(endpoint, variant)] = time.perf_counter() - start
+
+
 def _comparators(config: RunConfig) -> tuple[Pooling, ...]:
     if not config.analysis.comparators:
         return ()
@@ -287,19 +305,22 @@ def fit_endpoint(
 class FitGroup:
     """Fits of one model structure: one pooling across the endpoints of one model family.
 
-    ``kind`` is ``"main"`` (main fits and their sensitivity refits), ``"comparator"``, or
+    ``kind`` is ``"main"`` (main fits and their sensitivity refits), ``"comparator"``,
     ``"nested"`` (main fits, sensitivity refits and comparators, which then share the main
-    model's structure; see :func:`nests_comparators`).
+    model's structure; see :func:`nests_comparators`) or ``"variant"`` (the family's model
+    ``variant``, another survival distribution, of each endpoint).
     """
 
     kind: str
     pooling: Pooling
     endpoints: tuple[str, ...]
+    variant: str | None = None
 
     @property
     def name(self) -> str:
         """A readable name, e.g. ``"nested-partial-response+disease_control+toxicity"``."""
-        return f"{self.kind}-{self.pooling}-{'+'.join(self.endpoints)}"
+        kind = self.kind if self.variant is None else f"{self.kind}-{self.variant}"
+        return f"{kind}-{self.pooling}-{'+'.join(self.endpoints)}"
 
     def n_fits(self, config: RunConfig) -> int:
         """Number of fits in the group known in advance: main fits and comparators.
@@ -307,7 +328,7 @@ class FitGroup:
         The sensitivity variants are refitted only where their Pareto k is too high, which is
         known once the main fit is made; they are not counted.
         """
-        if self.kind == "comparator":
+        if self.kind in ("comparator", "variant"):
             return len(self.endpoints)
         comparators = len(_comparators(config)) if self.kind == "nested" else 0
         return len(self.endpoints) * (1 + comparators)
@@ -326,6 +347,9 @@ def fit_groups(study: Study, config: RunConfig) -> list[FitGroup]:
             continue
         groups.append(FitGroup("main", config.analysis.pooling, tuple(endpoints)))
         groups += [FitGroup("comparator", p, tuple(endpoints)) for p in _comparators(config)]
+    for endpoint in config.analysis.endpoints:  # each variant is a structure of its own
+        groups += [FitGroup("variant", config.analysis.pooling, (endpoint,), variant)
+                   for variant in family_of(endpoint).model_variants(config)]
     return groups
 
 
@@ -342,6 +366,8 @@ def fit_group(study: Study, config: RunConfig, group: FitGroup,
     for endpoint in group.endpoints:
         if group.kind == "comparator":
             _fit_comparator(study, endpoint, group.pooling, config, progress=progress, stage=stage)
+        elif group.variant is not None:
+            _fit_variant(study, endpoint, group.variant, config, progress=progress, stage=stage)
         elif group.kind == "nested":
             fit_endpoint(study, endpoint, config, progress=progress, stage=stage)
         else:
@@ -356,6 +382,7 @@ def canonical_order(stage: FitStage, config: RunConfig) -> FitStage:
         order.append(fit_key(endpoint))
         order += [fit_key(endpoint, v) for v in SENSITIVITY_SCALES]
         order += [fit_key(endpoint, p) for p in COMPARATORS]
+        order += [fit_key(endpoint, v) for v in family_of(endpoint).model_variants(config)]
     rank = {key: i for i, key in enumerate(order)}
     ordered = FitStage(steps=dict(stage.steps), sensitivity={
         key: stage.sensitivity[key] for key in sorted(

@@ -177,7 +177,7 @@ def analyze(
         stage = fit_all(study, config, client=client, progress=progress, futures=futures,
                         fits_dir=staging / "fits")
         sources = {endpoint: future for future, group in futures.items()
-                   for endpoint in group.endpoints if group.kind != "comparator"}
+                   for endpoint in group.endpoints if group.kind in ("main", "nested")}
         timings["fit_total"] = time.perf_counter() - start
         timings.update({f"fit:{k}": v for k, v in stage.timings.items()})
         # Summed over fits: build, compile, sample, prior, posterior_predictive, log_likelihood...

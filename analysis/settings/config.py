@@ -18,6 +18,11 @@ Example (every key optional)::
     sensitivity = true                   # other heterogeneity priors (PSIS) + power-scaling
     map_robust_weight = 0.2              # vague-component weight of the exported MAP prior
 
+    [ttp]
+    families = ["weibull"]               # survival distributions; the first is the main model,
+                                         # the others are compared with it; "all" for every one
+    horizons = [12, 24]                  # months: restricted mean TTP up to each
+
     [priors.binary]                      # overrides by name; unknown names are an error
     tau_sd = 1.0
     [priors.ttp]
@@ -67,6 +72,7 @@ from rechallenge.data import schema
 from rechallenge.data.files import file_problem
 from rechallenge.models.dims import CovariateEffects, Pooling
 from rechallenge.models.fit_settings import SamplerSettings
+from rechallenge.models.survival import DISTRIBUTIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -118,6 +124,17 @@ class AnalysisConfig:
     map_robust_weight: float = 0.2
 
 
+@dataclass(frozen=True)
+class TtpConfig:
+    """The survival distributions of time to progression and the horizons of its restricted
+    means. ``families[0]`` is the TTP endpoint's model (its site table, forest plot, MAP prior
+    and update); the others are fitted beside it and compared with it.
+    """
+
+    families: tuple[str, ...] = ("weibull",)
+    horizons: tuple[float, ...] = (12.0, 24.0)
+
+
 #: Point estimates a reader table can show (``[report] estimate``).
 ESTIMATES: tuple[str, ...] = ("median", "mean_sd")
 
@@ -161,6 +178,7 @@ class RunConfig:
     interval: Interval = field(default_factory=Interval)
     report: ReportConfig = field(default_factory=ReportConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    ttp: TtpConfig = field(default_factory=TtpConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (TOML-writable)."""
@@ -173,6 +191,7 @@ class RunConfig:
             "sampler": asdict(self.sampler),
             "interval": asdict(self.interval),
             "report": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.report).items()},
+            "ttp": {"families": list(self.ttp.families), "horizons": list(self.ttp.horizons)},
         }
 
     def to_toml(self) -> str:
@@ -221,12 +240,18 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path
             aggregates=tuple(str((base / p).resolve()) for p in data.aggregates),
         )
     priors = raw.get("priors", {})
+    ttp = _section(raw, "ttp")
+    if ttp.get("families") == "all":
+        ttp["families"] = tuple(DISTRIBUTIONS)
+    if "horizons" in ttp:
+        ttp["horizons"] = tuple(float(h) for h in ttp["horizons"])
     return RunConfig(data, AnalysisConfig(**_section(raw, "analysis")),
                      {k: dict(v) for k, v in priors.items()},
                      SamplerSettings(**_section(raw, "sampler")),
                      Interval(**_section(raw, "interval")),
                      ReportConfig(**_section(raw, "report")),
-                     EngineConfig(**_section(raw, "engine")))
+                     EngineConfig(**_section(raw, "engine")),
+                     TtpConfig(**ttp))
 
 
 def load_config(path: str | Path | None) -> RunConfig:

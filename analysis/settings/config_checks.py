@@ -25,7 +25,8 @@ from rechallenge.models.binary import BINARY_PRIORS
 from rechallenge.models.design import covariate_design
 from rechallenge.models.fit_settings import BACKENDS
 from rechallenge.models.priors import PriorDefault
-from rechallenge.models.ttp import TTP_PRIORS
+from rechallenge.models.survival import DISTRIBUTIONS
+from rechallenge.models.ttp import ttp_priors
 
 #: A check takes a value and returns what was expected, or ``None`` when the value is fine.
 Check = Callable[[Any], "str | None"]
@@ -114,6 +115,14 @@ def _line_labels(value: Any) -> str | None:
             f"invisible characters, distinct ignoring case ({'; '.join(problems)})")
 
 
+def _horizons(value: Any) -> str | None:
+    expected = "a non-empty list of distinct numbers of months > 0, e.g. [12, 24]"
+    if not (isinstance(value, list) and value and all(
+            _is_number(v) and math.isfinite(v) and v > 0 for v in value)):
+        return expected
+    return None if len(set(value)) == len(value) else expected
+
+
 #: Every key of every section and how its value is checked (the dataclasses' fields in
 #: :mod:`rechallenge.analysis.settings.config` and :class:`rechallenge.models.fit_settings.SamplerSettings`).
 SECTIONS: Final[dict[str, dict[str, Check]]] = {
@@ -149,6 +158,12 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
         "level": _number(lambda v: 0 < v < 1, "a number between 0 and 1 (e.g. 0.95)"),
         "kind": _choice(("equal-tailed", "hdi")),
     },
+    "ttp": {
+        "families": lambda v: None if v == "all" else _strings(
+            choices=tuple(DISTRIBUTIONS), noun="survival distribution", non_empty=True,
+            distinct=True, example='["weibull", "lognormal"]')(v),
+        "horizons": _horizons,
+    },
     "report": {
         # Kept in step with rechallenge.analysis.settings.config.ESTIMATES (a test checks).
         "estimate": _choice(("median", "mean_sd")),
@@ -159,7 +174,8 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
 }
 #: The prior names of each model family, with their defaults (``[priors.binary]``, ...).
 PRIOR_FAMILIES: Final[dict[str, Mapping[str, PriorDefault]]] = {
-    "binary": BINARY_PRIORS, "ttp": TTP_PRIORS,
+    # [priors.ttp] holds the priors of every survival distribution (each fit reads its own).
+    "binary": BINARY_PRIORS, "ttp": {k: v for d in DISTRIBUTIONS for k, v in ttp_priors(d).items()},
 }
 #: Prior names of earlier versions and their names now (one name per concept in every model).
 #: Not aliases: a config with an old name is refused, with the new name in the message. The TTP

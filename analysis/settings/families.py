@@ -181,8 +181,21 @@ class EndpointFamily(Protocol):
         ...
 
     def build_model(self, study: Study, config: RunConfig, pooling: Pooling,
-                    nested: bool) -> pm.Model:
-        """The model of this endpoint with the given pooling, on the endpoint's rows."""
+                    nested: bool, variant: str | None = None) -> pm.Model:
+        """The model of this endpoint with the given pooling, on the endpoint's rows; with a
+        ``variant`` of :meth:`model_variants`, that variant's model.
+        """
+        ...
+
+    def model_variants(self, config: RunConfig) -> tuple[str, ...]:
+        """Other models of this endpoint the config asks to fit beside the main one and compare
+        with it (for time to progression, the other survival distributions); the main one is
+        called :meth:`main_variant`.
+        """
+        ...
+
+    def main_variant(self, config: RunConfig) -> str:
+        """The name of the main model among the variants (``"weibull"``), or the family's."""
         ...
 
     def summarise(self, idata: az.InferenceData, interval: Interval, seed: int) -> pd.DataFrame:
@@ -206,8 +219,11 @@ class EndpointFamily(Protocol):
         """The results sentence of this endpoint."""
         ...
 
-    def methods_sentence(self, endpoints: Sequence[str], pooling_words: str) -> str:
-        """The methods sentence of this family's model, for these endpoints of it."""
+    def methods_sentence(self, endpoints: Sequence[str], pooling_words: str,
+                         options: Mapping[str, Any]) -> str:
+        """The methods sentence of this family's model, for these endpoints of it (``options``:
+        the model options recorded with the first endpoint's fit).
+        """
         ...
 
     def site_reader_row(self, row: Mapping[str, Any], estimate: str,

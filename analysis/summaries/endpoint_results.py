@@ -27,6 +27,7 @@ from rechallenge.analysis.summaries.checks import (
     power_scaling,
     sensitivity_table,
 )
+from rechallenge.analysis.summaries.family_comparison import family_comparison
 from rechallenge.analysis.summaries.prior_reweighting import (
     REFITTED,
     REWEIGHTED,
@@ -52,6 +53,9 @@ class EndpointResults:
     #: Per sensitivity variant, how it was obtained (``"reweighted"`` or ``"refitted"``) and the
     #: Pareto k of its importance weights.
     variant_methods: dict[str, tuple[str, float]] = field(default_factory=dict)
+    #: The survival distributions compared (``[ttp] families`` with more than one), one row each
+    #: (:func:`~rechallenge.analysis.summaries.family_comparison.family_comparison`).
+    families: pd.DataFrame | None = None
     #: Library warnings raised by each step (``"loo"``, ``"leave_one_site_out"``,
     #: ``"power_scaling"``), counted by kind (see :mod:`captured`).
     warnings: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -88,6 +92,18 @@ def endpoint_results(
             result.loo = loo_comparison({config.analysis.pooling: main, **comparators})
         result.warnings["loo"] = dict(caught)
         result.loo.insert(0, "endpoint", endpoint)
+    variants = family_of(endpoint).model_variants(config)
+    if variants:
+        by_variant = {family_of(endpoint).main_variant(config): main,
+                      **{v: fits[fit_key(endpoint, v)] for v in variants
+                         if fit_key(endpoint, v) in fits}}
+        with captured_warnings() as caught:
+            result.families = family_comparison(
+                endpoint, by_variant,
+                {v: result.summary if idata is main else summarise(idata, endpoint, config)
+                 for v, idata in by_variant.items()},
+                tuple(str(x) for x in main.posterior.coords["line"].to_numpy()))
+        result.warnings["families"] = dict(caught)
     if "site" in main.posterior.coords and "site_idx" in main.constant_data:
         with captured_warnings() as caught:
             result.loso = leave_one_site_out(main, model=endpoint)

@@ -1,20 +1,27 @@
-"""Derived quantities of a Weibull TTP fit, computed from the InferenceData alone.
+"""Derived quantities of a TTP fit, computed from the InferenceData alone.
 
-Everything here reads ``idata.posterior`` (``mu``, ``shape``, ``tau``, ``site_corr``,
-``u_site``, ``sigma_patient``), ``constant_data``/``observed_data`` (times and censoring bounds)
-and the provenance attrs, so a report can be rebuilt from a saved NetCDF fit.
+Everything here reads ``idata.posterior`` (``mu``, the distribution's shape parameters, ``tau``,
+``site_corr``, ``u_site``, ``sigma_patient``), ``constant_data``/``observed_data`` (times and
+censoring bounds) and the provenance attrs (which survival distribution, with which settings),
+so a report can be rebuilt from a saved NetCDF fit. The curves and medians come from the fit's
+distribution (:mod:`rechallenge.models.survival`).
 
 Readings of a median (per line; covariates at x = 0, i.e. numeric covariates at their mean and
 categorical ones at the reference level):
 
 ``median_typical_site``
-    ``u = 0``: ``exp(mu) (log 2)^(1/k)``.
+    ``u = 0``: for the Weibull ``exp(mu) (log 2)^(1/k)``.
 ``median_population``
     median of the population-averaged curve ``S_pop(t) = E_u[S(t | u)]`` over the site
     distribution ``u ~ N(0, tau^2)``, solved per draw by bisection on log t with Gauss-Hermite
     nodes for the expectation.
 ``median_new_site``
-    ``exp(mu + u_new) (log 2)^(1/k)`` with one predictive site effect per draw.
+    the median at ``mu + u_new`` with one predictive site effect per draw.
+
+The restricted mean TTP up to each horizon (``rmst_population``, with the horizon in the line
+label, "ICI-1, 12 months") is the area under the population-averaged curve; its contrasts are the
+difference and the ratio. Every distribution has them; the hazard ratio only a distribution with
+proportional hazards fitted with a shared shape.
 
 With a patient effect (frailty) every site-level curve is also averaged over patients (``sd^2 =
 sigma_patient^2``, added to ``tau^2`` for the population curve), so each median is a median of
@@ -24,7 +31,7 @@ then conditional on the patient.
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import arviz as az
 import numpy as np
@@ -38,17 +45,19 @@ from rechallenge.analysis.summaries.tidy import summarise_draws, summary_frame
 from rechallenge.data.frequentist import fit_km, km_median
 from rechallenge.models.dims import LINE, SITE
 from rechallenge.models.fit_settings import DEFAULT_SEED, fit_attrs
-from rechallenge.models.weibull_likelihood import LOG_LOG2
+from rechallenge.models.survival import SurvivalDistribution, Weibull, survival_distribution
 
 ENDPOINT: Final = "ttp"
-#: Quantities of :func:`summarise_ttp`, in table order.
+#: Quantities of :func:`summarise_ttp`, in table order (then the distribution's own shape
+#: parameters, by their names in the fit).
 TTP_QUANTITIES: Final[tuple[str, ...]] = (
     "median_typical_site", "median_population", "median_new_site", "median_ratio_population",
-    "median_ratio_typical_site", "hazard_ratio", "prob_greater_population", "shape", "tau",
-    "site_corr", "sigma_patient",
+    "median_ratio_typical_site", "hazard_ratio", "prob_greater_population", "rmst_population",
+    "rmst_difference_population", "rmst_ratio_population", "shape", "tau", "site_corr",
+    "sigma_patient",
 )
-_BISECTION_STEPS: Final = 60
-_CURVE_POINTS: Final = 101
+#: Horizons (months) of the restricted mean TTP.
+RMST_HORIZONS: Final[tuple[float, ...]] = (12.0, 24.0)
 
 
 def summarise_ttp(
@@ -98,17 +107,17 @@ def quantity_draws(
 
 
 def _compute_quantity_draws(idata: az.InferenceData, seed: int) -> list[tuple[str, str, np.ndarray]]:
-    d = _TTPDraws.from_idata(idata)
+    d = TTPDraws.from_idata(idata)
     out: list[tuple[str, str, np.ndarray]] = []
 
     def add(quantity: str, line: str, draws: np.ndarray) -> None:
         out.append((quantity, line, np.asarray(draws, dtype=float)))
 
     if d.pooling != "none":
-        typical = marginal_weibull_median(d.mu, d.patient_sd[..., None], d.shape)
-        population = marginal_weibull_median(d.mu, d.population_sd, d.shape)
+        typical = d.marginal_median(d.mu, d.patient_sd[..., None])
+        population = d.marginal_median(d.mu, d.population_sd)
         u_new = new_site_effects(idata, seed=seed).sel(line=list(d.lines)).to_numpy()
-        new_site = marginal_weibull_median(d.mu + u_new, d.patient_sd[..., None], d.shape)
+        new_site = d.marginal_median(d.mu + u_new, d.patient_sd[..., None])
         for name, values in (("median_typical_site", typical), ("median_population", population),
                              ("median_new_site", new_site)):
             for j, line in enumerate(d.lines):
@@ -116,16 +125,27 @@ def _compute_quantity_draws(idata: az.InferenceData, seed: int) -> list[tuple[st
         for j, label in d.contrasts():
             add("median_ratio_population", label, population[..., j] / population[..., 0])
             add("median_ratio_typical_site", label, typical[..., j] / typical[..., 0])
-            if d.shared_shape:
-                add("hazard_ratio", label,
-                    np.exp(-d.shape[..., 0] * (d.mu[..., j] - d.mu[..., 0])))
+            ratio = (d.distribution.hazard_ratio(d.mu[..., j] - d.mu[..., 0], d.line_params(0))
+                     if d.shared_shape else None)
+            if ratio is not None:
+                add("hazard_ratio", label, ratio)
             add("prob_greater_population", label,
                 (population[..., j] > population[..., 0]).astype(float))
-    if d.shared_shape:
-        add("shape", "all", d.shape[..., 0])
-    else:
-        for j, line in enumerate(d.lines):
-            add("shape", line, d.shape[..., j])
+        for horizon in RMST_HORIZONS:
+            rmst = restricted_means(d, horizon)
+            for j, line in enumerate(d.lines):
+                add("rmst_population", horizon_label(line, horizon), rmst[..., j])
+            for j, label in d.contrasts():
+                add("rmst_difference_population", horizon_label(label, horizon),
+                    rmst[..., j] - rmst[..., 0])
+                add("rmst_ratio_population", horizon_label(label, horizon),
+                    rmst[..., j] / rmst[..., 0])
+    for k, par in enumerate(d.distribution.parameters):
+        if d.shared_shape:
+            add(par.name, "all", d.params[k][:, :, 0])
+        else:
+            for j, line in enumerate(d.lines):
+                add(par.name, line, d.params[k][:, :, j])
     if d.pooling == "partial":
         for j, line in enumerate(d.lines):
             add("tau", line, d.tau[..., j])
@@ -152,7 +172,7 @@ def site_medians(idata: az.InferenceData, *, interval: Interval = DEFAULT_INTERV
         patient rows, ``"reported"`` for an aggregate row, empty when the site has no data for
         that line; ``inf`` when the Kaplan-Meier curve stays above 0.5).
     """
-    d = _TTPDraws.from_idata(idata)
+    d = TTPDraws.from_idata(idata)
     post = idata.posterior
     sites = [str(s) for s in post.coords[SITE].to_numpy()] if SITE in post.coords else []
     if "u_site" in post:
@@ -160,8 +180,8 @@ def site_medians(idata: az.InferenceData, *, interval: Interval = DEFAULT_INTERV
         u = u.to_numpy()
     else:
         u = np.zeros(d.mu.shape[:2] + (len(sites), len(d.lines)))
-    medians = marginal_weibull_median(
-        d.mu[:, :, None, :] + u, d.patient_sd[:, :, None, None], d.shape[:, :, None, :])
+    medians = d.marginal_median(d.mu[:, :, None, :] + u, d.patient_sd[:, :, None, None],
+                                params=tuple(q[:, :, None, :] for q in d.params))
     raw = _raw_site_medians(idata, sites, d.lines, interval.level)
     rows = []
     for i, site in enumerate(sites):
@@ -175,150 +195,61 @@ def site_medians(idata: az.InferenceData, *, interval: Interval = DEFAULT_INTERV
     return summary_frame(rows, extra=("site",))
 
 
-def survival_curves(
-    idata: az.InferenceData,
-    *,
-    times: np.ndarray | None = None,
-    interval: Interval = DEFAULT_INTERVAL,
-    kind: Literal["population", "typical_site"] = "population",
-) -> pd.DataFrame:
-    """Posterior survival curve per line with its credible band, for plots.
-
-    Parameters
-    ----------
-    times
-        Months at which to evaluate S(t); default 101 points from 0 to the longest observed time
-        (or three times the largest typical-site median when there are no patient rows).
-    kind
-        ``"population"`` (averaged over sites) or ``"typical_site"`` (``u = 0``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns line, time, mean, median, lower, upper, interval.
-    """
-    if kind not in ("population", "typical_site"):
-        raise ValueError(f"kind must be 'population' or 'typical_site', got {kind!r}")
-    d = _TTPDraws.from_idata(idata)
-    grid = _time_grid(idata, d) if times is None else np.asarray(times, dtype=float)
-    sd = d.population_sd if kind == "population" else np.broadcast_to(
-        d.patient_sd[..., None], d.mu.shape)
-    frames = []
-    for j, line in enumerate(d.lines):
-        surv = marginal_weibull_survival(grid, d.mu[..., j], sd[..., j], d.shape[..., j])
-        flat = surv.reshape(-1, grid.size)
-        frames.append(_band_frame(line, grid, flat, interval))
-    return pd.concat(frames, ignore_index=True)
-
-
-def predictive_survival_band(
-    idata: az.InferenceData,
-    *,
-    times: np.ndarray | None = None,
-    interval: Interval = DEFAULT_INTERVAL,
-    max_draws: int = 400,
-    seed: int = DEFAULT_SEED,
-) -> pd.DataFrame:
-    """Kaplan-Meier curves of replicated data beside the Kaplan-Meier curve of the data, per line.
-
-    Each posterior predictive draw of ``ttp`` is a replicated dataset with the observed censoring
-    times (a draw beyond a row's censoring time is censored there, as in the data); its
-    Kaplan-Meier curve is evaluated on ``times``. The band is the interval of those curves.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns line, time, observed (Kaplan-Meier of the data), mean, median, lower, upper,
-        interval.
-    """
-    if "posterior_predictive" not in idata.groups() or "ttp" not in idata.posterior_predictive:
-        raise ValueError("the fit has no posterior predictive 'ttp' (no patient rows?)")
-    d = _TTPDraws.from_idata(idata)
-    t_obs, upper, line_idx = _patient_arrays(idata)
-    grid = _time_grid(idata, d) if times is None else np.asarray(times, dtype=float)
-    reps = idata.posterior_predictive["ttp"].transpose("chain", "draw", "obs").to_numpy()
-    reps = reps.reshape(-1, reps.shape[-1])
-    if reps.shape[0] > max_draws:
-        pick = np.random.default_rng(seed).choice(reps.shape[0], max_draws, replace=False)
-        reps = reps[np.sort(pick)]
-    frames = []
-    for j, line in enumerate(d.lines):
-        rows = line_idx == j
-        if not rows.any():
-            continue
-        curves = np.stack([kaplan_meier(r[rows], r[rows] < upper[rows], grid) for r in reps])
-        frame = _band_frame(line, grid, curves, interval)
-        frame.insert(2, "observed", kaplan_meier(t_obs[rows], t_obs[rows] < upper[rows], grid))
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
-
-
 def marginal_weibull_survival(
     times: np.ndarray, loc: np.ndarray, sd: np.ndarray, shape: np.ndarray
 ) -> np.ndarray:
     """``E_Z[exp(-(t / exp(loc + sd Z))^shape)]``, ``Z ~ N(0, 1)``, shape (..., times)."""
-    nodes, weights = standard_normal_quadrature()
-    log_t = np.log(np.maximum(np.asarray(times, dtype=float), 1e-300))
-    loc, sd, shape = (np.asarray(a, dtype=float)[..., None, None] for a in (loc, sd, shape))
-    z = shape * (log_t[:, None] - loc - sd * nodes)
-    surv = np.sum(weights * np.exp(-np.exp(z)), axis=-1)
-    return np.where(np.asarray(times) <= 0, 1.0, surv)
+    return Weibull().marginal_survival(times, loc, sd, (shape,), *standard_normal_quadrature())
 
 
 def marginal_weibull_median(loc: np.ndarray, sd: np.ndarray, shape: np.ndarray) -> np.ndarray:
-    """Median of the curve ``E_Z[S(t | loc + sd Z)]`` of Weibull(shape, exp(loc + sd Z)).
-
-    Closed form ``exp(loc) (log 2)^(1/shape)`` where ``sd == 0``; otherwise a vectorised bisection
-    on log t, bracketed by the medians at the extreme quadrature nodes (the averaged curve crosses
-    0.5 between them), to machine precision.
+    """Median of the curve ``E_Z[S(t | loc + sd Z)]`` of Weibull(shape, exp(loc + sd Z)) (see
+    :meth:`rechallenge.models.survival.Weibull.marginal_median`).
     """
-    loc, sd, shape = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (loc, sd, shape)))
-    centre = loc + LOG_LOG2 / shape
-    out = np.exp(centre)
-    mixed = sd > 0
-    if not mixed.any():
-        return out
-    # Bisect only where there is something to average over.
-    loc, sd, shape, centre = loc[mixed], sd[mixed], shape[mixed], centre[mixed]
-    nodes, weights = standard_normal_quadrature()
-    half = sd * np.abs(nodes).max() + 1.0
-    lo, hi = centre - half, centre + half
-    for _ in range(_BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        z = shape[:, None] * (mid[:, None] - loc[:, None] - sd[:, None] * nodes)
-        above = np.sum(weights * np.exp(-np.exp(z)), axis=-1) > 0.5
-        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-    out[mixed] = np.exp(0.5 * (lo + hi))
+    return Weibull().marginal_median(loc, sd, (shape,), *standard_normal_quadrature())
+
+
+def restricted_means(d: TTPDraws, horizon: float, *, points: int = 201) -> np.ndarray:
+    """The restricted mean of the population-averaged curve up to ``horizon`` per draw and line,
+    shape (chain, draw, line): Simpson's rule after ``t = horizon u^3`` (see
+    :meth:`rechallenge.models.survival.SurvivalDistribution.restricted_mean`).
+    """
+    from scipy.integrate import simpson
+
+    u = np.linspace(0.0, 1.0, points)
+    grid = horizon * u**3
+    out = np.empty(d.mu.shape)
+    for j in range(len(d.lines)):
+        surv = d.distribution.marginal_survival(grid, d.mu[..., j], d.population_sd[..., j],
+                                                d.line_params(j), *standard_normal_quadrature())
+        out[..., j] = simpson(3.0 * horizon * u**2 * surv, x=u, axis=-1)
     return out
 
 
-def kaplan_meier(durations: np.ndarray, events: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Kaplan-Meier estimate at ``times`` (right-continuous; events before censorings at ties)."""
-    t = np.asarray(durations, dtype=float)
-    e = np.asarray(events, dtype=bool)
-    order = np.lexsort((~e, t))
-    t, e = t[order], e[order]
-    at_risk = t.size - np.arange(t.size)
-    surv = np.cumprod(1.0 - e / at_risk)
-    idx = np.searchsorted(t, np.asarray(times, dtype=float), side="right") - 1
-    return np.where(idx < 0, 1.0, surv[np.maximum(idx, 0)])
+def horizon_label(line: str, horizon: float) -> str:
+    """A line or contrast label with the horizon of a restricted mean: "ICI-1, 12 months"."""
+    return f"{line}, {horizon:g} months"
 
 
-class _TTPDraws:
-    """Posterior arrays of a TTP fit, broadcast to (chain, draw, line)."""
+class TTPDraws:
+    """Posterior arrays of a TTP fit, broadcast to (chain, draw, line), and its distribution."""
 
     def __init__(self, idata: az.InferenceData) -> None:
         attrs = fit_attrs(idata)
         if attrs.get("endpoint") != ENDPOINT:
             raise ValueError(f"not a TTP fit: endpoint is {attrs.get('endpoint')!r}")
         post = idata.posterior
+        options = attrs.get("options", {})
         self.lines: tuple[str, ...] = tuple(str(v) for v in post.coords[LINE].to_numpy())
-        self.pooling: str = attrs.get("options", {}).get("pooling", "partial")
+        self.pooling: str = options.get("pooling", "partial")
+        # Fits made before the distribution was recorded are Weibull fits.
+        self.distribution: SurvivalDistribution = survival_distribution(
+            options.get("distribution", "weibull"),
+            {k: options[k] for k in ("cuts",) if k in options})
         self.mu = _by_line(post["mu"], self.lines)
-        self.shared_shape = "line" not in post["shape"].dims
-        self.shape = np.broadcast_to(
-            post["shape"].to_numpy()[..., None] if self.shared_shape
-            else _by_line(post["shape"], self.lines), self.mu.shape)
+        first = self.distribution.parameters[0].name
+        self.shared_shape = LINE not in post[first].dims
+        self.params = tuple(self._line_array(post[par.name]) for par in self.distribution.parameters)
         self.tau = (_by_line(post["tau"], self.lines) if "tau" in post
                     else np.zeros_like(self.mu))
         self.has_patient_effect = "sigma_patient" in post
@@ -326,11 +257,39 @@ class _TTPDraws:
                            if self.has_patient_effect else np.zeros(self.mu.shape[:2]))
         self.population_sd = np.sqrt(self.tau**2 + self.patient_sd[..., None] ** 2)
 
+    def _line_array(self, da: xr.DataArray) -> np.ndarray:
+        """A shape parameter as (chain, draw, line, ...), a shared one repeated per line."""
+        rest = [d for d in da.dims if d not in ("chain", "draw", LINE)]
+        if LINE in da.dims:
+            return da.sel(line=list(self.lines)).transpose("chain", "draw", LINE, *rest).to_numpy()
+        values = da.transpose("chain", "draw", *rest).to_numpy()
+        return np.repeat(values[:, :, None], len(self.lines), axis=2)
+
+    @property
+    def shape(self) -> np.ndarray:
+        """The first shape parameter per line (the Weibull shape ``k``)."""
+        return self.params[0]
+
+    def line_params(self, j: int) -> tuple[np.ndarray, ...]:
+        """The shape parameters at line ``j``, each (chain, draw, ...)."""
+        return tuple(q[:, :, j] for q in self.params)
+
+    def marginal_median(self, loc: np.ndarray, sd: np.ndarray,
+                        params: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+        """Medians of the curves averaged over ``sd`` (see
+        :meth:`~rechallenge.models.survival.SurvivalDistribution.marginal_median`); ``params``
+        default to the shape parameters per line, broadcast like ``loc``.
+        """
+        return self.distribution.marginal_median(
+            loc, sd, self.params if params is None else params, *standard_normal_quadrature())
+
     @classmethod
-    def from_idata(cls, idata: az.InferenceData) -> _TTPDraws:
+    def from_idata(cls, idata: az.InferenceData) -> TTPDraws:
+        """The arrays of ``idata`` (raises when it is not a TTP fit)."""
         return cls(idata)
 
     def contrasts(self) -> list[tuple[int, str]]:
+        """``(j, "<line j> vs <first line>")`` for every later line."""
         return [(j, f"{line} vs {self.lines[0]}") for j, line in enumerate(self.lines) if j > 0]
 
 
@@ -338,34 +297,13 @@ def _by_line(da: xr.DataArray, lines: tuple[str, ...]) -> np.ndarray:
     return da.sel(line=list(lines)).transpose("chain", "draw", LINE).to_numpy()
 
 
-def _patient_arrays(idata: az.InferenceData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def patient_arrays(idata: az.InferenceData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Durations, censoring bounds and line indices of the patient rows (empty if none)."""
     if "observed_data" not in idata.groups() or "ttp" not in idata.observed_data:
         return np.zeros(0), np.zeros(0), np.zeros(0, dtype=int)
     const = idata.constant_data
     return (idata.observed_data["ttp"].to_numpy(), const["censor_upper"].to_numpy(),
             const["line_idx"].to_numpy().astype(int))
-
-
-def _time_grid(idata: az.InferenceData, d: _TTPDraws) -> np.ndarray:
-    t_obs, _, _ = _patient_arrays(idata)
-    if t_obs.size:
-        t_max = float(t_obs.max())
-    else:
-        t_max = 3.0 * float(np.median(np.exp(d.mu + LOG_LOG2 / d.shape), axis=(0, 1)).max())
-    return np.linspace(0.0, t_max, _CURVE_POINTS)
-
-
-def _band_frame(
-    line: str, grid: np.ndarray, curves: np.ndarray, interval: Interval
-) -> pd.DataFrame:
-    """Pointwise summary of curves with shape (draws, times)."""
-    bounds = np.array([interval.bounds(curves[:, k]) for k in range(grid.size)])
-    return pd.DataFrame({
-        "line": line, "time": grid, "mean": curves.mean(axis=0),
-        "median": np.median(curves, axis=0), "lower": bounds[:, 0], "upper": bounds[:, 1],
-        "interval": interval.short,
-    })
 
 
 def _raw_site_medians(
@@ -381,7 +319,7 @@ def _raw_site_medians(
             out[(sites[int(s)], lines[int(li)])] = {
                 "n": 0, "events": 0, "raw_median": float(np.exp(m)), "raw_lower": np.nan,
                 "raw_upper": np.nan, "raw_source": "reported"}
-    t, upper, line_idx = _patient_arrays(idata)
+    t, upper, line_idx = patient_arrays(idata)
     if t.size:
         site_idx = const["site_idx"].to_numpy().astype(int)
         for (s, li), group in pd.DataFrame({"s": site_idx, "l": line_idx}).groupby(["s", "l"]):

@@ -1,9 +1,11 @@
-"""The Weibull family: time to progression per patient and line, right-censored, modelled by the
-hierarchical Weibull model of :mod:`rechallenge.models.ttp`.
+"""The survival family: time to progression per patient and line, right-censored, modelled by the
+hierarchical model of :mod:`rechallenge.models.ttp` with the survival distribution the config
+names first (``[ttp] families``; the Weibull by default, see :mod:`rechallenge.models.survival`).
 
-Its per-line quantity is the median in months; its contrasts the ratio of medians and, with a
-shared shape (proportional hazards), the hazard ratio. Its MAP prior is a normal mixture on the
-log median of a new site.
+Its per-line quantities are the median and the restricted mean in months; its contrasts the ratio
+of medians, the difference and ratio of restricted means and, for a distribution with
+proportional hazards and a shared shape, the hazard ratio. Its MAP prior is a normal mixture on
+the log median of a new site.
 """
 
 from __future__ import annotations
@@ -36,18 +38,19 @@ from rechallenge.analysis.settings.families import (
     Scale,
 )
 from rechallenge.analysis.settings.intervals import Interval
-from rechallenge.analysis.summaries import ttp
+from rechallenge.analysis.summaries import ttp, ttp_curves
 from rechallenge.analysis.summaries.conflict import ttp_conflict
 from rechallenge.analysis.summaries.reference import NOT_REACHED, ttp_reference
 from rechallenge.data import Study, schema
 from rechallenge.data.endpoints import EndpointDefinition
 from rechallenge.data.frequentist import MedianCI, km_median
 from rechallenge.models.dims import Pooling
-from rechallenge.models.ttp import TTP_PRIORS, build_ttp_model
+from rechallenge.models.survival import survival_distribution
+from rechallenge.models.ttp import TTP_PRIORS, build_ttp_model, ttp_priors
 
 
-class WeibullFamily(FamilyOfEndpoint):
-    """Time to progression and its hierarchical Weibull model.
+class SurvivalFamily(FamilyOfEndpoint):
+    """Time to progression and its hierarchical survival model.
 
     Parameters
     ----------
@@ -89,18 +92,33 @@ class WeibullFamily(FamilyOfEndpoint):
 
     # ----------------------------------------------------------------------- the model
     def prior_defaults(self) -> Mapping[str, Any]:
-        """The Weibull model's prior hyperparameters."""
+        """The Weibull model's prior hyperparameters (the default distribution's)."""
         return TTP_PRIORS
 
     def build_model(self, study: Study, config: RunConfig, pooling: Pooling,
-                    nested: bool) -> pm.Model:
-        """The Weibull model with ``pooling``, on the endpoint's rows of ``study``."""
+                    nested: bool, distribution: str | None = None) -> pm.Model:
+        """The model with ``pooling`` and ``distribution`` (default: the config's first), on
+        the endpoint's rows of ``study``; the ``[priors.ttp]`` overrides that belong to that
+        distribution apply (the section holds every distribution's).
+        """
         a = config.analysis
+        name = distribution or config.ttp.families[0]
+        known = ttp_priors(name)
+        overrides = {k: v for k, v in config.priors.get(self.priors_section, {}).items()
+                     if k in known}
         return build_ttp_model(
             study.for_endpoint(self.endpoint), pooling=pooling, patient_effect=a.patient_effect,
             shared_shape=a.shared_shape, covariates=a.covariates,
-            covariate_effects=a.covariate_effects, priors=config.priors.get(self.priors_section),
-            nested=nested)
+            covariate_effects=a.covariate_effects, priors=overrides, nested=nested,
+            distribution=name)
+
+    def model_variants(self, config: RunConfig) -> tuple[str, ...]:
+        """The other survival distributions of ``[ttp] families``, compared with the first."""
+        return tuple(config.ttp.families[1:])
+
+    def main_variant(self, config: RunConfig) -> str:
+        """The first survival distribution of ``[ttp] families``."""
+        return config.ttp.families[0]
 
     # ----------------------------------------------------------------------- summaries
     def summarise(self, idata: az.InferenceData, interval: Interval, seed: int) -> pd.DataFrame:
@@ -125,11 +143,14 @@ class WeibullFamily(FamilyOfEndpoint):
         """Medians per line, their ratio, the hazard ratio and P(longer)."""
         return ttp_sentence(summary, lines, interval)
 
-    def methods_sentence(self, endpoints: Sequence[str], pooling_words: str) -> str:
-        """The Weibull model with right censoring."""
-        return ("Time to progression was modelled with a Weibull likelihood with right "
-                "censoring, log scale = mu[line] + u[site, line] with the same site-effect "
-                "structure.")
+    def methods_sentence(self, endpoints: Sequence[str], pooling_words: str,
+                         options: Mapping[str, Any]) -> str:
+        """The survival model of the fit (its ``options``) with right censoring."""
+        dist = survival_distribution(str(options.get("distribution", "weibull")),
+                                     {k: options[k] for k in ("cuts",) if k in options})
+        return (f"Time to progression was modelled with a {dist.label} likelihood with right "
+                f"censoring, {dist.location_words} = mu[line] + u[site, line] with the same "
+                f"site-effect structure.")
 
     def site_reader_row(self, row: Mapping[str, Any], estimate: str,
                         cells: Any) -> dict[str, Any]:
@@ -201,7 +222,7 @@ class WeibullFamily(FamilyOfEndpoint):
                 f"Posterior of the ratio of median time to progression, {lines[1]} / "
                 f"{lines[0]} ({interval.label} shaded).")
         if kind == "survival":
-            ax = plot_survival(ttp.survival_curves(idata, interval=interval), km,
+            ax = plot_survival(ttp_curves.survival_curves(idata, interval=interval), km,
                                interval=interval)
             return cast(Figure, ax.figure), (
                 f"Population-averaged Weibull survival (time to progression) per line "
@@ -209,7 +230,7 @@ class WeibullFamily(FamilyOfEndpoint):
         if kind == "forest":
             return self._forest(result, study, interval)
         if kind == "ppc":
-            band = ttp.predictive_survival_band(idata, interval=interval,
+            band = ttp_curves.predictive_survival_band(idata, interval=interval,
                                                 seed=config.sampler.seed)
             return plot_km_ppc_lines(band, km, interval=interval), (
                 f"Posterior predictive check: Kaplan-Meier of the data against the "

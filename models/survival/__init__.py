@@ -1,0 +1,40 @@
+"""Survival distributions of the time-to-progression model, by name (see :mod:`.base`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from rechallenge.models.survival.base import ShapeParameter, SurvivalDistribution
+from rechallenge.models.survival.gompertz import Gompertz
+from rechallenge.models.survival.loglogistic import LogLogistic
+from rechallenge.models.survival.lognormal import LogNormal
+from rechallenge.models.survival.weibull import Weibull
+
+#: Every distribution by its name, the Weibull first (the default).
+DISTRIBUTIONS: Mapping[str, SurvivalDistribution] = MappingProxyType({
+    d.name: d for d in (Weibull(), LogNormal(), LogLogistic(), Gompertz())
+})
+
+
+def survival_distribution(name: str,
+                          settings: Mapping[str, Any] | None = None) -> SurvivalDistribution:
+    """The distribution called ``name``, with ``settings`` where it has any (what
+    :meth:`SurvivalDistribution.settings` recorded with a fit: the piecewise cut points).
+
+    Raises
+    ------
+    ValueError
+        No distribution has that name; the message lists the names.
+    """
+    try:
+        registered = DISTRIBUTIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown survival distribution {name!r}; choose one of "
+                         f"{sorted(DISTRIBUTIONS)}") from None
+    return type(registered)(**settings) if settings else registered
+
+
+__all__ = ["DISTRIBUTIONS", "Gompertz", "LogLogistic", "LogNormal", "ShapeParameter",
+           "SurvivalDistribution", "Weibull", "survival_distribution"]
