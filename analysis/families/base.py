@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import arviz as az
+
 from rechallenge.data.endpoints import EndpointDefinition, OutcomeKind, endpoint_definition
 
 
@@ -28,6 +30,8 @@ class FamilyOfEndpoint:
 
     #: The kind of outcome the family models.
     outcome_kind: ClassVar[OutcomeKind]
+    #: The parameters whose power-scaling sensitivity is reported, and the priors scaled.
+    power_scaled: tuple[tuple[str, ...], tuple[str, ...]]
 
     def __init__(self, endpoint: str | EndpointDefinition) -> None:
         definition = (endpoint if isinstance(endpoint, EndpointDefinition)
@@ -38,6 +42,13 @@ class FamilyOfEndpoint:
         self.definition = definition
         self.endpoint = definition.name
         self.label = definition.label
+
+    def power_scaled_for(self, idata: az.InferenceData) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The parameters whose sensitivity to power-scaling is reported for ``idata`` and the
+        priors that are scaled (the family's ``power_scaled``; a family whose parameters depend
+        on the fit overrides this).
+        """
+        return self.power_scaled
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.endpoint!r})"

@@ -91,7 +91,7 @@ class BinaryFamily(FamilyOfEndpoint):
         return self.family
 
     # ----------------------------------------------------------------------- the model
-    def prior_defaults(self) -> Mapping[str, Any]:
+    def prior_defaults(self, options: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
         """The binary model's prior hyperparameters."""
         return BINARY_PRIORS
 

@@ -45,8 +45,9 @@ from rechallenge.data import Study, schema
 from rechallenge.data.endpoints import EndpointDefinition
 from rechallenge.data.frequentist import MedianCI, km_median
 from rechallenge.models.dims import Pooling
+from rechallenge.models.fit_settings import fit_attrs
 from rechallenge.models.survival import survival_distribution
-from rechallenge.models.ttp import TTP_PRIORS, build_ttp_model, ttp_priors
+from rechallenge.models.ttp import build_ttp_model, ttp_priors
 
 
 class SurvivalFamily(FamilyOfEndpoint):
@@ -91,9 +92,11 @@ class SurvivalFamily(FamilyOfEndpoint):
         super().__init__(endpoint)
 
     # ----------------------------------------------------------------------- the model
-    def prior_defaults(self) -> Mapping[str, Any]:
-        """The Weibull model's prior hyperparameters (the default distribution's)."""
-        return TTP_PRIORS
+    def prior_defaults(self, options: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+        """The prior hyperparameters of the model with the distribution a fit's ``options``
+        record (the Weibull's without).
+        """
+        return ttp_priors(str((options or {}).get("distribution", "weibull")))
 
     def build_model(self, study: Study, config: RunConfig, pooling: Pooling,
                     nested: bool, distribution: str | None = None) -> pm.Model:
@@ -119,6 +122,20 @@ class SurvivalFamily(FamilyOfEndpoint):
     def main_variant(self, config: RunConfig) -> str:
         """The first survival distribution of ``[ttp] families``."""
         return config.ttp.families[0]
+
+    def power_scaled_for(self, idata: az.InferenceData) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """:attr:`power_scaled` with the shape parameters of the fit's distribution in place
+        of the Weibull's.
+        """
+        options = fit_attrs(idata).get("options", {})
+        dist = survival_distribution(str(options.get("distribution", "weibull")),
+                                     {k: options[k] for k in ("cuts",) if k in options})
+        natural = tuple(p.name for p in dist.parameters)
+        sampled = tuple(dict.fromkeys(n for p in dist.parameters for n in (p.name, p.sampled)))
+        var_names, prior_names = self.power_scaled
+        return (tuple(n for v in var_names for n in (natural if v == "shape" else (v,))),
+                tuple(n for v in prior_names if v != "log_shape"
+                      for n in (sampled if v == "shape" else (v,))))
 
     # ----------------------------------------------------------------------- summaries
     def summarise(self, idata: az.InferenceData, interval: Interval, seed: int) -> pd.DataFrame:

@@ -18,11 +18,14 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from rechallenge.analysis.plots.style import DOUBLE_WIDTH, SMALL_PT, TEXT_PT, figure_style, new_figure
+from rechallenge.models.survival import DISTRIBUTIONS
 
 #: Parameters shown by default, where the fit has them (line intercepts ``mu``, covariate
 #: coefficients ``beta``, ...: the names every model uses).
 TOP_LEVEL_PARAMETERS: Final[tuple[str, ...]] = (
-    "mu", "beta", "tau", "shape", "site_corr", "sigma_patient",
+    "mu", "beta", "tau",
+    *dict.fromkeys(p.name for d in DISTRIBUTIONS.values() for p in d.parameters),
+    "site_corr", "sigma_patient",
 )
 #: What each top-level parameter is, in words, for the panel titles.
 PARAMETER_WORDS: Final[dict[str, str]] = {
@@ -34,6 +37,8 @@ PARAMETER_WORDS: Final[dict[str, str]] = {
     "shape": "Weibull shape",
     "site_corr": "Correlation of site effects",
     "sigma_patient": "Between-patient SD",
+    # Each survival distribution's shape parameters, in its own words.
+    **{p.name: p.words for d in DISTRIBUTIONS.values() for p in d.parameters},
 }
 #: At most this many panels (scalars) in one figure.
 MAX_PANELS: Final = 12

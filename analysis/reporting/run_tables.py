@@ -100,7 +100,7 @@ def priors_table(fit_attrs: Mapping[str, Mapping],
     """
     rows = []
     for endpoint, attrs in fit_attrs.items():
-        defaults = family_of(endpoint).prior_defaults()
+        defaults = family_of(endpoint).prior_defaults(attrs.get("options", {}))
         values = used_priors(endpoint, attrs["priors"], attrs.get("options", {}))
         for name, value in values.items():
             d = defaults[name]

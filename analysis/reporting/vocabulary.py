@@ -19,6 +19,7 @@ from rechallenge.analysis.plots.diagnostics import parameter_words
 from rechallenge.analysis.settings.families import family_of, has_family
 from rechallenge.data import schema
 from rechallenge.data.endpoints import endpoint_definition, registered_endpoints
+from rechallenge.models.survival import DISTRIBUTIONS
 
 #: Short reader labels of the readings of a per-line quantity (binary and TTP alike).
 READINGS: Final[dict[str, str]] = {
@@ -47,7 +48,11 @@ QUANTITY_LABELS: Final[dict[str, str]] = {
     "tau": "Between-site SD",
     "site_corr": "Correlation of site effects between lines",
     "sigma_patient": "Between-patient SD",
-    "shape": "Weibull shape",
+    # Each survival distribution's shape parameters, and the restricted means.
+    **{p.name: p.words for d in DISTRIBUTIONS.values() for p in d.parameters},
+    "rmst_population": "Restricted mean TTP, months: population average",
+    "rmst_difference_population": "Difference in restricted mean TTP {later} minus {first}",
+    "rmst_ratio_population": "Ratio of restricted mean TTP {later} / {first}",
 }
 
 #: Reader labels of column names of the tables the report shows.

@@ -176,8 +176,14 @@ class EndpointFamily(Protocol):
     #: Its model in simulation studies.
     simulator: FamilySimulator
 
-    def prior_defaults(self) -> Mapping[str, Any]:
-        """The family's prior hyperparameters (name -> ``PriorDefault``)."""
+    def prior_defaults(self, options: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+        """The prior hyperparameters (name -> ``PriorDefault``) of the model a fit's ``options``
+        record (the family's default model without).
+        """
+        ...
+
+    def power_scaled_for(self, idata: az.InferenceData) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """:attr:`power_scaled` for this fit (the names of its model's parameters)."""
         ...
 
     def build_model(self, study: Study, config: RunConfig, pooling: Pooling,

@@ -111,7 +111,7 @@ def endpoint_results(
     if sensitivity_scales(config) and "tau" in main.posterior:
         _sensitivity(result, main, fits, config)
     if "log_prior" in main.groups():
-        var_names, prior_names = family_of(endpoint).power_scaled
+        var_names, prior_names = family_of(endpoint).power_scaled_for(main)
         with captured_warnings() as caught:
             result.power_scaling = power_scaling(main, var_names, prior_names)
         result.warnings["power_scaling"] = dict(caught)

@@ -54,6 +54,8 @@ class ShapeParameter:
         The normal prior's mean on the sampled scale.
     positive
         The natural value is ``exp(sampled)``.
+    words
+        What it is, for a reader (figure titles, tables): ``"Weibull shape"``.
     """
 
     name: str
@@ -61,6 +63,7 @@ class ShapeParameter:
     prior_sd: str
     prior_mean: float = 0.0
     positive: bool = True
+    words: str = ""
 
 
 class SurvivalDistribution(ABC):

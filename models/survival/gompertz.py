@@ -88,7 +88,8 @@ class Gompertz(SurvivalDistribution):
     proportional_hazards = True
     location_words = "log baseline hazard"
     parameters = (ShapeParameter("gompertz_shape", "gompertz_shape", "gompertz_shape_sd",
-                                 positive=False),)
+                                 positive=False,
+                                 words="Gompertz shape (per month)"),)
     priors = MappingProxyType({
         "mu_mean": PriorDefault(
             math.log(math.log(2.0) / 5.0),

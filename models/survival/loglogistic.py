@@ -30,14 +30,20 @@ from rechallenge.models.survival.base import ShapeParameter, SurvivalDistributio
 
 
 class LogLogistic(SurvivalDistribution):
-    """Log-logistic with shape ``beta = exp(log_shape)`` and log scale (log median) ``loc``."""
+    """Log-logistic with shape ``beta = exp(log_loglogistic_shape)`` and log scale (log median)
+    ``loc``.
+    """
 
     name = "loglogistic"
     label = "log-logistic"
     aft = True
     proportional_hazards = False
     location_words = "log scale (the log median)"
-    parameters = (ShapeParameter("shape", "log_shape", "shape_log_sd", prior_mean=math.log(1.5)),)
+    # Names of its own: a config's [priors.ttp] holds every distribution's priors, and the
+    # Weibull's shape prior is centred elsewhere.
+    parameters = (ShapeParameter("loglogistic_shape", "log_loglogistic_shape",
+                                 "loglogistic_shape_log_sd", prior_mean=math.log(1.5),
+                                 words="Log-logistic shape"),)
     priors = MappingProxyType({
         "mu_mean": PriorDefault(
             math.log(5.0),
@@ -52,9 +58,10 @@ class LogLogistic(SurvivalDistribution):
             "95% of the prior median lies in 0.7-35 months, so medians from about 1 to 35 months "
             "are all plausible while medians of days or decades are not.",
         ),
-        "shape_log_sd": PriorDefault(
+        "loglogistic_shape_log_sd": PriorDefault(
             0.5,
-            "log_shape ~ Normal(log 1.5, shape_log_sd), shape = exp(log_shape)",
+            "log_loglogistic_shape ~ Normal(log 1.5, loglogistic_shape_log_sd), "
+            "loglogistic_shape = exp(log_loglogistic_shape)",
             "Centred on beta = 1.5 (quartiles a factor 2.1 either side of the median, about the "
             "spread of an exponential, and a hazard that rises then falls) with 95% of the mass "
             "in beta = 0.56-4.0 (quartiles a factor 7 to 1.3 from the median): hazards falling "

@@ -85,7 +85,8 @@ class LogNormal(SurvivalDistribution):
     aft = True
     proportional_hazards = False
     location_words = "log median"
-    parameters = (ShapeParameter("sigma", "log_sigma", "sigma_log_sd"),)
+    parameters = (ShapeParameter("sigma", "log_sigma", "sigma_log_sd",
+                                 words="SD of log time (log-normal sigma)"),)
     priors = MappingProxyType({
         "mu_mean": PriorDefault(
             math.log(5.0),

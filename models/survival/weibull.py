@@ -34,7 +34,7 @@ class Weibull(SurvivalDistribution):
     aft = True
     proportional_hazards = True
     location_words = "log scale"
-    parameters = (ShapeParameter("shape", "log_shape", "shape_log_sd"),)
+    parameters = (ShapeParameter("shape", "log_shape", "shape_log_sd", words="Weibull shape"),)
     priors = MappingProxyType({
         "shape_log_sd": PriorDefault(
             0.5,
