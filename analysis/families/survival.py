@@ -107,8 +107,11 @@ class SurvivalFamily(FamilyOfEndpoint):
         a = config.analysis
         name = distribution or config.ttp.families[0]
         known = ttp_priors(name)
+        # The location prior means a different scale in each distribution (a log time, a log
+        # hazard rate): a config's mu_mean and mu_sd are the main distribution's alone.
+        own = name == self.main_variant(config)
         overrides = {k: v for k, v in config.priors.get(self.priors_section, {}).items()
-                     if k in known}
+                     if k in known and (own or k not in ("mu_mean", "mu_sd"))}
         return build_ttp_model(
             study.for_endpoint(self.endpoint), pooling=pooling, patient_effect=a.patient_effect,
             shared_shape=a.shared_shape, covariates=a.covariates,

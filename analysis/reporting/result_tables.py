@@ -4,7 +4,7 @@ and reader versions, computed from the endpoint results (the run layer writes th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from rechallenge.analysis.reporting.family_tables import families_machine_table
 from rechallenge.analysis.reporting.reader_set import ReaderTables, build_reader_tables
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.families import family_of
 from rechallenge.analysis.settings.fit_names import fit_key, fit_order
 from rechallenge.analysis.summaries.captured import classify
 from rechallenge.analysis.summaries.descriptive import response_by_prior_response
@@ -35,12 +36,14 @@ from rechallenge.models.priors import study_size
 
 
 def diagnostics_tables(
-    fits: Mapping[str, az.InferenceData], results: Mapping[str, EndpointResults]
+    fits: Mapping[str, az.InferenceData], results: Mapping[str, EndpointResults],
+    variants: Collection[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame, GateResult]:
     """Diagnostics of every fit (parameters) and main fit (derived quantities), and the gate.
 
-    The gate judges the main fits, whose numbers are reported; comparators and sensitivity refits
-    are listed in the table but only inform.
+    The gate judges the main fits and the model ``variants`` (fit keys: the other survival
+    distributions, whose medians and contrasts the report compares), whose numbers are
+    reported; comparators and sensitivity refits are listed in the table but only inform.
     """
     frames, sampler_rows = [], []
     for key in sorted(fits, key=fit_order):
@@ -52,7 +55,7 @@ def diagnostics_tables(
         frames.append(derived_diagnostics(result.sites, model=endpoint))
     diagnostics = pd.concat(frames, ignore_index=True)
     sampler = pd.DataFrame(sampler_rows)
-    main = set(results)
+    main = set(results) | set(variants)
     gate = evaluate_gate(
         diagnostics[diagnostics["model"].isin(main)],
         [row for row in sampler_rows if row["model"] in main],
@@ -103,7 +106,9 @@ def result_tables(
     versions), computed from its results; nothing is written.
     """
     interval = config.interval
-    diagnostics, sampler, gate = diagnostics_tables(fits, results)
+    variants = [fit_key(e, v) for e in results for v in family_of(e).model_variants(config)
+                if fit_key(e, v) in fits]
+    diagnostics, sampler, gate = diagnostics_tables(fits, results, variants)
 
     diagnostics_table = Table("diagnostics", "Convergence diagnostics of every parameter and "
                               "derived quantity.", diagnostics)
