@@ -141,11 +141,14 @@ def _compute_quantity_draws(idata: az.InferenceData, seed: int) -> list[tuple[st
                 add("rmst_ratio_population", horizon_label(label, horizon),
                     rmst[..., j] / rmst[..., 0])
     for k, par in enumerate(d.distribution.parameters):
-        if d.shared_shape:
-            add(par.name, "all", d.params[k][:, :, 0])
-        else:
-            for j, line in enumerate(d.lines):
-                add(par.name, line, d.params[k][:, :, j])
+        for j, line in enumerate(["all"] if d.shared_shape else d.lines):
+            values = d.params[k][:, :, j]
+            if values.ndim == 2:
+                add(par.name, line, values)
+                continue
+            # A vector parameter (the piecewise hazard's steps): one row per element.
+            for i in range(values.shape[-1]):
+                add(par.name, f"{line}, step {i + 1}", values[..., i])
     if d.pooling == "partial":
         for j, line in enumerate(d.lines):
             add("tau", line, d.tau[..., j])
