@@ -257,6 +257,9 @@ HYPERPARAMETER_WORDS: dict[str, str] = {
     "sigma_log_sd": "SD of the log sigma (SD of log time)",
     "loglogistic_shape_log_sd": "SD of the log log-logistic shape",
     "gompertz_shape_sd": "SD of the Gompertz shape",
+    "hazard_step_sd": "SD of the change of the log hazard at a cut point",
+    "q_mean": "Mean of the generalised gamma Q",
+    "q_sd": "SD of the generalised gamma Q",
 }
 
 

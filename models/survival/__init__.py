@@ -10,11 +10,14 @@ from rechallenge.models.survival.base import ShapeParameter, SurvivalDistributio
 from rechallenge.models.survival.gompertz import Gompertz
 from rechallenge.models.survival.loglogistic import LogLogistic
 from rechallenge.models.survival.lognormal import LogNormal
+from rechallenge.models.survival.piecewise import PiecewiseExponential
 from rechallenge.models.survival.weibull import Weibull
 
 #: Every distribution by its name, the Weibull first (the default).
 DISTRIBUTIONS: Mapping[str, SurvivalDistribution] = MappingProxyType({
-    d.name: d for d in (Weibull(), LogNormal(), LogLogistic(), Gompertz())
+    d.name: d for d in (Weibull(), LogNormal(), LogLogistic(), Gompertz(),
+                          # no cut points (the exponential): fitted_to sets them from the data
+                          PiecewiseExponential())
 })
 
 
@@ -36,5 +39,6 @@ def survival_distribution(name: str,
     return type(registered)(**settings) if settings else registered
 
 
-__all__ = ["DISTRIBUTIONS", "Gompertz", "LogLogistic", "LogNormal", "ShapeParameter",
-           "SurvivalDistribution", "Weibull", "survival_distribution"]
+__all__ = ["DISTRIBUTIONS", "Gompertz", "LogLogistic", "LogNormal",
+           "PiecewiseExponential", "ShapeParameter", "SurvivalDistribution", "Weibull",
+           "survival_distribution"]
