@@ -12,7 +12,7 @@ import math
 from typing import Final
 
 from .priors import PriorDefault
-from .survival import SurvivalDistribution, survival_distribution
+from .survival import SurvivalDistribution, Weibull, survival_distribution
 
 TTP_PRIORS: Final[dict[str, PriorDefault]] = {
     "mu_mean": PriorDefault(
@@ -28,13 +28,8 @@ TTP_PRIORS: Final[dict[str, PriorDefault]] = {
         "95% of the prior scale lies in 0.8-43 months, so medians from about 1 to 40 months are "
         "all plausible while medians of days or decades are not.",
     ),
-    "shape_log_sd": PriorDefault(
-        0.5,
-        "log_shape ~ Normal(0, shape_log_sd), shape = exp(log_shape)",
-        "Centred on k = 1 (constant hazard) with 95% of the mass in k = 0.38-2.7: falling or "
-        "rising hazards of the size seen in oncology, but not the near-deterministic times of "
-        "k > 4 that a few early progressions could otherwise suggest in small samples.",
-    ),
+    # The Weibull shape prior is the distribution's own (models/survival/weibull.py).
+    "shape_log_sd": Weibull.priors["shape_log_sd"],
     "tau_sd": PriorDefault(
         0.5,
         "tau[line] ~ HalfNormal(tau_sd)  (between-site SD of log scale)",
