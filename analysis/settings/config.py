@@ -21,7 +21,6 @@ Example (every key optional)::
     [ttp]
     families = ["weibull"]               # survival distributions; the first is the main model,
                                          # the others are compared with it; "all" for every one
-    horizons = [12, 24]                  # months: restricted mean TTP up to each
 
     [priors.binary]                      # overrides by name; unknown names are an error
     tau_sd = 1.0
@@ -126,13 +125,12 @@ class AnalysisConfig:
 
 @dataclass(frozen=True)
 class TtpConfig:
-    """The survival distributions of time to progression and the horizons of its restricted
-    means. ``families[0]`` is the TTP endpoint's model (its site table, forest plot, MAP prior
-    and update); the others are fitted beside it and compared with it.
+    """The survival distributions of time to progression. ``families[0]`` is the TTP endpoint's
+    model (its site table, forest plot, MAP prior and update); the others are fitted beside it
+    and compared with it.
     """
 
     families: tuple[str, ...] = ("weibull",)
-    horizons: tuple[float, ...] = (12.0, 24.0)
 
 
 #: Point estimates a reader table can show (``[report] estimate``).
@@ -191,7 +189,7 @@ class RunConfig:
             "sampler": asdict(self.sampler),
             "interval": asdict(self.interval),
             "report": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.report).items()},
-            "ttp": {"families": list(self.ttp.families), "horizons": list(self.ttp.horizons)},
+            "ttp": {"families": list(self.ttp.families)},
         }
 
     def to_toml(self) -> str:
@@ -243,8 +241,6 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path
     ttp = _section(raw, "ttp")
     if ttp.get("families") == "all":
         ttp["families"] = tuple(DISTRIBUTIONS)
-    if "horizons" in ttp:
-        ttp["horizons"] = tuple(float(h) for h in ttp["horizons"])
     return RunConfig(data, AnalysisConfig(**_section(raw, "analysis")),
                      {k: dict(v) for k, v in priors.items()},
                      SamplerSettings(**_section(raw, "sampler")),

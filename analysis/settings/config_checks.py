@@ -115,14 +115,6 @@ def _line_labels(value: Any) -> str | None:
             f"invisible characters, distinct ignoring case ({'; '.join(problems)})")
 
 
-def _horizons(value: Any) -> str | None:
-    expected = "a non-empty list of distinct numbers of months > 0, e.g. [12, 24]"
-    if not (isinstance(value, list) and value and all(
-            _is_number(v) and math.isfinite(v) and v > 0 for v in value)):
-        return expected
-    return None if len(set(value)) == len(value) else expected
-
-
 #: Every key of every section and how its value is checked (the dataclasses' fields in
 #: :mod:`rechallenge.analysis.settings.config` and :class:`rechallenge.models.fit_settings.SamplerSettings`).
 SECTIONS: Final[dict[str, dict[str, Check]]] = {
@@ -162,7 +154,6 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
         "families": lambda v: None if v == "all" else _strings(
             choices=tuple(DISTRIBUTIONS), noun="survival distribution", non_empty=True,
             distinct=True, example='["weibull", "lognormal"]')(v),
-        "horizons": _horizons,
     },
     "report": {
         # Kept in step with rechallenge.analysis.settings.config.ESTIMATES (a test checks).
