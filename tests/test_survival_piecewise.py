@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pymc as pm
+import pytensor
 import pytensor.tensor as pt
 import pytest
 from scipy import stats
@@ -168,3 +169,32 @@ def test_the_observed_variable_in_a_pymc_model(cuts, shared) -> None:
     assert np.all((draws > 0) & (draws <= np.where(EVENTS == 1, np.inf, DURATIONS)))
     prior = pm.sample_prior_predictive(draws=5, model=model, random_seed=2)
     assert prior.prior_predictive["ttp"].shape == (1, 5, DURATIONS.size)
+
+
+@pytest.mark.parametrize("mode", ["NUMBA", "JAX"])
+def test_the_graph_compiles_on_every_backend(mode: str) -> None:
+    # nutpie compiles the model with numba and differentiates with PyTensor; the "jax" sampler
+    # compiles the log density alone and differentiates it with JAX.
+    pytest.importorskip(mode.lower())
+    dist = PiecewiseExponential((1.0, 3.0, 8.0))
+    value, locs, upper = pt.dvector("t"), pt.dvector("loc"), pt.dvector("upper")
+    steps = pt.dmatrix("steps")
+    logp = dist.censored_logp(value, locs, steps, upper=upper)
+    t = np.array([0.3, 1.0, 2.0, 5.0, 9.0, 40.0])
+    args = (t, np.linspace(-2.5, -1.0, t.size), np.where(np.arange(t.size) % 2 == 0, np.inf, t),
+            np.tile([0.4, -0.6, 1.1], (t.size, 1)))
+    inputs = [value, locs, upper, steps]
+    expected = pytensor.function(inputs, [logp, *pytensor.grad(logp.sum(), [locs, steps])])(*args)
+    if mode == "NUMBA":
+        got = pytensor.function(inputs, [logp, *pytensor.grad(logp.sum(), [locs, steps])],
+                                mode=mode)(*args)
+    else:
+        import jax
+        from pymc.sampling.jax import get_jaxified_graph
+
+        jax.config.update("jax_enable_x64", True)
+        fn = get_jaxified_graph(inputs=inputs, outputs=[logp])
+        total = lambda a, b: fn(args[0], a, args[2], b)[0].sum()  # noqa: E731
+        got = [fn(*args)[0], *jax.grad(total, argnums=(0, 1))(args[1], args[3])]
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(np.asarray(a), b, rtol=1e-10)

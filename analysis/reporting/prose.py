@@ -36,8 +36,8 @@ def _pct(row: pd.Series) -> str:
     return interval_cell(row["median"], row["lower"], row["upper"], "percent")
 
 
-def _num(row: pd.Series, digits: int = 2, unit: str = "") -> str:
-    scale: Scale = "months" if digits == 1 else "ratio"
+def _num(row: pd.Series, scale: Scale = "ratio", unit: str = "") -> str:
+    """A summary row's median and interval on ``scale`` ("1.16 (0.72 to 1.81)")."""
     u = f" {unit}" if unit else ""
     bounds = " to ".join(number_text(row[b], scale) for b in ("lower", "upper"))
     return f"{number_text(row['median'], scale)}{u} ({bounds})"
@@ -86,7 +86,7 @@ def ttp_sentence(summary: pd.DataFrame, lines: Sequence[str], interval: Interval
     for line in lines:
         row = _row(summary, "median_population", line)
         if row is not None:
-            parts.append(f"{_num(row, 1, 'months')} at {line}")
+            parts.append(f"{_num(row, 'months', 'months')} at {line}")
     text = (
         f"Time to progression: the population median was {' and '.join(parts)} "
         f"(posterior median and {interval.label})"

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from rechallenge.models.survival.base import ShapeParameter, SurvivalDistribution
+from rechallenge.models.survival.gengamma import GeneralisedGamma
 from rechallenge.models.survival.gompertz import Gompertz
 from rechallenge.models.survival.loglogistic import LogLogistic
 from rechallenge.models.survival.lognormal import LogNormal
@@ -15,7 +16,7 @@ from rechallenge.models.survival.weibull import Weibull
 
 #: Every distribution by its name, the Weibull first (the default).
 DISTRIBUTIONS: Mapping[str, SurvivalDistribution] = MappingProxyType({
-    d.name: d for d in (Weibull(), LogNormal(), LogLogistic(), Gompertz(),
+    d.name: d for d in (Weibull(), LogNormal(), LogLogistic(), Gompertz(), GeneralisedGamma(),
                           # no cut points (the exponential): fitted_to sets them from the data
                           PiecewiseExponential())
 })
@@ -39,6 +40,6 @@ def survival_distribution(name: str,
     return type(registered)(**settings) if settings else registered
 
 
-__all__ = ["DISTRIBUTIONS", "Gompertz", "LogLogistic", "LogNormal",
+__all__ = ["DISTRIBUTIONS", "GeneralisedGamma", "Gompertz", "LogLogistic", "LogNormal",
            "PiecewiseExponential", "ShapeParameter", "SurvivalDistribution", "Weibull",
            "survival_distribution"]
