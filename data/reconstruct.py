@@ -61,6 +61,10 @@ __all__ = ["Reconstruction", "reconstruct", "patient_table", "check_labels", "MO
 
 #: Provenance label written into the ``source`` column of every reconstructed patient row.
 METHOD: Final = schema.RECONSTRUCTED_SOURCE
+
+#: The endpoints a reconstructed patient table carries: a published curve gives times and
+#: events only, so only time to progression (see :func:`patient_table`).
+RECONSTRUCTED_ENDPOINTS: Final[tuple[str, ...]] = (schema.TTP_ENDPOINT,)
 #: Attempts per interval before the closest one is kept (the correction converges in a few).
 _MAX_ITERATIONS: Final = 200
 

@@ -42,7 +42,7 @@ from ._patients import (
     required_patient_columns,
 )
 from ._tables import RawTable, check_endpoints, check_lines, sort_issues, table_from_frame
-from .endpoints import endpoint_columns
+from .endpoints import endpoint_columns, registered_endpoints
 from .errors import DataValidationError, ValidationIssue
 
 __all__ = ["validate_patients", "validate_aggregate", "validate_tables", "check_tables",
@@ -249,7 +249,7 @@ def check_overlap(
         return  # nothing can overlap; spares a pass over every patient row
     given: dict[tuple[str, str, str], tuple[str, int]] = {}
     for table, parsed in patient_parts:
-        for endpoint in schema.ENDPOINTS:
+        for endpoint in registered_endpoints():
             columns = [*schema.PATIENT_KEY_COLUMNS, *endpoint_columns(endpoint)]
             if not all(c in parsed.columns for c in columns):
                 continue

@@ -161,9 +161,14 @@ def prepare_reconstruction(
         flagged in ``result.departure`` instead).
     """
     from rechallenge.analysis.run.run_nesting import check_outside_runs
-    from rechallenge.data import schema, validate_patients
+    from rechallenge.data import validate_patients
     from rechallenge.data.curve_input import max_time, read_curve_inputs
-    from rechallenge.data.reconstruct import check_labels, patient_table, reconstruct
+    from rechallenge.data.reconstruct import (
+        RECONSTRUCTED_ENDPOINTS,
+        check_labels,
+        patient_table,
+        reconstruct,
+    )
 
     paths = output_paths(out)
     _check_outputs(paths, (curve, at_risk), overwrite)
@@ -177,7 +182,7 @@ def prepare_reconstruction(
     # The file must pass the checks every reader applies, so validate before writing. It is not
     # written yet, so a problem is named after the table, not after a file that does not exist.
     patients = validate_patients(table, source=f"the reconstructed table (not written to {out})",
-                                 lines=lines, endpoints=(schema.TTP_ENDPOINT,))
+                                 lines=lines, endpoints=RECONSTRUCTED_ENDPOINTS)
     return PreparedReconstruction(result, patients, {
         paths[0]: patients.to_csv(index=False, lineterminator="\n").encode("utf-8"),
         paths[1]: result.at_risk.to_csv(index=False, lineterminator="\n").encode("utf-8"),
