@@ -19,6 +19,8 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "binary": ["build_binary_model", "BINARY_PRIORS"],
     "ttp": ["build_ttp_model", "TTP_PRIORS"],
+    "joint": ["build_joint_model"],
+    "joint_priors": ["JOINT_PRIORS"],
     "sampling": ["fit"],
     "fit_settings": ["SamplerSettings", "fit_attrs", "DEFAULT_SEED", "BACKENDS"],
     "priors": ["Priors", "UnknownPriorError"],
