@@ -30,8 +30,9 @@ from rechallenge.analysis.simulation.generators import (
 )
 from rechallenge.analysis.simulation.quantities import quantities, truth_arrays
 from rechallenge.analysis.simulation.records import finished_names, write_record
-from rechallenge.analysis.simulation.study import StudySpec, cell_label, with_effect, with_tau
+from rechallenge.analysis.simulation.study import StudySpec, cell_label
 from rechallenge.analysis.simulation.tasks import build_family_model, task_entropy
+from rechallenge.analysis.simulation.truths import with_effect, with_tau
 from rechallenge.data import example_study, schema
 from rechallenge.data.endpoints import binary_outcome
 from rechallenge.models.binary import BINARY_PRIORS

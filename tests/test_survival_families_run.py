@@ -45,7 +45,17 @@ def test_the_other_distribution_is_fitted_compared_and_gated(families_run: Path)
     supplement = (families_run / "supplement.md").read_text(encoding="utf-8")
     assert "## Survival distributions compared" in supplement
     priors = pd.read_csv(families_run / "tables" / "priors.csv")
-    assert "sigma_log_sd" in set(priors["name"]) and "shape_log_sd" not in set(priors["name"])
+    main, beside = priors[priors["endpoint"] == "ttp"], priors[priors["endpoint"] == "ttp__weibull"]
+    assert "sigma_log_sd" in set(main["name"]) and "shape_log_sd" not in set(main["name"])
+    assert "shape_log_sd" in set(beside["name"]) and "sigma_log_sd" not in set(beside["name"])
+
+
+def test_the_reader_sees_the_other_distribution_by_its_name(families_run: Path) -> None:
+    supplement = (families_run / "supplement.md").read_text(encoding="utf-8")
+    assert "Time to progression, Weibull distribution" in supplement  # diagnostics and priors
+    assert "Time to progression, weibull" not in supplement
+    priors = pd.read_csv(families_run / "tables" / "reader" / "priors.csv")
+    assert "Time to progression, Weibull distribution" in set(priors.iloc[:, 0].dropna())
 
 
 def test_no_machine_name_reaches_a_reader_of_another_distribution(families_run: Path) -> None:

@@ -10,6 +10,9 @@ from typing import ClassVar
 
 import arviz as az
 
+from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.families import FamilySimulator
+from rechallenge.data import Study
 from rechallenge.data.endpoints import EndpointDefinition, OutcomeKind, endpoint_definition
 
 
@@ -30,6 +33,8 @@ class FamilyOfEndpoint:
 
     #: The kind of outcome the family models.
     outcome_kind: ClassVar[OutcomeKind]
+    #: What simulation studies need of the family's model.
+    simulator: FamilySimulator
     #: The parameters whose power-scaling sensitivity is reported, and the priors scaled.
     power_scaled: tuple[tuple[str, ...], tuple[str, ...]]
 
@@ -49,6 +54,20 @@ class FamilyOfEndpoint:
         on the fit overrides this).
         """
         return self.power_scaled
+
+    def simulator_for(self, config: RunConfig, study: Study) -> FamilySimulator:
+        """The family's simulator (a family with model variants overrides this)."""
+        return self.simulator
+
+    def variant_figure_kinds(self, study: Study, config: RunConfig) -> list[str]:
+        """Figures drawn for the fits of the family's model variants; none here."""
+        return []
+
+    def variant_label(self, variant: str) -> str | None:
+        """Reader words of a model variant of the family; None here (a family with variants of
+        its own overrides this).
+        """
+        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.endpoint!r})"

@@ -10,6 +10,7 @@ between-site SDs and correlation) are the simulation layer's
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,8 @@ class BinarySimulator:
     patient_prior = "sigma_patient_sd"
     #: The pooled quantity per line and the contrast, with its no-effect value, that coverage
     #: and precision studies report.
+    #: The options of the family's ``prior_defaults`` for this model (none: the default).
+    prior_options: Mapping[str, Any] = MappingProxyType({})
     headline: tuple[str, str, float] = ("probability_population", "difference_population", 0.0)
     #: Precision studies: the assumed later-line effect (log odds ratio of the typical site).
     default_effect = 0.8

@@ -22,9 +22,11 @@ from matplotlib.figure import Figure
 
 from rechallenge.analysis.families.base import FamilyOfEndpoint
 from rechallenge.analysis.families.binary import draws_of
+from rechallenge.analysis.families.survival_simulation import SurvivalSimulator
 from rechallenge.analysis.families.weibull_simulation import WeibullSimulator
 from rechallenge.analysis.plots.contrast import plot_contrast
 from rechallenge.analysis.plots.forest_ttp import plot_ttp_forest_lines
+from rechallenge.analysis.plots.loo_pit import plot_loo_pit
 from rechallenge.analysis.plots.ppc import plot_km_ppc_lines
 from rechallenge.analysis.plots.survival import plot_survival
 from rechallenge.analysis.reporting.prose import contrast_label, ttp_sentence
@@ -41,13 +43,30 @@ from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries import ttp, ttp_curves
 from rechallenge.analysis.summaries.conflict import ttp_conflict
 from rechallenge.analysis.summaries.reference import NOT_REACHED, ttp_reference
+from rechallenge.analysis.summaries.ttp_loo_pit import censored_loo_pit
 from rechallenge.data import Study, schema
 from rechallenge.data.endpoints import EndpointDefinition
 from rechallenge.data.frequentist import MedianCI, km_median
 from rechallenge.models.dims import Pooling
 from rechallenge.models.fit_settings import fit_attrs
-from rechallenge.models.survival import survival_distribution
+from rechallenge.models.survival import (
+    DISTRIBUTIONS,
+    SurvivalDistribution,
+    Weibull,
+    fit_distribution,
+    survival_distribution,
+)
 from rechallenge.models.ttp import build_ttp_model, ttp_priors
+
+
+def power_scaled_of(dist: SurvivalDistribution) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The parameters whose power-scaling sensitivity is reported for a fit of ``dist`` (the
+    location, its shape parameters on their natural scale, the between-site SDs) and the priors
+    scaled (those of every variable the sampler sees, e.g. ``log_shape`` as well as ``shape``).
+    """
+    natural = tuple(p.name for p in dist.parameters)
+    sampled = tuple(dict.fromkeys(n for p in dist.parameters for n in (p.name, p.sampled)))
+    return ("mu", *natural, "tau"), ("mu", *sampled, "tau", "site_corr_pairs")
 
 
 class SurvivalFamily(FamilyOfEndpoint):
@@ -65,8 +84,8 @@ class SurvivalFamily(FamilyOfEndpoint):
     priors_section: str = "ttp"
     value_scale: Scale = "months"
     sensitivity_quantities: tuple[str, ...] = ("median_population", "median_ratio_population", "tau")
-    power_scaled: tuple[tuple[str, ...], tuple[str, ...]] = (("mu", "shape", "tau"),
-                    ("mu", "shape", "log_shape", "tau", "site_corr_pairs"))
+    #: The Weibull's (the default distribution); a fit's own come from :meth:`power_scaled_for`.
+    power_scaled: tuple[tuple[str, ...], tuple[str, ...]] = power_scaled_of(Weibull())
     headline_rows: tuple[HeadlineRow, ...] = (
         HeadlineRow("population", "median_population", "median_ratio_population",
                     "Ratio of medians", "ratio"),
@@ -126,19 +145,16 @@ class SurvivalFamily(FamilyOfEndpoint):
         """The first survival distribution of ``[ttp] families``."""
         return config.ttp.families[0]
 
-    def power_scaled_for(self, idata: az.InferenceData) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """:attr:`power_scaled` with the shape parameters of the fit's distribution in place
-        of the Weibull's.
+    def variant_label(self, variant: str) -> str | None:
+        """``"log-normal distribution"`` for ``"lognormal"``; None for a name that is not a
+        survival distribution.
         """
-        options = fit_attrs(idata).get("options", {})
-        dist = survival_distribution(str(options.get("distribution", "weibull")),
-                                     {k: options[k] for k in ("cuts",) if k in options})
-        natural = tuple(p.name for p in dist.parameters)
-        sampled = tuple(dict.fromkeys(n for p in dist.parameters for n in (p.name, p.sampled)))
-        var_names, prior_names = self.power_scaled
-        return (tuple(n for v in var_names for n in (natural if v == "shape" else (v,))),
-                tuple(n for v in prior_names if v != "log_shape"
-                      for n in (sampled if v == "shape" else (v,))))
+        dist = DISTRIBUTIONS.get(variant)
+        return None if dist is None else f"{dist.label} distribution"
+
+    def power_scaled_for(self, idata: az.InferenceData) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """:func:`power_scaled_of` the distribution ``idata`` was fitted with."""
+        return power_scaled_of(fit_distribution(fit_attrs(idata).get("options", {})))
 
     # ----------------------------------------------------------------------- summaries
     def summarise(self, idata: az.InferenceData, interval: Interval, seed: int) -> pd.DataFrame:
@@ -166,8 +182,7 @@ class SurvivalFamily(FamilyOfEndpoint):
     def methods_sentence(self, endpoints: Sequence[str], pooling_words: str,
                          options: Mapping[str, Any]) -> str:
         """The survival model of the fit (its ``options``) with right censoring."""
-        dist = survival_distribution(str(options.get("distribution", "weibull")),
-                                     {k: options[k] for k in ("cuts",) if k in options})
+        dist = fit_distribution(options)
         return (f"Time to progression was modelled with a {dist.label} likelihood with right "
                 f"censoring, {dist.location_words} = mu[line] + u[site, line] with the same "
                 f"site-effect structure.")
@@ -224,7 +239,25 @@ class SurvivalFamily(FamilyOfEndpoint):
         kinds = ["contrast"] if len(study.lines) >= 2 else []
         kinds += ["survival"] if len(study.patients) else []
         kinds += ["forest"] if config.analysis.pooling != "none" else []
-        return kinds + (["ppc"] if len(study.patients) else [])
+        return kinds + self.variant_figure_kinds(study, config)
+
+    def simulator_for(self, config: RunConfig, study: Study) -> FamilySimulator:
+        """The Weibull's simulator, or one of the config's main distribution with its settings
+        (the piecewise cut points) chosen from the TTP patient rows of ``study``, then fixed.
+        """
+        name = self.main_variant(config)
+        if name == Weibull.name:
+            return self.simulator
+        rows = study.for_endpoint(self.endpoint).patients
+        dist = survival_distribution(name).fitted_to(
+            rows[schema.TTP_MONTHS].to_numpy(float), rows[schema.PROGRESSED].to_numpy(float))
+        return SurvivalSimulator(dist)
+
+    def variant_figure_kinds(self, study: Study, config: RunConfig) -> list[str]:
+        """The model checks of every distribution fitted: the posterior predictive
+        Kaplan-Meier band and the LOO-PIT (patient rows needed).
+        """
+        return ["ppc", "loo_pit"] if len(study.patients) else []
 
     def draw_figure(self, kind: str, *, study: Study, idata: az.InferenceData, result: Any,
                     config: RunConfig, km: Any,
@@ -241,11 +274,12 @@ class SurvivalFamily(FamilyOfEndpoint):
             return cast(Figure, ax.figure), (
                 f"Posterior of the ratio of median time to progression, {lines[1]} / "
                 f"{lines[0]} ({interval.label} shaded).")
+        dist = fit_distribution(fit_attrs(idata).get("options", {})).label
         if kind == "survival":
             ax = plot_survival(ttp_curves.survival_curves(idata, interval=interval), km,
                                interval=interval)
             return cast(Figure, ax.figure), (
-                f"Population-averaged Weibull survival (time to progression) per line "
+                f"Population-averaged {dist} survival (time to progression) per line "
                 f"with {interval.label} bands, over the Kaplan-Meier curves of the data.")
         if kind == "forest":
             return self._forest(result, study, interval)
@@ -253,8 +287,19 @@ class SurvivalFamily(FamilyOfEndpoint):
             band = ttp_curves.predictive_survival_band(idata, interval=interval,
                                                 seed=config.sampler.seed)
             return plot_km_ppc_lines(band, km, interval=interval), (
-                f"Posterior predictive check: Kaplan-Meier of the data against the "
-                f"{interval.label} band of Kaplan-Meier curves of replicated data.")
+                f"Posterior predictive check of the {dist} model of time to progression: "
+                f"Kaplan-Meier of the data against the {interval.label} band of Kaplan-Meier "
+                f"curves of replicated data.")
+        if kind == "loo_pit":
+            ax = plot_loo_pit(censored_loo_pit(idata, seed=config.sampler.seed),
+                              level=interval.level, title=dist, seed=config.sampler.seed)
+            return cast(Figure, ax.figure), (
+                f"LOO-PIT check of the {dist} model of time to progression: the empirical "
+                f"distribution of each patient's leave-one-out probability integral transform "
+                f"(randomised for censored times) minus the uniform, inside the band that "
+                f"uniform values stay in with probability {interval.percent} (the level of the "
+                f"{interval.label}s); a curve leaving the band marks predictions too narrow "
+                f"(U shape), too wide or shifted.")
         raise ValueError(f"unknown figure kind {kind!r} of {self!r}")
 
     def _forest(self, result: Any, study: Study, interval: Interval) -> tuple[Figure, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ class WeibullSimulator:
     location = "mu"
     patient_sd = "sigma_patient"
     patient_prior = "sigma_patient_sd"
+    #: The options of the family's ``prior_defaults`` for this model (none: the default).
+    prior_options: Mapping[str, Any] = MappingProxyType({})
     headline: tuple[str, str, float] = ("median_population", "median_ratio_population", 1.0)
     #: Precision studies: the assumed later-line effect (log time ratio of the typical site).
     default_effect = 0.4

@@ -97,7 +97,7 @@ def supplement_content(study: Study, config: RunConfig, tables: ResultTables,
         Section("Model checks",
                 tables=tuple(t for t in (shown.loo, shown.loso, shown.sensitivity, shown.psens)
                              if t is not None),
-                figures=_figures(figures, "ppc")),
+                figures=_figures(figures, "ppc", "loo_pit")),
         Section("Survival distributions compared",
                 tables=(shown.families,) if shown.families is not None else ()),
         *_map_section(study, config, figures, map_prior, map_note),

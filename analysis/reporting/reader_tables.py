@@ -286,7 +286,7 @@ def priors_reader_table(machine: Table) -> Table:
             if endpoint in ("", str(r["endpoint"])):
                 prior = re.sub(rf"(?<![\w]){re.escape(other)}(?![\w])", text, prior)
         rows.append({
-            "Endpoint": endpoint_label(str(r["endpoint"])),
+            "Endpoint": fit_label(str(r["endpoint"])),
             "Hyperparameter": HYPERPARAMETER_WORDS.get(name, name.replace("_", " ")),
             "Value": (shown if float(r["default"]) == value
                       else f"{shown} (default {float(r['default']):.3g})"),

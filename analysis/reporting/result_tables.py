@@ -17,7 +17,7 @@ from rechallenge.analysis.reporting.reader_set import ReaderTables, build_reader
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.families import family_of
-from rechallenge.analysis.settings.fit_names import fit_key, fit_order
+from rechallenge.analysis.settings.fit_names import endpoint_of, fit_key, fit_order
 from rechallenge.analysis.summaries.captured import classify
 from rechallenge.analysis.summaries.descriptive import response_by_prior_response
 from rechallenge.analysis.summaries.diagnostics import (
@@ -117,7 +117,10 @@ def result_tables(
     comparisons = [rt.comparison(r, study, interval) for r in results.values()]
     site_tables = [rt.sites(r, interval) for r in results.values()]
     attrs = {e: fit_attrs(fits[fit_key(e)]) for e in results}
-    priors = rt.priors_table(attrs, {e: study_size(study, e) for e in attrs})
+    # The main fits' priors, then those of the models fitted beside them (other distributions).
+    priors_of = {**attrs, **{key: fit_attrs(fits[key]) for key in variants}}
+    priors = rt.priors_table(priors_of,
+                             {key: study_size(study, endpoint_of(key)) for key in priors_of})
     loo = rt.concat_table(
         "loo", "PSIS-LOO comparison of partial, complete and no pooling per endpoint (elpd: higher "
         "is better; Pareto k > 0.7 marks unreliable rows).", [r.loo for r in results.values()])

@@ -36,11 +36,21 @@ class FigureJob:
 
     kind: str
     endpoint: str
+    #: A model variant of the endpoint's family (another survival distribution); None: the
+    #: endpoint's main fit.
+    variant: str | None = None
 
     @property
     def name(self) -> str:
-        """File name (without suffix) of the figure, e.g. ``forest_response``."""
-        return f"{self.kind}_{self.endpoint}"
+        """File name (without suffix) of the figure, e.g. ``forest_response`` or
+        ``ppc_ttp__lognormal``.
+        """
+        return f"{self.kind}_{self.source}"
+
+    @property
+    def source(self) -> str:
+        """The key of the fit the figure is drawn from (the main fit's is the endpoint)."""
+        return fit_key(self.endpoint, self.variant)
 
     @property
     def needs_results(self) -> bool:
@@ -50,14 +60,19 @@ class FigureJob:
 
 def figure_jobs(study: Study, fits: Mapping[str, az.InferenceData], config: RunConfig) -> list[FigureJob]:
     """Every figure of the report, in report order (endpoints in registry order): each
-    family's own figures, then the rank plots of its main fit.
+    family's own figures, the rank plots of its main fit, then the model checks of each model
+    variant fitted beside it.
     """
     jobs: list[FigureJob] = []
     for endpoint in sorted(config.analysis.endpoints, key=endpoint_order):
         if fit_key(endpoint) not in fits:
             continue
-        kinds = family_of(endpoint).figure_kinds(study, config)
-        jobs += [FigureJob(kind, endpoint) for kind in (*kinds, "rank")]
+        family = family_of(endpoint)
+        jobs += [FigureJob(kind, endpoint) for kind in (*family.figure_kinds(study, config), "rank")]
+        jobs += [FigureJob(kind, endpoint, variant)
+                 for variant in family.model_variants(config)
+                 if fit_key(endpoint, variant) in fits
+                 for kind in family.variant_figure_kinds(study, config)]
     return jobs
 
 
@@ -125,7 +140,7 @@ def _draw(
     highlight_sites: Sequence[str],
 ) -> tuple[Figure, str] | None:
     """The figure of ``job`` and its caption (``None`` if there is nothing to draw)."""
-    endpoint, idata = job.endpoint, fits[fit_key(job.endpoint)]
+    endpoint, idata = job.endpoint, fits[job.source]
     family = family_of(endpoint)
     if job.kind == "rank":
         return (plot_ranks(idata, var_names=top_level_var_names(idata)),

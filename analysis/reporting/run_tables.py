@@ -14,6 +14,7 @@ import pandas as pd
 from rechallenge.analysis.reporting.prose import used_priors
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.settings.families import family_of
+from rechallenge.analysis.settings.fit_names import endpoint_of
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.descriptive import descriptive_table
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
@@ -93,20 +94,22 @@ def sites(result: EndpointResults, interval: Interval) -> Table:
 
 def priors_table(fit_attrs: Mapping[str, Mapping],
                  sizes: Mapping[str, StudySize] | None = None) -> Table:
-    """Every prior hyperparameter the main fits use, its distribution and the reason for its
-    default (``fit_attrs``: per endpoint, the decoded provenance of its main fit). ``sizes``:
-    per endpoint, the study's counts (:func:`rechallenge.models.priors.study_size`), stated in
-    the reasons that depend on them.
+    """Every prior hyperparameter the fits use, its distribution and the reason for its
+    default (``fit_attrs``: per fit key, the decoded provenance of the fit: each endpoint's main
+    fit and the models fitted beside it, such as other survival distributions). ``sizes``: per
+    fit key, the study's counts (:func:`rechallenge.models.priors.study_size`), stated in the
+    reasons that depend on them. The ``endpoint`` column holds the fit key.
     """
     rows = []
-    for endpoint, attrs in fit_attrs.items():
+    for key, attrs in fit_attrs.items():
+        endpoint = endpoint_of(key)
         defaults = family_of(endpoint).prior_defaults(attrs.get("options", {}))
         values = used_priors(endpoint, attrs["priors"], attrs.get("options", {}))
         for name, value in values.items():
             d = defaults[name]
-            rows.append({"endpoint": endpoint, "name": name, "value": value, "default": d.value,
+            rows.append({"endpoint": key, "name": name, "value": value, "default": d.value,
                          "distribution": d.distribution,
-                         "reason": d.reason_for((sizes or {}).get(endpoint))})
+                         "reason": d.reason_for((sizes or {}).get(key))})
     return Table("priors", "Prior hyperparameters by endpoint, with the reason for each default.",
                  pd.DataFrame(rows))
 

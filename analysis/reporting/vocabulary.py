@@ -192,9 +192,15 @@ _VARIANTS: Final[dict[str, str]] = {
 }
 
 
+def _variant_label(endpoint: str, variant: str) -> str:
+    """Words of a fit variant: the family's own variants (survival distributions) first."""
+    own = family_of(endpoint).variant_label(variant) if has_family(endpoint) else None
+    return own if own is not None else _VARIANTS.get(variant, variant)
+
+
 def _variant_words(name: str) -> str:
-    _, sep, variant = name.partition("__")
-    return f" ({_VARIANTS.get(variant, variant)})" if sep else ""
+    endpoint, sep, variant = name.partition("__")
+    return f" ({_variant_label(endpoint, variant)})" if sep else ""
 
 
 def fit_label(name: str) -> str:
@@ -205,7 +211,7 @@ def fit_label(name: str) -> str:
         return _VARIANTS[name][0].upper() + _VARIANTS[name][1:]
     endpoint, _, variant = name.partition("__")
     base = endpoint_label(endpoint)
-    return f"{base}, {_VARIANTS.get(variant, variant)}" if variant else base
+    return f"{base}, {_variant_label(endpoint, variant)}" if variant else base
 
 
 def glossary(interval_label: str, first: str, later: str) -> list[tuple[str, str]]:

@@ -39,7 +39,6 @@ from rechallenge.analysis.run.map_outputs import write_map_prior
 from rechallenge.analysis.run.output_tasks import draw_figures, map_prior_part_or_note, write_figures
 from rechallenge.analysis.run.update_files import UpdateRecord, before_after, load_update
 from rechallenge.analysis.settings.config import RunConfig
-from rechallenge.analysis.settings.fit_names import fit_key
 from rechallenge.analysis.summaries.diagnostics import GateResult
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults, all_endpoint_results
 from rechallenge.data import Study
@@ -86,11 +85,12 @@ def build_outputs(
     jobs = figure_jobs(study, fits, config)
     study_arg = study if client is None else client.scatter(study, hash=False)
     if sources is None:
-        # Only the main fits are drawn from; sent once to the cluster, not once per task.
-        main = {fit_key(e): fits[fit_key(e)] for e in config.analysis.endpoints
-                if fit_key(e) in fits}
+        # Only the main fits and the model variants are drawn from; sent once to the cluster,
+        # not once per task.
+        drawn_from = dict.fromkeys([*config.analysis.endpoints, *(job.source for job in jobs)])
+        main = {key: fits[key] for key in drawn_from if key in fits}
         main_arg = main if client is None else client.scatter(main, hash=False)
-        sources = {e: main_arg for e in config.analysis.endpoints}
+        sources = {key: main_arg for key in drawn_from}
     # The endpoints whose fits are in one place, each place once, in the config's order.
     places: dict[int, list[str]] = {}
     for endpoint in config.analysis.endpoints:
@@ -98,11 +98,11 @@ def build_outputs(
             places.setdefault(id(sources[endpoint]), []).append(endpoint)
     # Every figure but the forest plots needs only the fits: they start at once, one task per
     # endpoint, with the MAP prior; the forest plots follow once the results are there.
-    endpoints = list(dict.fromkeys(job.endpoint for job in jobs))
+    drawn_fits = list(dict.fromkeys(job.source for job in jobs))
     families = run_families(config)  # the workers' registry may lack a family of this process
-    early = [submit(client, f"figures:{endpoint}", with_families, families, draw_figures,
-                    [j for j in jobs if j.endpoint == endpoint and not j.needs_results],
-                    study_arg, sources[endpoint], None, config) for endpoint in endpoints]
+    early = [submit(client, f"figures:{key}", with_families, families, draw_figures,
+                    [j for j in jobs if j.source == key and not j.needs_results],
+                    study_arg, sources[key], None, config) for key in drawn_fits]
     map_tasks = [submit(client, f"map_prior:{'+'.join(group)}", with_families, families,
                         map_prior_part_or_note, sources[group[0]], config)
                  for group in places.values()] if config.analysis.pooling == "partial" else []

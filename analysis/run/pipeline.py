@@ -65,7 +65,7 @@ from rechallenge.analysis.run.run_reader import AGGREGATES_COPY, PATIENTS_COPY, 
 from rechallenge.analysis.run.rundir import atomic_run_directory, check_target, write_json
 from rechallenge.analysis.run.update_files import UPDATE_DIR, UPDATE_FILES, UpdateRecord, write_update
 from rechallenge.analysis.settings.config import RunConfig
-from rechallenge.analysis.settings.fit_names import fit_order
+from rechallenge.analysis.settings.fit_names import fit_key, fit_order
 from rechallenge.analysis.summaries.diagnostics import GateResult
 from rechallenge.data import Study
 from rechallenge.models.fit_settings import package_versions, samplers_ran
@@ -176,8 +176,11 @@ def analyze(
         # prior (the tasks on each endpoint's fits are chained to the task that made them).
         stage = fit_all(study, config, client=client, progress=progress, futures=futures,
                         fits_dir=staging / "fits")
-        sources = {endpoint: future for future, group in futures.items()
-                   for endpoint in group.endpoints if group.kind in ("main", "nested")}
+        # Per fit key: the main fits by endpoint, a model variant's (another distribution) by
+        # its own key.
+        sources = {fit_key(endpoint, group.variant): future for future, group in futures.items()
+                   for endpoint in group.endpoints
+                   if group.kind in ("main", "nested", "variant")}
         timings["fit_total"] = time.perf_counter() - start
         timings.update({f"fit:{k}": v for k, v in stage.timings.items()})
         # Summed over fits: build, compile, sample, prior, posterior_predictive, log_likelihood...

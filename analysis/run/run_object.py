@@ -67,7 +67,8 @@ def endpoint_figure(
         The analysis has no such figure (a contrast needs two lines, a forest plot pooling, a
         survival plot patient rows), naming the figures it has.
     """
-    jobs = [job for job in figure_jobs(study, fits, config) if job.endpoint == endpoint]
+    jobs = [job for job in figure_jobs(study, fits, config)
+            if job.endpoint == endpoint and job.variant is None]
     job = next((job for job in jobs if job.kind == kind), None)
     drawn = None if job is None else draw_figure(job, study, fits, results, config,
                                                  highlight_sites=highlight_sites)

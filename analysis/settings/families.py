@@ -94,6 +94,8 @@ class FamilySimulator(Protocol):
     #: Plausible true values of the line parameters, (low, high, words); open ones exclusive.
     bounds: Mapping[str, tuple[float, float, str]]
     open_bounds: frozenset[str]
+    #: The options the family's ``prior_defaults`` takes for this model (the distribution).
+    prior_options: Mapping[str, Any]
 
     def draw_line_parameters(self, priors: Mapping[str, float], shared_shape: bool,
                              n_lines: int, rng: np.random.Generator) -> dict[str, Any]:
@@ -204,6 +206,12 @@ class EndpointFamily(Protocol):
         """The name of the main model among the variants (``"weibull"``), or the family's."""
         ...
 
+    def variant_label(self, variant: str) -> str | None:
+        """Reader words of one of :meth:`model_variants`' names (``"log-normal distribution"``),
+        or None for a name the family does not define (a pooling or sensitivity variant).
+        """
+        ...
+
     def summarise(self, idata: az.InferenceData, interval: Interval, seed: int) -> pd.DataFrame:
         """The tidy summary of one fit."""
         ...
@@ -259,10 +267,24 @@ class EndpointFamily(Protocol):
         """The figures of this endpoint, in report order (``"rank"`` is added by the caller)."""
         ...
 
+    def simulator_for(self, config: RunConfig, study: Study) -> FamilySimulator:
+        """The simulator of the model ``config`` fits to ``study`` (for time to progression,
+        the config's main survival distribution, its settings chosen from ``study``).
+        """
+        ...
+
+    def variant_figure_kinds(self, study: Study, config: RunConfig) -> list[str]:
+        """The figures drawn for each of :meth:`model_variants`' fits too (their model checks),
+        from that fit by :meth:`draw_figure`.
+        """
+        ...
+
     def draw_figure(self, kind: str, *, study: Study, idata: az.InferenceData,
                     result: Any, config: RunConfig, km: Any,
                     highlight_sites: Sequence[str]) -> tuple[Figure, str] | None:
-        """One figure of :meth:`figure_kinds` and its caption (``None``: nothing to draw)."""
+        """One figure of :meth:`figure_kinds` or :meth:`variant_figure_kinds` and its caption
+        (``None``: nothing to draw); ``idata`` is the fit the figure is of.
+        """
         ...
 
 

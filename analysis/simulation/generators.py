@@ -62,14 +62,21 @@ class ModelOptions:
                              f"{self.pooling!r} (no pooling has no population quantity)")
 
 
-def simulator_of(family: str) -> FamilySimulator:
-    """The simulator of model key ``family`` (``"binary"``, ``"ttp"``).
+#: A model in simulation studies: its family's key (the registered simulator, ``"binary"``,
+#: ``"ttp"``) or the simulator itself (one made for a study, such as a survival distribution's).
+ModelRef = str | FamilySimulator
+
+
+def simulator_of(family: ModelRef) -> FamilySimulator:
+    """The simulator of model ``family``: the registered one of a key, or ``family`` itself.
 
     Raises
     ------
     ValueError
         No registered family has that key.
     """
+    if not isinstance(family, str):
+        return family
     known = simulators()
     if family not in known:
         raise ValueError(f"unknown family {family!r}; choose from {tuple(known)}")
@@ -77,7 +84,7 @@ def simulator_of(family: str) -> FamilySimulator:
 
 
 def draw_hyperparameters(
-    family: str, priors: Mapping[str, float], options: ModelOptions, n_lines: int,
+    family: ModelRef, priors: Mapping[str, float], options: ModelOptions, n_lines: int,
     rng: np.random.Generator,
 ) -> Hyper:
     """Population-level parameters drawn from the prior of ``family``'s model.
@@ -114,6 +121,7 @@ def draw_hyperparameters(
 
 def truth_problems(
     truth: Mapping[str, Any], family: str, options: ModelOptions, lines: tuple[str, ...],
+    simulator: FamilySimulator | None = None,
 ) -> list[str]:
     """Every problem with the true hyperparameters ``truth[family]`` (empty when usable).
 
@@ -127,7 +135,7 @@ def truth_problems(
     hyper = truth.get(family)
     if not isinstance(hyper, Mapping):
         return [f"{family}: no true values (expected an object with the family's names)"]
-    simulator = simulator_of(family)
+    simulator = simulator or simulator_of(family)
     n = len(lines)
     per_line = f"{n} numbers, one per line ({', '.join(lines)})"
     expected = simulator.expected_line_parameters(options.shared_shape, n, per_line)
@@ -183,7 +191,7 @@ def _is_correlation(matrix: np.ndarray) -> bool:
 
 
 def draw_outcomes(
-    family: str, hyper: Mapping[str, Any], design: SimulationDesign, rng: np.random.Generator
+    family: ModelRef, hyper: Mapping[str, Any], design: SimulationDesign, rng: np.random.Generator
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Site and patient effects given ``hyper``, then one outcome per design row.
 
@@ -210,7 +218,7 @@ def draw_outcomes(
     return simulator.outcomes(predictor, line, hyper, n_lines, rng), effects
 
 
-def simulated_study(family: str, design: SimulationDesign, outcomes: np.ndarray) -> Any:
+def simulated_study(family: ModelRef, design: SimulationDesign, outcomes: np.ndarray) -> Any:
     """The :class:`~rechallenge.data.Study` of simulated outcomes (censored for TTP)."""
     return simulator_of(family).study(design, outcomes)
 

@@ -25,10 +25,10 @@ from typing import Any
 import arviz as az
 import numpy as np
 
-from rechallenge.analysis.simulation.generators import simulator_of
+from rechallenge.analysis.simulation.generators import ModelRef, simulator_of
 
 
-def headline(family: str) -> tuple[str, str, float]:
+def headline(family: ModelRef) -> tuple[str, str, float]:
     """The pooled quantity (per line) and the contrast, with the contrast's no-effect value,
     that coverage verdicts and precision studies report for model ``family``.
     """
@@ -47,7 +47,7 @@ def split_key(text: str) -> tuple[str, str]:
 
 
 def quantities(
-    family: str, params: Mapping[str, np.ndarray], lines: Sequence[str]
+    family: ModelRef, params: Mapping[str, np.ndarray], lines: Sequence[str]
 ) -> dict[str, np.ndarray]:
     """Every recorded quantity from hyperparameter arrays with a common leading shape.
 
@@ -100,7 +100,7 @@ def truth_arrays(hyper: Mapping[str, Any]) -> dict[str, np.ndarray]:
     return out
 
 
-def posterior_arrays(idata: az.InferenceData, family: str) -> dict[str, np.ndarray]:
+def posterior_arrays(idata: az.InferenceData, family: ModelRef) -> dict[str, np.ndarray]:
     """The hyperparameters of a fit as arrays (chain, draw, ...), named as in the generators."""
     post = idata.posterior
     lines = [str(x) for x in post.coords["line"].to_numpy()]

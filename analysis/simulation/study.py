@@ -29,11 +29,14 @@ from rechallenge.analysis.run.engine import (
 from rechallenge.analysis.run.inputs import load_inputs
 from rechallenge.analysis.run.run_nesting import check_outside_runs
 from rechallenge.analysis.settings.config import RunConfig
-from rechallenge.analysis.settings.families import endpoint_order
+from rechallenge.analysis.settings.families import FamilySimulator, endpoint_order
 from rechallenge.analysis.settings.json_files import read_json
 from rechallenge.analysis.settings.simulation_limits import size_problems
 from rechallenge.analysis.simulation.design import SimulationDesign
-from rechallenge.analysis.simulation.generators import Hyper, ModelOptions, simulator_of, truth_problems
+from rechallenge.analysis.simulation.generators import (
+    Hyper,
+    ModelOptions,
+)
 from rechallenge.analysis.simulation.outputs import StudyOutputs, write_outputs
 from rechallenge.analysis.simulation.records import (
     finished_names,
@@ -43,6 +46,7 @@ from rechallenge.analysis.simulation.records import (
     write_record,
 )
 from rechallenge.analysis.simulation.tasks import SimulationTask, run_pilot, run_task, task_entropy
+from rechallenge.analysis.simulation.truths import checked_truth, with_effect, with_tau
 from rechallenge.models.priors import Priors
 
 KINDS = ("sbc", "coverage", "precision")
@@ -205,19 +209,23 @@ def simulate(
     study = load_inputs(config)
     endpoints = {f: _endpoint(config, f) for f in spec.families}
     designs = {f: SimulationDesign.from_study(study, endpoints[f]) for f in spec.families}
+    # The model each family simulates and refits (time to progression: the config's main
+    # survival distribution, a piecewise exponential's cut points fixed from the data).
+    models = {f: family_of(endpoints[f]).simulator_for(config, study) for f in spec.families}
     options = ModelOptions(config.analysis.pooling, config.analysis.patient_effect,
                            config.analysis.shared_shape)
     if truth is not None:
-        truth = checked_truth(truth, spec.families, options, tuple(study.lines))
+        truth = checked_truth(truth, spec.families, options, tuple(study.lines), models)
     _prepare(out, spec, config, resume)
-    sim_priors = {f: _priors(config, f) for f in spec.families}
+    sim_priors = {f: _priors(config, f, models[f]) for f in spec.families}
     started = time.perf_counter()
     with engine_client(engine) as client:
         truths = None
         if kind != "sbc":
             truths = _truths(out, client, truth, study, spec, endpoints, options, sim_priors,
-                             config)
-        tasks = _tasks(spec, n_sims, designs, endpoints, options, sim_priors, truths, config)
+                             config, models)
+        tasks = _tasks(spec, n_sims, designs, endpoints, options, sim_priors, truths, config,
+                       models)
         done = finished_names(out)
         todo = [t for t in tasks if t.name not in done]
         workers = len(client.scheduler_info()["workers"])
@@ -261,10 +269,15 @@ def _endpoint(config: RunConfig, family: str) -> str:
                 if family_of(e).simulator.key == family)
 
 
-def _priors(config: RunConfig, family: str) -> dict[str, float]:
+def _priors(config: RunConfig, family: str, simulator: FamilySimulator) -> dict[str, float]:
+    """The prior values of ``simulator``'s model with the config's overrides that belong to it
+    (``[priors.ttp]`` holds every survival distribution's).
+    """
     model = family_of(_endpoint(config, family))
-    return Priors(model.prior_defaults(), config.priors.get(model.priors_section),
-                  model=family).to_dict()
+    defaults = model.prior_defaults(simulator.prior_options)
+    overrides = {k: v for k, v in config.priors.get(model.priors_section, {}).items()
+                 if k in defaults}
+    return Priors(defaults, overrides, model=family).to_dict()
 
 
 def _prepare(out: Path, spec: StudySpec, config: RunConfig, resume: bool) -> None:
@@ -288,38 +301,11 @@ def _prepare(out: Path, spec: StudySpec, config: RunConfig, resume: bool) -> Non
     write_json_atomic(path, stored)
 
 
-def checked_truth(
-    truth: Mapping[str, Hyper] | str | Path, families: Sequence[str], options: ModelOptions,
-    lines: tuple[str, ...],
-) -> dict[str, Hyper]:
-    """The given true values (read from JSON when a path), checked for every family.
-
-    Raises
-    ------
-    ValueError
-        The file is not UTF-8 JSON (:class:`~rechallenge.analysis.settings.json_files.JSONFileError`),
-        or the values do not fit the models (every problem listed, after the file's name).
-    OSError
-        The file cannot be read.
-    """
-    source = "true values"
-    if isinstance(truth, (str, Path)):
-        source = str(truth)
-        truth = read_json(truth)
-    if not isinstance(truth, Mapping):
-        raise ValueError(f"{source}: expected an object of true values per family "
-                         f"({', '.join(families)}), got {type(truth).__name__}")
-    problems = [p for f in families for p in truth_problems(truth, f, options, lines)]
-    if problems:
-        raise ValueError(f"{source}: {len(problems)} problem(s) with the true values:\n"
-                         + "\n".join(f"  - {p}" for p in problems))
-    return {f: dict(truth[f]) for f in families}
-
-
 def _truths(
     out: Path, client: Any, truth: Mapping[str, Hyper] | None, study: Any, spec: StudySpec,
     endpoints: Mapping[str, str], options: ModelOptions,
     priors: Mapping[str, Mapping[str, float]], config: RunConfig,
+    models: Mapping[str, FamilySimulator],
 ) -> dict[str, Hyper]:
     """True hyperparameters per family: ``truth.json`` if there, else given, else a pilot fit."""
     path = out / TRUTH_FILE
@@ -329,7 +315,7 @@ def _truths(
         truths = dict(truth)
         source = "given"
     else:
-        futures = {f: client.submit(run_pilot, study, f, endpoints[f], options, priors[f],
+        futures = {f: client.submit(run_pilot, study, models[f], endpoints[f], options, priors[f],
                                     config.sampler, pure=False) for f in spec.families}
         truths = {f: future.result() for f, future in futures.items()}
         source = "posterior medians of a fit of the study's data"
@@ -342,7 +328,7 @@ def _tasks(
     spec: StudySpec, n_sims: int, designs: Mapping[str, SimulationDesign],
     endpoints: Mapping[str, str], options: ModelOptions,
     sim_priors: Mapping[str, Mapping[str, float]], truths: Mapping[str, Any] | None,
-    config: RunConfig,
+    config: RunConfig, models: Mapping[str, FamilySimulator],
 ) -> list[SimulationTask]:
     run_id = uuid.uuid4().hex[:12]
     tasks = []
@@ -353,7 +339,7 @@ def _tasks(
             if "k_sites" in cell:
                 design = design.expanded(int(cell["k_sites"]), int(cell["n_patients"]))
                 assert truth is not None, "a precision study has true values"
-                truth = with_effect(family, truth, spec.effects[family])
+                truth = with_effect(models[family], truth, spec.effects[family])
             if "tau" in cell:
                 assert truth is not None, "a coverage study has true values"
                 truth = with_tau(truth, cell["tau"])
@@ -366,26 +352,10 @@ def _tasks(
                     design=design, endpoint=endpoints[family], options=options,
                     sim_priors=sim_priors[family], fit_priors=fit_priors, sampler=config.sampler,
                     interval=config.interval, thin=spec.thin, truth=truth, cell=cell,
-                    run_id=run_id))
+                    run_id=run_id, simulator=models[family]))
     # Submitted index by index across families and cells, so an interrupted study has about as
     # many finished simulations of each (the numbers do not depend on the order).
     return sorted(tasks, key=lambda t: (t.index, t.family, t.name))
-
-
-def with_effect(family: str, hyper: Hyper, effect: float) -> Hyper:
-    """True values with every later line at the first line's location plus ``effect``.
-
-    The line intercept ``mu``: a log odds ratio of the typical site (binary) or a log time ratio
-    of the typical site (TTP; with equal shapes, also the log ratio of its medians).
-    """
-    name = simulator_of(family).location
-    location = list(hyper[name])
-    return {**hyper, name: [location[0]] + [location[0] + effect] * (len(location) - 1)}
-
-
-def with_tau(hyper: Hyper, tau: float) -> Hyper:
-    """True values with the between-site SD of every line set to ``tau``."""
-    return {**hyper, "tau": [float(tau)] * len(list(hyper["tau"]))}
 
 
 def cell_label(cell: Mapping[str, float]) -> str:

@@ -20,11 +20,13 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
+from rechallenge.analysis.settings.families import FamilySimulator
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.simulation.design import SimulationDesign
 from rechallenge.analysis.simulation.generators import (
     Hyper,
     ModelOptions,
+    ModelRef,
     draw_hyperparameters,
     draw_outcomes,
     simulated_study,
@@ -81,6 +83,10 @@ class SimulationTask:
         (coverage profile) or empty.
     run_id
         The invocation that submitted the task.
+    simulator
+        The model made for this study (``EndpointFamily.simulator_for``: for time to
+        progression, the config's survival distribution with its settings fixed); ``None``: the
+        family's registered simulator.
     """
 
     name: str
@@ -99,10 +105,18 @@ class SimulationTask:
     truth: Hyper | None = None
     cell: Mapping[str, float] = field(default_factory=dict)
     run_id: str = ""
+    simulator: FamilySimulator | None = None
+
+    @property
+    def model(self) -> ModelRef:
+        """The simulated and refitted model: :attr:`simulator`, else the family's registered
+        one (by its key).
+        """
+        return self.family if self.simulator is None else self.simulator
 
 
 def build_family_model(
-    study: Study, family: str, endpoint: str, options: ModelOptions, priors: Mapping[str, float]
+    study: Study, family: ModelRef, endpoint: str, options: ModelOptions, priors: Mapping[str, float]
 ) -> pm.Model:
     """The model of ``family`` for ``study`` with the given options and prior values."""
     return simulator_of(family).build_model(study, endpoint, options.pooling,
@@ -126,16 +140,16 @@ def run_task(task: SimulationTask) -> dict[str, Any]:
     rng = np.random.default_rng(data_seq)
     lines = task.design.lines
     hyper = task.truth if task.truth is not None else draw_hyperparameters(
-        task.family, task.sim_priors, task.options, len(lines), rng)
+        task.model, task.sim_priors, task.options, len(lines), rng)
     record: dict[str, Any] = {
         "name": task.name, "kind": task.kind, "family": task.family, "index": task.index,
         "cell": dict(task.cell), "run_id": task.run_id, "worker": _worker(), "truth": hyper,
         "error": None,
     }
     try:
-        outcomes, _ = draw_outcomes(task.family, hyper, task.design, rng)
-        study = simulated_study(task.family, task.design, outcomes)
-        model = build_family_model(study, task.family, task.endpoint, task.options,
+        outcomes, _ = draw_outcomes(task.model, hyper, task.design, rng)
+        study = simulated_study(task.model, task.design, outcomes)
+        model = build_family_model(study, task.model, task.endpoint, task.options,
                                    task.fit_priors)
         timings: dict[str, float] = {}
         seed = int(fit_seq.generate_state(1)[0])
@@ -144,8 +158,8 @@ def run_task(task: SimulationTask) -> dict[str, Any]:
         record.update(error=f"{type(exc).__name__}: {exc}",
                       seconds=time.perf_counter() - start)
         return record
-    posterior = quantities(task.family, posterior_arrays(idata, task.family), lines)
-    true = quantities(task.family, truth_arrays(hyper), lines)
+    posterior = quantities(task.model, posterior_arrays(idata, task.model), lines)
+    true = quantities(task.model, truth_arrays(hyper), lines)
     record["quantities"] = {
         name: summarise_quantity(draws, float(true[name][0]), task.interval, task.thin)
         for name, draws in posterior.items()
@@ -215,7 +229,7 @@ def convergence(idata: az.InferenceData, summaries: Mapping[str, Mapping[str, An
 
 
 def run_pilot(
-    study: Study, family: str, endpoint: str, options: ModelOptions,
+    study: Study, family: ModelRef, endpoint: str, options: ModelOptions,
     priors: Mapping[str, float], sampler: SamplerSettings,
 ) -> Hyper:
     """Fit the study's own data and return the posterior medians of the hyperparameters.

@@ -16,7 +16,7 @@ import pandas as pd
 
 from rechallenge.analysis.summaries.checks import loo_comparison
 from rechallenge.models.fit_settings import fit_attrs
-from rechallenge.models.survival import survival_distribution
+from rechallenge.models.survival import fit_distribution
 
 #: Per-line quantities of the table, from each fit's summary.
 PER_LINE: tuple[str, ...] = ("median_population",)
@@ -57,8 +57,7 @@ def family_comparison(endpoint: str, fits: Mapping[str, az.InferenceData],
     for record in loo.to_dict("records"):
         name = str(record["distribution"])
         options = fit_attrs(fits[name]).get("options", {})
-        dist = survival_distribution(str(options.get("distribution", "weibull")),
-                                     {k: options[k] for k in ("cuts",) if k in options})
+        dist = fit_distribution(options)
         row = {"endpoint": endpoint, "distribution": name, "label": dist.label,
                "main": name == main, **record}
         summary = summaries[name]

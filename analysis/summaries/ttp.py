@@ -45,7 +45,8 @@ from rechallenge.analysis.summaries.tidy import summarise_draws, summary_frame
 from rechallenge.data.frequentist import fit_km, km_median
 from rechallenge.models.dims import LINE, SITE
 from rechallenge.models.fit_settings import DEFAULT_SEED, fit_attrs
-from rechallenge.models.survival import SurvivalDistribution, Weibull, survival_distribution
+from rechallenge.models.survival import SurvivalDistribution, Weibull, fit_distribution
+from rechallenge.models.survival.base import restricted_mean_of
 
 ENDPOINT: Final = "ttp"
 #: Quantities of :func:`summarise_ttp`, in table order (then the distribution's own shape
@@ -214,18 +215,17 @@ def marginal_weibull_median(loc: np.ndarray, sd: np.ndarray, shape: np.ndarray) 
 
 def restricted_means(d: TTPDraws, horizon: float, *, points: int = 201) -> np.ndarray:
     """The restricted mean of the population-averaged curve up to ``horizon`` per draw and line,
-    shape (chain, draw, line): Simpson's rule after ``t = horizon u^3`` (see
-    :meth:`rechallenge.models.survival.SurvivalDistribution.restricted_mean`).
+    shape (chain, draw, line) (:func:`rechallenge.models.survival.base.restricted_mean_of`).
     """
-    from scipy.integrate import simpson
-
-    u = np.linspace(0.0, 1.0, points)
-    grid = horizon * u**3
     out = np.empty(d.mu.shape)
+    nodes, weights = standard_normal_quadrature()
     for j in range(len(d.lines)):
-        surv = d.distribution.marginal_survival(grid, d.mu[..., j], d.population_sd[..., j],
-                                                d.line_params(j), *standard_normal_quadrature())
-        out[..., j] = simpson(3.0 * horizon * u**2 * surv, x=u, axis=-1)
+
+        def survival(grid: np.ndarray, j: int = j) -> np.ndarray:
+            return d.distribution.marginal_survival(grid, d.mu[..., j], d.population_sd[..., j],
+                                                    d.line_params(j), nodes, weights)
+
+        out[..., j] = restricted_mean_of(survival, horizon, points=points)
     return out
 
 
@@ -245,10 +245,7 @@ class TTPDraws:
         options = attrs.get("options", {})
         self.lines: tuple[str, ...] = tuple(str(v) for v in post.coords[LINE].to_numpy())
         self.pooling: str = options.get("pooling", "partial")
-        # Fits made before the distribution was recorded are Weibull fits.
-        self.distribution: SurvivalDistribution = survival_distribution(
-            options.get("distribution", "weibull"),
-            {k: options[k] for k in ("cuts",) if k in options})
+        self.distribution: SurvivalDistribution = fit_distribution(options)
         self.mu = _by_line(post["mu"], self.lines)
         first = self.distribution.parameters[0].name
         self.shared_shape = LINE not in post[first].dims

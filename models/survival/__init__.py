@@ -40,6 +40,17 @@ def survival_distribution(name: str,
     return type(registered)(**settings) if settings else registered
 
 
+def fit_distribution(options: Mapping[str, Any]) -> SurvivalDistribution:
+    """The distribution a TTP fit recorded in its ``options`` (its name and settings).
+
+    A fit without a recorded distribution is a Weibull fit: it was made before the distribution
+    was recorded, when the Weibull was the only one.
+    """
+    registered = survival_distribution(str(options.get("distribution", "weibull")))
+    return survival_distribution(registered.name, {k: options[k] for k in registered.setting_names
+                                                   if k in options})
+
+
 __all__ = ["DISTRIBUTIONS", "GeneralisedGamma", "Gompertz", "LogLogistic", "LogNormal",
            "PiecewiseExponential", "ShapeParameter", "SurvivalDistribution", "Weibull",
-           "survival_distribution"]
+           "fit_distribution", "survival_distribution"]

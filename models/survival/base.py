@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
@@ -66,6 +66,24 @@ class ShapeParameter:
     words: str = ""
 
 
+def restricted_mean_of(survival_at: Callable[[np.ndarray], np.ndarray], horizon: float, *,
+                       points: int = 401) -> np.ndarray:
+    """``integral_0^horizon S(t) dt`` of the survival curve(s) ``survival_at(grid)`` (times on the
+    last axis), by Simpson's rule on ``points`` after the substitution ``t = horizon u^3``.
+
+    Survival curves with a falling hazard (a Weibull shape below 1) are steep at zero, where a
+    grid even in ``t`` would miss the drop; in ``u`` the integrand ``3 horizon u^2 S(horizon
+    u^3)`` is smooth. The first time is ``horizon 1e-12`` rather than 0 (``S(0) = 1`` for every
+    distribution, and its weight is 0), which spares the log of zero.
+    """
+    from scipy.integrate import simpson
+
+    u = np.linspace(0.0, 1.0, points)
+    grid = horizon * u**3
+    grid[0] = horizon * 1e-12
+    return np.asarray(simpson(3.0 * horizon * u**2 * survival_at(grid), x=u, axis=-1))
+
+
 class SurvivalDistribution(ABC):
     """A parametric survival distribution of the TTP model (see the module docstring).
 
@@ -88,6 +106,8 @@ class SurvivalDistribution(ABC):
     priors: ClassVar[Mapping[str, PriorDefault]]
     #: What the location is, in the docs' words.
     location_words: ClassVar[str]
+    #: Names of the settings :meth:`settings` records with a fit (the piecewise cut points).
+    setting_names: ClassVar[tuple[str, ...]] = ()
 
     # ----------------------------------------------------------------------- model graph
     def shape_variables(self, p: Mapping[str, pt.TensorVariable], n_lines: int, *,
@@ -218,23 +238,12 @@ class SurvivalDistribution(ABC):
 
     def restricted_mean(self, horizon: float, loc: np.ndarray, params: tuple[np.ndarray, ...],
                         *, points: int = 401) -> np.ndarray:
-        """The restricted mean ``integral_0^horizon S(t) dt``.
-
-        Simpson's rule on ``points`` after the substitution ``t = horizon u^3``: survival curves
-        with a falling hazard (a Weibull shape below 1) are steep at zero, where a grid even in
-        ``t`` would miss the drop; in ``u`` the integrand ``3 horizon u^2 S(horizon u^3)`` is
-        smooth.
-        """
-        from scipy.integrate import simpson
-
-        u = np.linspace(0.0, 1.0, points)
-        grid = horizon * u**3
-        grid[0] = horizon * 1e-12  # S(0) = 1 for every family; avoids log(0)
+        """The restricted mean ``integral_0^horizon S(t) dt`` (:func:`restricted_mean_of`)."""
         loc = np.asarray(loc, dtype=float)[..., None]
         expanded = tuple(np.asarray(q)[..., None] if d == 0 else np.expand_dims(q, -2)
                          for q, d in zip(params, self.event_dims or (0,) * len(params)))
-        survival = np.exp(self.log_survival(grid, loc, expanded))
-        return simpson(3.0 * horizon * u**2 * survival, x=u, axis=-1)
+        return restricted_mean_of(lambda grid: np.exp(self.log_survival(grid, loc, expanded)),
+                                  horizon, points=points)
 
     # ----------------------------------------------------------------------- averaged curves
     def hazard_ratio(self, delta_loc: np.ndarray,

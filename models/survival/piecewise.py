@@ -86,8 +86,11 @@ class PiecewiseExponential(SurvivalDistribution):
         ),
     })
 
-    def __init__(self, cuts: Sequence[float] = ()) -> None:
-        values = tuple(float(c) for c in cuts)
+    def __init__(self, cuts: Sequence[float] | None = None) -> None:
+        # None: the cut points are chosen from the data the model is built on (fitted_to);
+        # given (even empty, the exponential), they are kept, as a refit of simulated data needs.
+        self.chosen_from_data = cuts is None
+        values = tuple(float(c) for c in (cuts or ()))
         if not all(math.isfinite(c) and c > 0 for c in values) or any(
                 b <= a for a, b in zip(values, values[1:])):
             raise ValueError(f"cut points must be positive, finite and increasing: {values}")
@@ -128,9 +131,11 @@ class PiecewiseExponential(SurvivalDistribution):
 
     def fitted_to(self, durations: np.ndarray, events: np.ndarray) -> PiecewiseExponential:
         """A piecewise exponential with cut points at tertiles of these data's event times
-        (:meth:`from_event_times`).
+        (:meth:`from_event_times`); itself when its cut points were given.
         """
-        return self.from_event_times(durations, events)
+        return self.from_event_times(durations, events) if self.chosen_from_data else self
+
+    setting_names = ("cuts",)
 
     def settings(self) -> dict[str, Any]:
         """``{"cuts": [...]}``: ``PiecewiseExponential(**settings)`` rebuilds it."""
