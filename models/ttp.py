@@ -92,6 +92,7 @@ def build_ttp_model(
     likelihood: Likelihood = DEFAULT_LIKELIHOOD,
     nested: bool = False,
     distribution: str | SurvivalDistribution = "weibull",
+    horizons: Sequence[float] = (12.0, 24.0),
 ) -> pm.Model:
     """Build the TTP model (no sampling; ``study`` is not changed).
 
@@ -127,6 +128,9 @@ def build_ttp_model(
         The survival distribution by name (``models.survival.DISTRIBUTIONS``) or as an object;
         the Weibull by default. One fitted to the data where it needs to be (the piecewise
         exponential's cut points, at the study's event times).
+    horizons
+        Months up to which the restricted mean TTP is to be reported: recorded with the model's
+        options for the summaries (not part of the model).
 
     Returns
     -------
@@ -244,10 +248,11 @@ def build_ttp_model(
         "pooling": pooling, "patient_effect": bool(patient_effect),
         "shared_shape": bool(shared_shape), "covariates": list(covariates),
         "covariate_effects": covariate_effects, "likelihood": likelihood, "nested": bool(nested),
-        "distribution": dist.name, **dist.settings(),
+        "distribution": dist.name, **dist.settings(), "horizons": [float(h) for h in horizons],
     }
-    # Nested, the pooling is data (its weights), not structure.
-    structural = {k: v for k, v in options.items() if not (nested and k == "pooling")}
+    # Nested, the pooling is data (its weights), not structure; the horizons are for reporting.
+    structural = {k: v for k, v in options.items()
+                  if not (nested and k == "pooling") and k != "horizons"}
     info = ModelInfo(
         name=f"ttp_{dist.name}_{POOLING_NAMES[pooling]}", endpoint=schema.TTP_ENDPOINT, options=options,
         priors=resolved, data_hash=study.data_hash(), lines=lines, sites=sites,

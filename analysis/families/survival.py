@@ -135,7 +135,7 @@ class SurvivalFamily(FamilyOfEndpoint):
             study.for_endpoint(self.endpoint), pooling=pooling, patient_effect=a.patient_effect,
             shared_shape=a.shared_shape, covariates=a.covariates,
             covariate_effects=a.covariate_effects, priors=overrides, nested=nested,
-            distribution=name)
+            distribution=name, horizons=config.ttp.horizons)
 
     def model_variants(self, config: RunConfig) -> tuple[str, ...]:
         """The other survival distributions of ``[ttp] families``, compared with the first."""

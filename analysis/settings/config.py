@@ -127,10 +127,12 @@ class AnalysisConfig:
 class TtpConfig:
     """The survival distributions of time to progression. ``families[0]`` is the TTP endpoint's
     model (its site table, forest plot, MAP prior and update); the others are fitted beside it
-    and compared with it.
+    and compared with it. ``horizons``: the restricted mean TTP is reported up to each.
     """
 
     families: tuple[str, ...] = ("weibull",)
+    #: Horizons (months) of the restricted mean time to progression, in increasing order.
+    horizons: tuple[float, ...] = (12.0, 24.0)
 
 
 #: Point estimates a reader table can show (``[report] estimate``).
@@ -189,7 +191,7 @@ class RunConfig:
             "sampler": asdict(self.sampler),
             "interval": asdict(self.interval),
             "report": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.report).items()},
-            "ttp": {"families": list(self.ttp.families)},
+            "ttp": {"families": list(self.ttp.families), "horizons": list(self.ttp.horizons)},
         }
 
     def to_toml(self) -> str:
@@ -241,6 +243,8 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path
     ttp = _section(raw, "ttp")
     if ttp.get("families") == "all":
         ttp["families"] = tuple(DISTRIBUTIONS)
+    if "horizons" in ttp:
+        ttp["horizons"] = tuple(float(h) for h in ttp["horizons"])
     return RunConfig(data, AnalysisConfig(**_section(raw, "analysis")),
                      {k: dict(v) for k, v in priors.items()},
                      SamplerSettings(**_section(raw, "sampler")),

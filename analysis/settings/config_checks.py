@@ -62,6 +62,19 @@ def _text(value: Any) -> str | None:
     return "one line of text of at most 300 characters"
 
 
+#: Horizons of the restricted mean TTP: within the follow-up a study of this kind can have.
+MAX_HORIZON_MONTHS = 120.0
+MAX_HORIZONS = 4
+
+
+def _horizons(value: Any) -> str | None:
+    ok = (isinstance(value, list) and 0 < len(value) <= MAX_HORIZONS
+          and all(_is_number(v) and 0 < float(v) <= MAX_HORIZON_MONTHS for v in value)
+          and all(float(a) < float(b) for a, b in zip(value, value[1:])))
+    return None if ok else (f"a list of 1 to {MAX_HORIZONS} increasing numbers of months, each "
+                            f"above 0 and at most {MAX_HORIZON_MONTHS:g}, e.g. [12, 24]")
+
+
 def _choice(choices: tuple[str, ...]) -> Check:
     def check(value: Any) -> str | None:
         return None if isinstance(value, str) and value in choices else "one of " + ", ".join(
@@ -154,6 +167,7 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
         "families": lambda v: None if v == "all" else _strings(
             choices=tuple(DISTRIBUTIONS), noun="survival distribution", non_empty=True,
             distinct=True, example='["weibull", "lognormal"]')(v),
+        "horizons": _horizons,
     },
     "report": {
         # Kept in step with rechallenge.analysis.settings.config.ESTIMATES (a test checks).

@@ -132,7 +132,7 @@ def _compute_quantity_draws(idata: az.InferenceData, seed: int) -> list[tuple[st
                 add("hazard_ratio", label, ratio)
             add("prob_greater_population", label,
                 (population[..., j] > population[..., 0]).astype(float))
-        for horizon in RMST_HORIZONS:
+        for horizon in d.horizons:
             rmst = restricted_means(d, horizon)
             for j, line in enumerate(d.lines):
                 add("rmst_population", horizon_label(line, horizon), rmst[..., j])
@@ -245,6 +245,10 @@ class TTPDraws:
         options = attrs.get("options", {})
         self.lines: tuple[str, ...] = tuple(str(v) for v in post.coords[LINE].to_numpy())
         self.pooling: str = options.get("pooling", "partial")
+        # The restricted-mean horizons the run asked for (fits made before they were recorded:
+        # the defaults).
+        self.horizons: tuple[float, ...] = tuple(float(h) for h in
+                                                 options.get("horizons", RMST_HORIZONS))
         self.distribution: SurvivalDistribution = fit_distribution(options)
         self.mu = _by_line(post["mu"], self.lines)
         first = self.distribution.parameters[0].name
