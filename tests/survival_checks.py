@@ -10,6 +10,7 @@ survival function, and the random draws against the survival function.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pytensor
@@ -35,20 +36,13 @@ def check_distribution(dist: SurvivalDistribution, loc: float, params: Sequence[
                                rtol=rtol, atol=1e-10)
     # The model's graph: events below their bound use the density, rows at their bound the
     # survival function.
-    value, locs = pt.dvector("t"), pt.dscalar("loc")
-    upper = pt.dvector("upper")
-    shapes = [pt.tensor(f"p{i}", shape=np.shape(p), dtype="float64") for i, p in enumerate(pars)]
-    logp = dist.censored_logp(value, locs, *shapes, upper=upper)
-    fn = pytensor.function([value, locs, upper, *shapes], logp)
+    fn, grad = _compiled(dist, tuple(np.shape(p) for p in pars))
     events = fn(TIMES, loc, np.full(TIMES.shape, np.inf), *pars)
     censored = fn(TIMES, loc, TIMES, *pars)
     np.testing.assert_allclose(events, ref.logpdf(TIMES), rtol=rtol, atol=1e-10)
     np.testing.assert_allclose(censored, ref.logsf(TIMES), rtol=rtol, atol=1e-10)
     # Gradient with respect to the location and each parameter, against central differences.
     mixed = np.where(np.arange(TIMES.size) % 2 == 0, np.inf, TIMES)
-    total = logp.sum()
-    grad = pytensor.function([value, locs, upper, *shapes],
-                             pytensor.grad(total, [locs, *shapes]))
     analytic = grad(TIMES, loc, mixed, *pars)
     point = [np.float64(loc), *pars]
     for k in range(len(point)):
@@ -74,6 +68,31 @@ def check_distribution(dist: SurvivalDistribution, loc: float, params: Sequence[
     draws = dist.random(np.full(4000, loc), tuple(np.broadcast_to(p, (4000, *np.shape(p)))
                                                     for p in pars), np.random.default_rng(1))
     assert stats.kstest(draws, ref.cdf).pvalue > 1e-3
+
+
+#: Compiled functions by (distribution class, settings, parameter shapes).
+_COMPILED: dict[tuple[type, str, tuple[tuple[int, ...], ...]], tuple[Any, Any]] = {}
+
+
+def _compiled(dist: SurvivalDistribution, shapes: tuple[tuple[int, ...], ...]) -> tuple[Any, Any]:
+    """The censored log density of ``dist`` and its gradient (location and parameters) as
+    compiled functions of (times, loc, bounds, *parameters): compiled once per distribution
+    (its settings) and parameter shapes, since a compilation takes seconds.
+    """
+    key = (type(dist), repr(dist.settings()), shapes)
+    if key not in _COMPILED:
+        _COMPILED[key] = _compile(dist, shapes)
+    return _COMPILED[key]
+
+
+def _compile(dist: SurvivalDistribution, shapes: tuple[tuple[int, ...], ...]) -> tuple[Any, Any]:
+    value, locs = pt.dvector("t"), pt.dscalar("loc")
+    upper = pt.dvector("upper")
+    params = [pt.tensor(f"p{i}", shape=shape, dtype="float64") for i, shape in enumerate(shapes)]
+    logp = dist.censored_logp(value, locs, *params, upper=upper)
+    inputs = [value, locs, upper, *params]
+    return (pytensor.function(inputs, logp),
+            pytensor.function(inputs, pytensor.grad(logp.sum(), [locs, *params])))
 
 
 def _at(point: list, k: int, value: np.ndarray, upper: np.ndarray) -> list:

@@ -8,6 +8,7 @@ gradient of ``gammaincc`` is wrong) and ``k = 204`` (where it is NaN).
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -84,8 +85,11 @@ def test_q_one_is_the_weibull_with_shape_one_over_sigma() -> None:
     np.testing.assert_allclose(grads[1], grads[3], rtol=1e-8)
 
 
+@functools.cache
 def log_survival_graph():
-    """``(t, loc, sigma, Q) -> (log S(t), d/dloc, d/dsigma, d/dQ)`` elementwise (censored rows)."""
+    """``(t, loc, sigma, Q) -> (log S(t), d/dloc, d/dsigma, d/dQ)`` elementwise (censored rows);
+    compiled once for the module's tests (a compilation takes seconds).
+    """
     value, locs, sigma, q = (pt.dvector(n) for n in ("t", "loc", "s", "q"))
     log_s = GeneralisedGamma().censored_logp(value, locs, sigma, q, upper=value)
     fn = pytensor.function([value, locs, sigma, q],

@@ -263,3 +263,17 @@ def test_predictive_band_of_replicates_equal_to_the_data_is_the_data():
     np.testing.assert_allclose(band["lower"], band["upper"])
     live = predictive_survival_band(make_idata(), max_draws=50, seed=SEED)
     assert (live["lower"] <= live["upper"]).all() and set(live["line"]) == set(LINES)
+
+
+def test_restricted_means_are_reported_at_the_horizons_the_fit_recorded():
+    default = rows_of(summarise_ttp(make_idata(), seed=1), "rmst_population")["median"]
+    idata = make_idata()  # another object: summaries are computed once per fit in a process
+    options = json.loads(idata.posterior.attrs["rechallenge_options"])
+    idata.posterior.attrs["rechallenge_options"] = json.dumps({**options, "horizons": [6.0]})
+    six = rows_of(summarise_ttp(idata, seed=1), "rmst_population")["median"]
+    assert sorted(default.index) == ["ICI-1, 12 months", "ICI-1, 24 months", "ICI-2, 12 months",
+                                     "ICI-2, 24 months"]
+    assert sorted(six.index) == ["ICI-1, 6 months", "ICI-2, 6 months"]
+    for line in LINES:  # the area under a survival curve grows with the horizon, below it
+        assert 0 < six[f"{line}, 6 months"] < 6.0
+        assert six[f"{line}, 6 months"] < default[f"{line}, 12 months"]
