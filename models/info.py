@@ -19,6 +19,9 @@ _ATTRIBUTE = "_rechallenge_info"
 #: Key in :attr:`ModelInfo.extra` of the variables ``fit`` drops from the fit: those a nested
 #: comparator samples from their prior only (see :mod:`rechallenge.models.nesting`).
 PRIOR_ONLY = "prior_only_variables"
+#: Key in :attr:`ModelInfo.extra` of the sampler a model needs instead of nutpie (whose numba
+#: compilation of its gradient is impractical): ``fit`` runs it for ``"nutpie"`` and ``"auto"``.
+NEEDS_BACKEND = "needs_backend"
 
 
 @dataclass(frozen=True)

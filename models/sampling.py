@@ -58,7 +58,7 @@ from .fit_settings import (  # noqa: F401 - re-exported: the front-end's setting
     fit_attrs,
     package_versions,
 )
-from .info import PRIOR_ONLY, model_info
+from .info import NEEDS_BACKEND, PRIOR_ONLY, model_info
 from .log_density import add_pointwise_log_density
 from .nutpie_cache import (  # noqa: F401 - re-exported: the sampler front-end's cache API
     bound,
@@ -67,6 +67,19 @@ from .nutpie_cache import (  # noqa: F401 - re-exported: the sampler front-end's
     is_compiled,
 )
 from .priors import PRIOR_DATA_PREFIX
+
+
+def backend_for(model: pm.Model, requested: str) -> str:
+    """The sampler that runs ``model`` when ``requested`` is asked for (the fit records it).
+
+    ``"auto"`` is chosen by the model's size (:func:`choose_backend`); then ``"nutpie"`` gives
+    way to the sampler the model's builder says it needs (:data:`~.info.NEEDS_BACKEND`: the
+    generalised gamma's gradient, which numba does not compile in practical time). ``"jax"``
+    and ``"pymc"`` run as asked.
+    """
+    backend = choose_backend(_observed_values(model)) if requested == "auto" else requested
+    needed = model_info(model).extra.get(NEEDS_BACKEND)
+    return str(needed) if backend == "nutpie" and needed else backend
 
 
 def fit(
@@ -118,9 +131,7 @@ def fit(
         prior_predictive, posterior_predictive, log_likelihood; provenance in
         ``posterior.attrs``.
     """
-    if backend == "auto":
-        # The fit records the backend that ran, never "auto".
-        backend = choose_backend(_observed_values(model))
+    backend = backend_for(model, backend)
     settings = SamplerSettings(draws, tune, chains, seed, backend, target_accept, prior_draws)
     wanted = set(OPTIONAL_GROUPS if groups is None else groups)
     unknown_groups = sorted(wanted - set(OPTIONAL_GROUPS))

@@ -63,7 +63,7 @@ from .dims import (
     label_codes,
 )
 from .effects import correlated_site_effects, independent_site_effects, patient_effects
-from .info import PRIOR_ONLY, ModelInfo, attach_info
+from .info import NEEDS_BACKEND, PRIOR_ONLY, ModelInfo, attach_info
 from .nesting import pooling_weights, prior_only_variables
 from .priors import Priors, prior_data, resolve_priors
 from .structure import structure_key
@@ -260,7 +260,8 @@ def build_ttp_model(
                                 constants={c: resolved[c] for c in _CONSTANT_PRIORS}),
         extra={"covariate_names": cov_names, "covariate_encoding": encoding,
                "n_patient_rows": len(rows), "n_aggregate_rows": len(aggs),
-               PRIOR_ONLY: list(prior_only_variables(model, pooling) if nested else ())},
+               PRIOR_ONLY: list(prior_only_variables(model, pooling) if nested else ()),
+               **({NEEDS_BACKEND: dist.needs_backend} if dist.needs_backend else {})},
     )
     return attach_info(model, info)
 

@@ -270,3 +270,16 @@ def test_the_priors_name_their_hyperparameters() -> None:
     # At the prior means (sigma = 1, Q = 0.5) the prior scale's median is 5.1 months.
     median = GeneralisedGamma().median(priors["mu_mean"].value, (1.0, priors["q_mean"].value))
     assert 5.0 < median < 5.2
+
+
+def test_a_model_on_it_is_sampled_with_jax_where_nutpie_is_asked_for() -> None:
+    from rechallenge.data.load import example_study
+    from rechallenge.models.sampling import backend_for
+    from rechallenge.models.ttp import build_ttp_model
+
+    study = example_study()
+    gengamma = build_ttp_model(study, distribution="gengamma")
+    assert [backend_for(gengamma, b) for b in ("nutpie", "auto", "jax", "pymc")] == [
+        "jax", "jax", "jax", "pymc"]
+    weibull = build_ttp_model(study)
+    assert [backend_for(weibull, b) for b in ("nutpie", "auto")] == ["nutpie", "nutpie"]

@@ -108,6 +108,9 @@ class SurvivalDistribution(ABC):
     location_words: ClassVar[str]
     #: Names of the settings :meth:`settings` records with a fit (the piecewise cut points).
     setting_names: ClassVar[tuple[str, ...]] = ()
+    #: The sampler a model on this distribution needs instead of nutpie, when numba cannot
+    #: compile its gradient in practical time (None: nutpie compiles it).
+    needs_backend: ClassVar[str | None] = None
 
     # ----------------------------------------------------------------------- model graph
     def shape_variables(self, p: Mapping[str, pt.TensorVariable], n_lines: int, *,
