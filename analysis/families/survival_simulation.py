@@ -80,7 +80,8 @@ class SurvivalSimulator:
         n_shapes = 1 if shared_shape else n_lines
         for par in self.distribution.parameters:
             size = (n_shapes, *self._event_shape(par))
-            out[par.sampled] = rng.normal(par.prior_mean, priors[par.prior_sd], size).tolist()
+            out[par.sampled] = rng.normal(par.prior_mean_in(priors), priors[par.prior_sd],
+                                          size).tolist()
         return out
 
     def expected_line_parameters(self, shared_shape: bool, n_lines: int,

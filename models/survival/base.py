@@ -51,11 +51,14 @@ class ShapeParameter:
     prior_sd
         The prior hyperparameter holding the normal prior's SD on the sampled scale.
     prior_mean
-        The normal prior's mean on the sampled scale.
+        The normal prior's mean on the sampled scale (when ``prior_mean_name`` is None).
     positive
         The natural value is ``exp(sampled)``.
     words
         What it is, for a reader (figure titles, tables): ``"Weibull shape"``.
+    prior_mean_name
+        The prior hyperparameter holding the mean, where it is one (the generalised gamma's
+        ``q_mean``); None: ``prior_mean``.
     """
 
     name: str
@@ -64,6 +67,11 @@ class ShapeParameter:
     prior_mean: float = 0.0
     positive: bool = True
     words: str = ""
+    prior_mean_name: str | None = None
+
+    def prior_mean_in(self, priors: Mapping[str, float]) -> float:
+        """The prior mean on the sampled scale, given the model's prior values."""
+        return float(priors[self.prior_mean_name]) if self.prior_mean_name else self.prior_mean
 
 
 def restricted_mean_of(survival_at: Callable[[np.ndarray], np.ndarray], horizon: float, *,

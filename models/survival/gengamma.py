@@ -292,7 +292,8 @@ class GeneralisedGamma(SurvivalDistribution):
         ShapeParameter("sigma", "log_sigma", "sigma_log_sd", words="SD of log time (log-normal sigma)"),
         # Its mean is the hyperparameter q_mean (see shape_variables); 0.5 is that default.
         ShapeParameter("Q", "Q", "q_sd", prior_mean=0.5, positive=False,
-                       words="generalised gamma shape Q (0 log-normal, 1 Weibull)"),
+                       words="generalised gamma shape Q (0 log-normal, 1 Weibull)",
+                       prior_mean_name="q_mean"),
     )
     priors = MappingProxyType({
         "mu_mean": PriorDefault(
