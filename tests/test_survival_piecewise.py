@@ -198,3 +198,22 @@ def test_the_graph_compiles_on_every_backend(mode: str) -> None:
         got = [fn(*args)[0], *jax.grad(total, argnums=(0, 1))(args[1], args[3])]
     for a, b in zip(got, expected):
         np.testing.assert_allclose(np.asarray(a), b, rtol=1e-10)
+
+
+def test_the_averaged_curve_is_the_same_whatever_the_blocks(monkeypatch) -> None:
+    from rechallenge.models.survival import Weibull, base
+
+    rng = np.random.default_rng(3)
+    times = np.array([0.0, 0.5, 3.0, 9.0, 30.0])
+    nodes, weights = np.polynomial.hermite_e.hermegauss(12)
+    weights = weights / weights.sum()
+    loc, sd = rng.normal(1.5, 0.2, (3, 7)), np.abs(rng.normal(0.4, 0.1, (3, 7)))
+    cases = [(Weibull(), (np.exp(rng.normal(0.2, 0.1, (3, 7))),)),
+             (PiecewiseExponential((2.0, 6.0)), (rng.normal(0.0, 0.3, (3, 7, 2)),))]
+    whole = [d.marginal_survival(times, loc, sd, p, nodes, weights) for d, p in cases]
+    monkeypatch.setattr(base, "BLOCK_VALUES", 7)  # blocks of one element of loc
+    for (dist, params), expected in zip(cases, whole):
+        got = dist.marginal_survival(times, loc, sd, params, nodes, weights)
+        assert got.shape == (3, 7, 5)
+        np.testing.assert_array_equal(got, expected)
+        assert np.all(got[..., 0] == 1.0) and np.all(np.diff(got, axis=-1) <= 0)
