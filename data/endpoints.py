@@ -2,8 +2,9 @@
 0/1 outcome; and site-by-line counts.
 
 The endpoints are a registry (:func:`register_endpoint`), filled here with the four of the
-reference study. A new binary endpoint read from a column of its own (for example grade 2-4
-toxicity) is one :class:`EndpointDefinition` registered beside its model family
+reference study and the joint endpoint of efficacy and toxicity (:data:`BENEFIT_RISK`). A new
+binary endpoint read from a column of its own (for example grade 2-4 toxicity) is one
+:class:`EndpointDefinition` registered beside its model family
 (:mod:`rechallenge.analysis.families`); nothing else in the data layer names an endpoint.
 """
 
@@ -11,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
 
 from . import schema
 
-#: What kind of outcome an endpoint records: a 0/1 event, or a (possibly censored) time.
-OutcomeKind = Literal["binary", "time_to_event"]
+#: What kind of outcome an endpoint records: a 0/1 event, a (possibly censored) time, or two
+#: 0/1 outcomes of the same patients read together (``"joint"``: the benefit-risk model, whose
+#: rows are those of two binary endpoints; it has no rows or counts of its own).
+OutcomeKind = Literal["binary", "time_to_event", "joint"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,8 @@ class EndpointDefinition:
     columns
         Patient-table columns the endpoint is derived from (required when it is analysed).
     kind
-        ``"binary"`` (events out of patients) or ``"time_to_event"``.
+        ``"binary"`` (events out of patients), ``"time_to_event"``, or ``"joint"`` (two binary
+        endpoints of the same patients together; ``columns`` are those of the default pair).
     outcome
         For a binary endpoint: the 0/1 outcome of every patient row (NE counts as 0); a
         picklable callable (:class:`EventsIn`, :class:`Flag`) so the definition can travel to
@@ -50,6 +54,8 @@ class EndpointDefinition:
 
 
 _DEFINITIONS: dict[str, EndpointDefinition] = {}
+#: The joint endpoint of efficacy and grade 3-4 toxicity (:mod:`rechallenge.models.joint`).
+BENEFIT_RISK: Final = "benefit_risk"
 
 
 def register_endpoint(definition: EndpointDefinition) -> EndpointDefinition:
@@ -139,6 +145,10 @@ for _definition in (
                        "binary", Flag(schema.TRAE_GRADE_3_4)),
     EndpointDefinition(schema.TTP_ENDPOINT, schema.ENDPOINT_LABELS[schema.TTP_ENDPOINT],
                        (schema.TTP_MONTHS, schema.PROGRESSED), "time_to_event"),
+    # Fitted only when a config enables it ([benefit_risk]), never listed among a config's
+    # endpoints; aggregate tables cannot name it (their endpoints are schema.ENDPOINTS).
+    EndpointDefinition(BENEFIT_RISK, "Benefit and risk (efficacy and grade 3-4 toxicity)",
+                       (schema.BEST_RESPONSE, schema.TRAE_GRADE_3_4), "joint"),
 ):
     register_endpoint(_definition)
 

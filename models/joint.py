@@ -32,6 +32,7 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc.distributions.transforms import Interval
 
+from rechallenge.data.endpoints import BENEFIT_RISK
 from rechallenge.data.study import Study
 
 from .binary import N_PATIENT_NODES
@@ -55,8 +56,9 @@ from .structure import structure_key
 
 #: Model name stored in ``ModelInfo.name`` and the fit attrs.
 MODEL_NAME: Final = "joint_partial_pooling"
-#: What ``ModelInfo.endpoint`` says: the model reads two endpoints at once.
-ENDPOINT: Final = "benefit_risk"
+#: What ``ModelInfo.endpoint`` says: the model reads two endpoints at once (the data layer's
+#: joint endpoint).
+ENDPOINT: Final = BENEFIT_RISK
 
 
 def build_joint_model(

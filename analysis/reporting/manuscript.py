@@ -87,6 +87,7 @@ def supplement_content(study: Study, config: RunConfig, tables: ResultTables,
     shown = tables.reader
     sections = [
         Section("Site-level estimates", tables=shown.sites),
+        *(Section(heading, tables=(table,)) for heading, table in shown.own),
         Section("Frequentist reference analysis",
                 tables=tuple(t for t in (shown.descriptive, shown.cross) if t is not None)),
         Section("Priors", tables=(shown.priors,)),

@@ -6,6 +6,7 @@ numbers from the tidy summary tables and its interval wording from the one :clas
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -159,6 +160,16 @@ def _sensitivity_words(methods: Sequence[str], max_pareto_k: float, cite: Citati
             f"{max_pareto_k:.2f} and by refits for the {refitted} above it, and {power()}")
 
 
+#: A family's sentence cites a reference of :data:`~.references.REFERENCES` as ``[cite:key]``
+#: (or ``[cite:key1,key2]``); the methods paragraph numbers it in its place.
+_CITATION: re.Pattern[str] = re.compile(r"\[cite:([a-z0-9_,]+)\]")
+
+
+def cited(text: str, cite: Citations) -> str:
+    """``text`` with its ``[cite:key]`` markers numbered by ``cite`` (``"[7]"``)."""
+    return _CITATION.sub(lambda m: cite.cite(*m.group(1).split(",")), text)
+
+
 def methods_paragraph(
     *,
     fit_attrs: Mapping[str, Mapping[str, Any]],
@@ -226,8 +237,8 @@ def methods_paragraph(
             "between-site standard deviations (tau) rest on their prior, and so do the "
             "estimates for a new site and the prior exported for a future study."
         )
-    text += [family_of(endpoints[0]).methods_sentence(
-        endpoints, pooling, fit_attrs[endpoints[0]].get("options", {}))
+    text += [cited(family_of(endpoints[0]).methods_sentence(
+        endpoints, pooling, fit_attrs[endpoints[0]].get("options", {})), cite)
         for endpoints in by_family.values()]
     text.append(
         f"Weakly informative priors were used; {priors_table} lists each with its distribution "

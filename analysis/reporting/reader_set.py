@@ -7,7 +7,7 @@ headline table also as a Word document (``table2_headline.docx``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -40,12 +40,15 @@ class ReaderTables:
     sensitivity: Table | None
     psens: Table | None
     families: Table | None = None
+    #: Tables a family adds of its own, each under its heading (the family's label).
+    own: tuple[tuple[str, Table], ...] = ()
 
     def all(self) -> list[Table]:
         """Every table, in report order."""
-        return [t for t in (self.headline, *self.sites, self.descriptive, self.cross,
-                            self.priors, self.overview, self.loo, self.loso, self.sensitivity,
-                            self.psens, self.families) if t is not None]
+        return [t for t in (self.headline, *self.sites, *(t for _, t in self.own),
+                            self.descriptive, self.cross, self.priors, self.overview, self.loo,
+                            self.loso, self.sensitivity, self.psens, self.families)
+                if t is not None]
 
 
 def warning_note(results: Mapping[str, EndpointResults], step: str) -> str:
@@ -74,6 +77,7 @@ def build_reader_tables(
     sensitivity: Table | None,
     psens: Table | None,
     families: Table | None = None,
+    own: Sequence[tuple[str, Table]] = (),
 ) -> ReaderTables:
     """The reader versions of a run's tables.
 
@@ -85,6 +89,8 @@ def build_reader_tables(
         The config's ``[report] estimate``.
     descriptive, cross, priors, overview, loo, loso, sensitivity, psens, families
         The machine tables (as written to ``tables/``).
+    own
+        The reader tables families add of their own, each with its heading.
     """
     def words(table: Table | None, note: str = "") -> Table | None:
         if table is None:
@@ -104,6 +110,7 @@ def build_reader_tables(
         psens=words(psens, warning_note(results, "power_scaling")),
         families=(None if families is None
                   else families_reader_table(families, study.lines, interval)),
+        own=tuple(own),
     ))
 
 
@@ -119,7 +126,8 @@ def _filed(tables: ReaderTables) -> ReaderTables:
                         move(tables.descriptive), move_any(tables.cross), move(tables.priors),
                         move(tables.overview), move_any(tables.loo), move_any(tables.loso),
                         move_any(tables.sensitivity), move_any(tables.psens),
-                        move_any(tables.families))
+                        move_any(tables.families),
+                        tuple((heading, move(t)) for heading, t in tables.own))
 
 
 def write_reader_tables(tables: ReaderTables, tables_dir: Path, *,

@@ -260,12 +260,15 @@ HYPERPARAMETER_WORDS: dict[str, str] = {
     "hazard_step_sd": "SD of the change of the log hazard at a cut point",
     "q_mean": "Mean of the generalised gamma Q",
     "q_sd": "SD of the generalised gamma Q",
+    "log_or_sd": "SD of the within-patient log odds ratio",
 }
 
 
 #: Model names in a prior's formula, in the notation of the methods.
 _PRIOR_NOTATION: dict[tuple[str, str], str] = {
     ("", "site_corr"): "R", ("", "log_shape"): "log(shape)",
+    # The patient SD is also a summary quantity, whose name a reader never sees.
+    ("", "sigma_patient"): "sigma_p",
 }
 
 

@@ -50,6 +50,12 @@ REFERENCES: Final[dict[str, str]] = {
     "kaplan1958": (
         "Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. Journal of "
         "the American Statistical Association. 1958;53(282):457-481."),
+    "dale1986": (
+        "Dale JR. Global cross-ratio models for bivariate, discrete, ordered responses. "
+        "Biometrics. 1986;42(4):909-917."),
+    "costa2018": (
+        "Costa MJ, Drury T. Bayesian joint modelling of benefit and risk in drug development. "
+        "Pharmaceutical Statistics. 2018;17(3):248-263."),
     "newcombe1998": (
         "Newcombe RG. Improved confidence intervals for the difference between binomial "
         "proportions based on paired data. Statistics in Medicine. 1998;17(22):2635-2650."),

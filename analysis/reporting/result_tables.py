@@ -15,8 +15,10 @@ from rechallenge.analysis.reporting import run_tables as rt
 from rechallenge.analysis.reporting.family_tables import families_machine_table
 from rechallenge.analysis.reporting.reader_set import ReaderTables, build_reader_tables
 from rechallenge.analysis.reporting.tables import Table
+from rechallenge.analysis.reporting.vocabulary import endpoint_label
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.families import family_of
+from rechallenge.analysis.settings.family_hooks import own_tables
 from rechallenge.analysis.settings.fit_names import endpoint_of, fit_key, fit_order
 from rechallenge.analysis.summaries.captured import classify
 from rechallenge.analysis.summaries.descriptive import response_by_prior_response
@@ -86,14 +88,15 @@ class ResultTables:
     sampler_warnings: dict[str, dict[str, int]]
     #: The survival distributions compared (``[ttp] families``), or None.
     families: Table | None = None
-
+    #: Tables a family adds of its own (the benefit-risk table), machine versions.
+    own: tuple[Table, ...] = ()
 
     @property
     def machine(self) -> list[Table]:
         """The machine tables (``tables/*.csv``), in the order they are written."""
         return [t for t in (self.diagnostics, self.descriptive, *self.comparisons, *self.sites,
                             self.priors, self.overview, self.loo, self.loso, self.sensitivity,
-                            self.psens, self.cross, self.families) if t is not None]
+                            self.psens, self.cross, self.families, *self.own) if t is not None]
 
 
 def result_tables(
@@ -152,13 +155,18 @@ def result_tables(
             f"proportions with exact {interval.percent} confidence intervals).",
             frame.reset_index())
     families = families_machine_table([r.families for r in results.values()])
+    own = [(e, t) for e, r in results.items()
+           for t in own_tables(e, r.summary, interval, config.report.estimate)]
     reader = build_reader_tables(
         results, study, interval, estimate=config.report.estimate, descriptive=descriptive,
         cross=cross, priors=priors, overview=overview, loo=loo, loso=loso,
-        sensitivity=sensitivity, psens=psens, families=families)
+        sensitivity=sensitivity, psens=psens, families=families,
+        own=[(endpoint_label(e), Table(t.name, t.caption, t.reader)) for e, t in own])
     return ResultTables(gate, diagnostics_table, descriptive, comparisons, site_tables, priors,
                         overview, loo, loso, sensitivity, psens, cross, attrs, reader,
                         {k: classify(fit_attrs(fits[k]).get("warnings", {}))
-                         for k in sorted(fits, key=fit_order)}, families)
+                         for k in sorted(fits, key=fit_order)}, families,
+                        tuple(Table(t.name, t.machine_caption or t.caption, t.machine)
+                              for _, t in own))
 
 

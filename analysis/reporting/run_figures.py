@@ -64,7 +64,7 @@ def figure_jobs(study: Study, fits: Mapping[str, az.InferenceData], config: RunC
     variant fitted beside it.
     """
     jobs: list[FigureJob] = []
-    for endpoint in sorted(config.analysis.endpoints, key=endpoint_order):
+    for endpoint in sorted(config.run_endpoints, key=endpoint_order):
         if fit_key(endpoint) not in fits:
             continue
         family = family_of(endpoint)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Final
 
 import pandas as pd
 
 from rechallenge.analysis.plots.diagnostics import parameter_words
-from rechallenge.analysis.settings.families import family_of, has_family
+from rechallenge.analysis.settings.families import family_of, has_family, registered_families
 from rechallenge.data import schema
 from rechallenge.data.endpoints import endpoint_definition, registered_endpoints
 from rechallenge.models.survival import DISTRIBUTIONS
@@ -284,13 +285,30 @@ def glossary(interval_label: str, first: str, later: str) -> list[tuple[str, str
     ]
 
 
-_QUANTITY_PATTERN: Final = re.compile(
-    # tau and shape are model notation (defined in the methods), like mu; not rewritten.
-    r"(?<![\w])(" + "|".join(sorted((re.escape(q) for q in QUANTITY_LABELS if "_" in q),
-                                     key=len, reverse=True))
-    + r")(?:\[([^\]]*)\])?(?![\w])")
-_ENDPOINT_PATTERN: Final = re.compile(
-    r"(?<![\w\[])(" + "|".join(map(re.escape, schema.ENDPOINTS)) + r")(?=: )")
+def _known_labels() -> dict[str, str]:
+    """Every quantity's label: :data:`QUANTITY_LABELS`, and the quantities of the registered
+    families that it does not name (a family's own, such as the benefit-risk quantities).
+    """
+    labels: dict[str, str] = {}
+    for family in registered_families():
+        for name, template in family.quantity_labels.items():
+            labels.setdefault(name, template)
+    return {**labels, **QUANTITY_LABELS}
+
+
+@lru_cache(maxsize=8)
+def _patterns(quantities: tuple[str, ...],
+              endpoints: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    # Compiled once per set of names: the registry changes only when a family registers.
+    quantity = re.compile(
+        # tau and shape are model notation (defined in the methods), like mu; not rewritten.
+        r"(?<![\w])(" + "|".join(sorted((re.escape(q) for q in quantities if "_" in q),
+                                         key=len, reverse=True))
+        + r")(?:\[([^\]]*)\])?(?![\w])")
+    endpoint = re.compile(
+        r"(?<![\w\[])(" + "|".join(sorted(map(re.escape, endpoints), key=len, reverse=True))
+        + r")(?=: )")
+    return quantity, endpoint
 
 
 def reader_text(text: str) -> str:
@@ -301,12 +319,14 @@ def reader_text(text: str) -> str:
     endpoint name before a colon becomes its label. Parameter names of the model (``mu``,
     ``tau``, ``u_site[...]``) are model notation, defined in the methods, and are kept.
     """
+    labels = _known_labels()
+    quantities, endpoints = _patterns(tuple(sorted(labels)), registered_endpoints())
+
     def quantity(match: re.Match[str]) -> str:
         name, args = match.group(1), match.group(2)
-        if args is not None and split_contrast(args):
-            return quantity_label(name, args)
-        label = QUANTITY_LABELS[name].format(later="later", first="first")
-        return f"{label} [{args}]" if args is not None else label
+        later, first = split_contrast(args or "") or ("later", "first")
+        label = labels[name].format(later=later, first=first)
+        return f"{label} [{args}]" if args is not None and not split_contrast(args) else label
 
-    out = _QUANTITY_PATTERN.sub(quantity, text)
-    return _ENDPOINT_PATTERN.sub(lambda m: endpoint_label(m.group(1)), out)
+    out = quantities.sub(quantity, text)
+    return endpoints.sub(lambda m: endpoint_label(m.group(1)), out)

@@ -35,6 +35,7 @@ from rechallenge.analysis.run.fitio import FIT_KEY_ATTR, load_fit, save_fit
 from rechallenge.analysis.run.fitting import FIT_GROUPS, build_model
 from rechallenge.analysis.run.run_object import endpoint_figure
 from rechallenge.analysis.settings.config import RunConfig, parse_config
+from rechallenge.analysis.settings.family_hooks import model_rows
 from rechallenge.analysis.settings.fit_names import endpoint_of, fit_key
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults, site_table, summarise
 from rechallenge.analysis.summaries.prior_reweighting import sensitivity_scales
@@ -195,7 +196,7 @@ class EndpointModel:
         if key != fit_key(endpoint) or not has_family(endpoint):
             raise ValueError(f"{path}: holds the fit {key!r}, not the main fit of an endpoint")
         idata = load_fit(path, expected_key=key,
-                         expected_hash=study.for_endpoint(endpoint).data_hash())
+                         expected_hash=model_rows(endpoint, study).data_hash())
         if config is None and CONFIG_ATTR in idata.attrs:
             config = parse_config(tomllib.loads(str(idata.attrs[CONFIG_ATTR])), source=str(path))
         model = cls(study, endpoint, config)

@@ -17,7 +17,7 @@ from rechallenge.analysis.settings.families import EndpointFamily
 
 def run_families(config: RunConfig) -> tuple[EndpointFamily, ...]:
     """The families of the run's endpoints, as registered in this process."""
-    return tuple(family_of(endpoint) for endpoint in config.analysis.endpoints)
+    return tuple(family_of(endpoint) for endpoint in config.run_endpoints)
 
 
 def with_families(families: Sequence[EndpointFamily], fn: Callable[..., Any], *args: Any,

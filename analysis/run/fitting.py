@@ -40,6 +40,7 @@ import pymc as pm
 from rechallenge.analysis.families import family_of
 from rechallenge.analysis.run.manifest import RunDirectoryError
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.family_hooks import fits_comparators
 from rechallenge.analysis.settings.fit_names import (
     COMPARATORS,
     SENSITIVITY_SCALES,
@@ -210,7 +211,7 @@ def sensitivity_records(
     on nothing else), so a rebuilt report can check the run's record against it.
     """
     records = {}
-    for endpoint in config.analysis.endpoints:
+    for endpoint in config.run_endpoints:
         main = fits.get(fit_key(endpoint))
         if main is None:
             continue
@@ -283,8 +284,10 @@ def _fit_variant(
     stage.timings[fit_key(endpoint, variant)] = time.perf_counter() - start
 
 
-def _comparators(config: RunConfig) -> tuple[Pooling, ...]:
-    if not config.analysis.comparators:
+def _comparators(config: RunConfig, endpoint: str | None = None) -> tuple[Pooling, ...]:
+    """The comparators the config asks for (of ``endpoint``: none if its family has none)."""
+    if not config.analysis.comparators or (
+            endpoint is not None and not fits_comparators(family_of(endpoint))):
         return ()
     return tuple(p for p in COMPARATORS if p != config.analysis.pooling)
 
@@ -294,7 +297,7 @@ def fit_endpoint(
 ) -> None:
     """Fit the main model of ``endpoint`` and, as configured, its comparators and sensitivity refits."""
     _fit_main(study, endpoint, config, progress=progress, stage=stage)
-    for pooling in _comparators(config):
+    for pooling in _comparators(config, endpoint):
         _fit_comparator(study, endpoint, pooling, config, progress=progress, stage=stage)
 
 
@@ -337,17 +340,18 @@ class FitGroup:
 def fit_groups(study: Study, config: RunConfig) -> list[FitGroup]:
     """The fits of a run grouped by model structure: the endpoints of one family share theirs."""
     families: dict[str, list[str]] = {}
-    for endpoint in config.analysis.endpoints:
+    for endpoint in config.run_endpoints:
         families.setdefault(family_of(endpoint).family, []).append(endpoint)
     nested = nests_comparators(study, config)
     groups = []
     for endpoints in families.values():
-        if nested:
+        comparators = _comparators(config, endpoints[0])  # a family without any: main only
+        if nested and comparators:
             groups.append(FitGroup("nested", config.analysis.pooling, tuple(endpoints)))
             continue
         groups.append(FitGroup("main", config.analysis.pooling, tuple(endpoints)))
-        groups += [FitGroup("comparator", p, tuple(endpoints)) for p in _comparators(config)]
-    for endpoint in config.analysis.endpoints:  # each variant is a structure of its own
+        groups += [FitGroup("comparator", p, tuple(endpoints)) for p in comparators]
+    for endpoint in config.run_endpoints:  # each variant is a structure of its own
         groups += [FitGroup("variant", config.analysis.pooling, (endpoint,), variant)
                    for variant in family_of(endpoint).model_variants(config)]
     return groups
@@ -378,7 +382,7 @@ def fit_group(study: Study, config: RunConfig, group: FitGroup,
 def canonical_order(stage: FitStage, config: RunConfig) -> FitStage:
     """The fits in the order a one-process run makes them (endpoint by endpoint)."""
     order = []
-    for endpoint in config.analysis.endpoints:
+    for endpoint in config.run_endpoints:
         order.append(fit_key(endpoint))
         order += [fit_key(endpoint, v) for v in SENSITIVITY_SCALES]
         order += [fit_key(endpoint, p) for p in COMPARATORS]

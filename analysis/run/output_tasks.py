@@ -118,7 +118,7 @@ def stage_outcome(
     stage: FitStage = recorded.value
     files = fit_files(stage.fits)
     computed = {}
-    for endpoint in config.analysis.endpoints:
+    for endpoint in config.run_endpoints:
         main = stage.fits.get(fit_key(endpoint))
         if main is not None:
             family_of(endpoint).quantity_draws(main, config.sampler.seed)

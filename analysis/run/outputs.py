@@ -87,13 +87,13 @@ def build_outputs(
     if sources is None:
         # Only the main fits and the model variants are drawn from; sent once to the cluster,
         # not once per task.
-        drawn_from = dict.fromkeys([*config.analysis.endpoints, *(job.source for job in jobs)])
+        drawn_from = dict.fromkeys([*config.run_endpoints, *(job.source for job in jobs)])
         main = {key: fits[key] for key in drawn_from if key in fits}
         main_arg = main if client is None else client.scatter(main, hash=False)
         sources = {key: main_arg for key in drawn_from}
     # The endpoints whose fits are in one place, each place once, in the config's order.
     places: dict[int, list[str]] = {}
-    for endpoint in config.analysis.endpoints:
+    for endpoint in config.run_endpoints:
         if endpoint in sources:
             places.setdefault(id(sources[endpoint]), []).append(endpoint)
     # Every figure but the forest plots needs only the fits: they start at once, one task per
@@ -105,7 +105,10 @@ def build_outputs(
                     study_arg, sources[key], None, config) for key in drawn_fits]
     map_tasks = [submit(client, f"map_prior:{'+'.join(group)}", with_families, families,
                         map_prior_part_or_note, sources[group[0]], config)
-                 for group in places.values()] if config.analysis.pooling == "partial" else []
+                 for group in places.values()
+                 # The MAP prior is of [analysis] endpoints (not of a joint model beside them).
+                 if set(group) & set(config.analysis.endpoints)
+                 ] if config.analysis.pooling == "partial" else []
     results = all_endpoint_results(study, fits, config)
     late = []
     for group in places.values():

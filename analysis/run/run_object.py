@@ -231,7 +231,7 @@ class Run(Mapping[str, EndpointRun]):
         """The endpoints the run reports: configured, with a main fit, in registry order (as
         :func:`~rechallenge.analysis.summaries.endpoint_results.all_endpoint_results`).
         """
-        return tuple(e for e in sorted(self.config.analysis.endpoints, key=endpoint_order)
+        return tuple(e for e in sorted(self.config.run_endpoints, key=endpoint_order)
                      if fit_key(e) in self.fits)
 
     @cached_property

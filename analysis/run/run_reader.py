@@ -17,6 +17,7 @@ import arviz as az
 from rechallenge.analysis.run.fitio import load_fit
 from rechallenge.analysis.run.manifest import INPUT_PARTS, check_listed, read_manifest, verify_run
 from rechallenge.analysis.settings.config import RunConfig, load_config
+from rechallenge.analysis.settings.family_hooks import model_rows
 from rechallenge.analysis.settings.fit_names import endpoint_of
 from rechallenge.data import Study, load_study
 
@@ -76,10 +77,11 @@ def read_run(
                                          *(f"fits/{key}.nc" for key in manifest["fits"])])
     config = load_config(run_dir / "config.toml")
     study = load_run_study(run_dir, manifest, config)
-    # Each fit was made from its endpoint's rows (``Study.for_endpoint``).
+    # Each fit was made from its endpoint's rows (``Study.for_endpoint``), or the rows its
+    # family's model reads (a joint model's: two endpoints').
     fits = {
         key: load_fit(run_dir / "fits" / f"{key}.nc", expected_key=key,
-                      expected_hash=study.for_endpoint(endpoint_of(key)).data_hash())
+                      expected_hash=model_rows(endpoint_of(key), study).data_hash())
         for key in manifest["fits"]
     }
     return config, study, fits, manifest

@@ -189,7 +189,8 @@ def update_run(
     progress("prior-data conflict check of the new sites")
     conflicts = conflict_check(old_fits, new, old_config, same_site=same_site)
     before = pd.concat([summarise(old_fits[fit_key(e)], e, old_config)
-                        for e in endpoints if fit_key(e) in old_fits], ignore_index=True)
+                        for e in old_config.run_endpoints if fit_key(e) in old_fits],
+                       ignore_index=True)
     source = {
         "source_run": str(run_dir),
         "source_run_hash": run_hash(old_study, old_config),

@@ -22,10 +22,19 @@ Example (every key optional)::
     families = ["weibull"]               # survival distributions; the first is the main model,
                                          # the others are compared with it; "all" for every one
 
+    [benefit_risk]                       # the joint model of efficacy and grade 3-4 toxicity
+    enabled = false                      # true: fitted beside the endpoints' own models
+    efficacy = "response"                # or "disease_control" (also in [analysis] endpoints)
+    safety = "toxicity"
+    weights = {efficacy = 1.0, safety = 1.0}   # net benefit = w_eff x difference in efficacy
+                                               #   - w_safety x difference in toxicity
+
     [priors.binary]                      # overrides by name; unknown names are an error
     tau_sd = 1.0
     [priors.ttp]
     tau_sd = 0.5
+    [priors.benefit_risk]                # the joint model's (after [priors.binary], which its
+    log_or_sd = 1.5                      # margins share)
 
     [sampler]
     backend = "nutpie"                   # nutpie | jax | pymc | auto
@@ -52,7 +61,9 @@ Example (every key optional)::
 The resolved config (defaults filled in, paths absolute) is written into each run directory as
 ``config.toml``, so ``rechallenge analyze --config RUN/config.toml`` repeats the run exactly.
 The ``[engine]`` section is left out of it: where tasks ran changes no number (the manifest
-records it), and a cluster address of today need not exist when the run is repeated.
+records it), and a cluster address of today need not exist when the run is repeated. The
+``[benefit_risk]`` section is written only when it differs from its defaults, so a run that
+does not use it writes the config it wrote before the section existed.
 """
 
 from __future__ import annotations
@@ -68,6 +79,7 @@ import tomli_w
 from rechallenge.analysis.settings.config_checks import config_problems
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.data import schema
+from rechallenge.data.endpoints import BENEFIT_RISK
 from rechallenge.data.files import file_problem
 from rechallenge.models.dims import CovariateEffects, Pooling
 from rechallenge.models.fit_settings import SamplerSettings
@@ -155,6 +167,26 @@ class ReportConfig:
     affiliations: tuple[str, ...] = ()
 
 
+#: The net benefit's weights by default: a difference in efficacy counts as much as one in
+#: toxicity.
+DEFAULT_WEIGHTS: Final[Mapping[str, float]] = {"efficacy": 1.0, "safety": 1.0}
+
+
+@dataclass(frozen=True)
+class BenefitRiskConfig:
+    """The joint model of an efficacy and a safety endpoint (:mod:`rechallenge.models.joint`).
+
+    When ``enabled``, the run fits it beside the endpoints' own models, as the endpoint
+    ``"benefit_risk"``. ``weights`` (``efficacy``, ``safety``) make the net benefit: ``w_eff``
+    times the difference in efficacy minus ``w_safety`` times the difference in toxicity.
+    """
+
+    enabled: bool = False
+    efficacy: str = "response"
+    safety: str = "toxicity"
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """Where the run's tasks run (:mod:`rechallenge.analysis.run.engine`).
@@ -179,9 +211,20 @@ class RunConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     ttp: TtpConfig = field(default_factory=TtpConfig)
+    benefit_risk: BenefitRiskConfig = field(default_factory=BenefitRiskConfig)
+
+    @property
+    def run_endpoints(self) -> tuple[str, ...]:
+        """The endpoints a run fits and reports: ``[analysis] endpoints``, then the joint
+        benefit-risk endpoint when ``[benefit_risk]`` enables it.
+        """
+        joint = (BENEFIT_RISK,) if self.benefit_risk.enabled else ()
+        return tuple(dict.fromkeys((*self.analysis.endpoints, *joint)))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (TOML-writable)."""
+        """Plain nested dict (TOML-writable); ``benefit_risk`` only when not the default."""
+        joint = ({} if self.benefit_risk == BenefitRiskConfig()
+                 else {"benefit_risk": asdict(self.benefit_risk)})
         return {
             "data": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.data).items()},
             "analysis": {
@@ -192,6 +235,7 @@ class RunConfig:
             "interval": asdict(self.interval),
             "report": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.report).items()},
             "ttp": {"families": list(self.ttp.families), "horizons": list(self.ttp.horizons)},
+            **joint,
         }
 
     def to_toml(self) -> str:
@@ -245,13 +289,16 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "<config>", base: Path
         ttp["families"] = tuple(DISTRIBUTIONS)
     if "horizons" in ttp:
         ttp["horizons"] = tuple(float(h) for h in ttp["horizons"])
+    joint = _section(raw, "benefit_risk")
+    joint["weights"] = {k: float(v) for k, v in {**DEFAULT_WEIGHTS,
+                                                 **joint.get("weights", {})}.items()}
     return RunConfig(data, AnalysisConfig(**_section(raw, "analysis")),
                      {k: dict(v) for k, v in priors.items()},
                      SamplerSettings(**_section(raw, "sampler")),
                      Interval(**_section(raw, "interval")),
                      ReportConfig(**_section(raw, "report")),
                      EngineConfig(**_section(raw, "engine")),
-                     TtpConfig(**ttp))
+                     TtpConfig(**ttp), BenefitRiskConfig(**joint))
 
 
 def load_config(path: str | Path | None) -> RunConfig:

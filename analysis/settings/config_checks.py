@@ -20,10 +20,11 @@ from typing import Any, Final
 import pandas as pd
 
 from rechallenge.data import line_label_problems, schema
-from rechallenge.data.endpoints import registered_endpoints
+from rechallenge.data.endpoints import endpoints_of_kind, registered_endpoints
 from rechallenge.models.binary import BINARY_PRIORS
 from rechallenge.models.design import covariate_design
 from rechallenge.models.fit_settings import BACKENDS
+from rechallenge.models.joint_priors import JOINT_PRIORS
 from rechallenge.models.priors import PriorDefault
 from rechallenge.models.survival import DISTRIBUTIONS
 from rechallenge.models.ttp import ttp_priors
@@ -116,6 +117,41 @@ def _strings(*, choices: tuple[str, ...] | Callable[[], tuple[str, ...]] = (), n
     return check
 
 
+def _analysed_endpoints() -> tuple[str, ...]:
+    # The endpoints with rows of their own; a joint endpoint is enabled by its own section.
+    return tuple(e for e in registered_endpoints() if e not in endpoints_of_kind("joint"))
+
+
+def _endpoints(value: Any) -> str | None:
+    joint = [v for v in value if v in endpoints_of_kind("joint")] if isinstance(value, list) else []
+    if joint:
+        return (f"endpoints with rows of their own ({', '.join(_analysed_endpoints())}); "
+                f"{show(joint)} is fitted when [benefit_risk] enabled = true")
+    return _strings(choices=_analysed_endpoints, noun="endpoint", non_empty=True,
+                    example='["response", "ttp"]')(value)
+
+
+def _binary_endpoint(value: Any) -> str | None:
+    # Read from the registry when checked: a registered binary endpoint may be either outcome.
+    known = endpoints_of_kind("binary")
+    return None if isinstance(value, str) and value in known else (
+        "one of the binary endpoints " + ", ".join(json.dumps(e) for e in known))
+
+
+#: The net benefit's weights: one per outcome of the joint model.
+WEIGHT_KEYS: Final = ("efficacy", "safety")
+
+
+def _weights(value: Any) -> str | None:
+    expected = ("a table of weights >= 0, not both 0, e.g. {efficacy = 1.0, safety = 1.0} "
+                "(a weight left out is 1)")
+    if not isinstance(value, Mapping) or set(value) - set(WEIGHT_KEYS):
+        return expected
+    if not all(_is_number(v) and math.isfinite(v) and v >= 0 for v in value.values()):
+        return expected
+    return expected if all(float(value.get(k, 1.0)) == 0 for k in WEIGHT_KEYS) else None
+
+
 def _line_labels(value: Any) -> str | None:
     # Line labels are labels: the rules of the data's label cells (rechallenge.data).
     listed = _strings(non_empty=True, distinct=True, example='["ICI-1", "ICI-2"]')(value)
@@ -138,8 +174,7 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
         "synthetic": _boolean,
     },
     "analysis": {
-        "endpoints": _strings(choices=registered_endpoints, noun="endpoint", non_empty=True,
-                              example='["response", "ttp"]'),
+        "endpoints": _endpoints,
         "pooling": _choice(("partial", "complete", "none")),
         "patient_effect": _boolean,
         "covariates": _strings(distinct=True, example='["regimen_class"]'),
@@ -169,6 +204,12 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
             distinct=True, example='["weibull", "lognormal"]')(v),
         "horizons": _horizons,
     },
+    "benefit_risk": {
+        "enabled": _boolean,
+        "efficacy": _binary_endpoint,
+        "safety": _binary_endpoint,
+        "weights": _weights,
+    },
     "report": {
         # Kept in step with rechallenge.analysis.settings.config.ESTIMATES (a test checks).
         "estimate": _choice(("median", "mean_sd")),
@@ -181,6 +222,8 @@ SECTIONS: Final[dict[str, dict[str, Check]]] = {
 PRIOR_FAMILIES: Final[dict[str, Mapping[str, PriorDefault]]] = {
     # [priors.ttp] holds the priors of every survival distribution (each fit reads its own).
     "binary": BINARY_PRIORS, "ttp": {k: v for d in DISTRIBUTIONS for k, v in ttp_priors(d).items()},
+    # The joint model's; its margins take [priors.binary] first (analysis/families/benefit_risk.py).
+    "benefit_risk": JOINT_PRIORS,
 }
 #: Prior names of earlier versions and their names now (one name per concept in every model).
 #: Not aliases: a config with an old name is refused, with the new name in the message. The TTP
@@ -200,8 +243,8 @@ def show(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False)
     elif isinstance(value, list):
         text = "[" + ", ".join(show(v) for v in value) + "]"
-    elif isinstance(value, Mapping):
-        text = "a table"
+    elif isinstance(value, Mapping):  # an inline table, as written: {efficacy = 1.0, ...}
+        text = "{" + ", ".join(f"{k} = {show(v)}" for k, v in value.items()) + "}"
     else:
         text = str(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -237,19 +280,50 @@ def config_problems(raw: Mapping[str, Any]) -> list[str]:
             elif (expected := check(value)) is not None:
                 problems.append(f"[{name}] {key}: expected {expected}, got {show(value)}")
     problems += _prior_problems(raw.get("priors", {}))
+    problems += _benefit_risk_problems(raw)
+    return problems
+
+
+def _benefit_risk_problems(raw: Mapping[str, Any]) -> list[str]:
+    """What an enabled ``[benefit_risk]`` needs of the rest of the config: two different
+    outcomes, each also analysed on its own (``[analysis] endpoints``), and partial pooling.
+    Keys that are wrong in themselves are reported by their own checks, not again here.
+    """
+    section, analysis = raw.get("benefit_risk", {}), raw.get("analysis", {})
+    if not (isinstance(section, Mapping) and section.get("enabled") is True
+            and isinstance(analysis, Mapping)):
+        return []
+    problems = []
+    outcomes = {"efficacy": section.get("efficacy", "response"),
+                "safety": section.get("safety", "toxicity")}
+    if outcomes["efficacy"] == outcomes["safety"]:
+        problems.append(f"[benefit_risk] safety: expected an endpoint other than the efficacy "
+                        f"endpoint, got {show(outcomes['safety'])} for both")
+    endpoints = analysis.get("endpoints", list(schema.ENDPOINTS))
+    for role, endpoint in outcomes.items():
+        if (isinstance(endpoints, list) and _binary_endpoint(endpoint) is None
+                and endpoint not in endpoints):
+            problems.append(f"[benefit_risk] {role}: {show(endpoint)} must also be in [analysis] "
+                            f"endpoints (the joint model is reported beside each outcome's own "
+                            f"model), got endpoints {show(endpoints)}")
+    pooling = analysis.get("pooling", "partial")
+    if pooling != "partial" and isinstance(pooling, str):
+        problems.append(f"[benefit_risk] enabled: the joint model pools sites partially only; "
+                        f'expected [analysis] pooling = "partial", got {show(pooling)}')
     return problems
 
 
 def _prior_problems(priors: Any) -> list[str]:
     """Prior families, names and values, checked as the models check them."""
     if not isinstance(priors, Mapping):
-        return [f"priors: expected tables [priors.binary] and [priors.ttp], got {show(priors)}"]
+        return [f"priors: expected tables such as [priors.binary] and [priors.ttp], got "
+                f"{show(priors)}"]
     problems = []
     for family, values in priors.items():
         defaults = PRIOR_FAMILIES.get(family)
         if defaults is None:
-            problems.append(f"[priors.{family}]: unknown prior family; use [priors.binary] "
-                            "or [priors.ttp]")
+            problems.append(f"[priors.{family}]: unknown prior family; use "
+                            + ", ".join(f"[priors.{known}]" for known in PRIOR_FAMILIES))
             continue
         if not isinstance(values, Mapping):
             problems.append(f"priors {family}: expected a table [priors.{family}], "

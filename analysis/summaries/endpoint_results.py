@@ -146,5 +146,5 @@ def all_endpoint_results(
     study: Study, fits: Mapping[str, az.InferenceData], config: RunConfig
 ) -> dict[str, EndpointResults]:
     """:func:`endpoint_results` for every endpoint that has a main fit, in registry order."""
-    ordered = sorted(config.analysis.endpoints, key=endpoint_order)
+    ordered = sorted(config.run_endpoints, key=endpoint_order)
     return {e: endpoint_results(e, fits, config) for e in ordered if fit_key(e) in fits}
