@@ -66,3 +66,16 @@ def test_no_machine_name_reaches_a_reader_of_another_distribution(families_run: 
         found = sorted(m for m in MACHINE_NAMES
                        if re.search(rf"(?<![\w/.]){re.escape(m)}(?![\w])", text))
         assert not found, f"{name} shows machine names {found}"
+
+
+def test_the_comparison_shows_the_data_median_above_the_distributions(families_run: Path) -> None:
+    from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL
+    from rechallenge.analysis.summaries.family_comparison import observed_medians
+    from rechallenge.data.load import example_study
+
+    table = pd.read_csv(families_run / "tables" / "reader" / "ttp_distributions.csv",
+                        keep_default_na=False)
+    assert table.iloc[0]["Distribution"] == "Kaplan-Meier (data)"
+    assert table.iloc[0]["Rank"] == "" and len(table) == 3
+    for line, km in observed_medians(example_study(), DEFAULT_INTERVAL).items():
+        assert table.iloc[0][f"Median TTP {line}, months"].startswith(f"{km.median:.1f} (")

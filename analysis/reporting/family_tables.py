@@ -4,13 +4,14 @@ the results (:mod:`rechallenge.analysis.summaries.family_comparison` computes th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from rechallenge.analysis.reporting.estimates import interval_cell, probability_cell, signed
 from rechallenge.analysis.reporting.tables import Table
 from rechallenge.analysis.settings.intervals import Interval
+from rechallenge.data.frequentist import MedianCI
 
 #: The machine table's name and caption.
 FAMILIES_NAME = "ttp_distributions"
@@ -27,9 +28,18 @@ def families_machine_table(frames: Sequence[pd.DataFrame | None]) -> Table | Non
                  pd.concat(present, ignore_index=True))
 
 
-def families_reader_table(machine: Table, lines: Sequence[str], interval: Interval) -> Table:
-    """The comparison in words: one row per distribution, best first."""
-    first, rows = lines[0], []
+def families_reader_table(machine: Table, lines: Sequence[str], interval: Interval,
+                          observed: Mapping[str, MedianCI] | None = None) -> Table:
+    """The comparison in words: one row per distribution, best first, after a row of the
+    ``observed`` Kaplan-Meier median of each line (with its confidence interval), so that each
+    distribution's medians can be read against the data's.
+    """
+    first = lines[0]
+    rows: list[dict[str, object]] = []
+    if observed:
+        rows.append({"Distribution": "Kaplan-Meier (data)", **{
+            f"Median TTP {line}, months": interval_cell(km.median, km.lower, km.upper, "months")
+            for line, km in observed.items()}})
     for r in machine.frame.to_dict("records"):
         row = {"Distribution": str(r["label"]) + (" (main model)" if r["main"] else ""),
                "Rank": int(r["rank"]),
@@ -57,8 +67,10 @@ def families_reader_table(machine: Table, lines: Sequence[str], interval: Interv
         f"structure, compared by PSIS-LOO: the difference in expected log predictive density "
         f"from the best (with its SE; differences within about two SEs do not separate the "
         f"distributions), the stacking weight, and the rows whose Pareto k exceeds 0.7. "
-        f"Population medians and contrasts are posterior medians with {interval.label}s."),
-        pd.DataFrame(rows))
+        f"Population medians and contrasts are posterior medians with {interval.label}s"
+        + (f"; the first row is the Kaplan-Meier median of all patients of each line with its "
+           f"{interval.percent} confidence interval." if observed else ".")),
+        pd.DataFrame(rows).fillna(""))
 
 
 def families_sentence(machine: Table, lines: Sequence[str], interval: Interval) -> str:

@@ -22,6 +22,7 @@ from rechallenge.analysis.reporting.vocabulary import endpoint_label
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.captured import describe_counts
 from rechallenge.analysis.summaries.endpoint_results import EndpointResults
+from rechallenge.analysis.summaries.family_comparison import observed_medians
 from rechallenge.data import Study
 
 
@@ -109,7 +110,8 @@ def build_reader_tables(
         sensitivity=None if sensitivity is None else rd.sensitivity_table(sensitivity, interval),
         psens=words(psens, warning_note(results, "power_scaling")),
         families=(None if families is None
-                  else families_reader_table(families, study.lines, interval)),
+                  else families_reader_table(families, study.lines, interval,
+                                             observed_medians(study, interval))),
         own=tuple(own),
     ))
 

@@ -14,7 +14,10 @@ from collections.abc import Mapping, Sequence
 import arviz as az
 import pandas as pd
 
+from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.checks import loo_comparison
+from rechallenge.data import Study, schema
+from rechallenge.data.frequentist import MedianCI, km_median
 from rechallenge.models.fit_settings import fit_attrs
 from rechallenge.models.survival import fit_distribution
 
@@ -85,3 +88,16 @@ def _estimate(row: dict, summary: pd.DataFrame, quantity: str, line: str) -> Non
     row[key] = float(first["mean" if quantity.startswith("prob_") else "median"])
     row[f"{key}_lower"] = float(first["lower"])
     row[f"{key}_upper"] = float(first["upper"])
+
+
+def observed_medians(study: Study, interval: Interval) -> dict[str, MedianCI]:
+    """The Kaplan-Meier median TTP of all patients of each line, with its confidence interval
+    (the descriptive table's method), for lines with patient rows.
+    """
+    patients, out = study.patients, {}
+    for line in study.lines:
+        rows = patients[patients[schema.LINE] == line] if len(patients) else patients
+        if len(rows) and schema.TTP_MONTHS in rows:
+            out[line] = km_median(rows[schema.TTP_MONTHS], rows[schema.PROGRESSED],
+                                  level=interval.level)
+    return out
