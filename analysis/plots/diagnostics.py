@@ -23,7 +23,7 @@ from rechallenge.models.survival import DISTRIBUTIONS
 #: Parameters shown by default, where the fit has them (line intercepts ``mu``, covariate
 #: coefficients ``beta``, ...: the names every model uses).
 TOP_LEVEL_PARAMETERS: Final[tuple[str, ...]] = (
-    "mu", "beta", "tau",
+    "mu", "mu_eff", "mu_tox", "beta", "tau", "log_or",
     *dict.fromkeys(p.name for d in DISTRIBUTIONS.values() for p in d.parameters),
     "site_corr", "sigma_patient",
 )
@@ -37,6 +37,10 @@ PARAMETER_WORDS: Final[dict[str, str]] = {
     "shape": "Weibull shape",
     "site_corr": "Correlation of site effects",
     "sigma_patient": "Between-patient SD",
+    # The joint model of efficacy and toxicity (models/joint.py).
+    "mu_eff": "Efficacy intercept, typical site",
+    "mu_tox": "Toxicity intercept, typical site",
+    "log_or": "Within-patient log odds ratio of efficacy and toxicity",
     # Each survival distribution's shape parameters, in its own words.
     **{p.name: p.words for d in DISTRIBUTIONS.values() for p in d.parameters},
 }
