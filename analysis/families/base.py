@@ -33,6 +33,8 @@ class FamilyOfEndpoint:
 
     #: The kind of outcome the family models.
     outcome_kind: ClassVar[OutcomeKind]
+    #: The family's name (its models' key: ``"binary"``, ``"ttp"``).
+    family: str
     #: What simulation studies need of the family's model.
     simulator: FamilySimulator
     #: The parameters whose power-scaling sensitivity is reported, and the priors scaled.
@@ -58,6 +60,14 @@ class FamilyOfEndpoint:
     def simulator_for(self, config: RunConfig, study: Study) -> FamilySimulator:
         """The family's simulator (a family with model variants overrides this)."""
         return self.simulator
+
+    def model_variants(self, config: RunConfig) -> tuple[str, ...]:
+        """None here: one model (a family with model variants overrides this)."""
+        return ()
+
+    def main_variant(self, config: RunConfig) -> str:
+        """The family's name: its one model."""
+        return self.family
 
     def variant_figure_kinds(self, study: Study, config: RunConfig) -> list[str]:
         """Figures drawn for the fits of the family's model variants; none here."""

@@ -100,14 +100,6 @@ class BenefitRiskFamily(FamilyOfEndpoint):
     #: Partial pooling only: the run fits no comparator (settings/family_hooks.py).
     comparators: bool = False
 
-    def model_variants(self, config: RunConfig) -> tuple[str, ...]:
-        """None: one joint model."""
-        return ()
-
-    def main_variant(self, config: RunConfig) -> str:
-        """The family's name: its one model."""
-        return self.family
-
     # ----------------------------------------------------------------------- the model
     def prior_defaults(self, options: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
         """The joint model's prior hyperparameters."""

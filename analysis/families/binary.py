@@ -82,14 +82,6 @@ class BinaryFamily(FamilyOfEndpoint):
     headline_suffix: str = ""
     simulator: FamilySimulator = BinarySimulator()
 
-    def model_variants(self, config: RunConfig) -> tuple[str, ...]:
-        """None: one logistic model per endpoint."""
-        return ()
-
-    def main_variant(self, config: RunConfig) -> str:
-        """The family's name: its one model."""
-        return self.family
-
     # ----------------------------------------------------------------------- the model
     def prior_defaults(self, options: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
         """The binary model's prior hyperparameters."""
