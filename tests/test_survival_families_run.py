@@ -79,3 +79,9 @@ def test_the_comparison_shows_the_data_median_above_the_distributions(families_r
     assert table.iloc[0]["Rank"] == "" and len(table) == 3
     for line, km in observed_medians(example_study(), DEFAULT_INTERVAL).items():
         assert table.iloc[0][f"Median TTP {line}, months"].startswith(f"{km.median:.1f} (")
+
+
+def test_the_shrinkage_note_names_no_distribution_the_run_may_not_use(families_run: Path) -> None:
+    supplement = (families_run / "supplement.md").read_text(encoding="utf-8")
+    assert "moves its fitted survival curve while leaving the Kaplan-Meier median" in supplement
+    assert "Weibull fit" not in supplement  # the main model here is the log-normal

@@ -328,8 +328,8 @@ class SurvivalFamily(FamilyOfEndpoint):
 SHRINKAGE_NOTE: Final = (
     "A site's shrunken median can lie beyond the pooled median, on the other side from its "
     "observed one: the model uses every patient's time, and one long time among a site's few "
-    "patients moves its Weibull fit while leaving the Kaplan-Meier median, the middle time, "
-    "unchanged.")
+    "patients moves its fitted survival curve while leaving the Kaplan-Meier median, the "
+    "middle time, unchanged.")
 
 
 def _unchecked_median(est: MedianCI) -> str:
