@@ -107,11 +107,6 @@ def open_client(settings: EngineSettings = EngineSettings()) -> Iterator[Client]
                 # -> 0.4 s). These workers are ours and end now; a remote cluster's are left be.
                 with suppress(Exception):  # never hide the error that ended the block
                     client.run(gc.freeze)
-                # Workers first, then the scheduler: a worker whose heartbeat falls between the
-                # scheduler's close and its own logs a traceback on the terminal (a known
-                # shutdown race of Dask's LocalCluster, seen once in a full test run).
-                with suppress(Exception):
-                    client.retire_workers(close_workers=True)
     finally:
         cluster.close()
 
