@@ -283,10 +283,7 @@ class GeneralisedGamma(SurvivalDistribution):
     aft = True
     proportional_hazards = False
     location_words = "log time scale mu (log months; the median when Q = 0)"
-    # Measured on the shipped data's hierarchical model (2 cores, loaded): nutpie's numba
-    # compilation of the gradient (incomplete gamma, Temme and tail series) had not finished
-    # after 20 minutes; JAX compiles it in 1-4 minutes and samples 2 x 1000 draws in about 50 s.
-    needs_backend = "jax"
+    needs_backend = "jax"  # numba: no compile in 20 min on the shipped data; JAX: 1-4 min
     parameters = (
         # The log-normal's words: the reader's vocabulary is keyed by the parameter's name alone.
         ShapeParameter("sigma", "log_sigma", "sigma_log_sd", words="SD of log time (log-normal sigma)"),
