@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 
 from rechallenge.analysis.run.engine import (
+    DISTRIBUTED_LOGGERS,
     EngineSettings,
     TaskProgress,
     gather_as_completed,
     local_workers,
     open_client,
+    quiet_distributed_logs_here,
 )
 
 
@@ -30,6 +33,14 @@ def test_a_local_cluster_runs_tasks_and_hands_on_every_result() -> None:
     assert seen == {x: x * x for x in range(5)}
     lines = stream.getvalue().splitlines()
     assert len(lines) == 5 and lines[-1].startswith("5/5 squares done")
+
+
+def test_a_closing_cluster_logs_only_critical_messages_and_the_levels_come_back() -> None:
+    before = {name: logging.getLogger(name).level for name in DISTRIBUTED_LOGGERS}
+    with quiet_distributed_logs_here():
+        worker = logging.getLogger("distributed.worker")
+        assert not worker.isEnabledFor(logging.ERROR) and worker.isEnabledFor(logging.CRITICAL)
+    assert {name: logging.getLogger(name).level for name in DISTRIBUTED_LOGGERS} == before
 
 
 def test_progress_shows_finished_over_total_and_an_eta() -> None:

@@ -13,6 +13,7 @@ which worker runs it or in which order tasks finish.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import socket
 import sys
@@ -107,8 +108,38 @@ def open_client(settings: EngineSettings = EngineSettings()) -> Iterator[Client]
                 # -> 0.4 s). These workers are ours and end now; a remote cluster's are left be.
                 with suppress(Exception):  # never hide the error that ended the block
                     client.run(gc.freeze)
+                    # A worker whose heartbeat is in flight when the scheduler closes logs a
+                    # traceback (dask/distributed#7192) on the user's terminal, about nothing
+                    # the user did; errors of the command's own tasks reach it through the
+                    # client, so the closing cluster's logs are dropped.
+                    client.run(quiet_distributed_logs)
     finally:
-        cluster.close()
+        with quiet_distributed_logs_here():
+            cluster.close()
+
+
+#: The loggers a closing local cluster writes through (some carry their own level, so a level
+#: set on ``distributed`` alone would not reach them).
+DISTRIBUTED_LOGGERS = ("distributed", "distributed.core", "distributed.comm", "distributed.nanny",
+                       "distributed.scheduler", "distributed.worker")
+
+
+def quiet_distributed_logs() -> None:
+    """Let the ``distributed`` loggers of this process print only critical messages."""
+    for name in DISTRIBUTED_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+@contextmanager
+def quiet_distributed_logs_here() -> Iterator[None]:
+    """:func:`quiet_distributed_logs` in this process for a block, the levels restored after."""
+    levels = {name: logging.getLogger(name).level for name in DISTRIBUTED_LOGGERS}
+    quiet_distributed_logs()
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 @contextmanager
