@@ -10,8 +10,9 @@ declares the hooks of :mod:`rechallenge.analysis.settings.family_hooks`: its mod
 of its two endpoints (not rows of its own), it has no comparators (partial pooling only), and
 it adds its table of the benefit-risk plane to the run. Its prior-sensitivity variants (the
 heterogeneity prior's scale halved and doubled) are made as for any endpoint. It exports no MAP
-prior (the export reads ``[analysis] endpoints``) and has no simulation study
-(:mod:`rechallenge.analysis.families.benefit_risk_simulation`).
+prior (the export reads ``[analysis] endpoints``). Its simulation study is SBC
+(``rechallenge simulate sbc``, key ``"joint"``), by the simulator of
+:mod:`rechallenge.analysis.families.benefit_risk_simulation`, which draws whole studies.
 """
 
 from __future__ import annotations
@@ -144,6 +145,18 @@ class BenefitRiskFamily(FamilyOfEndpoint):
         names, priors = self.power_scaled
         return (tuple(n for n in names if n in idata.posterior),
                 tuple(n for n in priors if n in idata.posterior))
+
+    def simulator_for(self, config: RunConfig, study: Study) -> FamilySimulator:
+        """The simulator of the config's joint model (its endpoints and net-benefit weights),
+        redrawing the aggregate rows ``study`` has of its two endpoints.
+
+        Raises
+        ------
+        ValueError
+            Endpoints a simulated study cannot be written as (efficacy other than response or
+            disease control, safety other than toxicity).
+        """
+        return JointSimulator.for_study(config.benefit_risk, study)
 
     # ----------------------------------------------------------------------- summaries
     def summarise(self, idata: az.InferenceData, interval: Interval, seed: int) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rechallenge.data.endpoints import register_endpoint, unregister_endpoint
 
@@ -334,19 +334,13 @@ def registered_families() -> tuple[EndpointFamily, ...]:
     return tuple(_FAMILIES.values())
 
 
-#: The key of the simulator of a family whose model has no simulation studies.
-NO_SIMULATION: Final = ""
-
-
 def simulators() -> dict[str, FamilySimulator]:
-    """The models simulation studies can simulate, by key (``"binary"``, ``"ttp"``): the
-    simulator of the first registered family of each key (none of a family whose simulator's
-    key is :data:`NO_SIMULATION`).
+    """The models simulation studies can simulate, by key (``"binary"``, ``"ttp"``,
+    ``"joint"``): the simulator of the first registered family of each key.
     """
     out: dict[str, FamilySimulator] = {}
     for family in _FAMILIES.values():
-        if family.simulator.key != NO_SIMULATION:
-            out.setdefault(family.simulator.key, family.simulator)
+        out.setdefault(family.simulator.key, family.simulator)
     return out
 
 

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from rechallenge.analysis.settings.families import EndpointFamily, family_of
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import numpy as np
     import pandas as pd
 
+    from rechallenge.analysis.settings.config import RunConfig
     from rechallenge.analysis.settings.intervals import Interval
     from rechallenge.data import Study
 
@@ -38,6 +42,52 @@ class DeclaresComparators(Protocol):
 
     #: ``False``: the model has partial pooling only; the run fits no comparator of it.
     comparators: bool
+
+
+@runtime_checkable
+class ReadsSharedPriors(Protocol):
+    """A family whose prior overrides are more than its own ``[priors.<section>]`` (the joint
+    model's margins take ``[priors.binary]`` first): simulation studies simulate and refit with
+    these.
+    """
+
+    def priors(self, config: RunConfig) -> dict[str, float]:
+        """The config's prior overrides of the family's model."""
+        ...
+
+
+@runtime_checkable
+class DrawsWholeStudies(Protocol):
+    """A simulator (:class:`~rechallenge.analysis.settings.families.FamilySimulator`) whose
+    model is not one outcome per design row from one linear predictor with site effects over the
+    lines (the joint model: two outcomes per patient and line, site effects over the (outcome,
+    line) combinations). It draws its parameters and whole studies and names its quantities
+    itself; :mod:`rechallenge.analysis.simulation.generators` and
+    :mod:`~rechallenge.analysis.simulation.quantities` then call these instead of their generic
+    steps, and the simulator's per-row methods are not called. Such a model has SBC only:
+    coverage and precision studies set true values and a later-line effect on the generic
+    parameters.
+    """
+
+    def draw_parameters(self, priors: Mapping[str, float], n_lines: int,
+                        rng: np.random.Generator) -> dict[str, Any]:
+        """Every parameter from its prior (JSON-ready lists)."""
+        ...
+
+    def draw_study(self, hyper: Mapping[str, Any], design: Any, rng: np.random.Generator) -> Study:
+        """A study of ``design`` (a ``SimulationDesign``) simulated given the parameters."""
+        ...
+
+    def parameter_arrays(self, posterior: Any) -> dict[str, np.ndarray]:
+        """A fit's parameters, named as :meth:`draw_parameters`' (leading chain, draw)."""
+        ...
+
+    def recorded_quantities(self, params: Mapping[str, np.ndarray],
+                            lines: Sequence[str]) -> dict[tuple[str, str], np.ndarray]:
+        """``{(name, label): array}`` from parameters with any leading shape (the truth's
+        ``(1,)``, a fit's ``(chain, draw)``), computed alike for both.
+        """
+        ...
 
 
 @dataclass(frozen=True)

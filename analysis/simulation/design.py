@@ -123,18 +123,19 @@ class SimulationDesign:
         return {"sites": len(self.sites), "patients": len(self.patients), "rows": len(self.rows),
                 "rows_with_finite_censoring": int(np.isfinite(self.rows[CENSOR]).sum())}
 
-    def binary_study(self, events: np.ndarray) -> Study:
+    def binary_study(self, events: np.ndarray, toxicity: np.ndarray | None = None) -> Study:
         """A study whose binary endpoints are ``events`` (0/1 per design row).
 
         Best response is written PR for an event and PD otherwise, and the toxicity flag equals
-        the event, so response, disease control and toxicity all read ``events``.
+        the event, so response, disease control and toxicity all read ``events``; with
+        ``toxicity`` (0/1 per row, the joint model's second outcome) the flag is that instead.
         """
         y = np.asarray(events, dtype=int)
         frame = self.rows[[schema.SITE, schema.PATIENT_ID, schema.LINE]].copy()
         frame[schema.BEST_RESPONSE] = np.where(y == 1, "PR", "PD")
         frame[schema.TTP_MONTHS] = 1.0
         frame[schema.PROGRESSED] = 1
-        frame[schema.TRAE_GRADE_3_4] = y
+        frame[schema.TRAE_GRADE_3_4] = y if toxicity is None else np.asarray(toxicity, dtype=int)
         return Study(frame, lines=self.lines, synthetic=True)
 
     def ttp_study(self, times: np.ndarray) -> Study:

@@ -10,10 +10,12 @@ Two steps, so coverage and precision studies can fix the first:
 What is particular to a model (its line parameters, its outcome given the linear predictor) is
 its family's simulator (:class:`~rechallenge.analysis.settings.families.FamilySimulator`,
 looked up by key: ``"binary"``, ``"ttp"``); the site effects, patient effects, between-site SDs
-and correlation are here, as in the builders' shared :mod:`rechallenge.models.effects`. Each
-mirrors its builder (partial or complete pooling, optional patient effect, shape per line or
-shared); that the two agree is what simulation-based calibration tests, and
-``tests/test_simulation_units.py`` compares the prior draws with the builders' own prior draws.
+and correlation are here, as in the builders' shared :mod:`rechallenge.models.effects`. A model
+of another shape (the joint model, ``"joint"``) draws its parameters and whole studies itself
+(:class:`~rechallenge.analysis.settings.family_hooks.DrawsWholeStudies`). Each mirrors its
+builder (partial or complete pooling, optional patient effect, shape per line or shared); that
+the two agree is what simulation-based calibration tests, and ``tests/test_simulation_units.py``
+compares the prior draws with the builders' own prior draws.
 Hyperparameters are a plain ``{name: list}`` mapping, so they can be written to JSON.
 """
 
@@ -28,8 +30,10 @@ import pymc as pm
 
 from rechallenge.analysis.families import simulators
 from rechallenge.analysis.settings.families import FamilySimulator
+from rechallenge.analysis.settings.family_hooks import DrawsWholeStudies
 from rechallenge.analysis.settings.simulation_limits import OPEN_BOUNDS, TRUTH_BOUNDS
 from rechallenge.analysis.simulation.design import SimulationDesign
+from rechallenge.data import Study
 from rechallenge.models.dims import Pooling
 
 #: The poolings a simulation study supports.
@@ -110,6 +114,8 @@ def draw_hyperparameters(
         with a patient effect the family's patient SD. Lists, JSON-ready.
     """
     simulator = simulator_of(family)
+    if isinstance(simulator, DrawsWholeStudies):  # the joint model: every parameter its own
+        return simulator.draw_parameters(priors, n_lines, rng)
     hyper: Hyper = simulator.draw_line_parameters(priors, options.shared_shape, n_lines, rng)
     if options.pooling == "partial":
         hyper["tau"] = np.abs(rng.normal(0.0, priors["tau_sd"], n_lines)).tolist()
@@ -221,6 +227,19 @@ def draw_outcomes(
 def simulated_study(family: ModelRef, design: SimulationDesign, outcomes: np.ndarray) -> Any:
     """The :class:`~rechallenge.data.Study` of simulated outcomes (censored for TTP)."""
     return simulator_of(family).study(design, outcomes)
+
+
+def draw_study(
+    family: ModelRef, hyper: Mapping[str, Any], design: SimulationDesign, rng: np.random.Generator
+) -> Study:
+    """A simulated study given ``hyper``: :func:`draw_outcomes` then :func:`simulated_study`,
+    or the simulator's own draw of a whole study (the joint model's).
+    """
+    simulator = simulator_of(family)
+    if isinstance(simulator, DrawsWholeStudies):
+        return simulator.draw_study(hyper, design, rng)
+    outcomes, _ = draw_outcomes(family, hyper, design, rng)
+    return simulated_study(family, design, outcomes)
 
 
 def _lkj(n: int, eta: float, rng: np.random.Generator) -> np.ndarray:

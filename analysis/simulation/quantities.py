@@ -12,7 +12,14 @@ binary
 ttp
     ``mu[line]``, ``shape[line]`` (or ``shape[all]``), ``tau[line]``, ``site_corr[contrast]``,
     ``sigma_patient[all]``, ``median_population[line]``, ``median_ratio_population[contrast]``,
-    ``median_ratio_typical_site[contrast]``.
+    ``median_ratio_typical_site[contrast]``;
+joint
+    its simulator's (``JointSimulator.recorded_quantities``): ``mu_eff[line]``,
+    ``mu_tox[line]``, ``log_or[line]``, ``tau_efficacy[line]``, ``tau_safety[line]``,
+    ``sigma_patient_efficacy[all]``, ``sigma_patient_safety[all]``,
+    ``site_corr_efficacy_safety[line]``, ``probability_efficacy_population[line]``,
+    ``probability_safety_population[line]``, ``difference_efficacy_population[contrast]``,
+    ``difference_safety_population[contrast]``, ``difference_net_benefit_population[contrast]``.
 
 The contrast label is ``"<later> vs <first>"``.
 """
@@ -25,6 +32,7 @@ from typing import Any
 import arviz as az
 import numpy as np
 
+from rechallenge.analysis.settings.family_hooks import DrawsWholeStudies
 from rechallenge.analysis.simulation.generators import ModelRef, simulator_of
 
 
@@ -68,6 +76,9 @@ def quantities(
     """
     lines = [str(x) for x in lines]
     simulator = simulator_of(family)
+    if isinstance(simulator, DrawsWholeStudies):  # the joint model names its own
+        return {key(name, label): v for (name, label), v in
+                simulator.recorded_quantities(params, lines).items()}
     contrasts = [(j, f"{lines[j]} vs {lines[0]}") for j in range(1, len(lines))]
     loc = np.asarray(params[simulator.location], dtype=float)
     lead = loc.shape[:-1]
@@ -109,6 +120,8 @@ def posterior_arrays(idata: az.InferenceData, family: ModelRef) -> dict[str, np.
         return post[name].sel(line=lines).transpose("chain", "draw", "line").to_numpy()
 
     simulator = simulator_of(family)
+    if isinstance(simulator, DrawsWholeStudies):
+        return simulator.parameter_arrays(post)
     out = simulator.posterior_line_parameters(post, by_line)
     if "tau" in post:
         out["tau"] = by_line("tau")

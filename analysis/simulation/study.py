@@ -30,6 +30,7 @@ from rechallenge.analysis.run.inputs import load_inputs
 from rechallenge.analysis.run.run_nesting import check_outside_runs
 from rechallenge.analysis.settings.config import RunConfig
 from rechallenge.analysis.settings.families import FamilySimulator, endpoint_order
+from rechallenge.analysis.settings.family_hooks import DrawsWholeStudies, ReadsSharedPriors
 from rechallenge.analysis.settings.json_files import read_json
 from rechallenge.analysis.settings.simulation_limits import size_problems
 from rechallenge.analysis.simulation.design import SimulationDesign
@@ -55,8 +56,10 @@ DEFAULT_SIMS = {"sbc": 200, "coverage": 200, "precision": 50}
 def default_effects() -> dict[str, float]:
     """Assumed true ICI-2 vs ICI-1 effect of precision studies, per model: its simulator's
     ``default_effect`` (binary: log odds ratio 0.8; TTP: log time ratio 0.4; of the typical site).
+    A model with SBC only (:class:`DrawsWholeStudies`, the joint model) has none.
     """
-    return {key: simulator.default_effect for key, simulator in simulators().items()}
+    return {key: simulator.default_effect for key, simulator in simulators().items()
+            if not isinstance(simulator, DrawsWholeStudies)}
 SPEC_FILE, TRUTH_FILE = "spec.json", "truth.json"
 
 
@@ -143,7 +146,8 @@ def simulate(
     seed
         Master seed; default the config's sampler seed.
     families
-        Subset of ``("binary", "ttp")``; default every family the config's endpoints use.
+        Subset of ``("binary", "ttp", "joint")``; default every family the config's endpoints
+        use (``"joint"`` when ``[benefit_risk]`` enables the joint model; SBC only).
     engine
         Where the tasks run (:data:`~rechallenge.analysis.run.engine.Engine`): an open client,
         the settings of a cluster to open, or ``None`` for a local cluster.
@@ -187,7 +191,7 @@ def simulate(
     n_sims = DEFAULT_SIMS[kind] if n_sims is None else int(n_sims)
     if tau_grid and kind != "coverage":
         raise ValueError(f"a tau grid needs a coverage study, got {kind!r} and {list(tau_grid)}")
-    chosen = _families(config, families)
+    chosen = _families(config, families, kind)
     # Every size the user controls, before anything is read, started or written.
     problems = size_problems(
         kind, n_sims, int(thin), config.sampler.chains * config.sampler.draws, len(chosen),
@@ -248,24 +252,33 @@ def simulate(
     return SimulationResult(out, tables, manifest)
 
 
-def _families(config: RunConfig, families: Sequence[str] | None) -> tuple[str, ...]:
-    configured = sorted(config.analysis.endpoints, key=endpoint_order)
+def _families(config: RunConfig, families: Sequence[str] | None, kind: str) -> tuple[str, ...]:
+    configured = sorted(config.run_endpoints, key=endpoint_order)
     available = list(dict.fromkeys(family_of(e).simulator.key for e in configured))
+    known = simulators()
+    sbc_only = [f for f in known if isinstance(known[f], DrawsWholeStudies)]
+    if families is None and kind != "sbc":  # the joint model, enabled, is left out
+        available = [f for f in available if f not in sbc_only]
     chosen = tuple(available if families is None else families)
-    known = tuple(simulators())
     unknown = [f for f in chosen if f not in known]
     if unknown:
-        raise ValueError(f"unknown model family {unknown}; choose from {known}")
+        raise ValueError(f"unknown model family {unknown}; choose from {tuple(known)}")
     missing = [f for f in chosen if f not in available]
+    if kind != "sbc" and any(f in sbc_only for f in chosen):
+        raise ValueError(f"the {', '.join(f for f in chosen if f in sbc_only)} model has "
+                         f"simulation-based calibration only (sbc), not {kind} studies")
     if missing or not chosen:
         raise ValueError(f"families {list(chosen)} need their endpoints in the config "
-                         f"(endpoints {list(config.analysis.endpoints)})")
+                         f"(endpoints {list(config.run_endpoints)}; the joint model needs "
+                         "[benefit_risk] enabled = true)")
     return chosen
 
 
 def _endpoint(config: RunConfig, family: str) -> str:
-    """The endpoint whose design the family simulates (its first configured endpoint)."""
-    return next(e for e in sorted(config.analysis.endpoints, key=endpoint_order)
+    """The endpoint whose design the family simulates (its first configured endpoint; the
+    joint model's is ``benefit_risk``: the patient rows with both of its outcomes).
+    """
+    return next(e for e in sorted(config.run_endpoints, key=endpoint_order)
                 if family_of(e).simulator.key == family)
 
 
@@ -275,8 +288,9 @@ def _priors(config: RunConfig, family: str, simulator: FamilySimulator) -> dict[
     """
     model = family_of(_endpoint(config, family))
     defaults = model.prior_defaults(simulator.prior_options)
-    overrides = {k: v for k, v in config.priors.get(model.priors_section, {}).items()
-                 if k in defaults}
+    given = (model.priors(config) if isinstance(model, ReadsSharedPriors)
+             else config.priors.get(model.priors_section, {}))
+    overrides = {k: v for k, v in given.items() if k in defaults}
     return Priors(defaults, overrides, model=family).to_dict()
 
 

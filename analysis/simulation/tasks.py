@@ -28,8 +28,7 @@ from rechallenge.analysis.simulation.generators import (
     ModelOptions,
     ModelRef,
     draw_hyperparameters,
-    draw_outcomes,
-    simulated_study,
+    draw_study,
     simulator_of,
 )
 from rechallenge.analysis.simulation.quantities import posterior_arrays, quantities, truth_arrays
@@ -147,8 +146,7 @@ def run_task(task: SimulationTask) -> dict[str, Any]:
         "error": None,
     }
     try:
-        outcomes, _ = draw_outcomes(task.model, hyper, task.design, rng)
-        study = simulated_study(task.model, task.design, outcomes)
+        study = draw_study(task.model, hyper, task.design, rng)
         model = build_family_model(study, task.model, task.endpoint, task.options,
                                    task.fit_priors)
         timings: dict[str, float] = {}
