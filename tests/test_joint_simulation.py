@@ -52,14 +52,14 @@ def design(study) -> SimulationDesign:
     return SimulationDesign.from_study(study, "benefit_risk")
 
 
-def _fixed(simulator: JointSimulator, study) -> tuple[pm.Model, dict]:
-    """The built model with every parameter set to :data:`FIXED` (``pm.do``), and the same
-    parameters as the simulator takes them.
+def _fixed(simulator: JointSimulator, study, **changes: list) -> tuple[pm.Model, dict]:
+    """The built model with every parameter set to :data:`FIXED` and ``changes`` (``pm.do``),
+    and the same parameters as the simulator takes them.
     """
     model = build_family_model(study, simulator, "benefit_risk", ModelOptions(), PRIORS)
     chol = _vine_cholesky(PARTIAL, 4)
-    hyper = {**FIXED, "corr": (chol @ chol.T).tolist()}
-    values = {name: np.asarray(value, dtype=float) for name, value in FIXED.items()}
+    hyper = {**FIXED, **changes, "corr": (chol @ chol.T).tolist()}
+    values = {name: np.asarray(hyper[name], dtype=float) for name in FIXED}
     return pm.do(model, {**values, "site_partial_corr": PARTIAL}), hyper
 
 
@@ -134,14 +134,16 @@ def test_simulated_studies_follow_the_models_predictive_at_fixed_parameters(stud
 
 def test_aggregate_sites_are_redrawn_as_the_model_reads_them() -> None:
     """Aggregate rows keep their site, line, endpoint and n; their counts at fixed parameters
-    follow the model's Binomial(n, average over the patient effect)."""
+    follow the model's Binomial(n, average over the patient effect): large sites, small site
+    effects and large patient effects, so a count drawn without the patient effect shows."""
     study = simulate_joint_study(mu_eff=[-0.5, 0.0], mu_tox=[-1.0, -1.0], tau=np.full((2, 2), 0.5),
                                  site_corr=np.eye(4), log_or=[0.0, 0.0], n_sites=5,
-                                 patients_per_site=4, aggregate_sites=2, seed=SEED)
+                                 patients_per_site=[4, 4, 4, 40, 30], aggregate_sites=2, seed=SEED)
     simulator = family_of("benefit_risk").simulator_for(parse_config(ENABLED), study)
     assert len(simulator.aggregates) == len(study.aggregates) == 8
     design = SimulationDesign.from_study(study, "benefit_risk")
-    fixed, hyper = _fixed(simulator, study)
+    fixed, hyper = _fixed(simulator, study, mu_eff=[-2.0, 1.5], tau=[[0.7, 0.7], [0.7, 0.7]],
+                          sigma_patient=[2.0, 1.5])
     rng = np.random.default_rng(SEED)
     n = 800
     drawn = [draw_study(simulator, hyper, design, rng) for _ in range(n)]
