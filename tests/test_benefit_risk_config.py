@@ -19,7 +19,7 @@ from rechallenge.analysis.settings.config import (
     parse_config,
 )
 from rechallenge.analysis.settings.config_checks import SECTIONS, config_problems
-from rechallenge.analysis.settings.families import NO_SIMULATION, simulators
+from rechallenge.analysis.settings.families import simulators
 from rechallenge.analysis.settings.family_hooks import fits_comparators, model_rows
 from rechallenge.data import example_study
 
@@ -142,8 +142,9 @@ def test_an_enabled_run_fits_the_joint_model_alone_without_comparators() -> None
     # Its model reads the whole study (two endpoints' rows); the others their own.
     assert model_rows("benefit_risk", study) is study
     assert model_rows("response", study).data_hash() == study.for_endpoint("response").data_hash()
-    # Simulation studies never offer it.
-    assert family_of("benefit_risk").simulator.key == NO_SIMULATION
-    assert NO_SIMULATION not in simulators() and {"binary", "ttp"} <= set(simulators())
+    # Simulation studies offer it as "joint" (SBC; tests/test_joint_simulation.py).
+    assert family_of("benefit_risk").simulator.key == "joint"
+    assert simulators()["joint"] is family_of("benefit_risk").simulator
+    assert {"binary", "ttp"} <= set(simulators())
     with pytest.raises(ValueError, match="partial pooling only"):
         family_of("benefit_risk").build_model(study, config, "complete", nested=False)

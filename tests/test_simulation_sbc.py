@@ -1,4 +1,5 @@
-"""Tiny SBC of each family passes; fitting with a prior other than the one simulated is flagged.
+"""Tiny SBC of each family passes; fitting with a prior other than the one simulated is flagged;
+the joint model's SBC writes its records and resumes.
 
 Short chains (2 x 200 draws, ranks among 19 thinned draws) keep each fit near a second; the
 gate's ESS threshold is then not met, which the study counts and reports but does not act on.
@@ -13,8 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import SEED
 
-from rechallenge.analysis.settings.config import AnalysisConfig, RunConfig
+from rechallenge.analysis.settings.config import AnalysisConfig, RunConfig, parse_config
 from rechallenge.analysis.simulation import simulate
+from rechallenge.analysis.simulation.records import read_records
 
 pytestmark = pytest.mark.integration
 
@@ -74,3 +76,37 @@ def test_a_coverage_profile_repeats_the_study_at_each_tau(tmp_path: Path, engine
     assert (result.out / "results" / "coverage-binary-tau0.2-00005.json").is_file()
     assert result.manifest["spec"]["tau_grid"] == [1.5, 0.2]
     assert "each of 1.5, 0.2" in (result.out / "report.md").read_text()
+
+
+def test_a_tiny_sbc_of_the_joint_model_writes_its_records_and_resumes(tmp_path: Path,
+                                                                        engine) -> None:
+    """The joint family through the same entry point, chosen by the config's [benefit_risk]:
+    3 simulations, then 2 more with ``resume`` (the first 3 untouched)."""
+    config = parse_config({"analysis": {"endpoints": ["response", "toxicity"]},
+                           "benefit_risk": {"enabled": True, "weights": {"safety": 2.0}},
+                           "sampler": {"draws": 100, "tune": 100, "chains": 2, "seed": SEED}})
+    out = tmp_path / "joint"
+    first = simulate("sbc", out=out, config=config, n_sims=3, thin=THIN, families=("joint",),
+                     engine=engine, progress=False)
+    assert first.manifest["simulations"]["finished"] == 3
+    assert first.manifest["simulations"]["errors"] == 0
+    before = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
+    assert sorted(before) == [f"sbc-joint-0000{i}.json" for i in range(3)]
+    record = next(read_records(out))
+    assert set(record["truth"]) == {"mu_eff", "mu_tox", "tau", "corr", "sigma_patient", "log_or"}
+    ranks = {name: q["rank"] for name, q in record["quantities"].items()}
+    assert len(ranks) == 21 and all(0 <= r <= THIN for r in ranks.values())
+    truth = record["quantities"]["difference_net_benefit_population[ICI-2 vs ICI-1]"]["truth"]
+    difference = {o: record["quantities"][f"difference_{o}_population[ICI-2 vs ICI-1]"]["truth"]
+                  for o in ("efficacy", "safety")}
+    assert truth == pytest.approx(difference["efficacy"] - 2.0 * difference["safety"])
+
+    again = simulate("sbc", out=out, config=config, n_sims=5, thin=THIN, families=("joint",),
+                     engine=engine, resume=True, progress=False)
+    run = again.manifest["this_invocation"]
+    assert run["ran_now"] == 2 and run["skipped_finished"] == 3
+    after = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
+    assert len(after) == 5 and all(after[name] == data for name, data in before.items())
+    table = again.tables["sbc_uniformity"]
+    assert set(table["family"]) == {"joint"} and (table["n"] == 5).all() and len(table) == 21
+    assert (out / "figures" / "sbc_ecdf_joint.png").is_file()
