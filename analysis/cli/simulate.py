@@ -76,7 +76,9 @@ def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, metavar="S",
                         help="master seed, a whole number >= 0 (default: config's)")
     parser.add_argument("--families", type=comma_list, metavar="LIST",
-                        help="comma-separated subset of binary,ttp (default: from endpoints)")
+                        help="comma-separated subset of binary,ttp,joint (default: from "
+                             "endpoints, and joint when [benefit_risk] enables it; joint: sbc "
+                             "only)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the study in --out, skipping finished simulations")
     parser.add_argument("--thin", type=int, default=99, metavar="L",

@@ -4,8 +4,9 @@ protocol, and what the run assumes when it does not.
 Each hook is a small protocol of its own, checked at run time (``isinstance``), so the families
 that do not need it (the binary and survival families, a test's toy family) are unchanged. The
 joint model of efficacy and toxicity (:mod:`rechallenge.analysis.families.benefit_risk`) is the
-family that declares them: its model reads two endpoints' rows, has no comparators, and adds a
-table of its own to the run.
+family that declares them: its model reads two endpoints' rows, has no comparators, adds a
+table of its own to the run, reads prior overrides from the binary model's section too, and its
+simulator draws whole studies in simulation studies.
 """
 
 from __future__ import annotations
