@@ -258,9 +258,9 @@ def glossary(interval_label: str, first: str, later: str) -> list[tuple[str, str
          "every or no patient of a line had the event, no ratio of medians when a median is not "
          "reached."),
         ("Not reached", "A Kaplan-Meier median the curve never reaches: it stays above 50%."),
-        ("CR, PR, SD, PD", "Best response by RECIST: complete response, partial response, "
-         "stable disease, progressive disease. Objective response is CR or PR; disease control "
-         "is CR, PR or SD."),
+        ("CR, PR, SD, PD, NE", "Best response by RECIST: complete response, partial response, "
+         "stable disease, progressive disease, not evaluable. Objective response is CR or PR; "
+         "disease control is CR, PR or SD."),
         ("TTP", "Time to progression: months from the start of a line to radiological "
          "progression; patients without progression are censored at their last follow-up."),
         ("R-hat", "The rank-normalised potential scale reduction: how far the chains disagree; "
