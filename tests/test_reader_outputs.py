@@ -58,10 +58,13 @@ def test_vocabulary_words_every_quantity_and_contrast():
     assert list(words.columns) == ["Endpoint", "Quantity", "Line", "Frequentist lower"]
     assert words["Quantity"].tolist() == ["Population average",
                                           "Median TTP, months: population average"]
-    text = reader_text("response: R-hat > 1.01 for 2 quantities (tau[ICI-1], "
-                       "odds_ratio_typical_site[ICI-2 vs ICI-1])")
-    assert text == ("Objective response (CR or PR): R-hat > 1.01 for 2 quantities (tau[ICI-1], "
-                    "Odds ratio ICI-2 vs ICI-1, typical site)")
+    text = reader_text("response: R-hat > 1.01 for 4 quantities (tau[ICI-1], z_site[S03, "
+                       "ICI-2], sigma_patient, odds_ratio_typical_site[ICI-2 vs ICI-1]); a "
+                       "tighter prior (tau_sd) or another shape")
+    assert text == ("Objective response (CR or PR): R-hat > 1.01 for 4 quantities (Between-site "
+                    "SD [ICI-1], Standardised site effect [S03, ICI-2], Between-patient SD, Odds "
+                    "ratio ICI-2 vs ICI-1, typical site); a tighter prior (tau_sd) or another "
+                    "shape")
     assert statistic_label("response_prop") == "Objective response (CR or PR): proportion"
     terms = [t for t, _ in glossary("95% equal-tailed credible interval", "ICI-1", "ICI-2")]
     assert {"Population average", "Typical site", "New site (predictive)"} <= set(terms)

@@ -239,6 +239,8 @@ def test_the_runs_main_text_and_supplement_render_cleanly(small_run: Path, stem:
                      + [c.text for t in doc.tables for row in t.rows for c in row.cells])
     found = sorted(m for m in MACHINE_NAMES if re.search(rf"(?<![\w/.]){re.escape(m)}(?![\w])", text))
     assert not found, found
+    # Nor the code's names of the models' parameters (the text writes \u03bc, \u03c4, \u03b7).
+    assert not re.findall(r"(?<![\w/.])(mu|tau|eta|beta|sigma|lkj_eta)(?![\w])", text)
     if stem == "report":
         # A numbered reference list, every entry cited in the text by its number.
         headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
