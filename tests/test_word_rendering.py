@@ -96,6 +96,8 @@ def test_captions_are_word_captions_numbered_by_seq_fields(content, tmp_path):
     assert [t.split(".")[0] for t in texts] == ["Table 1", "Figure 1", "Table 2", "Table 3", "Figure 2"]
     # The number a caption was written with is not repeated after the document's own.
     assert not any(re.search(r"\d\. (Table|Figure) \d", t) for t in texts)
+    # No caption is split across pages.
+    assert all(p.paragraph_format.keep_together for p in captions)
 
 
 def test_supplement_numbers_tables_and_figures_with_s(content, tmp_path):
