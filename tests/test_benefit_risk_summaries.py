@@ -213,6 +213,9 @@ def test_the_planes_are_drawn_at_journal_width(tmp_path: Path) -> None:
               for label, r in (("Population average", "population"), ("New site", "new_site"))}
     fig = plot_benefit_risk_plane(planes, {"benefit_without_harm": "P = 0.40"},
                                   x_label="x", y_label="y", weights=(1.0, 1.0))
+    # The legend names every mark drawn: the readings and the line of zero net benefit.
+    shown = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert shown == ["Population average", "New site", "Net benefit 0"]
     png, _ = save_figure(fig, tmp_path, "plane")
     from PIL import Image
 

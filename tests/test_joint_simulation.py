@@ -23,7 +23,12 @@ from rechallenge.analysis.settings.config import parse_config
 from rechallenge.analysis.simulation.design import SimulationDesign
 from rechallenge.analysis.simulation.generators import ModelOptions, draw_hyperparameters, draw_study
 from rechallenge.analysis.simulation.quantities import posterior_arrays, quantities, truth_arrays
-from rechallenge.analysis.simulation.study import _families, _priors, default_effects
+from rechallenge.analysis.simulation.study import (
+    _families,
+    _priors,
+    default_effects,
+    resolved_effects,
+)
 from rechallenge.analysis.simulation.tasks import build_family_model
 from rechallenge.analysis.summaries import benefit_risk as br
 from rechallenge.data import example_study, schema
@@ -197,6 +202,8 @@ def test_simulation_studies_offer_the_joint_model_for_sbc_only() -> None:
     with pytest.raises(ValueError, match="benefit_risk"):
         _families(replace(config, benefit_risk=parse_config({}).benefit_risk), ("joint",), "sbc")
     assert set(default_effects()) == {"binary", "ttp"}
+    joint = {"joint": family_of("benefit_risk").simulator}
+    assert resolved_effects(default_effects(), {}, joint) == default_effects()
     # Simulated and refitted with the run's priors: [priors.binary] for the margins, then its own.
     priors = _priors(config, "joint", family_of("benefit_risk").simulator)
     assert priors == {**PRIORS, "tau_sd": 0.7, "log_or_sd": 1.0}

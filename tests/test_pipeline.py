@@ -297,6 +297,10 @@ def test_no_machine_name_reaches_a_reader(run: Path) -> None:
         found = sorted(m for m in MACHINE_NAMES
                        if re.search(rf"(?<![\w/.]){re.escape(m)}(?![\w])", text))
         assert not found, f"{name} shows machine names {found}"
+        # The models' parameters as the code names them: a reader sees Greek letters or words.
+        code = sorted(set(re.findall(r"(?<![\w/.])(mu|tau|eta|beta|sigma|lkj_eta)(?![\w])",
+                                     text)))
+        assert not code, f"{name} shows the code's parameter names {code}"
 
 
 def test_main_text_leads_with_tables_1_and_2_and_the_supplement_has_the_rest(run: Path) -> None:

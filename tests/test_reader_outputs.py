@@ -58,10 +58,13 @@ def test_vocabulary_words_every_quantity_and_contrast():
     assert list(words.columns) == ["Endpoint", "Quantity", "Line", "Frequentist lower"]
     assert words["Quantity"].tolist() == ["Population average",
                                           "Median TTP, months: population average"]
-    text = reader_text("response: R-hat > 1.01 for 2 quantities (tau[ICI-1], "
-                       "odds_ratio_typical_site[ICI-2 vs ICI-1])")
-    assert text == ("Objective response (CR or PR): R-hat > 1.01 for 2 quantities (tau[ICI-1], "
-                    "Odds ratio ICI-2 vs ICI-1, typical site)")
+    text = reader_text("response: R-hat > 1.01 for 4 quantities (tau[ICI-1], z_site[S03, "
+                       "ICI-2], sigma_patient, odds_ratio_typical_site[ICI-2 vs ICI-1]); a "
+                       "tighter prior (tau_sd) or another shape")
+    assert text == ("Objective response (CR or PR): R-hat > 1.01 for 4 quantities (Between-site "
+                    "SD [ICI-1], Standardised site effect [S03, ICI-2], Between-patient SD, Odds "
+                    "ratio ICI-2 vs ICI-1, typical site); a tighter prior (tau_sd) or another "
+                    "shape")
     assert statistic_label("response_prop") == "Objective response (CR or PR): proportion"
     terms = [t for t, _ in glossary("95% equal-tailed credible interval", "ICI-1", "ICI-2")]
     assert {"Population average", "Typical site", "New site (predictive)"} <= set(terms)
@@ -214,7 +217,7 @@ def test_the_glossary_defines_every_term_the_report_uses() -> None:
     terms = " ".join(term for term, _ in glossary("95% equal-tailed credible interval",
                                                   "ICI-1", "ICI-2"))
     for needed in ("ELPD", "Pareto k", "Stacking weight", "R-hat", "ESS", "E-BFMI", "ELIR",
-                   "MAP", "Power-scaling", "CR, PR, SD, PD", "TTP", "Credible interval",
+                   "MAP", "Power-scaling", "CR, PR, SD, PD, NE", "TTP", "Credible interval",
                    "Percentage points", "Not reached"):
         assert needed in terms, needed
 
@@ -229,10 +232,14 @@ def test_the_priors_table_for_readers_names_no_config_key_and_writes_the_values_
         {"endpoint": "ttp", "name": "mu_sd", "value": 2.0, "default": 1.0,
          "distribution": "mu[line] ~ Normal(mu_mean, mu_sd)", "reason": "r"},
         {"endpoint": "ttp", "name": "lkj_eta", "value": 2.0, "default": 2.0,
-         "distribution": "site_corr ~ LKJ(lkj_eta)", "reason": "r"},
+         "distribution": "site_corr ~ LKJ(lkj_eta)",
+         "reason": "eta = 2 keeps tau and r^2 away from +-1; beta and theta stay"},
     ]))
     frame = priors_reader_table(machine).frame
-    assert list(frame["Prior"]) == ["mu[line] ~ Normal(1.79, 2)"] * 2 + ["R ~ LKJ(2)"]
+    # The model's parameters in the methods' notation (Greek letters), the values written in.
+    assert list(frame["Prior"]) == ["\u03bc[line] ~ Normal(1.79, 2)"] * 2 + ["R ~ LKJ(2)"]
+    assert frame["Reason for the default"].iloc[2] == (
+        "\u03b7 = 2 keeps \u03c4 and r\u00b2 away from \u00b11; \u03b2 and theta stay")
     assert list(frame["Value"]) == ["1.79", "2 (default 1)", "2"]
     text = " ".join(frame.astype(str).to_numpy().ravel())
     assert not re.search(r"mu_mean|mu_sd|lkj_eta|site_corr", text)

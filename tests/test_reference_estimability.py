@@ -228,6 +228,8 @@ def _methods(n_patients: int, n_sites: int) -> str:
 def test_methods_paragraph_counts_and_a_single_site() -> None:
     one = _methods(1, 1)
     assert "1 patient at 1 institution," in one
-    assert "the between-site standard deviations (tau) rest on their prior" in one
+    assert "the between-site standard deviations (\u03c4) rest on their prior" in one
+    # The frequentist references named are those of the run's kinds of endpoint (binary here).
+    assert "(Clopper-Pearson) confidence intervals [" in one and "Cox model" not in one
     many = _methods(58, 14)
     assert "58 patients at 14 institutions," in many and "single institution" not in many

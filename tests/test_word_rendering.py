@@ -96,6 +96,8 @@ def test_captions_are_word_captions_numbered_by_seq_fields(content, tmp_path):
     assert [t.split(".")[0] for t in texts] == ["Table 1", "Figure 1", "Table 2", "Table 3", "Figure 2"]
     # The number a caption was written with is not repeated after the document's own.
     assert not any(re.search(r"\d\. (Table|Figure) \d", t) for t in texts)
+    # No caption is split across pages.
+    assert all(p.paragraph_format.keep_together for p in captions)
 
 
 def test_supplement_numbers_tables_and_figures_with_s(content, tmp_path):
@@ -239,6 +241,8 @@ def test_the_runs_main_text_and_supplement_render_cleanly(small_run: Path, stem:
                      + [c.text for t in doc.tables for row in t.rows for c in row.cells])
     found = sorted(m for m in MACHINE_NAMES if re.search(rf"(?<![\w/.]){re.escape(m)}(?![\w])", text))
     assert not found, found
+    # Nor the code's names of the models' parameters (the text writes \u03bc, \u03c4, \u03b7).
+    assert not re.findall(r"(?<![\w/.])(mu|tau|eta|beta|sigma|lkj_eta)(?![\w])", text)
     if stem == "report":
         # A numbered reference list, every entry cited in the text by its number.
         headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]

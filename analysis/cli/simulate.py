@@ -106,7 +106,9 @@ def register_simulate(sub: Subparsers) -> argparse.ArgumentParser:
                         help="precision: assumed ICI-2 vs ICI-1 log odds ratio (default 0.8; "
                              f"at most {lim.MAX_EFFECT:g} either way)")
     parser.add_argument("--ttp-effect", type=float, metavar="X",
-                        help="precision: assumed ICI-2 vs ICI-1 log time ratio (default 0.4; "
+                        help="precision: assumed ICI-2 vs ICI-1 effect on the TTP model's location: "
+                             "a log time ratio (default 0.4), or for a proportional-hazards "
+                             "distribution a log hazard ratio (default -0.4; "
                              f"at most {lim.MAX_EFFECT:g} either way)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -124,15 +126,15 @@ def run_simulate(args: argparse.Namespace) -> int:
     )
     from rechallenge.analysis.run.engine import EngineSettings
     from rechallenge.analysis.settings.config import load_config
-    from rechallenge.analysis.simulation import default_effects, simulate
+    from rechallenge.analysis.simulation import simulate
     from rechallenge.analysis.simulation.calibration import NOT_FINITE
 
     try:
         config = load_config(args.config)
-        effects = default_effects()
-        for family, value in (("binary", args.binary_effect), ("ttp", args.ttp_effect)):
-            if value is not None:
-                effects[family] = value
+        # Only the effects given: the others default to the simulated model's own.
+        effects = {family: value for family, value in (("binary", args.binary_effect),
+                                                       ("ttp", args.ttp_effect))
+                   if value is not None}
         result = simulate(
             args.kind, out=args.out, config=config, n_sims=args.n_sims, seed=args.seed,
             families=args.families, engine=EngineSettings(args.scheduler, args.workers),

@@ -274,8 +274,8 @@ class BenefitRiskFamily(FamilyOfEndpoint):
                 "solid highest-density regions holding 50% and 90% of the posterior) and a new "
                 "site (dashed). Each corner gives the posterior probability of its quadrant "
                 "(population average; new site); the shaded quadrant is higher efficacy without "
-                f"higher toxicity. Dotted: no change in net benefit ({weights[0]:g} x {eff} "
-                f"\u2212 {weights[1]:g} x {tox}; it improves below the line).")
+                f"higher toxicity. Dotted: no change in net benefit ({weights[0]:g} \u00d7 {eff} "
+                f"\u2212 {weights[1]:g} \u00d7 {tox}; it improves below the line).")
         if kind == "forest":
             sites = {s: (100 * x, 100 * y) for s, (x, y) in br.site_plane_draws(idata).items()}
             table = result.sites if result is not None else br.site_estimates(

@@ -129,9 +129,10 @@ class BinaryFamily(FamilyOfEndpoint):
         """The logistic model, naming every endpoint of this family in the run."""
         names = ", ".join(endpoint_definition(e).label.split(" (")[0].lower() for e in endpoints)
         return (f"Binary endpoints ({names}) were modelled with a hierarchical logistic model "
-                f"with {pooling_words}: logit p = mu[line] + u[site, line], where the site "
+                f"with {pooling_words}: logit p = \u03bc[line] + u[site, line], where the site "
                 "effects of the lines are jointly normal with line-specific standard deviations "
-                "tau and an LKJ prior on their correlation (non-centred parameterisation).")
+                "\u03c4 and an LKJ prior [cite:lewandowski2009] on their correlation "
+                "(non-centred parameterisation).")
 
     def site_reader_row(self, row: Mapping[str, Any], estimate: str,
                         cells: Any) -> dict[str, Any]:

@@ -184,7 +184,7 @@ class SurvivalFamily(FamilyOfEndpoint):
         """The survival model of the fit (its ``options``) with right censoring."""
         dist = fit_distribution(options)
         return (f"Time to progression was modelled with a {dist.label} likelihood with right "
-                f"censoring, {dist.location_words} = mu[line] + u[site, line] with the same "
+                f"censoring, {dist.location_words} = \u03bc[line] + u[site, line] with the same "
                 f"site-effect structure.")
 
     def site_reader_row(self, row: Mapping[str, Any], estimate: str,

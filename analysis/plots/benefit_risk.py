@@ -160,6 +160,10 @@ def plot_benefit_risk_plane(
                                                  "edgecolor": "none", "pad": 1.0})
         ax.set_xlabel(textwrap.fill(x_label, _LABEL_CHARS))
         ax.set_ylabel(textwrap.fill(y_label, _LABEL_CHARS))
+        if weights is not None and weights[1] > 0:
+            # The mark as _frame draws it, so the legend names the line it shows.
+            handles.append(Line2D([], [], color=REFERENCE, linewidth=0.7, linestyle=":",
+                                  label="Net benefit 0"))
         levels = " and ".join(f"{100 * level:.0f}%" for level in HDR_LEVELS)
         # Below the axes, inside the figure: constrained layout makes room for it.
         fig.legend(handles=handles, loc="outside lower center", ncol=2,

@@ -37,6 +37,13 @@ PARAMETER_WORDS: Final[dict[str, str]] = {
     "shape": "Weibull shape",
     "site_corr": "Correlation of site effects",
     "sigma_patient": "Between-patient SD",
+    # What the sampler samples beneath them (named by the convergence gate when it fails).
+    "z_site": "Standardised site effect",
+    "u_site": "Site effect",
+    "site_corr_pairs": "Partial correlation of site effects",
+    "z_patient": "Standardised patient effect",
+    "u_patient": "Patient effect",
+    "log_shape": "Log Weibull shape",
     # The joint model of efficacy and toxicity (models/joint.py).
     "mu_eff": "Efficacy intercept, typical site",
     "mu_tox": "Toxicity intercept, typical site",

@@ -113,6 +113,8 @@ def add_caption(doc: WordDocument, label: str, number: int, text: str, *,
     paragraph.add_run(".").bold = True
     paragraph.add_run(" " + docx_text(text))
     paragraph.paragraph_format.keep_with_next = label == "Table"
+    # A caption of several lines is never split across pages (it would leave its figure).
+    paragraph.paragraph_format.keep_together = True
     return paragraph
 
 

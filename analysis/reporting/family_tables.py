@@ -23,7 +23,7 @@ def families_machine_table(frames: Sequence[pd.DataFrame | None]) -> Table | Non
     if not present:
         return None
     return Table(FAMILIES_NAME, "Survival distributions of time to progression compared: "
-                 "PSIS-LOO (elpd: higher is better), stacking weights, and per distribution the "
+                 "PSIS-LOO (ELPD: higher is better), stacking weights, and per distribution the "
                  "population median per line and the contrasts of the later lines.",
                  pd.concat(present, ignore_index=True))
 

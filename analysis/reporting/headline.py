@@ -104,8 +104,9 @@ def headline_table(results: Mapping[str, EndpointResults], study: Study, interva
     later = ", ".join(lines[1:])
     caption = (
         f"Table 2. {later} against {lines[0]} by endpoint: {estimate_words(estimate, interval)}; "
-        f"probabilities in %, differences in percentage points (pp), time to progression in "
-        f"months. P is the posterior probability that the population average is higher at "
+        f"event probabilities in %, differences in percentage points (pp), time to progression "
+        f"in months. P (a probability from 0 to 1) is the posterior probability that the "
+        f"population average is higher at "
         f"{later} (for time to progression: that the median is longer). Population average: "
         f"over the distribution of sites; typical site: a site with an average site effect; new "
         f"site: predictive for a site not in the data. Frequentist reference with "

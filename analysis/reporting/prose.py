@@ -19,6 +19,7 @@ from rechallenge.analysis.settings.families import endpoint_order, family_of
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.diagnostics import Thresholds
 from rechallenge.analysis.summaries.prior_reweighting import MAX_PARETO_K
+from rechallenge.data.endpoints import endpoint_definition, registered_endpoints
 
 _POOLING_WORDS = {
     "partial": "partial pooling across institutions (random site effects)",
@@ -165,6 +166,24 @@ def _sensitivity_words(methods: Sequence[str], max_pareto_k: float, cite: Citati
 _CITATION: re.Pattern[str] = re.compile(r"\[cite:([a-z0-9_,]+)\]")
 
 
+def _frequentist_words(endpoints: Sequence[str], every_line: bool, cite: Citations) -> str:
+    """The methods of the frequentist references, for the kinds of endpoint the run has."""
+    kinds = {endpoint_definition(e).kind for e in endpoints if e in registered_endpoints()}
+    parts = []
+    if "binary" in kinds:
+        parts.append(f"each line's crude proportions carry exact (Clopper-Pearson) confidence "
+                     f"intervals {cite.cite('clopper1934')}" + (
+                         f", and the crude difference between the lines carries Newcombe's interval for "
+                         f"paired proportions {cite.cite('newcombe1998')}" if every_line else ""))
+    if "time_to_event" in kinds:
+        parts.append(f"each line's median time to progression is read off the Kaplan-Meier curve "
+                     f"{cite.cite('kaplan1958')} with the linear confidence interval "
+                     f"{cite.cite('collett2015')}, and the hazard ratio of the lines comes from a "
+                     f"Cox model {cite.cite('cox1972')} with a robust variance clustered on "
+                     f"patients {cite.cite('lin1989')}")
+    return ("As frequentist references, " + "; ".join(parts) + ".") if parts else ""
+
+
 def cited(text: str, cite: Citations) -> str:
     """``text`` with its ``[cite:key]`` markers numbered by ``cite`` (``"[7]"``)."""
     return _CITATION.sub(lambda m: cite.cite(*m.group(1).split(",")), text)
@@ -234,7 +253,7 @@ def methods_paragraph(
     if n_sites == 1 and options.get("pooling", "partial") == "partial":
         text.append(
             "With a single institution the data say nothing about how institutions differ: the "
-            "between-site standard deviations (tau) rest on their prior, and so do the "
+            "between-site standard deviations (\u03c4) rest on their prior, and so do the "
             "estimates for a new site and the prior exported for a future study."
         )
     text += [cited(family_of(endpoints[0]).methods_sentence(
@@ -263,11 +282,7 @@ def methods_paragraph(
     if sensitivity:
         checks.append(_sensitivity_words(sensitivity_methods, max_pareto_k, cite))
     text.append("Model checks comprised " + ", ".join(checks) + ".")
-    text.append(
-        f"As frequentist references, each line's crude proportions carry exact (Clopper-Pearson) "
-        f"confidence intervals {cite.cite('clopper1934')} and its median time to progression is "
-        f"read off the Kaplan-Meier curve {cite.cite('kaplan1958')}."
-    )
+    text += [words for words in (_frequentist_words(list(fit_attrs), every_line, cite),) if words]
     text.append(
         f"Estimates are posterior medians with {interval.label}s; population-averaged quantities "
         "integrate over the distribution of sites, and predictive quantities are for a new site."

@@ -102,7 +102,7 @@ def build_reader_tables(
         headline=headline_table(results, study, interval, estimate=estimate),
         sites=tuple(rd.sites_table(r, interval, estimate=estimate) for r in results.values()),
         descriptive=rd.descriptive_table(descriptive, study.lines),
-        cross=words(cross),
+        cross=None if cross is None else rd.cross_reader_table(cross, study.lines, interval),
         priors=rd.priors_reader_table(priors),
         overview=rd.words_table(overview),
         loo=words(loo, warning_note(results, "loo")),

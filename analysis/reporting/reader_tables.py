@@ -197,9 +197,23 @@ def sensitivity_table(machine: Table, interval: Interval) -> Table:
     return Table(machine.name, caption, _blank_repeats(pd.DataFrame(rows), "Endpoint", *once))
 
 
+def cross_reader_table(machine: Table, lines: Sequence[str], interval: Interval) -> Table:
+    """Response at the second line by best response at the first, in Table 2's style: counts,
+    and the proportion in % with its interval in one cell.
+    """
+    frame = machine.frame
+    first, second = lines[0], lines[1]
+    rows = [{f"Best response at {first}": str(r[frame.columns[0]]), "Patients": int(r["n"]),
+             f"Responders at {second}": int(r["yes"]),
+             f"Response at {second}, % ({interval.percent} CI)": interval_cell(
+                 r["proportion"], r["lower"], r["upper"], "percent")}
+            for _, r in frame.iterrows()]
+    return Table(machine.name, machine.caption, pd.DataFrame(rows))
+
+
 def _k_text(k: object) -> str:
     value = float(cast(Any, k))
-    return f"{value:.2f}" if np.isfinite(value) else "not estimated"
+    return estimates.decimal_text(value, 2) if np.isfinite(value) else "not estimated"
 
 
 def words_table(machine: Table, *, caption: str | None = None, digits: int | None = None) -> Table:
@@ -264,12 +278,27 @@ HYPERPARAMETER_WORDS: dict[str, str] = {
 }
 
 
-#: Model names in a prior's formula, in the notation of the methods.
-_PRIOR_NOTATION: dict[tuple[str, str], str] = {
-    ("", "site_corr"): "R", ("", "log_shape"): "log(shape)",
+#: Model names in a prior's formula and its reason, in the notation of a manuscript's methods
+#: (Greek letters for the model's parameters; the hyperparameters' names become their values).
+PRIOR_NOTATION: dict[str, str] = {
+    "site_corr": "R", "log_shape": "log(shape)", "log_loglogistic_shape": "log(shape)",
+    "gompertz_shape": "Gompertz shape", "log_sigma": "log \u03c3", "sigma": "\u03c3",
     # The patient SD is also a summary quantity, whose name a reader never sees.
-    ("", "sigma_patient"): "sigma_p",
+    "sigma_patient": "\u03c3(patient)", "mu_eff": "\u03bc(efficacy)",
+    "mu_tox": "\u03bc(toxicity)", "mu": "\u03bc", "tau": "\u03c4", "eta": "\u03b7",
+    "beta": "\u03b2", "log_or": "log OR", "u_site": "u", "hazard_step": "\u0394 log h",
+    "interval_step": "cut point", "r^2": "r\u00b2", "+-1": "\u00b11",
 }
+
+
+def in_notation(text: str, values: dict[str, str] | None = None) -> str:
+    """A prior's formula or reason in a manuscript's notation: each hyperparameter of ``values``
+    replaced by its value, then each model name of :data:`PRIOR_NOTATION` by its symbol
+    (``"tau[line] ~ HalfNormal(tau_sd)"`` -> ``"\u03c4[line] ~ HalfNormal(1)"``).
+    """
+    for name, shown in {**(values or {}), **PRIOR_NOTATION}.items():
+        text = re.sub(rf"(?<![\w^+-]){re.escape(name)}(?![\w^])", shown, text)
+    return text
 
 
 def priors_reader_table(machine: Table) -> Table:
@@ -283,18 +312,16 @@ def priors_reader_table(machine: Table) -> Table:
     for _, r in frame.iterrows():
         name, value = str(r["name"]), float(r["value"])
         shown = values[str(r["endpoint"]), name]
-        prior = str(r["distribution"])
-        # Every hyperparameter of the endpoint by its value, and model names in notation.
-        for (endpoint, other), text in {**values, **_PRIOR_NOTATION}.items():
-            if endpoint in ("", str(r["endpoint"])):
-                prior = re.sub(rf"(?<![\w]){re.escape(other)}(?![\w])", text, prior)
+        own = {other: text for (endpoint, other), text in values.items()
+               if endpoint == str(r["endpoint"])}
+        prior = in_notation(str(r["distribution"]), own)
         rows.append({
             "Endpoint": fit_label(str(r["endpoint"])),
             "Hyperparameter": HYPERPARAMETER_WORDS.get(name, name.replace("_", " ")),
             "Value": (shown if float(r["default"]) == value
                       else f"{shown} (default {float(r['default']):.3g})"),
             "Prior": prior,
-            "Reason for the default": str(r["reason"]),
+            "Reason for the default": in_notation(str(r["reason"])),
         })
     return Table(machine.name, machine.caption, _blank_repeats(pd.DataFrame(rows), "Endpoint"),
                  folder=READER_DIR)

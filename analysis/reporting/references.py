@@ -56,6 +56,19 @@ REFERENCES: Final[dict[str, str]] = {
     "costa2018": (
         "Costa MJ, Drury T. Bayesian joint modelling of benefit and risk in drug development. "
         "Pharmaceutical Statistics. 2018;17(3):248-263."),
+    "lewandowski2009": (
+        "Lewandowski D, Kurowicka D, Joe H. Generating random correlation matrices based on "
+        "vines and extended onion method. Journal of Multivariate Analysis. "
+        "2009;100(9):1989-2001."),
+    "collett2015": (
+        "Collett D. Modelling Survival Data in Medical Research. 3rd ed. Boca Raton: CRC Press; "
+        "2015."),
+    "cox1972": (
+        "Cox DR. Regression models and life-tables. Journal of the Royal Statistical Society, "
+        "Series B. 1972;34(2):187-220."),
+    "lin1989": (
+        "Lin DY, Wei LJ. The robust inference for the Cox proportional hazards model. Journal "
+        "of the American Statistical Association. 1989;84(408):1074-1078."),
     "newcombe1998": (
         "Newcombe RG. Improved confidence intervals for the difference between binomial "
         "proportions based on paired data. Statistics in Medicine. 1998;17(22):2635-2650."),

@@ -125,7 +125,7 @@ def result_tables(
     priors = rt.priors_table(priors_of,
                              {key: study_size(study, endpoint_of(key)) for key in priors_of})
     loo = rt.concat_table(
-        "loo", "PSIS-LOO comparison of partial, complete and no pooling per endpoint (elpd: higher "
+        "loo", "PSIS-LOO comparison of partial, complete and no pooling per endpoint (ELPD: higher "
         "is better; Pareto k > 0.7 marks unreliable rows).", [r.loo for r in results.values()])
     loso = rt.concat_table(
         "leave_one_site_out", "Leave-one-site-out PSIS per endpoint: expected log predictive "

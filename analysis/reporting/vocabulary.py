@@ -16,7 +16,7 @@ from typing import Final
 
 import pandas as pd
 
-from rechallenge.analysis.plots.diagnostics import parameter_words
+from rechallenge.analysis.plots.diagnostics import PARAMETER_WORDS, parameter_words
 from rechallenge.analysis.settings.families import family_of, has_family, registered_families
 from rechallenge.data import schema
 from rechallenge.data.endpoints import endpoint_definition, registered_endpoints
@@ -258,9 +258,9 @@ def glossary(interval_label: str, first: str, later: str) -> list[tuple[str, str
          "every or no patient of a line had the event, no ratio of medians when a median is not "
          "reached."),
         ("Not reached", "A Kaplan-Meier median the curve never reaches: it stays above 50%."),
-        ("CR, PR, SD, PD", "Best response by RECIST: complete response, partial response, "
-         "stable disease, progressive disease. Objective response is CR or PR; disease control "
-         "is CR, PR or SD."),
+        ("CR, PR, SD, PD, NE", "Best response by RECIST: complete response, partial response, "
+         "stable disease, progressive disease, not evaluable. Objective response is CR or PR; "
+         "disease control is CR, PR or SD."),
         ("TTP", "Time to progression: months from the start of a line to radiological "
          "progression; patients without progression are censored at their last follow-up."),
         ("R-hat", "The rank-normalised potential scale reduction: how far the chains disagree; "
@@ -316,8 +316,8 @@ def reader_text(text: str) -> str:
 
     ``odds_ratio_typical_site[ICI-2 vs ICI-1]`` becomes ``Odds ratio ICI-2 vs ICI-1, typical
     site``; ``probability_site[ICI-1, S03]`` becomes ``Site probability [ICI-1, S03]``; an
-    endpoint name before a colon becomes its label. Parameter names of the model (``mu``,
-    ``tau``, ``u_site[...]``) are model notation, defined in the methods, and are kept.
+    endpoint name before a colon becomes its label; a parameter of the model in words
+    (``z_site[S03, ICI-2]`` becomes ``Standardised site effect [S03, ICI-2]``).
     """
     labels = _known_labels()
     quantities, endpoints = _patterns(tuple(sorted(labels)), registered_endpoints())
@@ -328,5 +328,26 @@ def reader_text(text: str) -> str:
         label = labels[name].format(later=later, first=first)
         return f"{label} [{args}]" if args is not None and not split_contrast(args) else label
 
+    def parameter(match: re.Match[str]) -> str:
+        if match.group(3):
+            return parameter_words(match.group(3))
+        return f"{parameter_words(match.group(1))} {match.group(2)}"
+
     out = quantities.sub(quantity, text)
+    out = _parameters_pattern().sub(parameter, out)
     return endpoints.sub(lambda m: endpoint_label(m.group(1)), out)
+
+
+#: Parameters named after a Greek letter: in a gate's message without an index they are still
+#: parameters (no English word is spelt so).
+GREEK_NAMES: Final = frozenset({"mu", "tau", "sigma", "beta", "eta"})
+
+
+@lru_cache(maxsize=1)
+def _parameters_pattern() -> re.Pattern[str]:
+    # The models' parameters, longest first so "site_corr_pairs" is not read as "site_corr"; a
+    # name that is also an English word ("shape") only with its index ("shape[ICI-1]").
+    names = sorted(PARAMETER_WORDS, key=len, reverse=True)
+    code = "|".join(re.escape(n) for n in names if "_" in n or n in GREEK_NAMES)
+    indexed = "|".join(map(re.escape, names))
+    return re.compile(rf"(?<![\w/.])(?:({indexed})(\[[^\]]*\])|({code})(?![\w\[]))")

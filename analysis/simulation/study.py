@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,19 @@ def default_effects() -> dict[str, float]:
     """
     return {key: simulator.default_effect for key, simulator in simulators().items()
             if not isinstance(simulator, DrawsWholeStudies)}
+
+
+def resolved_effects(recorded: Mapping[str, float], given: Mapping[str, float],
+                     models: Mapping[str, FamilySimulator]) -> dict[str, float]:
+    """The effects of a study: those ``given``, else each simulated model's ``default_effect``
+    (for the families of ``models`` that have precision studies), else the ``recorded``
+    defaults.
+    """
+    own = {f: model.default_effect for f, model in models.items()
+           if f not in given and not isinstance(model, DrawsWholeStudies)}
+    return {**recorded, **own, **given}
+
+
 SPEC_FILE, TRUTH_FILE = "spec.json", "truth.json"
 
 
@@ -165,8 +178,9 @@ def simulate(
     k_sites, n_patients
         Precision studies: new sites added and patients per new site (every combination).
     effects
-        Precision studies: assumed ICI-2 vs ICI-1 effect per family (default
-        :func:`default_effects`).
+        Precision studies: assumed ICI-2 vs ICI-1 effect per family; a family not given takes
+        its simulated model's ``default_effect`` (the time-to-progression model's depends on its
+        distribution: a log time ratio of 0.4, or a log hazard ratio of -0.4).
     tau_grid
         Coverage studies: repeat the study at each of these true between-site SDs (the same at
         every line; the other true values as in ``truth``), for a coverage profile against tau.
@@ -203,7 +217,8 @@ def simulate(
                          + "\n".join(f"  - {p}" for p in problems))
     spec = StudySpec(kind, int(config.sampler.seed if seed is None else seed), chosen, int(thin),
                      tuple(int(k) for k in k_sites), tuple(int(n) for n in n_patients),
-                     dict(effects or default_effects()), {k: dict(v) for k, v in (fit_priors or {}).items()},
+                     {**default_effects(), **(effects or {})},
+                     {k: dict(v) for k, v in (fit_priors or {}).items()},
                      tuple(float(t) for t in tau_grid))
     out = Path(out)
     # An earlier analysis run, or the run a data file belongs to, is never written into.
@@ -216,6 +231,9 @@ def simulate(
     # The model each family simulates and refits (time to progression: the config's main
     # survival distribution, a piecewise exponential's cut points fixed from the data).
     models = {f: family_of(endpoints[f]).simulator_for(config, study) for f in spec.families}
+    # An effect not given is the simulated model's own default: a longer time to progression at
+    # ICI-2 is +0.4 on a log time scale but -0.4 on a log hazard scale (Gompertz, piecewise).
+    spec = replace(spec, effects=resolved_effects(spec.effects, effects or {}, models))
     options = ModelOptions(config.analysis.pooling, config.analysis.patient_effect,
                            config.analysis.shared_shape)
     if truth is not None:

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 
 import arviz as az
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
@@ -151,15 +152,29 @@ def power_scaling(
                 }
             )
     frame = pd.DataFrame(rows)
-    # The diagnosis of the priorsense package (Kallioinen et al. 2023).
-    prior_hi = frame["psens_prior"] >= PSENS_THRESHOLD
-    like_hi = frame["psens_likelihood"] >= PSENS_THRESHOLD
-    frame["diagnosis"] = np.select(
-        [prior_hi & like_hi, ~prior_hi & ~like_hi],
+    frame["diagnosis"] = psens_diagnosis(frame["psens_prior"], frame["psens_likelihood"])
+    return frame
+
+
+def psens_diagnosis(prior: npt.ArrayLike, likelihood: npt.ArrayLike) -> np.ndarray:
+    """The diagnosis of the priorsense package (Kallioinen et al. 2023) per parameter.
+
+    Sensitive to both the prior and the likelihood: a potential prior-data conflict; to the prior
+    but not the likelihood: a potential strong prior or weak likelihood; otherwise nothing is
+    flagged ("-"): a posterior that follows the likelihood alone is the ordinary case.
+
+    Examples
+    --------
+    >>> psens_diagnosis([0.1, 0.1, 0.01, 0.01], [0.1, 0.01, 0.1, 0.01]).tolist()
+    ['potential prior-data conflict', 'potential strong prior / weak likelihood', '-', '-']
+    """
+    prior_hi = np.asarray(prior, dtype=float) >= PSENS_THRESHOLD
+    like_hi = np.asarray(likelihood, dtype=float) >= PSENS_THRESHOLD
+    return np.select(
+        [prior_hi & like_hi, prior_hi & ~like_hi],
         ["potential prior-data conflict", "potential strong prior / weak likelihood"],
         default="-",
     )
-    return frame
 
 
 def sensitivity_table(
