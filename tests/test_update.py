@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,10 @@ def test_aggregate_site_from_the_command_line(small_run: Path, tmp_path: Path, e
     assert (conflicts["site"] == "S15").all()
     report = (out / "report.md").read_text()
     assert "Update with new sites" in report and "S15" in report
+    # The update's tables for readers are in Table 2's style: counts, estimates with intervals.
+    section = report.split("## Update with new sites")[1].split("\n## ")[0]
+    assert "| S15 | Objective response (CR or PR) | ICI-2 | 4 of 25 |" in section
+    assert not re.search(r"\d\.\d{3}", section), section
     record = json.loads((out / "map_prior.json").read_text())
     assert record["source_run_hash"] != json.loads((small_run / "map_prior.json").read_text())["source_run_hash"]
 

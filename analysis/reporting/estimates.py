@@ -75,6 +75,20 @@ def _finite(*values: Any) -> bool:
         return False
 
 
+def quantity_scale(quantity: str) -> Scale:
+    """How a summary quantity is written: ``"probability_population"`` in %,
+    ``"difference_population"`` in percentage points, ``"median_population"`` and restricted
+    means in months, ratios, posterior probabilities (``prob_...``) and SDs as plain numbers.
+    """
+    if quantity.startswith("probability"):
+        return "percent"
+    if quantity.startswith(("difference", "net_benefit")):
+        return "points"
+    if quantity.startswith(("median_", "rmst_")) and "ratio" not in quantity:
+        return "months"
+    return "ratio"
+
+
 def number_text(value: float, scale: Scale, *, unit: bool = True) -> str:
     """One number on ``scale`` (``0.235`` -> ``"23.5%"``); ``"not reached"`` for +inf, ``""``
     for a missing value.

@@ -19,13 +19,14 @@ from rechallenge.analysis.reporting.characteristics import characteristics_table
 from rechallenge.analysis.reporting.document import FigureRef, ReportContent, Section
 from rechallenge.analysis.reporting.family_tables import families_sentence
 from rechallenge.analysis.reporting.prose import methods_paragraph, results_sentences
-from rechallenge.analysis.reporting.reader_tables import map_prior_reader_table, words_table
+from rechallenge.analysis.reporting.reader_tables import map_prior_reader_table
 from rechallenge.analysis.reporting.references import Citations
 from rechallenge.analysis.reporting.report_content import (
     MapPriorSection,
     UpdateSection,
     patient_counts,
     report_header,
+    update_reader_table,
 )
 from rechallenge.analysis.reporting.report_text import glossary_section, warnings_paragraph
 from rechallenge.analysis.reporting.result_tables import ResultTables
@@ -186,7 +187,8 @@ def manuscript_content(
                     f"{citations.cite('neuenschwander2010', 'schmidli2014')} was derived from the "
                     "predictive distribution for a new site (supplement).")
     update_shown = (None if update is None else replace(
-        update.section, tables=tuple(words_table(t) for t in update.section.tables)))
+        update.section, tables=tuple(update_reader_table(t, config.interval)
+                                     for t in update.section.tables)))
     sentences = results_sentences({e: r.summary for e, r in results.items()}, study.lines,
                                   config.interval)
     if tables.families is not None:

@@ -172,8 +172,7 @@ def sensitivity_table(machine: Table, interval: Interval) -> Table:
     rows = []
     for _, r in f.iterrows():
         q = str(r["quantity"])
-        scale: Scale = ("percent" if q.startswith("probability") else "points" if q.startswith(
-            "difference") else "months" if q.startswith("median_") and "ratio" not in q else "ratio")
+        scale = estimates.quantity_scale(q)
         row = {"Endpoint": endpoint_label(str(r["endpoint"])),
                "Quantity": quantity_label(q, str(r["line"]), endpoint=str(r["endpoint"])),
                "Line": "" if " vs " in str(r["line"]) else str(r["line"])}

@@ -8,13 +8,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rechallenge.analysis.reporting.document import FigureRef, Section
+from rechallenge.analysis.reporting.estimates import (
+    decimal_text,
+    interval_cell,
+    quantity_scale,
+)
 from rechallenge.analysis.reporting.report_text import unchecked_sentence
 from rechallenge.analysis.reporting.tables import Table
-from rechallenge.analysis.reporting.vocabulary import counted
+from rechallenge.analysis.reporting.vocabulary import counted, endpoint_label, quantity_label
 from rechallenge.analysis.settings.config import RunConfig
+from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.data import Study, schema
 
 
@@ -59,8 +66,10 @@ def update_section(source: Mapping[str, Any], shifts: pd.DataFrame, conflicts: p
         f"Prior-data conflict check of each new site before the refit: its data against the "
         f"earlier run's predictive distribution for a new site ({config.interval.percent} "
         f"predictive intervals; two-sided predictive p-value, flagged below "
-        f"{conflicts.attrs.get('alpha', 0.05) if hasattr(conflicts, 'attrs') else 0.05}). A "
-        f"screening flag, not a test with error control.",
+        f"{conflicts.attrs.get('alpha', 0.05) if hasattr(conflicts, 'attrs') else 0.05}; "
+        f"observed: events out of the site's patients for a binary endpoint, the Kaplan-Meier "
+        f"median in months for time to progression). A screening flag, not a test with error "
+        f"control.",
         conflicts,
     )
     flagged = (conflicts[conflicts["flagged"].astype(str).str.lower() == "true"]
@@ -81,6 +90,51 @@ def update_section(source: Mapping[str, Any], shifts: pd.DataFrame, conflicts: p
     return UpdateSection(Section("Update with new sites", paragraphs=(text,),
                                  tables=(checked, moved),
                                  figures=tuple(f for f in figures if f.name.startswith("forest"))))
+
+
+def update_reader_table(machine: Table, interval: Interval) -> Table:
+    """An update's table for readers, in Table 2's style: each estimate with its interval in
+    one cell, shifts and p-values to two decimals, yes/no for flags.
+    """
+    frame, rows = machine.frame, []
+    if machine.name == "update_before_after":
+        for _, r in frame.iterrows():
+            scale = quantity_scale(str(r["quantity"]))
+            rows.append({
+                "Endpoint": endpoint_label(str(r["endpoint"])),
+                "Quantity": quantity_label(str(r["quantity"]), str(r["line"]),
+                                           endpoint=str(r["endpoint"])),
+                "Line": "" if " vs " in str(r["line"]) else str(r["line"]),
+                "Before": interval_cell(r["before"], r["before_lower"], r["before_upper"], scale),
+                "After": interval_cell(r["after"], r["after_lower"], r["after_upper"], scale),
+                "Shift (earlier posterior SDs)": _decimals(r["shift_sd"], 2)})
+    else:
+        for _, r in frame.iterrows():
+            # A binary endpoint's check counts events out of the site's patients; a time's is
+            # a median in months.
+            counts = np.isfinite(float(r.get("n", np.nan)))
+            digits = 0 if counts else 1
+            predicted = interval_cell(r["predictive_mean"], r["predictive_lower"],
+                                      r["predictive_upper"], "months")
+            if counts and predicted:
+                predicted = (f"{_decimals(r['predictive_mean'], 1)} ("
+                             f"{_decimals(r['predictive_lower'], 0)} to "
+                             f"{_decimals(r['predictive_upper'], 0)}) of {int(r['n'])}")
+            observed = _decimals(r["observed"], digits)
+            rows.append({
+                "Site": str(r["site"]), "Endpoint": endpoint_label(str(r["endpoint"])),
+                "Line": str(r["line"]),
+                "Observed": f"{observed} of {int(r['n'])}" if counts and observed else observed,
+                f"Predicted for a new site ({interval.percent} PI)": predicted,
+                "Predictive p-value": _decimals(r["p_value"], 2),
+                "Flagged": "yes" if str(r["flagged"]).lower() == "true" else "no",
+                "Note": "" if pd.isna(r.get("note")) else str(r.get("note", ""))})
+    return Table(machine.name, machine.caption, pd.DataFrame(rows))
+
+
+def _decimals(value: Any, digits: int) -> str:
+    number = float(value) if value is not None and value != "" else np.nan
+    return decimal_text(number, digits) if np.isfinite(number) else ""
 
 
 def patient_counts(study: Study) -> tuple[int, bool]:

@@ -29,7 +29,7 @@ from rechallenge.analysis.settings.intervals import DEFAULT_INTERVAL, Interval
 
 #: Columns of :func:`conflict_table`, in order.
 CONFLICT_COLUMNS: tuple[str, ...] = (
-    "site", "endpoint", "line", "observed", "predictive_mean", "predictive_lower",
+    "site", "endpoint", "line", "observed", "n", "predictive_mean", "predictive_lower",
     "predictive_upper", "p_lower", "p_upper", "p_value", "flagged", "note",
 )
 #: Default screening threshold of :func:`conflict_table`.
