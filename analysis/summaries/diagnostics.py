@@ -8,6 +8,7 @@ divergent transitions and the energy Bayesian fraction of missing information (E
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -65,7 +66,12 @@ def parameter_diagnostics(
     # One summary for the diagnostics and the sd of the same rows, unrounded: ArviZ's default
     # rounding to 2 decimals would call a posterior with sd < 0.005 constant (passing it
     # unexamined) and round an R-hat of 1.014 to 1.01, under the threshold.
-    summary = az.summary(idata, kind="all", stat_focus="mean", round_to="none")
+    with warnings.catch_warnings():
+        # A constant element divides 0 by 0 in ArviZ (a printed RuntimeWarning on the user's
+        # terminal); it is found below and passes by definition.
+        warnings.filterwarnings("ignore", message="invalid value encountered",
+                                category=RuntimeWarning)
+        summary = az.summary(idata, kind="all", stat_focus="mean", round_to="none")
     sd, mean = summary["sd"].to_numpy(dtype=float), summary["mean"].to_numpy(dtype=float)
     # Constant up to float rounding (e.g. the unit diagonal of a correlation matrix).
     constant = np.nan_to_num(sd) <= 1e-12 * np.maximum(1.0, np.abs(mean))
