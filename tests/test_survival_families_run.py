@@ -66,6 +66,9 @@ def test_no_machine_name_reaches_a_reader_of_another_distribution(families_run: 
         found = sorted(m for m in MACHINE_NAMES
                        if re.search(rf"(?<![\w/.]){re.escape(m)}(?![\w])", text))
         assert not found, f"{name} shows machine names {found}"
+        code = sorted(set(re.findall(r"(?<![\w/.])(mu|tau|eta|beta|sigma|lkj_eta|log_sigma"
+                                     r"|log_shape|z_site)(?![\w])", text)))
+        assert not code, f"{name} shows the code's parameter names {code}"
 
 
 def test_the_comparison_shows_the_data_median_above_the_distributions(families_run: Path) -> None:

@@ -43,13 +43,15 @@ PARAMETER_WORDS: Final[dict[str, str]] = {
     "site_corr_pairs": "Partial correlation of site effects",
     "z_patient": "Standardised patient effect",
     "u_patient": "Patient effect",
-    "log_shape": "Log Weibull shape",
     # The joint model of efficacy and toxicity (models/joint.py).
     "mu_eff": "Efficacy intercept, typical site",
     "mu_tox": "Toxicity intercept, typical site",
     "log_or": "Within-patient log odds ratio of efficacy and toxicity",
     # Each survival distribution's shape parameters, in its own words.
     **{p.name: p.words for d in DISTRIBUTIONS.values() for p in d.parameters},
+    # ... and as they are sampled (a positive one on the log scale).
+    **{p.sampled: f"{p.words}, log scale" for d in DISTRIBUTIONS.values() for p in d.parameters
+       if p.sampled != p.name},
 }
 #: At most this many panels (scalars) in one figure.
 MAX_PANELS: Final = 12

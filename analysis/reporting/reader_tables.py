@@ -267,7 +267,7 @@ HYPERPARAMETER_WORDS: dict[str, str] = {
     "beta_sd": "SD of the covariate coefficients",
     "sigma_patient_sd": "Scale of the between-patient SD",
     "site_effect_sd": "SD of the site effects (no pooling)",
-    "sigma_log_sd": "SD of the log sigma (SD of log time)",
+    "sigma_log_sd": "SD of the log \u03c3 (SD of log time)",
     "loglogistic_shape_log_sd": "SD of the log log-logistic shape",
     "gompertz_shape_sd": "SD of the Gompertz shape",
     "hazard_step_sd": "SD of the change of the log hazard at a cut point",

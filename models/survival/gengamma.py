@@ -286,7 +286,7 @@ class GeneralisedGamma(SurvivalDistribution):
     needs_backend = "jax"  # numba: no compile in 20 min on the shipped data; JAX: 1-4 min
     parameters = (
         # The log-normal's words: the reader's vocabulary is keyed by the parameter's name alone.
-        ShapeParameter("sigma", "log_sigma", "sigma_log_sd", words="SD of log time (log-normal sigma)"),
+        ShapeParameter("sigma", "log_sigma", "sigma_log_sd", words="SD of log time (log-normal \u03c3)"),
         # Its mean is the hyperparameter q_mean (see shape_variables); 0.5 is that default.
         ShapeParameter("Q", "Q", "q_sd", prior_mean=0.5, positive=False,
                        words="generalised gamma shape Q (0 log-normal, 1 Weibull)",

@@ -86,7 +86,7 @@ class LogNormal(SurvivalDistribution):
     proportional_hazards = False
     location_words = "log median"
     parameters = (ShapeParameter("sigma", "log_sigma", "sigma_log_sd",
-                                 words="SD of log time (log-normal sigma)"),)
+                                 words="SD of log time (log-normal \u03c3)"),)
     priors = MappingProxyType({
         "mu_mean": PriorDefault(
             math.log(5.0),
