@@ -134,6 +134,13 @@ class BinaryFamily(FamilyOfEndpoint):
                 "\u03c4 and an LKJ prior [cite:lewandowski2009] on their correlation "
                 "(non-centred parameterisation).")
 
+    def reference_methods(self, every_line: bool) -> str:
+        """Exact proportions, and Newcombe's paired difference when the lines are paired."""
+        return ("each line's crude proportions carry exact (Clopper-Pearson) confidence "
+                "intervals [cite:clopper1934]" + (
+                    ", and the crude difference between the lines carries Newcombe's interval "
+                    "for paired proportions [cite:newcombe1998]" if every_line else ""))
+
     def site_reader_row(self, row: Mapping[str, Any], estimate: str,
                         cells: Any) -> dict[str, Any]:
         """A site's cells of the reader's site table (``cells``: the reporting cell writers)."""

@@ -187,6 +187,13 @@ class SurvivalFamily(FamilyOfEndpoint):
                 f"censoring, {dist.location_words} = \u03bc[line] + u[site, line] with the same "
                 f"site-effect structure.")
 
+    def reference_methods(self, every_line: bool) -> str:
+        """The Kaplan-Meier median with Collett's interval and the patient-clustered Cox HR."""
+        return ("each line's median time to progression is read off the Kaplan-Meier curve "
+                "[cite:kaplan1958] with the linear confidence interval [cite:collett2015], and "
+                "the hazard ratio of the lines comes from a Cox model [cite:cox1972] with a "
+                "robust variance clustered on patients [cite:lin1989]")
+
     def site_reader_row(self, row: Mapping[str, Any], estimate: str,
                         cells: Any) -> dict[str, Any]:
         """A site's cells of the reader's site table (``cells``: the reporting cell writers)."""

@@ -16,10 +16,10 @@ from rechallenge.analysis.reporting.estimates import Scale, interval_cell, numbe
 from rechallenge.analysis.reporting.references import Citations
 from rechallenge.analysis.reporting.vocabulary import counted, endpoint_label
 from rechallenge.analysis.settings.families import endpoint_order, family_of
+from rechallenge.analysis.settings.family_hooks import NamesReferenceMethods
 from rechallenge.analysis.settings.intervals import Interval
 from rechallenge.analysis.summaries.diagnostics import Thresholds
 from rechallenge.analysis.summaries.prior_reweighting import MAX_PARETO_K
-from rechallenge.data.endpoints import endpoint_definition, registered_endpoints
 
 _POOLING_WORDS = {
     "partial": "partial pooling across institutions (random site effects)",
@@ -166,24 +166,6 @@ def _sensitivity_words(methods: Sequence[str], max_pareto_k: float, cite: Citati
 _CITATION: re.Pattern[str] = re.compile(r"\[cite:([a-z0-9_,]+)\]")
 
 
-def _frequentist_words(endpoints: Sequence[str], every_line: bool, cite: Citations) -> str:
-    """The methods of the frequentist references, for the kinds of endpoint the run has."""
-    kinds = {endpoint_definition(e).kind for e in endpoints if e in registered_endpoints()}
-    parts = []
-    if "binary" in kinds:
-        parts.append(f"each line's crude proportions carry exact (Clopper-Pearson) confidence "
-                     f"intervals {cite.cite('clopper1934')}" + (
-                         f", and the crude difference between the lines carries Newcombe's interval for "
-                         f"paired proportions {cite.cite('newcombe1998')}" if every_line else ""))
-    if "time_to_event" in kinds:
-        parts.append(f"each line's median time to progression is read off the Kaplan-Meier curve "
-                     f"{cite.cite('kaplan1958')} with the linear confidence interval "
-                     f"{cite.cite('collett2015')}, and the hazard ratio of the lines comes from a "
-                     f"Cox model {cite.cite('cox1972')} with a robust variance clustered on "
-                     f"patients {cite.cite('lin1989')}")
-    return ("As frequentist references, " + "; ".join(parts) + ".") if parts else ""
-
-
 def cited(text: str, cite: Citations) -> str:
     """``text`` with its ``[cite:key]`` markers numbered by ``cite`` (``"[7]"``)."""
     return _CITATION.sub(lambda m: cite.cite(*m.group(1).split(",")), text)
@@ -282,7 +264,12 @@ def methods_paragraph(
     if sensitivity:
         checks.append(_sensitivity_words(sensitivity_methods, max_pareto_k, cite))
     text.append("Model checks comprised " + ", ".join(checks) + ".")
-    text += [words for words in (_frequentist_words(list(fit_attrs), every_line, cite),) if words]
+    # The families' frequentist references, in the order the families are fitted.
+    references = [cited(family.reference_methods(every_line), cite)
+                  for family in (family_of(e[0]) for e in by_family.values())
+                  if isinstance(family, NamesReferenceMethods)]
+    if references:
+        text.append("As frequentist references, " + "; ".join(references) + ".")
     text.append(
         f"Estimates are posterior medians with {interval.label}s; population-averaged quantities "
         "integrate over the distribution of sites, and predictive quantities are for a new site."

@@ -46,6 +46,19 @@ class DeclaresComparators(Protocol):
 
 
 @runtime_checkable
+class NamesReferenceMethods(Protocol):
+    """A family with a frequentist reference analysis: the methods name it (citing as
+    ``[cite:key]``), in the sentence on the references.
+    """
+
+    def reference_methods(self, every_line: bool) -> str:
+        """The reference's methods, e.g. "each line's crude proportions carry exact ...";
+        ``every_line``: every patient was seen at every line (paired methods apply).
+        """
+        ...
+
+
+@runtime_checkable
 class ReadsSharedPriors(Protocol):
     """A family whose prior overrides are more than its own ``[priors.<section>]`` (the joint
     model's margins take ``[priors.binary]`` first): simulation studies simulate and refit with
